@@ -1,0 +1,115 @@
+// Command-line flags and the load profiles (full / --quick / --quick --tiny).
+export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn'];
+
+const PROFILES = {
+  full: {
+    budgetMs: 14 * 60_000,
+    graceMs: 500,
+    relay: { users: 200, steps: [1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 48000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300 },
+    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500 },
+    idle: { steps: [1000, 5000], warmup: 20 },
+    appstart: { steps: [40], warmup: 3 },
+    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20 },
+  },
+  quick: {
+    budgetMs: 55_000,
+    graceMs: 500,
+    relay: { users: 20, steps: [1000, 4000], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100 },
+    audio: { steps: [50, 200], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100 },
+    idle: { steps: [200], warmup: 5 },
+    appstart: { steps: [8], warmup: 1 },
+    churn: { steps: [60], rate: 60, concurrency: 16, warmup: 5 },
+  },
+  tiny: {
+    budgetMs: 55_000,
+    graceMs: 300,
+    relay: { users: 3, steps: [100], warmupMs: 100, durationMs: 500, drainMs: 500, settleMs: 50 },
+    audio: { steps: [3], warmupMs: 100, durationMs: 500, drainMs: 500, settleMs: 50 },
+    idle: { steps: [5], warmup: 2 },
+    appstart: { steps: [3], warmup: 1 },
+    churn: { steps: [5], rate: 20, concurrency: 4, warmup: 2 },
+  },
+};
+
+export const TARGETS = {
+  relay: 'capacity ≥ 0.9 × baseline; p99 at ½ baseline capacity ≤ 1.2 × baseline',
+  audio: 'users ≥ 0.9 × baseline and ≥ 1,000',
+  idle: '≤ 100 KB heap per idle session; heap back within 5 % after close + grace',
+  appstart: 'cloud overhead ≤ 5 ms at p50',
+  churn: '0 sessions, 0 sockets afterwards; heap back within 5 %',
+};
+
+const HELP = `usage: node bench/run.mjs [flags]
+  --quick                 small loads, whole run ≤ 60 s (smoke check)
+  --tiny                  with --quick: a few users, ~1 s per step (used by the test)
+  --scenario a,b          any of ${SCENARIOS.join(',')} (default: all)
+  --steps x,y             step values for the selected scenario(s); or per scenario: --steps relay=1000,2000
+                          (relay: events/s, audio: users, idle: sessions, appstart: starts, churn: cycles)
+  --repeat N              repeats per step and server (default 2; fewer than 2 is allowed but flagged)
+  --servers ours,baseline which servers to run (default both); --baseline-only / --ours-only
+  --profile               CPU-profile our server (inspector) during one extra run of its heaviest step
+  --out DIR               where latest.md and <timestamp>.json go (default bench/results)
+  --keep-logs             keep the temp dir with server / load-generator logs
+  -h, --help`;
+
+export function parseArgs(argv) {
+  const o = { quick: false, tiny: false, scenarios: [...SCENARIOS], stepsAll: null, steps: {}, repeat: 2, servers: ['ours', 'baseline'], profile: false, out: null, keepLogs: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
+    const val = () => {
+      if (inline !== null) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--tiny': o.tiny = true; break;
+      case '--profile': o.profile = true; break;
+      case '--keep-logs': o.keepLogs = true; break;
+      case '--baseline-only': o.servers = ['baseline']; break;
+      case '--ours-only': o.servers = ['ours']; break;
+      case '--servers': o.servers = val().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--out': o.out = val(); break;
+      case '--repeat': o.repeat = Math.max(1, Math.floor(Number(val()))); break;
+      case '--scenario':
+      case '--scenarios': {
+        const list = val().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+        for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
+        o.scenarios = SCENARIOS.filter((s) => list.includes(s));
+        break;
+      }
+      case '--steps': {
+        const v = val();
+        const m = /^([a-z]+)[=:](.+)$/.exec(v);
+        const nums = (s) => s.split(',').map(Number).filter((x) => Number.isFinite(x) && x > 0);
+        if (m) {
+          if (!SCENARIOS.includes(m[1])) throw new Error(`--steps: unknown scenario ${m[1]}`);
+          o.steps[m[1]] = nums(m[2]);
+        } else o.stepsAll = nums(v);
+        break;
+      }
+      case '-h':
+      case '--help':
+        console.log(HELP);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown flag ${a}\n${HELP}`);
+    }
+  }
+  for (const s of o.servers) if (s !== 'ours' && s !== 'baseline') throw new Error(`--servers: unknown server ${s}`);
+  if (o.tiny && !o.quick) o.quick = true;
+  return o;
+}
+
+export function profileFor(opts) {
+  const name = opts.tiny ? 'tiny' : opts.quick ? 'quick' : 'full';
+  const p = structuredClone(PROFILES[name]);
+  for (const s of SCENARIOS) {
+    const override = opts.steps[s] ?? opts.stepsAll;
+    if (override && override.length) p[s].steps = override;
+  }
+  return { name, ...p };
+}

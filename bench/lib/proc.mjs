@@ -1,0 +1,282 @@
+// Process control: server processes (ours / baseline / stub), load-generator children, CPU pinning and sampling.
+import { spawn, fork, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, openSync, closeSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const ROOT_DIR = dirname(BENCH_DIR);
+
+let clkTck = 100;
+try {
+  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch { /* default 100 */ }
+
+/** Decides CPU pinning: servers on core 0, load generators (and this orchestrator) on core 1. */
+export function pinningPlan() {
+  let taskset = null;
+  for (const p of ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset']) if (existsSync(p)) taskset = p;
+  if (!taskset) {
+    try {
+      taskset = execFileSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).trim() || null;
+    } catch { taskset = null; }
+  }
+  const cores = cpus().length;
+  if (!taskset) return { pinned: false, taskset: null, cores, reason: 'taskset not found' };
+  if (cores < 2) return { pinned: false, taskset, cores, reason: 'fewer than 2 cores' };
+  return { pinned: true, taskset, cores, serverCpu: '0', loadCpu: '1', reason: `servers on CPU 0, load generators and orchestrator on CPU 1 (taskset)` };
+}
+
+/** Pins an existing process (all threads) to a CPU list; used for the orchestrator itself. */
+export function pinPid(plan, pid, cpu) {
+  if (!plan.pinned) return false;
+  try {
+    execFileSync(plan.taskset, ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** utime+stime of a process, in milliseconds of CPU time (null if the process is gone). */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after ")": state(3) ppid(4) ... utime(14) stime(15) -> indexes 11, 12 in `rest`
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / clkTck;
+  } catch {
+    return null;
+  }
+}
+
+export function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function makeSecrets() {
+  return { adminKey: `bench-admin-${randomBytes(12).toString('hex')}`, jwtSecret: `bench-jwt-${randomBytes(16).toString('hex')}` };
+}
+
+let tempRoot = null;
+export function benchTempRoot() {
+  if (!tempRoot) tempRoot = mkdtempSync(join(tmpdir(), 'mentra-bench-'));
+  return tempRoot;
+}
+export function cleanupTempRoot(keepLogs) {
+  if (tempRoot && !keepLogs) rmSync(tempRoot, { recursive: true, force: true });
+}
+
+function tail(path, n = 40) {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+let serverSeq = 0;
+/**
+ * Starts one server process and waits for GET /health = 200.
+ * kind: 'ours' (node --expose-gc dist/main.js), 'baseline' (bench/baseline/server.mjs) or 'stub' (lib/stub-cloud.mjs).
+ */
+export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 30_000 } = {}) {
+  const port = await freePort();
+  const root = benchTempRoot();
+  const id = `${kind}-${++serverSeq}`;
+  const dataDir = mkdtempSync(join(root, `${id}-data-`));
+  const logPath = join(root, `${id}.log`);
+  const entry = kind === 'ours' ? join(ROOT_DIR, 'dist', 'main.js') : kind === 'baseline' ? join(BENCH_DIR, 'baseline', 'server.mjs') : join(BENCH_DIR, 'lib', 'stub-cloud.mjs');
+  if (!existsSync(entry)) throw new Error(`${kind}: ${entry} does not exist${kind === 'ours' ? ' (run `npm run build` first)' : ''}`);
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    ADMIN_API_KEY: secrets.adminKey,
+    AUGMENTOS_AUTH_JWT_SECRET: secrets.jwtSecret,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    GLASSES_GRACE_MS: String(graceMs),
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
+  delete env.NODE_OPTIONS;
+  const args = ['--expose-gc', ...nodeArgs, entry];
+  const fd = openSync(logPath, 'a');
+  const cmd = plan.pinned ? plan.taskset : process.execPath;
+  const cmdArgs = plan.pinned ? ['-c', plan.serverCpu, process.execPath, ...args] : args;
+  const child = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited = null;
+  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (exited) throw new Error(`${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`);
+    if (Date.now() - t0 > readyTimeoutMs) {
+      child.kill('SIGKILL');
+      throw new Error(`${kind} server not ready after ${readyTimeoutMs} ms (GET /health); log ${logPath}:\n${tail(logPath)}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch { /* not up yet */ }
+    await sleep(100);
+  }
+  const server = {
+    kind,
+    id,
+    pid: child.pid,
+    port,
+    url,
+    wsBase: `ws://127.0.0.1:${port}`,
+    logPath,
+    startupMs: Date.now() - t0,
+    child,
+    get exited() { return exited; },
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5000);
+      await done;
+      clearTimeout(t);
+    },
+    logTail: (n) => tail(logPath, n),
+  };
+  return server;
+}
+
+/** Admin REST call against a server (JSON in/out). */
+export async function admin(server, secrets, method, path, body, timeoutMs = 15_000) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${secrets.adminKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text.slice(0, 300)}`);
+  return json;
+}
+
+/** GET /api/admin/runtime (optionally after a forced GC); returns the JSON or an {error}. */
+export async function runtime(server, secrets, gc = false) {
+  try {
+    return await admin(server, secrets, 'GET', `/api/admin/runtime${gc ? '?gc=1' : ''}`);
+  } catch (e) {
+    return { error: String(e.message || e) };
+  }
+}
+
+/** Heap after GC: asks twice (the second GC catches what the first left for finalization). */
+export async function gcRuntime(server, secrets) {
+  await runtime(server, secrets, true);
+  await sleep(50);
+  return runtime(server, secrets, true);
+}
+
+let loadSeq = 0;
+/** Forks a load-generator child (pinned to the load CPU) and returns an RPC handle. */
+export function forkLoad(plan, name = 'load') {
+  const entry = join(BENCH_DIR, 'lib', 'loadgen.mjs');
+  const root = benchTempRoot();
+  const logPath = join(root, `${name}-${++loadSeq}.log`);
+  const fd = openSync(logPath, 'a');
+  const opts = {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', fd, fd, 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+    serialization: 'advanced',
+  };
+  if (plan.pinned) {
+    opts.execPath = plan.taskset;
+    opts.execArgv = ['-c', plan.loadCpu, process.execPath, '--expose-gc', '--max-old-space-size=4096'];
+  } else {
+    opts.execArgv = ['--expose-gc', '--max-old-space-size=4096'];
+  }
+  const child = fork(entry, [], opts);
+  closeSync(fd);
+  return rpcHandle(child, logPath);
+}
+
+function rpcHandle(child, logPath) {
+  let seq = 0;
+  const pending = new Map();
+  const listeners = new Set();
+  let exited = null;
+  child.on('message', (m) => {
+    if (m && m.event) {
+      for (const l of listeners) l(m);
+      return;
+    }
+    const p = pending.get(m?.id);
+    if (!p) return;
+    pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(`load ${p.cmd}: ${m.error}`));
+  });
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`load generator exited (code ${code}, signal ${signal}) during ${p.cmd}; log ${logPath}:\n${tail(logPath)}`));
+    }
+    pending.clear();
+  });
+  return {
+    pid: child.pid,
+    logPath,
+    call(cmd, args = {}, timeoutMs = 120_000) {
+      if (exited) return Promise.reject(new Error(`load generator already exited (${JSON.stringify(exited)})`));
+      const id = ++seq;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`load ${cmd}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer, cmd });
+        child.send({ id, cmd, args });
+      });
+    },
+    onEvent(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      try { child.send({ id: 0, cmd: 'exit', args: {} }); } catch { /* gone */ }
+      const t = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// Markdown rendering of a bench result (summary table + per-step detail).
+const SCN_TITLE = { relay: '1. Event relay', audio: '2. Audio', idle: '3. Idle sessions', appstart: '4. App start', churn: '5. Churn' };
+
+const num = (x, d = 1) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(d));
+const cell = (v) => (v == null ? 'n/a' : typeof v === 'number' ? num(v, 2) : String(v));
+const met = (m) => (m === true ? 'yes' : m === false ? '**NO**' : '—');
+
+/** "median [min–max]" of a summarized field. */
+function ms(s, d = 1) {
+  if (!s || s.median == null) return 'n/a';
+  if (s.n <= 1 || s.min === s.max) return num(s.median, d);
+  return `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`;
+}
+
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(res) {
+  const m = res.meta;
+  const out = [];
+  out.push(`# Benchmark: our cloud vs a bare \`ws\` relay`);
+  out.push('');
+  out.push(`- Date: ${m.date} · run time ${Math.round(m.runMs / 1000)} s · profile **${m.profile}** · ${m.repeat} repeats per step and server, interleaved (order alternates)`);
+  out.push(`- Machine: ${m.cpuModel} · ${m.cores} cores · ${Math.round(m.memGB)} GB · ${m.platform}`);
+  out.push(`- Node ${m.node} · commit ${m.commit} · ws ${m.wsVersion} · @mentra/sdk ${m.sdkVersion}`);
+  out.push(`- Pinned: ${m.pinned ? `yes — ${m.pinReason}` : `no — ${m.pinReason}`}`);
+  out.push(`- Servers: ${m.servers.join(', ')} · loopback only · figures are median [min–max] over repeats; ratio = ours / baseline`);
+  out.push('');
+  out.push('## Summary');
+  out.push('');
+  const rows = [];
+  for (const name of Object.keys(res.scenarios)) {
+    const s = res.scenarios[name];
+    if (s.error) {
+      rows.push([SCN_TITLE[name], `**error**: ${s.error.split('\n')[0].slice(0, 160)}`, '', '', '', '', '']);
+      continue;
+    }
+    for (const r of s.summary?.rows ?? []) rows.push([SCN_TITLE[name], r.metric, cell(r.ours), cell(r.baseline), r.ratio == null ? '—' : r.ratio.toFixed(2), r.target, met(r.met)]);
+  }
+  out.push(table(['Scenario', 'Metric', 'Ours', 'Baseline', 'Ratio', 'Target', 'Met'], rows));
+  out.push('');
+  for (const name of Object.keys(res.scenarios)) {
+    const s = res.scenarios[name];
+    out.push(`## ${SCN_TITLE[name]}`);
+    out.push('');
+    if (s.error) {
+      out.push('```');
+      out.push(s.error.slice(0, 4000));
+      out.push('```');
+      out.push('');
+      if (!s.steps?.length) continue;
+    }
+    out.push(describe(name, s));
+    out.push('');
+    out.push(detail(name, s, m.servers));
+    out.push('');
+    for (const n of s.notes ?? []) out.push(`- ${n}`);
+    if (s.notes?.length) out.push('');
+  }
+  if (res.profile) {
+    out.push('## Profile');
+    out.push('');
+    if (res.profile.error) out.push(`Profiling failed: ${res.profile.error}`);
+    else {
+      out.push(`Our server during ${res.profile.scenario} at ${res.profile.step}: \`${res.profile.file}\` (open in Chrome DevTools → Performance, or speedscope). Self time, top functions:`);
+      out.push('');
+      out.push(table(['Function', 'Self ms', '%'], res.profile.hotSpots.map((h) => [`\`${h.fn.replace(/\|/g, '\\|')}\``, String(h.selfMs), String(h.pct)])));
+    }
+    out.push('');
+  }
+  out.push('Reproduce: `npm run bench` (full, ≤ 15 min) or `npm run bench -- --quick` (≤ 60 s); see bench/README.md for flags.');
+  out.push('');
+  return out.join('\n');
+}
+
+function describe(name, s) {
+  const c = s.config ?? {};
+  switch (name) {
+    case 'relay':
+      return `${c.users} glasses, each with one app subscribed to button_press + head_position; events round-robin over all glasses (button_press short/long, head_position up/down), ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up per step. Latency = glasses send → app receive, one clock (same load process).`;
+    case 'audio':
+      return `N glasses each send 3,200-byte PCM16 frames 10×/s (32 KB/s) to one audio_chunk app; ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up. Send time and routing tag ride in the first 16 bytes of the PCM payload (the cloud does not inspect it).`;
+    case 'idle':
+      return `Heap/RSS after forced GC (\`GET /api/admin/runtime?gc=1\`, twice) before and after opening N sessions (glasses + one running app subscribed to 2 streams); then glasses close, grace ${c.graceMs} ms, heap again. Start heap is measured after a ${c.warmup}-session warm-up.`;
+    case 'appstart':
+      return `${c.starts} sequential starts per repeat with a real @mentra/sdk 2.1.29 AppServer (logger at warn) on loopback; time from the glasses' start_app to the SDK's onSession (called right after tpa_connection_ack). Floor = same path through a bare stub cloud (no lookups).`;
+    case 'churn':
+      return `${c.cycles} cycles offered at ${c.rate}/s (≤ ${c.concurrency} in flight): glasses connect → start_app → app acked + subscribed → stop_app → app socket closed → glasses close. Then grace ${c.graceMs} ms and GC.`;
+    default:
+      return '';
+  }
+}
+
+function detail(name, s, servers) {
+  const rows = [];
+  if (name === 'relay' || name === 'audio') {
+    const head = ['Step', 'Server', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms', 'Load CPU %', 'Pass'];
+    for (const st of s.steps) {
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([st.label, k, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), a.pass ? 'yes' : `no (${a.why.join(', ')})`]);
+      }
+    }
+    return table(head, rows);
+  }
+  if (name === 'idle') {
+    const head = ['Sessions', 'Server', 'Heap/session KB', 'RSS/session KB', 'Heap start MB', 'Heap loaded MB', 'Heap after close %', 'Sessions left', 'Setup ms'];
+    for (const st of s.steps) {
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([st.label, k, ms(S.heapPerSessionKB, 1), ms(S.rssPerSessionKB, 1), ms(S.heapStartMB, 1), ms(S.heapLoadedMB, 1), ms(S.heapReturnPct, 1), ms(S.sessionsAfter, 0), ms(S.setupMs, 0)]);
+      }
+    }
+    return table(head, rows);
+  }
+  if (name === 'appstart') {
+    const head = ['Server', 'p50 ms', 'p99 ms', 'max ms', 'Floor p50', 'Floor p99', 'Overhead p50', 'Overhead p99', 'Failed'];
+    for (const st of s.steps) {
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([k, ms(S.p50, 2), ms(S.p99, 2), ms(S.max, 2), ms(S.floorP50, 2), ms(S.floorP99, 2), ms(S.overheadP50, 2), ms(S.overheadP99, 2), ms(S.failed, 0)]);
+      }
+    }
+    return table(head, rows);
+  }
+  if (name === 'churn') {
+    const head = ['Server', 'Cycles/s', 'Cycle p50 ms', 'Cycle p99 ms', 'Failed', 'Server CPU %', 'Sessions after', 'Glasses sockets after', 'App sockets after', 'Heap growth %'];
+    for (const st of s.steps) {
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([k, ms(S.cyclesPerS, 1), ms(S.p50, 1), ms(S.p99, 1), ms(S.failed, 0), ms(S.serverCpuPct, 0), ms(S.sessionsAfter, 0), ms(S.glassesSocketsAfter, 0), ms(S.appSocketsAfter, 0), ms(S.heapGrowthPct, 1)]);
+      }
+    }
+    return table(head, rows);
+  }
+  return '';
+}

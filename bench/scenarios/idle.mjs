@@ -1,0 +1,126 @@
+// Scenario 3 — idle sessions: N sessions (glasses + one running, subscribed app). Heap and RSS per session
+// after GC; then every glasses socket closes, the (short) grace period passes, and the heap must return to
+// within 5 % of where it started.
+import { startUnits, stopUnits, orderFor, overBudget, sleep } from '../lib/harness.mjs';
+import { gcRuntime, runtime } from '../lib/proc.mjs';
+import { summarizeFields, ratio } from '../lib/stats.mjs';
+import { TARGETS } from '../lib/config.mjs';
+
+const PKG = 'com.bench.idle';
+const FIELDS = ['heapPerSessionKB', 'rssPerSessionKB', 'heapReturnPct', 'setupMs', 'sessionsAfter', 'heapStartMB', 'heapLoadedMB'];
+
+async function waitDrained(ctx, unit, timeoutMs) {
+  const t0 = Date.now();
+  let rt = null;
+  while (Date.now() - t0 < timeoutMs) {
+    rt = await runtime(unit.server, ctx.secrets);
+    if (rt && rt.sessions === 0 && (rt.glassesSockets ?? 0) === 0 && (rt.appSockets ?? 0) === 0) break;
+    await sleep(100);
+  }
+  return rt;
+}
+
+async function cycleDown(ctx, unit) {
+  await unit.load.call('closeAll', {}, 60_000);
+  await sleep(ctx.profile.graceMs + 200);
+  const apps = await unit.load.call('waitAppsClosed', { timeoutMs: 10_000 }, 20_000);
+  const rt = await waitDrained(ctx, unit, 10_000);
+  return { appsStillOpen: apps.open, rt };
+}
+
+export async function run(ctx) {
+  const cfg = ctx.profile.idle;
+  const out = { scenario: 'idle', config: { ...cfg, graceMs: ctx.profile.graceMs }, steps: [], notes: [] };
+  for (const size of cfg.steps) {
+    if (overBudget(ctx) && out.steps.length > 0) {
+      out.notes.push(`time budget reached: size ${size} skipped`);
+      break;
+    }
+    const units = await startUnits(ctx);
+    const reps = Object.fromEntries(ctx.kinds.map((k) => [k, []]));
+    try {
+      for (const u of Object.values(units)) {
+        await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
+        // warm-up: load lazy code paths once, so the start heap is a steady state rather than a cold process
+        await u.load.call('setup', { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 8 }, 60_000);
+        await cycleDown(ctx, u);
+      }
+      for (let rep = 0; rep < ctx.repeat; rep++) {
+        for (const kind of orderFor(ctx, rep)) {
+          const u = units[kind];
+          const prefix = `idle${rep}-`;
+          await u.load.call('install', { packageName: PKG, prefix, from: 0, to: size, concurrency: 32 }, 300_000);
+          const h0 = await gcRuntime(u.server, ctx.secrets);
+          const s = await u.load.call('setup', { packageName: PKG, prefix, from: 0, to: size, concurrency: 64 }, 600_000);
+          await sleep(200);
+          const h1 = await gcRuntime(u.server, ctx.secrets);
+          const down = await cycleDown(ctx, u);
+          const h2 = await gcRuntime(u.server, ctx.secrets);
+          const r = {
+            sessions: size,
+            setupMs: s.ms,
+            sessionsLoaded: h1.sessions ?? null,
+            glassesSocketsLoaded: h1.glassesSockets ?? null,
+            appSocketsLoaded: h1.appSockets ?? null,
+            heapStartMB: h0.heapUsed / 1048576,
+            heapLoadedMB: h1.heapUsed / 1048576,
+            heapEndMB: h2.heapUsed / 1048576,
+            rssStartMB: h0.rss / 1048576,
+            rssLoadedMB: h1.rss / 1048576,
+            heapPerSessionKB: (h1.heapUsed - h0.heapUsed) / size / 1024,
+            rssPerSessionKB: (h1.rss - h0.rss) / size / 1024,
+            heapReturnPct: ((h2.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
+            sessionsAfter: h2.sessions ?? null,
+            glassesSocketsAfter: h2.glassesSockets ?? null,
+            appSocketsAfter: h2.appSockets ?? null,
+            appsStillOpenAtClient: down.appsStillOpen,
+          };
+          reps[kind].push(r);
+          ctx.log(`  idle ${size} ${kind} #${rep + 1}: ${r.heapPerSessionKB.toFixed(1)} KB heap/session, ${r.rssPerSessionKB.toFixed(1)} KB RSS/session, heap after close ${r.heapReturnPct >= 0 ? '+' : ''}${r.heapReturnPct.toFixed(1)}% (sessions left ${r.sessionsAfter}), setup ${r.setupMs} ms`);
+        }
+      }
+    } finally {
+      await stopUnits(units);
+    }
+    const step = { step: size, label: `${size} sessions` };
+    for (const k of ctx.kinds) {
+      const summary = summarizeFields(reps[k], FIELDS);
+      const perOk = summary.heapPerSessionKB.median != null && summary.heapPerSessionKB.median <= 100;
+      const backOk = reps[k].every((r) => r.heapReturnPct <= 5 && r.sessionsAfter === 0);
+      step[k] = { reps: reps[k], summary, pass: perOk && backOk, why: [...(perOk ? [] : ['> 100 KB/session']), ...(backOk ? [] : ['heap not back within 5 % or sessions left'])] };
+    }
+    out.steps.push(step);
+  }
+  const last = out.steps.at(-1);
+  const med = (k, f) => last?.[k]?.summary[f].median ?? null;
+  const maxReturn = (k) => (last?.[k] ? Math.max(...out.steps.flatMap((s) => s[k].reps.map((r) => r.heapReturnPct))) : null);
+  const leftover = (k) => (last?.[k] ? out.steps.flatMap((s) => s[k].reps).some((r) => r.sessionsAfter !== 0) : null);
+  const rows = [
+    {
+      metric: `heap per idle session (KB, ${last?.step ?? '?'} sessions, median)`,
+      ours: med('ours', 'heapPerSessionKB'),
+      baseline: med('baseline', 'heapPerSessionKB'),
+      ratio: ratio(med('ours', 'heapPerSessionKB'), med('baseline', 'heapPerSessionKB')),
+      target: '≤ 100 KB',
+      met: med('ours', 'heapPerSessionKB') != null ? med('ours', 'heapPerSessionKB') <= 100 : null,
+    },
+    {
+      metric: `RSS per idle session (KB, ${last?.step ?? '?'} sessions, median)`,
+      ours: med('ours', 'rssPerSessionKB'),
+      baseline: med('baseline', 'rssPerSessionKB'),
+      ratio: ratio(med('ours', 'rssPerSessionKB'), med('baseline', 'rssPerSessionKB')),
+      target: '—',
+      met: null,
+    },
+    {
+      metric: 'heap after close + grace vs start (worst %, all sizes)',
+      ours: maxReturn('ours'),
+      baseline: maxReturn('baseline'),
+      ratio: null,
+      target: '≤ +5 %, 0 sessions left',
+      met: maxReturn('ours') != null ? maxReturn('ours') <= 5 && !leftover('ours') : null,
+    },
+  ];
+  out.summary = { target: TARGETS.idle, rows };
+  return out;
+}

@@ -1,0 +1,83 @@
+// Scenario 1 — event relay: N glasses, each with one running app subscribed to button_press + head_position;
+// the offered event rate is stepped up. Capacity = highest step with zero loss and p99 < 50 ms.
+import { startUnits, stopUnits, orderFor, measured, overBudget, sleep } from '../lib/harness.mjs';
+import { aggregate, capacity, ratio } from './common.mjs';
+import { TARGETS } from '../lib/config.mjs';
+
+const PKG = 'com.bench.relay';
+
+export async function run(ctx) {
+  const cfg = ctx.profile.relay;
+  const out = { scenario: 'relay', config: { ...cfg }, steps: [], notes: [] };
+  const units = await startUnits(ctx);
+  try {
+    for (const u of Object.values(units)) {
+      await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
+      const r = await u.load.call('setup', { packageName: PKG, prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32 }, 180_000);
+      ctx.log(`  ${u.kind}: ${r.sessions} sessions set up in ${r.ms} ms`);
+    }
+    for (const rate of cfg.steps) {
+      if (overBudget(ctx)) {
+        out.notes.push(`time budget reached: steps from ${rate} ev/s on were skipped`);
+        break;
+      }
+      const reps = Object.fromEntries(ctx.kinds.map((k) => [k, []]));
+      for (let rep = 0; rep < ctx.repeat; rep++) {
+        for (const kind of orderFor(ctx, rep)) {
+          const r = await measured(ctx, units[kind], 'relay', { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
+          reps[kind].push(r);
+          ctx.log(`  relay ${rate} ev/s ${kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%`);
+          await sleep(cfg.settleMs);
+        }
+      }
+      const step = { step: rate, label: `${rate} ev/s` };
+      for (const k of ctx.kinds) step[k] = aggregate(reps[k]);
+      out.steps.push(step);
+      if (ctx.kinds.every((k) => !step[k].pass)) break; // every server is past its capacity
+    }
+  } finally {
+    await stopUnits(units);
+  }
+  out.summary = summarize(ctx, out);
+  return out;
+}
+
+function summarize(ctx, out) {
+  const cap = Object.fromEntries(ctx.kinds.map((k) => [k, capacity(out.steps, k)]));
+  const rows = [];
+  const fmtCap = (c) => (c?.value == null ? 'none passed' : `${c.atTop ? '≥ ' : ''}${c.value}`);
+  const ours = cap.ours;
+  const base = cap.baseline;
+  const capRatio = ratio(ours?.value, base?.value);
+  rows.push({
+    metric: 'capacity (events/s, 0 loss, p99 < 50 ms)',
+    ours: ours ? fmtCap(ours) : null,
+    baseline: base ? fmtCap(base) : null,
+    oursValue: ours?.value ?? null,
+    baselineValue: base?.value ?? null,
+    ratio: capRatio,
+    target: '≥ 0.9 × baseline',
+    met: ours && base ? (capRatio != null ? capRatio >= 0.9 : false) : null,
+  });
+  // p99 at half the baseline's capacity (the largest step not above half of it)
+  let half = null;
+  if (base?.value) {
+    const h = base.value / 2;
+    half = out.steps.filter((s) => s.step <= h).at(-1) ?? null;
+  }
+  const p99 = (k) => half?.[k]?.summary.p99.median ?? null;
+  const pr = ratio(p99('ours'), p99('baseline'));
+  rows.push({
+    metric: `p99 latency (ms) at ½ baseline capacity${half ? ` (${half.step} ev/s)` : ''}`,
+    ours: p99('ours'),
+    baseline: p99('baseline'),
+    oursValue: p99('ours'),
+    baselineValue: p99('baseline'),
+    ratio: pr,
+    target: '≤ 1.2 × baseline',
+    met: pr != null ? pr <= 1.2 : null,
+  });
+  if (Object.values(cap).some((c) => c.atTop)) out.notes.push('a capacity marked ≥ passed the highest step run; its real capacity may be higher');
+  if (out.steps.some((s) => ctx.kinds.some((k) => s[k]?.loadLimited))) out.notes.push('some steps were limited by the load generator (below 95 % of the offered rate); they count as not passed');
+  return { target: TARGETS.relay, capacity: cap, halfStep: half?.step ?? null, rows };
+}

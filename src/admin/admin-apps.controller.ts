@@ -1,0 +1,100 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CloudError } from '../common/cloud-error.js';
+import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
+import {
+  APP_REPOSITORY,
+  DuplicateKeyError,
+  USER_REPOSITORY,
+  type AppRepository,
+  type UserRepository,
+} from '../persistence/persistence.types.js';
+import { SessionRegistry } from '../session/session-registry.js';
+import { AdminGuard } from './admin.guard.js';
+import { AppView, CreateAppDto, CreatedAppView, PackageParams, UpdateAppDto } from './dto/app.dto.js';
+
+@ApiTags('admin: apps')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('api/admin/apps')
+export class AdminAppsController {
+  constructor(
+    @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
+    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    private readonly registry: SessionRegistry,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register an app; its API key is returned once' })
+  @ApiCreatedResponse({ type: CreatedAppView })
+  async create(@Body() dto: CreateAppDto): Promise<CreatedAppView> {
+    const apiKey = generateApiKey();
+    try {
+      const app = await this.apps.create({
+        packageName: dto.packageName,
+        name: dto.name,
+        description: dto.description,
+        publicUrl: dto.publicUrl.replace(/\/+$/, ''),
+        webviewURL: dto.webviewURL,
+        logoURL: dto.logoURL,
+        appType: dto.appType ?? 'background',
+        permissions: (dto.permissions ?? []).map((p) => ({ ...p })),
+        hardwareRequirements: (dto.hardwareRequirements ?? []).map((h) => ({ ...h })),
+        settings: (dto.settings ?? []).map((s) => ({ ...s })),
+        hashedApiKey: sha256Hex(apiKey),
+      });
+      return { app: AppView.of(app), apiKey };
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) throw new CloudError('CONFLICT', `App ${dto.packageName} already exists`);
+      throw err;
+    }
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List apps' })
+  @ApiOkResponse({ type: [AppView] })
+  async list(): Promise<AppView[]> {
+    return (await this.apps.list()).map((a) => AppView.of(a));
+  }
+
+  @Get(':packageName')
+  @ApiOkResponse({ type: AppView })
+  async get(@Param() { packageName }: PackageParams): Promise<AppView> {
+    const app = await this.apps.findByPackageName(packageName);
+    if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+    return AppView.of(app);
+  }
+
+  @Patch(':packageName')
+  @ApiOperation({ summary: 'Change an app (not its package name or key)' })
+  @ApiOkResponse({ type: AppView })
+  async update(@Param() { packageName }: PackageParams, @Body() dto: UpdateAppDto): Promise<AppView> {
+    if (dto.packageName !== undefined && dto.packageName !== packageName) throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
+    const { packageName: _ignored, ...patch } = dto;
+    if (patch.publicUrl) patch.publicUrl = patch.publicUrl.replace(/\/+$/, '');
+    const app = await this.apps.update(packageName, JSON.parse(JSON.stringify(patch)) as typeof patch);
+    if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+    return AppView.of(app);
+  }
+
+  @Delete(':packageName')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete an app: it is stopped everywhere and uninstalled from every user' })
+  @ApiNoContentResponse()
+  async remove(@Param() { packageName }: PackageParams): Promise<void> {
+    const deleted = await this.apps.delete(packageName);
+    if (!deleted) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+    await Promise.allSettled(this.registry.sessions().map((s) => s.apps.stopApp(packageName, 'system_stop')));
+    await this.users.removeAppEverywhere(packageName);
+  }
+
+  @Post(':packageName/api-key')
+  @ApiOperation({ summary: 'Rotate the API key; the old one stops working at once' })
+  @ApiCreatedResponse({ type: CreatedAppView })
+  async rotate(@Param() { packageName }: PackageParams): Promise<CreatedAppView> {
+    const apiKey = generateApiKey();
+    const app = await this.apps.update(packageName, { hashedApiKey: sha256Hex(apiKey) });
+    if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+    return { app: AppView.of(app), apiKey };
+  }
+}

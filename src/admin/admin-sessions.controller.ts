@@ -1,0 +1,97 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { normalizeUserId } from '../auth/core-token.service.js';
+import { CloudError } from '../common/cloud-error.js';
+import { SessionRegistry } from '../session/session-registry.js';
+import type { SessionSummary, UserSession } from '../session/user-session.js';
+import { AdminGuard } from './admin.guard.js';
+import { UserAppParams, UserParams } from './dto/user.dto.js';
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+@ApiTags('admin: sessions')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('api/admin')
+export class AdminSessionsController {
+  constructor(private readonly registry: SessionRegistry) {}
+
+  @Get('sessions')
+  @ApiOperation({ summary: 'Every live user session' })
+  @ApiOkResponse({ description: 'Session summaries' })
+  list(): SessionSummary[] {
+    return this.registry.sessions().map((s) => s.summary());
+  }
+
+  @Get('sessions/:userId')
+  @ApiOperation({ summary: 'One session: apps, subscriptions per app, model and capabilities, microphone, display decisions' })
+  get(@Param() params: UserParams): SessionSummary {
+    return this.session(params.userId).summary();
+  }
+
+  @Delete('sessions/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End a session now: apps are stopped for the session, the glasses socket is closed' })
+  async end(@Param() params: UserParams): Promise<void> {
+    const session = this.session(params.userId);
+    const glasses = session.ctx.glasses;
+    await this.registry.end(session.userId);
+    if (glasses && glasses.readyState === 1) glasses.close(1000, 'Session ended by an operator');
+  }
+
+  @Post('sessions/:userId/apps/:packageName/start')
+  @ApiOperation({ summary: 'Start an app in a live session and wait for the outcome (the failing stage on failure)' })
+  async start(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
+    const result = await this.session(params.userId).apps.startApp(params.packageName);
+    if (!result.ok) throw new CloudError('START_FAILED', `Starting ${params.packageName} failed at ${result.stage}: ${result.message}`, { stage: result.stage });
+    return { ok: true, packageName: result.packageName, alreadyRunning: result.alreadyRunning ?? false };
+  }
+
+  @Post('sessions/:userId/apps/:packageName/stop')
+  @ApiOperation({ summary: 'Stop an app in a live session' })
+  async stop(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string }> {
+    const stopped = await this.session(params.userId).apps.stopApp(params.packageName, 'user_disabled');
+    if (!stopped) throw new CloudError('APP_NOT_RUNNING', `${params.packageName} is not running for ${params.userId}`);
+    return { ok: true, packageName: params.packageName };
+  }
+
+  @Get('runtime')
+  @ApiOperation({ summary: 'Process figures for operators and the benchmark (gc=1 collects first when --expose-gc is on)' })
+  @ApiQuery({ name: 'gc', required: false })
+  runtime(@Query('gc') gc?: string): Record<string, number> {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    if (gc === '1' && collect) {
+      collect();
+      collect();
+    }
+    const mem = process.memoryUsage();
+    let glassesSockets = 0;
+    let appSockets = 0;
+    for (const s of this.registry.sessions()) {
+      if (s.ctx.glassesOpen) glassesSockets++;
+      for (const rt of s.connections.values()) if (rt.ws?.readyState === 1) appSockets++;
+    }
+    const p99 = loopDelay.percentile(99) / 1e6;
+    loopDelay.reset();
+    return {
+      heapUsed: mem.heapUsed,
+      heapTotal: mem.heapTotal,
+      rss: mem.rss,
+      external: mem.external,
+      arrayBuffers: mem.arrayBuffers,
+      sessions: this.registry.size,
+      glassesSockets,
+      appSockets,
+      eventLoopDelayP99Ms: Number.isFinite(p99) ? p99 : 0,
+      uptimeSeconds: process.uptime(),
+    };
+  }
+
+  private session(userId: string): UserSession {
+    const session = this.registry.get(normalizeUserId(userId));
+    if (!session) throw new CloudError('SESSION_NOT_FOUND', `No live session for ${userId}`);
+    return session;
+  }
+}

@@ -1,0 +1,34 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Matches, MaxLength } from 'class-validator';
+import { PACKAGE_NAME_PATTERN } from './app.dto.js';
+
+/** User ids are emails; anything with control characters, spaces, slashes or `$` is refused. */
+export const USER_ID_PATTERN = /^[^\s\u0000-\u001f\u007f/\\$]{1,320}$/;
+
+export class UserParams {
+  @ApiProperty({ example: 'alice@example.com' }) @MaxLength(320) @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })
+  userId!: string;
+}
+
+export class UserAppParams extends UserParams {
+  @ApiProperty({ example: 'com.example.notes' }) @Matches(PACKAGE_NAME_PATTERN, { message: 'packageName is not a valid package name' })
+  packageName!: string;
+}
+
+export class TokenView {
+  @ApiProperty() coreToken!: string;
+}
+
+export class InstalledAppView {
+  @ApiProperty() packageName!: string;
+  @ApiProperty() installedDate!: Date;
+}
+
+export class UserView {
+  @ApiProperty() userId!: string;
+  @ApiProperty({ type: [InstalledAppView] }) installedApps!: InstalledAppView[];
+  @ApiProperty({ type: [String] }) runningApps!: string[];
+  @ApiProperty({ type: 'array', items: { type: 'object' } }) appSettings!: unknown[];
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}

@@ -1,0 +1,110 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import type { AppRuntime } from '../apps/app-connections.js';
+import { type ErrorCode } from '../common/cloud-error.js';
+import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { LAYOUT_TYPES, type DisplayRequest, type Layout } from '../display/display.types.js';
+import type { UserSession } from '../session/user-session.js';
+
+const OPEN = 1;
+const LAYOUTS = new Set<string>(LAYOUT_TYPES);
+
+/** An app socket after a successful init: which session and app it speaks for. Never taken from messages. */
+export interface BoundApp {
+  session: UserSession;
+  rt: AppRuntime;
+  packageName: string;
+}
+
+/** Routes messages of an initialized app socket (apps.md §5.1). Errors never close the socket. */
+@Injectable()
+export class AppMessageHandler {
+  private readonly logger = new Logger('AppMessages');
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  handle(bound: BoundApp, ws: WebSocket, msg: TypedMessage): void {
+    const { session, packageName } = bound;
+    switch (msg.type) {
+      case 'subscription_update': {
+        if (!Array.isArray(msg.subscriptions)) return this.error(ws, 'MALFORMED_MESSAGE', 'subscription_update needs a subscriptions array');
+        const result = session.subscriptions.update(packageName, msg.subscriptions);
+        if (result.newlyRejected.length > 0) {
+          this.send(ws, {
+            type: 'permission_error',
+            message: 'Some subscriptions were rejected due to missing permissions',
+            details: result.newlyRejected,
+            timestamp: new Date().toISOString(),
+          });
+        }
+        if (result.applied) session.apps.notifyGlassesAppState();
+        return;
+      }
+      case 'display_event': {
+        const request = this.toDisplayRequest(packageName, msg);
+        if (typeof request === 'string') return this.error(ws, 'MALFORMED_MESSAGE', request);
+        session.display.handleDisplayRequest(request);
+        return;
+      }
+      case 'ownership_release':
+        session.apps.handleOwnershipRelease(packageName, ws);
+        return;
+      case 'tpa_connection_init':
+        return this.error(ws, 'ALREADY_INITIALIZED', 'This socket is already initialized; open a new socket for another session');
+      default:
+        return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
+    }
+  }
+
+  private toDisplayRequest(packageName: string, msg: TypedMessage): DisplayRequest | string {
+    const layout = msg.layout as Layout | undefined;
+    if (!layout || typeof layout !== 'object' || Array.isArray(layout) || typeof layout.layoutType !== 'string' || !LAYOUTS.has(layout.layoutType)) {
+      return `display_event needs a layout with layoutType one of ${LAYOUT_TYPES.join(', ')}`;
+    }
+    const view = msg.view === undefined ? 'main' : msg.view;
+    if (view !== 'main' && view !== 'dashboard') return 'view must be "main" or "dashboard"';
+    const duration = msg.durationMs;
+    if (duration !== undefined && duration !== null && (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0)) {
+      return 'durationMs must be a non-negative number';
+    }
+    return {
+      type: 'display_event',
+      packageName,
+      view,
+      layout,
+      ...(typeof duration === 'number' ? { durationMs: duration } : {}),
+      ...(msg.forceDisplay === true ? { forceDisplay: true } : {}),
+      timestamp: new Date().toISOString(),
+    };
+  }
+
+  parse(ws: WebSocket, data: Buffer, isBinary: boolean): TypedMessage | null {
+    if (isBinary) {
+      this.error(ws, 'MALFORMED_MESSAGE', 'Binary frames are not accepted on /app-ws');
+      return null;
+    }
+    if (data.length > this.config.maxMessageBytes) {
+      this.error(ws, 'MESSAGE_TOO_LARGE', `Messages are limited to ${this.config.maxMessageBytes} bytes`);
+      return null;
+    }
+    const parsed = parseTypedMessage(data.toString('utf8'));
+    if (!parsed.ok) {
+      this.error(ws, 'MALFORMED_MESSAGE', parsed.reason);
+      return null;
+    }
+    return parsed.msg;
+  }
+
+  send(ws: WebSocket, message: object): void {
+    if (ws.readyState === OPEN) ws.send(JSON.stringify(message));
+  }
+
+  error(ws: WebSocket, code: ErrorCode, message: string): void {
+    this.send(ws, { type: 'tpa_connection_error', code, message, timestamp: new Date().toISOString() });
+  }
+
+  logError(err: unknown, where: string): void {
+    this.logger.error(`${where}: ${(err as Error)?.stack ?? String(err)}`);
+  }
+}

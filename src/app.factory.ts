@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import type { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/config.types.js';
+import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+export function logLevels(level: AppConfig['logLevel']): LogLevel[] {
+  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
+}
+
+/** Builds the whole service (HTTP, both gateways, Swagger) without listening: used by main.ts and tests. */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger: logLevels(config.logLevel),
+    bodyParser: false,
+  });
+  // Simple storage batches carry several 100,000-character values (issue 9); everything else is small.
+  app.useBodyParser('json', { limit: '2mb' });
+  app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
+  app.disable('x-powered-by');
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('MentraOS open cloud — admin API')
+      .setDescription('Operate apps, users and live sessions. Every /api/admin route needs `Authorization: Bearer <ADMIN_API_KEY>`.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,38 @@
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AdminModule } from './admin/admin.module.js';
+import { AppWsModule } from './app-ws/app-ws.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/config.types.js';
+import { GlassesWsModule } from './glasses-ws/glasses-ws.module.js';
+import { HealthModule } from './health/health.module.js';
+import { PersistenceModule } from './persistence/persistence.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PersistenceModule.forRoot(config),
+        ScheduleModule.forRoot(),
+        AuthModule,
+        GlassesWsModule,
+        AppWsModule,
+        AdminModule,
+        HealthModule,
+      ],
+      providers: [
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, forbidUnknownValues: true, stopAtFirstError: false }),
+        },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

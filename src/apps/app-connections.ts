@@ -1,0 +1,102 @@
+import { Injectable, Scope } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import { appSessionId } from '../common/app-session-id.js';
+import type { AppRecord } from '../persistence/persistence.types.js';
+import { SessionContext } from '../session/session-context.js';
+
+export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
+export type StartStage = 'LOOKUP' | 'HARDWARE_CHECK' | 'WEBHOOK' | 'TIMEOUT' | 'CANCELLED' | 'SESSION_ENDED';
+
+export type StartResult =
+  | { ok: true; packageName: string; alreadyRunning?: boolean }
+  | { ok: false; packageName: string; stage: StartStage; message: string };
+
+export interface PendingStart {
+  /** Settles after the failure bookkeeping; every concurrent start of the app awaits this one. */
+  promise: Promise<StartResult>;
+  settle(result: StartResult): void;
+  abort: AbortController;
+  initTimer?: NodeJS.Timeout;
+}
+
+/** Runtime state of one app in one user's session. */
+export interface AppRuntime {
+  readonly packageName: string;
+  readonly sessionId: string;
+  /** `{"type":"data_stream","sessionId":"…","streamType":` built once, prepended on every relay. */
+  readonly streamPrefix: string;
+  app: AppRecord;
+  state: AppState;
+  ws: WebSocket | null;
+  startedAt: number;
+  connectedAt: number;
+  start?: PendingStart;
+  graceTimer?: NodeJS.Timeout;
+  ownershipReleased: boolean;
+  lastStart?: { at: string; ok: boolean; stage?: StartStage; message?: string };
+}
+
+const OPEN = 1;
+
+/** The session's table of apps and their sockets: written by AppManager, read by the relay paths. */
+@Injectable({ scope: Scope.REQUEST })
+export class AppConnections {
+  private readonly apps = new Map<string, AppRuntime>();
+
+  constructor(private readonly ctx: SessionContext) {
+    ctx.defer(() => this.apps.clear());
+  }
+
+  create(app: AppRecord): AppRuntime {
+    const sessionId = appSessionId(this.ctx.userId, app.packageName);
+    const rt: AppRuntime = {
+      packageName: app.packageName,
+      sessionId,
+      streamPrefix: `{"type":"data_stream","sessionId":${JSON.stringify(sessionId)},"streamType":`,
+      app,
+      state: 'loading',
+      ws: null,
+      startedAt: Date.now(),
+      connectedAt: 0,
+      ownershipReleased: false,
+    };
+    this.apps.set(app.packageName, rt);
+    return rt;
+  }
+
+  get(packageName: string): AppRuntime | undefined {
+    return this.apps.get(packageName);
+  }
+
+  delete(packageName: string): void {
+    this.apps.delete(packageName);
+  }
+
+  values(): IterableIterator<AppRuntime> {
+    return this.apps.values();
+  }
+
+  isRunning(packageName: string): boolean {
+    const rt = this.apps.get(packageName);
+    return rt !== undefined && (rt.state === 'running' || rt.state === 'grace' || rt.state === 'dormant');
+  }
+
+  packagesIn(...states: AppState[]): string[] {
+    const out: string[] = [];
+    for (const rt of this.apps.values()) if (states.includes(rt.state)) out.push(rt.packageName);
+    return out;
+  }
+
+  /** Sends a JSON message to an app's open socket; false when there is none (messages are not queued). */
+  sendJson(packageName: string, message: object): boolean {
+    const ws = this.apps.get(packageName)?.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  sendToAll(message: object): void {
+    const text = JSON.stringify(message);
+    for (const rt of this.apps.values()) if (rt.ws && rt.ws.readyState === OPEN) rt.ws.send(text);
+  }
+}

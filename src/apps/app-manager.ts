@@ -1,0 +1,343 @@
+import { Inject, Injectable, Scope } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import { errorMessage } from '../common/cloud-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { DeviceManager } from '../device/device-manager.js';
+import { checkCompatibility } from '../device/hardware-compatibility.js';
+import {
+  APP_REPOSITORY,
+  USER_REPOSITORY,
+  type AppRecord,
+  type AppRepository,
+  type UserRepository,
+} from '../persistence/persistence.types.js';
+import { SessionContext, type StopReason } from '../session/session-context.js';
+import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
+import { defaultMentraosSettings, mergeSettings } from './app-settings.js';
+import { WebhookClient, WebhookError } from './webhook.client.js';
+
+export type InitOutcome = { ok: true; rt: AppRuntime } | { ok: false; code: 'APP_NOT_STARTED'; message: string };
+
+const OPEN = 1;
+
+/**
+ * App lifecycle for one user: start (webhook + init), stop, the app-socket grace and resurrection,
+ * and the persisted list of running apps. Single-flight: concurrent starts of one app share one attempt.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class AppManager {
+  constructor(
+    private readonly ctx: SessionContext,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly connections: AppConnections,
+    private readonly subscriptions: SubscriptionManager,
+    private readonly device: DeviceManager,
+    private readonly webhooks: WebhookClient,
+    @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
+    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+  ) {
+    ctx.on('glassesConnected', ({ reconnect }) => {
+      if (reconnect) this.resurrectDormant();
+    });
+    ctx.on('modelChanged', () => void this.stopIncompatibleApps());
+    ctx.defer(() => this.disposeApps());
+  }
+
+  // ---------------------------------------------------------------- start
+
+  startApp(packageName: string): Promise<StartResult> {
+    const existing = this.connections.get(packageName);
+    if (existing) {
+      if (existing.state === 'loading' && existing.start) return existing.start.promise;
+      if (existing.state === 'running' || existing.state === 'grace' || existing.state === 'dormant') {
+        return Promise.resolve({ ok: true, packageName, alreadyRunning: true });
+      }
+      if (existing.state === 'stopping') {
+        return Promise.resolve({ ok: false, packageName, stage: 'CANCELLED', message: 'The app is stopping; start it again afterwards' });
+      }
+    }
+    if (this.ctx.isDisposed) return Promise.resolve({ ok: false, packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
+    // Reserve the slot synchronously so a second start in the same tick joins this one.
+    const pending = this.newPendingStart();
+    const placeholder: AppRecord = { packageName, name: packageName, publicUrl: '', appType: 'background', permissions: [], hardwareRequirements: [], settings: [], hashedApiKey: '', createdAt: new Date(0), updatedAt: new Date(0) };
+    const rt = this.connections.create(placeholder);
+    rt.start = pending;
+    void this.runStart(rt, pending).catch((err) => {
+      pending.settle({ ok: false, packageName, stage: 'WEBHOOK', message: errorMessage(err) });
+    });
+    // Joiners get the finished outcome too, after the bookkeeping of a failure is done.
+    pending.promise = pending.promise.then((result) => this.finishStart(rt, result));
+    return pending.promise;
+  }
+
+  private newPendingStart(): PendingStart {
+    let settle!: (r: StartResult) => void;
+    let settled = false;
+    const promise = new Promise<StartResult>((resolve) => {
+      settle = (r) => {
+        if (settled) return;
+        settled = true;
+        resolve(r);
+      };
+    });
+    return { promise, settle: (r) => settle(r), abort: new AbortController() };
+  }
+
+  private async runStart(rt: AppRuntime, pending: PendingStart): Promise<void> {
+    const { packageName } = rt;
+    const fail = (stage: Exclude<StartResult, { ok: true }>['stage'], message: string) => pending.settle({ ok: false, packageName, stage, message });
+    const [app, user] = await Promise.all([this.apps.findByPackageName(packageName), this.users.findById(this.ctx.userId)]);
+    if (pending.abort.signal.aborted) return;
+    if (!app) return fail('LOOKUP', `App ${packageName} does not exist`);
+    const isDashboard = packageName === this.config.systemDashboardPackage;
+    if (!isDashboard && !user?.installedApps.some((a) => a.packageName === packageName)) {
+      return fail('LOOKUP', `App ${packageName} is not installed for ${this.ctx.userId}`);
+    }
+    rt.app = app;
+    const compat = checkCompatibility(app.hardwareRequirements, this.device.capabilities, this.device.isKnownModel);
+    if (!compat.compatible) return fail('HARDWARE_CHECK', compat.message);
+    if (app.appType === 'standard') {
+      for (const other of this.connections.values()) {
+        if (other !== rt && other.app.appType === 'standard' && other.state !== 'stopping') {
+          await this.stopApp(other.packageName, 'system_stop');
+        }
+      }
+      if (pending.abort.signal.aborted) return;
+    }
+    this.ctx.emit('appStarting', { packageName, app });
+    const body = {
+      type: 'session_request',
+      sessionId: rt.sessionId,
+      userId: this.ctx.userId,
+      timestamp: new Date().toISOString(),
+      augmentOSWebsocketUrl: this.config.appWsUrl,
+      mentraOSWebsocketUrl: this.config.appWsUrl,
+    };
+    const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
+    // The init deadline runs from the first POST; each retry that gets through restarts it.
+    this.armInitTimer(rt, pending);
+    try {
+      await this.webhooks.postWithRetry(url, body, pending.abort.signal);
+    } catch (err) {
+      if (pending.abort.signal.aborted) return; // init arrived (success) or the start was cancelled
+      const message = err instanceof WebhookError ? err.message : `POST ${url} failed: ${errorMessage(err)}`;
+      return fail('WEBHOOK', message);
+    }
+    // 2xx without an init: the app has its configured time to connect.
+    this.armInitTimer(rt, pending);
+  }
+
+  private armInitTimer(rt: AppRuntime, pending: PendingStart): void {
+    if (pending.initTimer) clearTimeout(pending.initTimer);
+    pending.initTimer = setTimeout(() => {
+      if (rt.state !== 'loading') return;
+      pending.settle({ ok: false, packageName: rt.packageName, stage: 'TIMEOUT', message: `The app did not connect within ${this.config.appInitTimeoutMs} ms` });
+    }, this.config.appInitTimeoutMs);
+  }
+
+  private async finishStart(rt: AppRuntime, result: StartResult): Promise<StartResult> {
+    const pending = rt.start;
+    if (pending) {
+      if (pending.initTimer) clearTimeout(pending.initTimer);
+      pending.abort.abort();
+      rt.start = undefined;
+    }
+    rt.lastStart = { at: new Date().toISOString(), ok: result.ok, ...(result.ok ? {} : { stage: result.stage, message: result.message }) };
+    if (!result.ok && this.connections.get(rt.packageName) === rt && rt.state === 'loading') {
+      this.ctx.logger.warn(`start of ${rt.packageName} failed at ${result.stage}: ${result.message}`);
+      this.connections.delete(rt.packageName);
+      this.ctx.emit('appStopped', { packageName: rt.packageName, reason: 'error' });
+      if (result.stage !== 'SESSION_ENDED') await this.forgetRunning(rt.packageName);
+      this.notifyGlassesAppState();
+    }
+    return result;
+  }
+
+  /** On a fresh session: every app the user had running (persisted) starts again. */
+  async startPreviouslyRunning(): Promise<void> {
+    const user = await this.users.findById(this.ctx.userId);
+    if (this.ctx.isDisposed) return;
+    const dashboard = this.config.systemDashboardPackage;
+    const wanted = new Set(user?.runningApps ?? []);
+    if (await this.apps.findByPackageName(dashboard)) wanted.add(dashboard);
+    await Promise.allSettled([...wanted].map((pkg) => this.startApp(pkg)));
+  }
+
+  // ---------------------------------------------------------------- init from the app socket
+
+  /**
+   * Called by the app gateway after the API key was verified. `bind` runs just before the ack goes
+   * out, because the SDK sends its first subscription_update the moment the ack arrives.
+   */
+  async handleInit(ws: WebSocket, app: AppRecord, bind: (rt: AppRuntime) => void): Promise<InitOutcome> {
+    const rt = this.connections.get(app.packageName);
+    if (!rt || rt.state === 'stopping') {
+      return { ok: false, code: 'APP_NOT_STARTED', message: `App ${app.packageName} is not started for this user` };
+    }
+    const reconnect = rt.state !== 'loading';
+    const previous = rt.ws;
+    rt.app = app;
+    rt.ws = ws;
+    rt.state = 'running';
+    rt.connectedAt = Date.now();
+    rt.ownershipReleased = false;
+    if (rt.graceTimer) {
+      clearTimeout(rt.graceTimer);
+      rt.graceTimer = undefined;
+    }
+    if (previous && previous !== ws && previous.readyState === OPEN) previous.close(1000, 'Replaced by a new connection');
+    this.subscriptions.registerApp(app.packageName, app.permissions, rt.connectedAt);
+    const user = await this.users.findById(this.ctx.userId);
+    if (rt.ws !== ws) return { ok: true, rt }; // replaced again meanwhile
+    const settings = mergeSettings(app.settings, user?.appSettings.find((s) => s.packageName === app.packageName)?.settings);
+    const mentraos = defaultMentraosSettings();
+    bind(rt);
+    ws.send(
+      JSON.stringify({
+        type: 'tpa_connection_ack',
+        sessionId: rt.sessionId,
+        settings,
+        mentraosSettings: mentraos,
+        augmentosSettings: mentraos,
+        capabilities: this.device.capabilities,
+        timestamp: new Date().toISOString(),
+      }),
+    );
+    rt.start?.settle({ ok: true, packageName: app.packageName });
+    this.ctx.emit('appRunning', { packageName: app.packageName, app, reconnect });
+    this.notifyGlassesAppState();
+    await this.users.addRunningApp(this.ctx.userId, app.packageName).catch((err) => this.ctx.logger.error(`persisting running app failed: ${errorMessage(err)}`));
+    return { ok: true, rt };
+  }
+
+  /** The SDK says it is handing the session to another cloud: its next close must not resurrect it. */
+  handleOwnershipRelease(packageName: string, ws: WebSocket): void {
+    const rt = this.connections.get(packageName);
+    if (rt && rt.ws === ws) rt.ownershipReleased = true;
+  }
+
+  /** An app socket closed. Stale sockets (already replaced) are ignored. */
+  handleAppSocketClose(packageName: string, ws: WebSocket, code: number): void {
+    const rt = this.connections.get(packageName);
+    if (!rt || rt.ws !== ws) return;
+    rt.ws = null;
+    if (rt.state !== 'running') return;
+    if (rt.ownershipReleased) {
+      this.ctx.logger.log(`${packageName} released ownership; not resurrecting`);
+      this.connections.delete(packageName);
+      this.ctx.emit('appStopped', { packageName, reason: 'system_stop' });
+      this.notifyGlassesAppState();
+      return;
+    }
+    this.ctx.logger.log(`${packageName} socket closed (${code}); grace ${this.config.appGraceMs} ms`);
+    rt.state = 'grace';
+    rt.graceTimer = setTimeout(() => {
+      rt.graceTimer = undefined;
+      if (rt.state !== 'grace' || this.connections.get(packageName) !== rt) return;
+      if (this.ctx.glassesOpen) void this.resurrect(packageName);
+      else rt.state = 'dormant';
+    }, this.config.appGraceMs);
+  }
+
+  private resurrectDormant(): void {
+    for (const rt of [...this.connections.values()]) if (rt.state === 'dormant') void this.resurrect(rt.packageName);
+  }
+
+  private async resurrect(packageName: string): Promise<void> {
+    this.ctx.logger.log(`resurrecting ${packageName}`);
+    await this.stopApp(packageName, 'system_stop', { keepRunningRecord: true });
+    const result = await this.startApp(packageName);
+    if (!result.ok) this.ctx.logger.warn(`resurrection of ${packageName} failed at ${result.stage}: ${result.message}`);
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  /** Returns false when the app was not started. */
+  async stopApp(packageName: string, reason: StopReason, opts: { keepRunningRecord?: boolean } = {}): Promise<boolean> {
+    const rt = this.connections.get(packageName);
+    if (!rt || rt.state === 'stopping') return false;
+    const wasLoading = rt.state === 'loading';
+    rt.state = 'stopping';
+    if (rt.graceTimer) clearTimeout(rt.graceTimer);
+    if (rt.start) {
+      rt.start.abort.abort();
+      rt.start.settle({ ok: false, packageName, stage: 'CANCELLED', message: 'The app was stopped while starting' });
+    }
+    if (!wasLoading && rt.app.publicUrl) {
+      const url = `${rt.app.publicUrl.replace(/\/+$/, '')}/webhook`;
+      const body = { type: 'stop_request', sessionId: rt.sessionId, userId: this.ctx.userId, reason, timestamp: new Date().toISOString() };
+      // Not awaited for the socket teardown: a dead app server must not hold up the stop.
+      void this.webhooks.postOnce(url, body).catch((err) => this.ctx.logger.warn(`stop webhook of ${packageName}: ${errorMessage(err)}`));
+    }
+    const ws = rt.ws;
+    rt.ws = null;
+    if (ws && ws.readyState === OPEN) {
+      ws.send(JSON.stringify({ type: 'app_stopped', timestamp: new Date().toISOString() }));
+      ws.close(1000, 'App stopped');
+    }
+    this.connections.delete(packageName);
+    this.ctx.emit('appStopped', { packageName, reason });
+    this.notifyGlassesAppState();
+    if (!opts.keepRunningRecord) await this.forgetRunning(packageName);
+    return true;
+  }
+
+  private async stopIncompatibleApps(): Promise<void> {
+    const caps = this.device.capabilities;
+    if (!caps || !this.device.isKnownModel) return;
+    const checks = [...this.connections.values()].filter((rt) => rt.state !== 'stopping' && rt.state !== 'loading');
+    await Promise.allSettled(
+      checks.map(async (rt) => {
+        const fresh = (await this.apps.findByPackageName(rt.packageName)) ?? rt.app;
+        const compat = checkCompatibility(fresh.hardwareRequirements, caps, true);
+        if (compat.compatible) return;
+        this.ctx.logger.warn(`stopping ${rt.packageName}: ${compat.message} (${caps.modelName})`);
+        this.connections.sendJson(rt.packageName, { type: 'tpa_connection_error', code: 'HARDWARE_INCOMPATIBLE', message: compat.message, timestamp: new Date().toISOString() });
+        await this.stopApp(rt.packageName, 'system_stop');
+      }),
+    );
+  }
+
+  private async forgetRunning(packageName: string): Promise<void> {
+    await this.users.removeRunningApp(this.ctx.userId, packageName).catch((err) => this.ctx.logger.error(`persisting stop failed: ${errorMessage(err)}`));
+  }
+
+  notifyGlassesAppState(): void {
+    this.ctx.sendToGlasses({ type: 'app_state_change', sessionId: this.ctx.userId, timestamp: new Date().toISOString() });
+  }
+
+  // ---------------------------------------------------------------- views and disposal
+
+  runningApps(): string[] {
+    return this.connections.packagesIn('running', 'grace', 'dormant');
+  }
+
+  loadingApps(): string[] {
+    return this.connections.packagesIn('loading');
+  }
+
+  describe(): Array<{ packageName: string; state: string; connected: boolean; lastStart?: AppRuntime['lastStart'] }> {
+    return [...this.connections.values()].map((rt) => ({ packageName: rt.packageName, state: rt.state, connected: rt.ws?.readyState === OPEN, lastStart: rt.lastStart }));
+  }
+
+  /** Session end: every app is told and closed; the persisted running list is kept for the next session. */
+  private disposeApps(): void {
+    const stamp = new Date().toISOString();
+    for (const rt of [...this.connections.values()]) {
+      if (rt.graceTimer) clearTimeout(rt.graceTimer);
+      if (rt.start) {
+        if (rt.start.initTimer) clearTimeout(rt.start.initTimer);
+        rt.start.abort.abort();
+        rt.start.settle({ ok: false, packageName: rt.packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
+      }
+      const ws = rt.ws;
+      rt.ws = null;
+      rt.state = 'stopping';
+      if (ws && ws.readyState === OPEN) {
+        ws.send(JSON.stringify({ type: 'app_stopped', timestamp: stamp }));
+        ws.close(1000, 'User session ended');
+      }
+    }
+  }
+}

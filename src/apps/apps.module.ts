@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DeviceModule } from '../device/device.module.js';
+import { SessionCoreModule } from '../session/session-core.module.js';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
+import { AppManager } from './app-manager.js';
+import { AppsStateModule } from './apps-state.module.js';
+import { WebhookClient } from './webhook.client.js';
+
+@Module({
+  imports: [SessionCoreModule, AppsStateModule, SubscriptionsModule, DeviceModule],
+  providers: [AppManager, WebhookClient],
+  exports: [AppManager, AppsStateModule, WebhookClient],
+})
+export class AppsModule {}

@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+
+export class WebhookError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'WebhookError';
+  }
+}
+
+export interface WebhookOutcome {
+  status: number;
+  attempts: number;
+}
+
+/** POSTs JSON to app servers. No auth or signature: the SDK 2.1.29 expects none (apps.md §1.3). */
+@Injectable()
+export class WebhookClient {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** One attempt. 2xx resolves; anything else throws a WebhookError that says whether to retry. */
+  async postOnce(url: string, body: object, signal?: AbortSignal): Promise<number> {
+    const timeout = AbortSignal.timeout(this.config.webhookTimeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        redirect: 'manual',
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const what = timeout.aborted ? `timed out after ${this.config.webhookTimeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new WebhookError(`POST ${url} failed: ${what}`, true);
+    }
+    // Drain the body so the connection can be reused; its content is not part of the protocol.
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status >= 200 && res.status < 300) return res.status;
+    const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
+    throw new WebhookError(`POST ${url} answered HTTP ${res.status}`, retryable, res.status);
+  }
+
+  /**
+   * Retries 5xx, timeouts and refused connections with jittered exponential backoff until the
+   * configured window closes or `signal` aborts (e.g. because the app connected meanwhile).
+   */
+  async postWithRetry(url: string, body: object, signal: AbortSignal): Promise<WebhookOutcome> {
+    const window = AbortSignal.timeout(Math.max(1, this.config.webhookRetryWindowMs));
+    const policy = retry(handleWhen((e) => e instanceof WebhookError && e.retryable && !window.aborted), {
+      maxAttempts: 1000,
+      backoff: new ExponentialBackoff({ initialDelay: this.config.webhookRetryBaseMs, maxDelay: Math.max(this.config.webhookRetryBaseMs, 8_000) }),
+    });
+    let attempts = 0;
+    const status = await policy.execute(async () => {
+      attempts++;
+      return this.postOnce(url, body, AbortSignal.any([signal, window]));
+    }, AbortSignal.any([signal, window]));
+    return { status, attempts };
+  }
+}

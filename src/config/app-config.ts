@@ -1,0 +1,116 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the service reads, validated once at boot. Secrets are optional here only
+ * because a missing one is generated and kept in DATA_DIR (see secrets.store.ts); a set one must be strong.
+ */
+export class EnvSchema {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  PORT: number = 8002;
+
+  @IsOptional() @IsString()
+  HOST: string = '0.0.0.0';
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'AUGMENTOS_AUTH_JWT_SECRET must be at least 16 characters' })
+  AUGMENTOS_AUTH_JWT_SECRET?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'ADMIN_API_KEY must be at least 16 characters' })
+  ADMIN_API_KEY?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGO_URL must start with mongodb:// or mongodb+srv://' })
+  MONGO_URL?: string;
+
+  @IsOptional() @IsString() @MinLength(1)
+  DATA_DIR: string = './data';
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  PUBLIC_URL?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** How long a user session outlives its glasses socket. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  GLASSES_GRACE_MS: number = 60_000;
+
+  /** How long an app socket may be gone before the app is resurrected. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  APP_GRACE_MS: number = 5_000;
+
+  /** How long an app has to send tpa_connection_init after its webhook was accepted. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  APP_INIT_TIMEOUT_MS: number = 5_000;
+
+  /** Per-attempt timeout of a webhook POST. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  WEBHOOK_TIMEOUT_MS: number = 10_000;
+
+  /** Total time a start keeps retrying a webhook that answers 5xx or refuses connections. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  WEBHOOK_RETRY_WINDOW_MS: number = 40_000;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  WEBHOOK_RETRY_BASE_MS: number = 1_000;
+
+  /** Protocol ping period on both gateways. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  HEARTBEAT_INTERVAL_MS: number = 10_000;
+
+  /** Largest JSON message either gateway accepts; larger ones get an error and are dropped. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024)
+  MAX_MESSAGE_BYTES: number = 1_048_576;
+
+  /** Frames above this are refused by the socket layer itself (close 1009). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024)
+  MAX_FRAME_BYTES: number = 16 * 1_048_576;
+
+  /** Ignore an app's empty subscription list for this long after it (re)connects (apps.md §3.1). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  EMPTY_SUBSCRIPTION_GRACE_MS: number = 8_000;
+
+  @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9._-]+$/)
+  SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
+}
+
+export const ENV_KEYS = [
+  'PORT', 'HOST', 'AUGMENTOS_AUTH_JWT_SECRET', 'ADMIN_API_KEY', 'MONGO_URL', 'DATA_DIR', 'PUBLIC_URL', 'LOG_LEVEL',
+  'GLASSES_GRACE_MS', 'APP_GRACE_MS', 'APP_INIT_TIMEOUT_MS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_WINDOW_MS',
+  'WEBHOOK_RETRY_BASE_MS', 'HEARTBEAT_INTERVAL_MS', 'MAX_MESSAGE_BYTES', 'MAX_FRAME_BYTES',
+  'EMPTY_SUBSCRIPTION_GRACE_MS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
+] as const satisfies readonly (keyof EnvSchema)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? m : `${e.property}: ${m}`)));
+}
+
+/** Validates the raw environment; throws ConfigError listing every problem at once. */
+export function parseEnv(env: Record<string, string | undefined>): EnvSchema {
+  const known = Object.fromEntries(ENV_KEYS.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+  const parsed = plainToInstance(EnvSchema, known, { exposeDefaultValues: true });
+  const errors = validateSync(parsed, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigError(flatten(errors));
+  return parsed;
+}

@@ -1,0 +1,31 @@
+import type { EnvSchema } from './app-config.js';
+
+/** The one typed configuration object every module reads (injected with APP_CONFIG). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  jwtSecret: string;
+  adminApiKey: string;
+  /** True when the admin key came from DATA_DIR rather than the environment (it is printed at boot). */
+  adminKeyFromDataDir: boolean;
+  mongoUrl?: string;
+  dataDir: string;
+  /** Base URL apps and phones reach this service at, without a trailing slash. */
+  publicUrl: string;
+  /** The WebSocket URL given to apps in session_request webhooks. */
+  appWsUrl: string;
+  logLevel: EnvSchema['LOG_LEVEL'];
+  systemDashboardPackage: string;
+  glassesGraceMs: number;
+  appGraceMs: number;
+  appInitTimeoutMs: number;
+  webhookTimeoutMs: number;
+  webhookRetryWindowMs: number;
+  webhookRetryBaseMs: number;
+  heartbeatIntervalMs: number;
+  maxMessageBytes: number;
+  maxFrameBytes: number;
+  emptySubscriptionGraceMs: number;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

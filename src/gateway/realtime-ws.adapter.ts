@@ -1,0 +1,65 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Observable } from 'rxjs';
+
+interface PathServer {
+  path: string;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: unknown) => void): void;
+  emit(event: 'connection', ws: unknown, req: IncomingMessage): boolean;
+}
+
+function reject(socket: Duplex, status: number, reason: string, body: object): void {
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+}
+
+/**
+ * WsAdapter without the per-message rxjs pipeline for gateways that declare no @SubscribeMessage:
+ * ours attach one raw `message` listener per socket instead (the pipeline parses every frame as JSON,
+ * audio included). Unknown WebSocket paths get a JSON 404 instead of a silently destroyed socket.
+ */
+export class RealtimeWsAdapter extends WsAdapter {
+  private shuttingDown = false;
+
+  constructor(app: INestApplicationContext | Server) {
+    super(app);
+  }
+
+  /** New upgrades are refused with 503 once shutdown has begun. */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  override bindMessageHandlers(client: unknown, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+    if (handlers.length === 0) return;
+    super.bindMessageHandlers(client, handlers, transform);
+  }
+
+  protected override ensureHttpServerExists(port: number, httpServer: Server = createServer()): Server | undefined {
+    if (this.httpServersRegistry.has(port)) return undefined;
+    this.httpServersRegistry.set(port, httpServer);
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const stamp = new Date().toISOString();
+      try {
+        if (this.shuttingDown) {
+          reject(socket, 503, 'Service Unavailable', { type: 'connection_error', code: 'SHUTTING_DOWN', message: 'Server is shutting down', timestamp: stamp });
+          return;
+        }
+        const pathname = new URL(req.url ?? '/', 'ws://localhost').pathname;
+        const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
+        const server = servers.find((s) => s.path === pathname);
+        if (!server) {
+          reject(socket, 404, 'Not Found', { type: 'connection_error', code: 'UNKNOWN_PATH', message: 'Unknown WebSocket path', timestamp: stamp });
+          return;
+        }
+        server.handleUpgrade(req, socket, head, (ws) => server.emit('connection', ws, req));
+      } catch (err) {
+        reject(socket, 400, 'Bad Request', { type: 'connection_error', code: 'BAD_UPGRADE', message: (err as Error).message, timestamp: stamp });
+      }
+    });
+    return httpServer;
+  }
+}

@@ -1,0 +1,137 @@
+import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket, WebSocketServer as WsServer } from 'ws';
+import { CoreTokenService } from '../auth/core-token.service.js';
+import { errorMessage } from '../common/cloud-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { SessionRegistry } from '../session/session-registry.js';
+import type { UserSession } from '../session/user-session.js';
+import { GlassesMessageHandler } from './glasses-message.handler.js';
+
+const OPEN = 1;
+const MAX_EARLY_FRAMES = 64;
+
+/** The upgrade request's authenticated user; set by verifyClient, read once in handleConnection. */
+const principals = new WeakMap<IncomingMessage, string>();
+
+function bearer(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return null;
+  const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+  return m ? m[1]!.trim() : '';
+}
+
+/**
+ * `/glasses-ws`: the phone's socket. Authenticated at the upgrade (401 with a JSON connection_error),
+ * one raw message listener per socket, one heartbeat timer for all sockets.
+ */
+@WebSocketGateway({ path: '/glasses-ws' })
+export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
+  private readonly logger = new Logger('GlassesGateway');
+  @WebSocketServer() server!: WsServer;
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly tokens: CoreTokenService,
+    private readonly handler: GlassesMessageHandler,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  afterInit(server: WsServer): void {
+    // ws reads these options per upgrade, so setting them here (with DI available) takes effect.
+    server.options.maxPayload = this.config.maxFrameBytes;
+    server.options.perMessageDeflate = false;
+    server.options.verifyClient = (info, cb) => {
+      const result = this.authenticate(info.req);
+      if (result.ok) {
+        principals.set(info.req, result.userId);
+        return cb(true);
+      }
+      const body = JSON.stringify({ type: 'connection_error', message: result.message, timestamp: new Date().toISOString() });
+      cb(false, 401, body, { 'Content-Type': 'application/json' });
+    };
+    this.heartbeat = setInterval(() => {
+      for (const ws of server.clients) if (ws.readyState === OPEN) ws.ping();
+    }, this.config.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  /** Header first, then `?token=`; when both are present they must both be valid for the same user. */
+  private authenticate(req: IncomingMessage): { ok: true; userId: string } | { ok: false; message: string } {
+    const header = bearer(req);
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+    if (header === null && query === null) return this.tokens.verify(null);
+    const checks = [header, query].filter((t): t is string => t !== null).map((t) => this.tokens.verify(t));
+    const failed = checks.find((c) => !c.ok);
+    if (failed) return failed;
+    const users = new Set(checks.map((c) => (c as { userId: string }).userId));
+    if (users.size > 1) return { ok: false, message: 'Invalid core token - conflicting tokens' };
+    return checks[0]!;
+  }
+
+  handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    const userId = principals.get(req);
+    principals.delete(req);
+    if (!userId) {
+      ws.close(1008, 'Not authenticated');
+      return;
+    }
+    let session: UserSession | null = null;
+    const early: Array<[Buffer, boolean]> = [];
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (session !== null) this.handler.handle(session, ws, data, isBinary);
+      else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
+    });
+    ws.on('error', (err) => this.logger.warn(`glasses socket of ${userId}: ${err.message}`));
+    ws.once('close', (code: number) => this.onClose(userId, ws, code, session));
+    this.registry
+      .open(userId)
+      .then(({ session: s, created }) => {
+        if (ws.readyState !== OPEN) {
+          if (created) this.registry.scheduleEnd(userId);
+          return;
+        }
+        session = s;
+        this.attach(s, ws, created);
+        for (const [data, isBinary] of early.splice(0)) this.handler.handle(s, ws, data, isBinary);
+      })
+      .catch((err) => {
+        this.logger.error(`opening the session of ${userId} failed: ${errorMessage(err)}`);
+        if (ws.readyState === OPEN) {
+          this.handler.error(ws, 'INTERNAL_ERROR', 'Failed to create session');
+          ws.close(1011, 'Internal server error');
+        }
+      });
+  }
+
+  private attach(session: UserSession, ws: WebSocket, created: boolean): void {
+    const ctx = session.ctx;
+    this.registry.cancelEnd(ctx.userId);
+    const previous = ctx.glasses;
+    ctx.glasses = ws;
+    const reconnect = !created;
+    ctx.disconnectedAt = null;
+    // A second connection of the same user replaces the first, which is told why.
+    if (previous && previous !== ws && previous.readyState === OPEN) previous.close(4000, 'Replaced by a newer connection');
+    ws.send(JSON.stringify({ type: 'connection_ack', sessionId: ctx.userId, timestamp: new Date().toISOString() }));
+    ctx.emit('glassesConnected', { reconnect });
+    if (created) void session.apps.startPreviouslyRunning().catch((err) => this.logger.error(`restarting apps of ${ctx.userId}: ${errorMessage(err)}`));
+  }
+
+  private onClose(userId: string, ws: WebSocket, code: number, session: UserSession | null): void {
+    const s = session ?? this.registry.get(userId);
+    // A close from a socket that was already replaced says nothing about the live session.
+    if (!s || s.ctx.glasses !== ws) return;
+    s.ctx.glasses = null;
+    s.ctx.disconnectedAt = new Date();
+    s.ctx.emit('glassesDisconnected', { code });
+    if (this.registry.isShuttingDown) return;
+    this.registry.scheduleEnd(userId);
+  }
+
+  onModuleDestroy(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+}

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory.js';
+import { ConfigError } from './config/app-config.js';
+import { loadConfig } from './config/load-config.js';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : `Invalid configuration: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  const logger = new Logger('Bootstrap');
+  logger.log(`MentraOS open cloud listening on ${config.host}:${config.port} (store: ${config.mongoUrl ? 'MongoDB' : `embedded in ${config.dataDir}`})`);
+  logger.log(`glasses: ${config.publicUrl.replace(/^http/, 'ws')}/glasses-ws  apps: ${config.appWsUrl}  admin docs: ${config.publicUrl}/api/docs`);
+  if (config.adminKeyFromDataDir) logger.log(`admin API key (kept in ${config.dataDir}/secrets.json): ${config.adminApiKey}`);
+}
+
+void bootstrap();

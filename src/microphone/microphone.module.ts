@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { SessionCoreModule } from '../session/session-core.module.js';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
+import { MicrophoneManager } from './microphone-manager.js';
+
+@Module({ imports: [SessionCoreModule, SubscriptionsModule], providers: [MicrophoneManager], exports: [MicrophoneManager] })
+export class MicrophoneModule {}

@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { assertKey } from '../key.guard.js';
+import {
+  DuplicateKeyError,
+  type AppPatch,
+  type AppRecord,
+  type AppRepository,
+  type NewApp,
+} from '../persistence.types.js';
+import { buildAppDocument, buildAppPatch, toAppRecord } from '../record.mapper.js';
+import { EmbeddedStore } from './embedded.store.js';
+import { isUniqueViolation } from './nedb.interop.js';
+
+@Injectable()
+export class EmbeddedAppRepository implements AppRepository {
+  constructor(@Inject(EmbeddedStore) private readonly store: EmbeddedStore) {}
+
+  async findByPackageName(packageName: string): Promise<AppRecord | null> {
+    assertKey(packageName, 'packageName');
+    const doc = await this.store.apps.findOneAsync({ packageName });
+    return doc ? toAppRecord(doc) : null;
+  }
+
+  async list(): Promise<AppRecord[]> {
+    const docs = await this.store.apps.findAsync({}).sort({ packageName: 1 });
+    return docs.map(toAppRecord);
+  }
+
+  async create(app: NewApp): Promise<AppRecord> {
+    const doc = buildAppDocument(app, new Date());
+    try {
+      return toAppRecord(await this.store.apps.insertAsync(doc));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeyError(doc.packageName);
+      throw err;
+    }
+  }
+
+  async update(packageName: string, patch: AppPatch): Promise<AppRecord | null> {
+    assertKey(packageName, 'packageName');
+    const { affectedDocuments } = await this.store.apps.updateAsync(
+      { packageName },
+      { $set: buildAppPatch(patch, new Date()) },
+      { returnUpdatedDocs: true },
+    );
+    return affectedDocuments ? toAppRecord(affectedDocuments) : null;
+  }
+
+  async delete(packageName: string): Promise<boolean> {
+    assertKey(packageName, 'packageName');
+    return (await this.store.apps.removeAsync({ packageName }, { multi: false })) > 0;
+  }
+}

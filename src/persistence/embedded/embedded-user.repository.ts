@@ -1,0 +1,167 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { assertKey } from '../key.guard.js';
+import type { SettingValue, UserRecord, UserRepository } from '../persistence.types.js';
+import { buildSettingValues, emptyUser, toUserRecord, type StoredUser } from '../record.mapper.js';
+import { EmbeddedStore } from './embedded.store.js';
+import { isUniqueViolation } from './nedb.interop.js';
+
+/** A user deleted between "create if missing" and the update is recreated; this bounds how often. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Users on nedb. Every change is one nedb update with Mongo-style operators, which nedb applies atomically
+ * (its per-datastore queue), so concurrent calls never overwrite each other's changes; creation is made
+ * race-free by the unique index on userId.
+ */
+@Injectable()
+export class EmbeddedUserRepository implements UserRepository {
+  constructor(@Inject(EmbeddedStore) private readonly store: EmbeddedStore) {}
+
+  async findById(userId: string): Promise<UserRecord | null> {
+    assertKey(userId, 'userId');
+    const doc = await this.findDoc(userId);
+    return doc ? toUserRecord(doc) : null;
+  }
+
+  async findOrCreate(userId: string): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    for (let attempt = 1; ; attempt++) {
+      await this.ensureUser(userId);
+      const doc = await this.findDoc(userId);
+      if (doc) return toUserRecord(doc);
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`user ${userId} keeps disappearing while being created`);
+    }
+  }
+
+  async list(): Promise<UserRecord[]> {
+    const docs = await this.store.users.findAsync({}).sort({ userId: 1 });
+    return docs.map(toUserRecord);
+  }
+
+  async installApp(userId: string, packageName: string): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    assertKey(packageName, 'packageName');
+    const now = new Date();
+    // Pushing only where the package is absent keeps the first installedDate. nedb's `$ne` on an array
+    // means "some element differs", unlike MongoDB, hence `$not` around a plain match.
+    const doc = await this.applyToUser(
+      userId,
+      { userId, $not: { 'installedApps.packageName': packageName } },
+      { $push: { installedApps: { packageName, installedDate: now } }, $set: { updatedAt: now } },
+      (user) => user.installedApps.some((app) => app.packageName === packageName),
+    );
+    return toUserRecord(doc);
+  }
+
+  async uninstallApp(userId: string, packageName: string): Promise<UserRecord | null> {
+    assertKey(userId, 'userId');
+    assertKey(packageName, 'packageName');
+    const { affectedDocuments } = await this.store.users.updateAsync(
+      { userId },
+      { $pull: pullPackage(packageName), $set: { updatedAt: new Date() } },
+      { returnUpdatedDocs: true },
+    );
+    return affectedDocuments ? toUserRecord(affectedDocuments) : null;
+  }
+
+  async addRunningApp(userId: string, packageName: string): Promise<void> {
+    assertKey(userId, 'userId');
+    assertKey(packageName, 'packageName');
+    await this.applyToUser(
+      userId,
+      { userId },
+      { $addToSet: { runningApps: packageName }, $set: { updatedAt: new Date() } },
+    );
+  }
+
+  async removeRunningApp(userId: string, packageName: string): Promise<void> {
+    assertKey(userId, 'userId');
+    assertKey(packageName, 'packageName');
+    await this.store.users.updateAsync(
+      { userId },
+      { $pull: { runningApps: packageName }, $set: { updatedAt: new Date() } },
+      {},
+    );
+  }
+
+  async setAppSettings(userId: string, packageName: string, settings: SettingValue[]): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    assertKey(packageName, 'packageName');
+    const values = buildSettingValues(settings);
+    // nedb applies modifiers in key order: the $pull empties the package's entry, then $push adds the new
+    // one, within one atomic update (MongoDB would refuse two operators on one path).
+    const doc = await this.applyToUser(
+      userId,
+      { userId },
+      {
+        $pull: { appSettings: { packageName } },
+        $push: { appSettings: { packageName, settings: values } },
+        $set: { updatedAt: new Date() },
+      },
+    );
+    return toUserRecord(doc);
+  }
+
+  async removeAppEverywhere(packageName: string): Promise<void> {
+    assertKey(packageName, 'packageName');
+    await this.store.users.updateAsync(
+      {
+        $or: [
+          { 'installedApps.packageName': packageName },
+          { runningApps: packageName },
+          { 'appSettings.packageName': packageName },
+        ],
+      },
+      { $pull: pullPackage(packageName), $set: { updatedAt: new Date() } },
+      { multi: true },
+    );
+  }
+
+  async delete(userId: string): Promise<boolean> {
+    assertKey(userId, 'userId');
+    return (await this.store.users.removeAsync({ userId }, { multi: false })) > 0;
+  }
+
+  private async findDoc(userId: string): Promise<StoredUser | null> {
+    return (await this.store.users.findOneAsync({ userId })) ?? null;
+  }
+
+  /** Inserts an empty user unless one exists; a concurrent insert losing on the unique index is fine. */
+  private async ensureUser(userId: string): Promise<void> {
+    if ((await this.store.users.countAsync({ userId })) > 0) return;
+    try {
+      await this.store.users.insertAsync(emptyUser(userId, new Date()));
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+
+  /**
+   * Creates the user if needed, then runs one atomic update and reads the result. Retried when the update
+   * matched nothing because the user was deleted in between (unless `alreadyApplied` says the state the
+   * update was after is there anyway, as for a conditional update whose condition no longer held).
+   */
+  private async applyToUser(
+    userId: string,
+    query: Record<string, unknown>,
+    update: Record<string, unknown>,
+    alreadyApplied: (user: StoredUser) => boolean = () => false,
+  ): Promise<StoredUser> {
+    for (let attempt = 1; ; attempt++) {
+      await this.ensureUser(userId);
+      const { numAffected } = await this.store.users.updateAsync(query, update, {});
+      const doc = await this.findDoc(userId);
+      if (doc && (numAffected > 0 || alreadyApplied(doc))) return doc;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`user ${userId} keeps disappearing while being updated`);
+    }
+  }
+}
+
+/** The $pull removing one package from all three per-user lists. */
+function pullPackage(packageName: string): Record<string, unknown> {
+  return {
+    installedApps: { packageName },
+    runningApps: packageName,
+    appSettings: { packageName },
+  };
+}

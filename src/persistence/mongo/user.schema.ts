@@ -1,0 +1,60 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { Schema as MongooseSchema } from 'mongoose';
+import type { InstalledApp, SettingValue, UserAppSettings } from '../persistence.types.js';
+
+@Schema({ _id: false, versionKey: false, minimize: false })
+export class InstalledAppEntry {
+  @Prop({ type: String })
+  packageName!: string;
+
+  @Prop({ type: Date, required: true })
+  installedDate!: Date;
+}
+
+@Schema({ _id: false, versionKey: false, minimize: false })
+export class SettingValueEntry {
+  @Prop({ type: String })
+  key!: string;
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  value?: unknown;
+}
+
+const SettingValueEntrySchema = SchemaFactory.createForClass(SettingValueEntry);
+
+@Schema({ _id: false, versionKey: false, minimize: false })
+export class UserAppSettingsEntry {
+  @Prop({ type: String })
+  packageName!: string;
+
+  @Prop({ type: [SettingValueEntrySchema], default: [] })
+  settings!: SettingValue[];
+}
+
+const InstalledAppEntrySchema = SchemaFactory.createForClass(InstalledAppEntry);
+const UserAppSettingsEntrySchema = SchemaFactory.createForClass(UserAppSettingsEntry);
+
+/** Per-app settings are a list keyed by packageName, not a map: package names contain dots. */
+@Schema({ collection: 'users', versionKey: false, minimize: false, strictQuery: 'throw' })
+export class UserEntity {
+  @Prop({ type: String, required: true, unique: true })
+  userId!: string;
+
+  @Prop({ type: [InstalledAppEntrySchema], default: [] })
+  installedApps!: InstalledApp[];
+
+  @Prop({ type: [String], default: [] })
+  runningApps!: string[];
+
+  @Prop({ type: [UserAppSettingsEntrySchema], default: [] })
+  appSettings!: UserAppSettings[];
+
+  @Prop({ type: Date, required: true })
+  createdAt!: Date;
+
+  @Prop({ type: Date, required: true })
+  updatedAt!: Date;
+}
+
+export const USER_MODEL = 'User';
+export const UserSchema = SchemaFactory.createForClass(UserEntity);

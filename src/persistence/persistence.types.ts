@@ -1,0 +1,136 @@
+/**
+ * Stored shapes and the repository ports. Both stores (embedded and MongoDB) implement these and run
+ * the same contract suite, so nothing above this folder knows which one is in use.
+ */
+
+export const APP_TYPES = ['standard', 'background', 'system_dashboard'] as const;
+export type AppType = (typeof APP_TYPES)[number];
+
+export const PERMISSION_TYPES = [
+  'MICROPHONE',
+  'LOCATION',
+  'BACKGROUND_LOCATION',
+  'CALENDAR',
+  'CAMERA',
+  'NOTIFICATIONS',
+  'READ_NOTIFICATIONS',
+  'POST_NOTIFICATIONS',
+  'ALL',
+] as const;
+export type PermissionType = (typeof PERMISSION_TYPES)[number];
+
+export const HARDWARE_TYPES = ['CAMERA', 'DISPLAY', 'MICROPHONE', 'SPEAKER', 'IMU', 'BUTTON', 'LIGHT', 'WIFI'] as const;
+export type HardwareType = (typeof HARDWARE_TYPES)[number];
+export type HardwareLevel = 'REQUIRED' | 'OPTIONAL';
+
+export interface AppPermission {
+  type: PermissionType;
+  description?: string;
+}
+
+export interface HardwareRequirement {
+  type: HardwareType;
+  level: HardwareLevel;
+  description?: string;
+}
+
+/** One entry of an app's settings schema (apps.md §7.1). Groups have no key. */
+export interface AppSettingSchemaEntry {
+  type: string;
+  key?: string;
+  label?: string;
+  title?: string;
+  defaultValue?: unknown;
+  options?: { label: string; value: unknown }[];
+  min?: number;
+  max?: number;
+  step?: number;
+  [extra: string]: unknown;
+}
+
+export interface SettingValue {
+  key: string;
+  value: unknown;
+}
+
+export interface AppRecord {
+  packageName: string;
+  name: string;
+  description?: string;
+  publicUrl: string;
+  webviewURL?: string;
+  logoURL?: string;
+  appType: AppType;
+  permissions: AppPermission[];
+  hardwareRequirements: HardwareRequirement[];
+  settings: AppSettingSchemaEntry[];
+  /** Lowercase hex sha256 of the API key; the key itself is never stored. */
+  hashedApiKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewApp = Omit<AppRecord, 'createdAt' | 'updatedAt'>;
+export type AppPatch = Partial<Omit<AppRecord, 'packageName' | 'createdAt' | 'updatedAt'>>;
+
+export interface InstalledApp {
+  packageName: string;
+  installedDate: Date;
+}
+
+export interface UserAppSettings {
+  packageName: string;
+  settings: SettingValue[];
+}
+
+export interface UserRecord {
+  /** The user's email, lower-cased: the userId everywhere. */
+  userId: string;
+  installedApps: InstalledApp[];
+  /** Apps to start again on the next fresh glasses connection. */
+  runningApps: string[];
+  /** Kept as a list, not a map: package names contain dots, which Mongo map keys cannot. */
+  appSettings: UserAppSettings[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export class DuplicateKeyError extends Error {
+  constructor(readonly key: string) {
+    super(`duplicate key: ${key}`);
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+export interface AppRepository {
+  findByPackageName(packageName: string): Promise<AppRecord | null>;
+  list(): Promise<AppRecord[]>;
+  /** Throws DuplicateKeyError when the package name exists. */
+  create(app: NewApp): Promise<AppRecord>;
+  /** Returns null when the app does not exist. */
+  update(packageName: string, patch: AppPatch): Promise<AppRecord | null>;
+  /** Returns whether an app was deleted. */
+  delete(packageName: string): Promise<boolean>;
+}
+
+export interface UserRepository {
+  findById(userId: string): Promise<UserRecord | null>;
+  /** Creates an empty user if none exists; atomic under concurrency (one record per userId). */
+  findOrCreate(userId: string): Promise<UserRecord>;
+  list(): Promise<UserRecord[]>;
+  /** Idempotent. Creates the user if needed. */
+  installApp(userId: string, packageName: string): Promise<UserRecord>;
+  /** Also removes the package from runningApps and its settings. Returns null for an unknown user. */
+  uninstallApp(userId: string, packageName: string): Promise<UserRecord | null>;
+  /** Set semantics (no duplicates), atomic. Creates the user if needed. */
+  addRunningApp(userId: string, packageName: string): Promise<void>;
+  removeRunningApp(userId: string, packageName: string): Promise<void>;
+  /** Replaces the stored values of one package for one user. Creates the user if needed. */
+  setAppSettings(userId: string, packageName: string, settings: SettingValue[]): Promise<UserRecord>;
+  /** Removes the package from every user (installed, running, settings); used when an app is deleted. */
+  removeAppEverywhere(packageName: string): Promise<void>;
+  delete(userId: string): Promise<boolean>;
+}
+
+export const APP_REPOSITORY = Symbol('APP_REPOSITORY');
+export const USER_REPOSITORY = Symbol('USER_REPOSITORY');

@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
+import { REQUEST } from '@nestjs/core';
+import type { WebSocket } from 'ws';
+import type { AppRecord } from '../persistence/persistence.types.js';
+
+/** What the registry registers as the REQUEST of a user's DI context. */
+export interface SessionPayload {
+  userId: string;
+}
+
+export type StopReason = 'user_disabled' | 'system_stop' | 'error';
+
+/** Events between the managers of one session; keeps the managers from depending on each other in cycles. */
+export interface SessionEvents {
+  glassesConnected: { reconnect: boolean };
+  glassesDisconnected: { code: number };
+  /** The app was asked to start (boot screen time). */
+  appStarting: { packageName: string; app: AppRecord };
+  /** The app's socket sent a valid init and was acked. */
+  appRunning: { packageName: string; app: AppRecord; reconnect: boolean };
+  appStopped: { packageName: string; reason: StopReason };
+  subscriptionsChanged: { packageName: string };
+  modelChanged: { modelName: string | null };
+}
+
+type Listener<K extends keyof SessionEvents> = (event: SessionEvents[K]) => void;
+
+const OPEN = 1;
+
+/**
+ * The per-user root of the DI context: identity, the glasses socket, the session's event bus and the
+ * one list of disposers. Managers register their cleanup here in their constructors, because NestJS
+ * never calls lifecycle hooks on scoped instances.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class SessionContext {
+  readonly userId: string;
+  readonly startTime = new Date();
+  readonly logger: Logger;
+  glasses: WebSocket | null = null;
+  disconnectedAt: Date | null = null;
+  private readonly listeners = new Map<keyof SessionEvents, Listener<never>[]>();
+  private readonly disposers: Array<() => unknown> = [];
+  private disposed = false;
+
+  constructor(@Inject(REQUEST) payload: SessionPayload) {
+    this.userId = payload.userId;
+    this.logger = new Logger(`Session ${payload.userId}`);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  get glassesOpen(): boolean {
+    return this.glasses !== null && this.glasses.readyState === OPEN;
+  }
+
+  /** Sends a JSON message to the glasses; false (and nothing sent) when the socket is not open. */
+  sendToGlasses(message: object): boolean {
+    const ws = this.glasses;
+    if (ws === null || ws.readyState !== OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): void {
+    const list = this.listeners.get(event) ?? [];
+    list.push(listener as Listener<never>);
+    this.listeners.set(event, list);
+  }
+
+  emit<K extends keyof SessionEvents>(event: K, payload: SessionEvents[K]): void {
+    const list = this.listeners.get(event);
+    if (!list) return;
+    for (const listener of list) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (err) {
+        this.logger.error(`listener for ${event} failed: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+  }
+
+  /** Registers cleanup to run once at dispose, in reverse order of registration. */
+  defer(fn: () => unknown): void {
+    if (this.disposed) {
+      void Promise.resolve().then(fn);
+      return;
+    }
+    this.disposers.push(fn);
+  }
+
+  /** Idempotent; never throws. Returns the failures so the caller can log them. */
+  async dispose(): Promise<unknown[]> {
+    if (this.disposed) return [];
+    this.disposed = true;
+    const results = await Promise.allSettled(this.disposers.reverse().map(async (fn) => fn()));
+    this.disposers.length = 0;
+    this.listeners.clear();
+    this.glasses = null;
+    return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+  }
+}

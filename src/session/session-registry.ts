@@ -1,0 +1,102 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import type { SessionPayload } from './session-context.js';
+import { UserSession } from './user-session.js';
+
+interface Entry {
+  session: UserSession;
+  /** Owned here, not by the session: ending a session is the registry's decision. */
+  graceTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * Owns one DI context per user. The Map entry is the only strong reference to a context; once it is
+ * deleted and the session disposed, the session and every manager in it can be collected.
+ */
+@Injectable()
+export class SessionRegistry implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(SessionRegistry.name);
+  private readonly live = new Map<string, Entry>();
+  private readonly opening = new Map<string, Promise<{ session: UserSession; created: boolean }>>();
+  private shuttingDown = false;
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  get(userId: string): UserSession | undefined {
+    return this.live.get(userId)?.session;
+  }
+
+  sessions(): UserSession[] {
+    return Array.from(this.live.values(), (e) => e.session);
+  }
+
+  /** Returns the user's live session or builds one; concurrent calls for one user share one build. */
+  open(userId: string): Promise<{ session: UserSession; created: boolean }> {
+    const entry = this.live.get(userId);
+    if (entry) return Promise.resolve({ session: entry.session, created: false });
+    let pending = this.opening.get(userId);
+    if (!pending) {
+      pending = this.create(userId).finally(() => this.opening.delete(userId));
+      this.opening.set(userId, pending);
+    }
+    return pending;
+  }
+
+  private async create(userId: string): Promise<{ session: UserSession; created: boolean }> {
+    const contextId = ContextIdFactory.create();
+    this.moduleRef.registerRequestByContextId<SessionPayload>({ userId }, contextId);
+    const session = await this.moduleRef.resolve(UserSession, contextId, { strict: false });
+    this.live.set(userId, { session, graceTimer: null });
+    return { session, created: true };
+  }
+
+  /** The glasses went away: the session lives on for the grace period, then ends. */
+  scheduleEnd(userId: string): void {
+    const entry = this.live.get(userId);
+    if (!entry) return;
+    if (entry.graceTimer) clearTimeout(entry.graceTimer);
+    entry.graceTimer = setTimeout(() => {
+      entry.graceTimer = null;
+      if (this.live.get(userId) !== entry || entry.session.ctx.glassesOpen) return;
+      this.logger.log(`grace period over for ${userId}: ending the session`);
+      void this.end(userId);
+    }, this.config.glassesGraceMs);
+  }
+
+  cancelEnd(userId: string): void {
+    const entry = this.live.get(userId);
+    if (entry?.graceTimer) {
+      clearTimeout(entry.graceTimer);
+      entry.graceTimer = null;
+    }
+  }
+
+  /** Idempotent. Apps get app_stopped + close 1000 "User session ended"; the session leaves the registry first. */
+  async end(userId: string): Promise<boolean> {
+    const entry = this.live.get(userId);
+    if (!entry) return false;
+    this.live.delete(userId);
+    if (entry.graceTimer) clearTimeout(entry.graceTimer);
+    entry.graceTimer = null;
+    const failures = await entry.session.dispose();
+    for (const f of failures) this.logger.error(`dispose of ${userId}: ${(f as Error)?.stack ?? String(f)}`);
+    return true;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.allSettled([...this.live.keys()].map((id) => this.end(id)));
+  }
+}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module.js';
+import { AudioModule } from '../audio/audio.module.js';
+import { DeviceModule } from '../device/device.module.js';
+import { DisplayModule } from '../display/display.module.js';
+import { MicrophoneModule } from '../microphone/microphone.module.js';
+import { RelayModule } from '../relay/relay.module.js';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
+import { TranscriptionModule } from '../transcription/transcription.module.js';
+import { SessionCoreModule } from './session-core.module.js';
+import { SessionRegistry } from './session-registry.js';
+import { UserSession } from './user-session.js';
+
+/**
+ * Provides the per-user UserSession: every manager module is imported here and resolved in the
+ * user's context by SessionRegistry, the only thing other modules use.
+ */
+@Module({
+  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule],
+  providers: [UserSession, SessionRegistry],
+  exports: [SessionRegistry],
+})
+export class SessionModule {}

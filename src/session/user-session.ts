@@ -1,0 +1,80 @@
+import { Injectable, Scope } from '@nestjs/common';
+import { AppConnections } from '../apps/app-connections.js';
+import { AppManager } from '../apps/app-manager.js';
+import { AudioManager } from '../audio/audio-manager.js';
+import { DeviceManager } from '../device/device-manager.js';
+import { DisplayManager } from '../display/display-manager.js';
+import { MicrophoneManager } from '../microphone/microphone-manager.js';
+import { EventRelay } from '../relay/event-relay.js';
+import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import { TranscriptionManager } from '../transcription/transcription-manager.js';
+import { SessionContext } from './session-context.js';
+
+export interface SessionSummary {
+  userId: string;
+  startTime: string;
+  disconnectedAt: string | null;
+  glassesConnected: boolean;
+  runningApps: string[];
+  loadingApps: string[];
+  apps: ReturnType<AppManager['describe']>;
+  subscriptions: Record<string, string[]>;
+  modelName: string | null;
+  capabilities: DeviceManager['capabilities'];
+  microphone: MicrophoneManager['state'];
+  isTranscribing: boolean;
+  display: ReturnType<DisplayManager['describe']>;
+  counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
+}
+
+/**
+ * One user's session: the glasses socket (in the context), the apps and one manager per concern, all
+ * resolved once per user in one DI context. Built only by SessionRegistry.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class UserSession {
+  constructor(
+    readonly ctx: SessionContext,
+    readonly apps: AppManager,
+    readonly connections: AppConnections,
+    readonly subscriptions: SubscriptionManager,
+    readonly device: DeviceManager,
+    readonly microphone: MicrophoneManager,
+    readonly display: DisplayManager,
+    readonly relay: EventRelay,
+    readonly audio: AudioManager,
+    readonly transcription: TranscriptionManager,
+  ) {}
+
+  get userId(): string {
+    return this.ctx.userId;
+  }
+
+  summary(): SessionSummary {
+    return {
+      userId: this.ctx.userId,
+      startTime: this.ctx.startTime.toISOString(),
+      disconnectedAt: this.ctx.disconnectedAt?.toISOString() ?? null,
+      glassesConnected: this.ctx.glassesOpen,
+      runningApps: this.apps.runningApps(),
+      loadingApps: this.apps.loadingApps(),
+      apps: this.apps.describe(),
+      subscriptions: this.subscriptions.all(),
+      modelName: this.device.modelName,
+      capabilities: this.device.capabilities,
+      microphone: this.microphone.state,
+      isTranscribing: this.transcription.isTranscribing,
+      display: this.display.describe(),
+      counters: {
+        relayedEvents: this.relay.relayed,
+        deliveredFrames: this.relay.delivered,
+        audioFrames: this.audio.framesReceived,
+        audioBytes: this.audio.bytesReceived,
+      },
+    };
+  }
+
+  dispose(): Promise<unknown[]> {
+    return this.ctx.dispose();
+  }
+}

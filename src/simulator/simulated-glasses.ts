@@ -1,0 +1,829 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { WebSocket, type RawData } from 'ws';
+import { DEFAULT_MODEL, resolveModel, type DeviceModel } from './device-models.js';
+import type {
+  BaseFields,
+  CloudToGlassesMessage,
+  CloudToGlassesType,
+  ConnectionAck,
+  DisplayEvent,
+  GlassesToCloud,
+  GlassesToCloudMessage,
+  GlassesToCloudType,
+  MicrophoneStateChange,
+  PhotoRequest,
+  RtmpStreamStatusValue,
+  ViewName,
+  WifiState,
+} from './glasses-protocol.types.js';
+import {
+  applyCloudMessage,
+  initialGlassesState,
+  type GlassesState,
+  type RtmpStreamState,
+} from './glasses-state.js';
+import { describePattern, layoutToText, matchesText } from './layout-text.js';
+import { MessageLog, type WaitOptions } from './message-log.js';
+import { TINY_JPEG, uploadPhoto, type PhotoUploadResult } from './photo-upload.js';
+
+export interface AutoAnswerOptions {
+  /** Server JSON `{"type":"ping"}` → `{"type":"pong"}`. */
+  pings?: boolean;
+  /** `keep_rtmp_stream_alive` → `keep_alive_ack`. */
+  keepAlive?: boolean;
+  /** `photo_request` → upload this JPEG to the webhook; `false` → `photo_response` CAMERA_BUSY. */
+  photos?: { jpeg: Buffer } | false;
+  /** `start_rtmp_stream` → `rtmp_stream_status: active`, `stop_rtmp_stream` → `stopped`. */
+  rtmp?: boolean;
+  /** `request_single_location` → `location_update` at the last `setLocation()` fix. */
+  location?: boolean;
+  /** `audio_play_request` → `audio_play_response {success:true, duration:1000}`. */
+  audio?: boolean;
+  /** `rgb_led_control` → `rgb_led_control_response {success:true}`. */
+  led?: boolean;
+}
+
+export interface SimulatedGlassesOptions {
+  /** `http(s)://host:port[/base]`; `ws(s)://` is accepted as well. */
+  cloudUrl: string;
+  token: string;
+  /** Model name or alias (see device-models.ts). */
+  model?: string;
+  tokenIn?: 'header' | 'query';
+  autoAnswer?: AutoAnswerOptions;
+  /** Send `glasses_connection_state` right after the socket opens (default true). */
+  sendConnectionState?: boolean;
+  /** Send `connection_init` after open like the old Android client (default false; the cloud does not need it). */
+  sendConnectionInit?: boolean;
+  /** Overrides the Wi-Fi block reported in `glasses_connection_state`. */
+  wifi?: WifiState;
+  /** Extra upgrade query parameters, e.g. `{ livekit: 'true' }`. */
+  query?: Record<string, string>;
+  /** Extra upgrade headers. */
+  headers?: Record<string, string>;
+  /** Default for `connect()` and every wait (default 5000 ms). */
+  timeoutMs?: number;
+  /** How many received messages `received` retains (default 10,000). */
+  maxReceived?: number;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+export interface StreamPcmResult {
+  bytesSent: number;
+  frames: number;
+  /** True when the socket closed, `disconnect()` ran or the signal fired before the end. */
+  aborted: boolean;
+}
+
+/** The upgrade was answered with an HTTP error instead of 101. */
+export class UpgradeRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    /** Parsed JSON when the body is JSON, else the raw text. */
+    readonly body: unknown,
+    readonly headers: Record<string, string | string[] | undefined>,
+  ) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    super(`WebSocket upgrade refused: HTTP ${status} ${text}`);
+    this.name = 'UpgradeRefusedError';
+  }
+}
+
+type MessageEvents = {
+  [K in CloudToGlassesType as `msg:${K}`]: [message: CloudToGlassesMessage<K>];
+};
+
+export type SimulatedGlassesEvents = MessageEvents & {
+  open: [];
+  ack: [ack: ConnectionAck];
+  /** Every parsed JSON message, including types this file does not know. */
+  message: [message: CloudToGlassesMessage];
+  binary: [data: Buffer];
+  /** A text frame that is not a JSON object with a string `type`. */
+  unparsed: [text: string];
+  sent: [message: GlassesToCloudMessage];
+  close: [info: CloseInfo];
+  /** Not named 'error' on purpose: an unhandled 'error' event would crash the test process. */
+  'socket-error': [error: Error];
+  'photo-upload': [result: PhotoUploadResult];
+};
+
+type PayloadArgs<K extends GlassesToCloudType> =
+  Partial<Record<never, never>> extends GlassesToCloud[K]
+    ? [payload?: GlassesToCloud[K] & BaseFields]
+    : [payload: GlassesToCloud[K] & BaseFields];
+
+const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
+
+/**
+ * The glasses + phone side of `/glasses-ws`, scriptable from tests, the CLI and the web page.
+ * See glasses.md for the protocol; each method names the message it sends.
+ */
+export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
+  readonly state: GlassesState = initialGlassesState();
+  lastClose: CloseInfo | null = null;
+
+  private modelInfo: DeviceModel;
+  private readonly opts: SimulatedGlassesOptions;
+  private readonly auto: Required<AutoAnswerOptions>;
+  private readonly timeoutMs: number;
+  private readonly log: MessageLog<CloudToGlassesMessage>;
+  private ws: WebSocket | null = null;
+  /** Sockets left open by `reconnect({ previous: 'keep' })`. */
+  private readonly staleSockets = new Set<WebSocket>();
+  private pendingConnect: { resolve(ack: ConnectionAck): void; reject(err: Error): void } | null = null;
+  private readonly closeWaiters = new Set<(info: CloseInfo) => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly uploads = new Map<AbortController, Promise<void>>();
+  private readonly pcmStops = new Set<() => void>();
+  /** While true, a closing socket does not fail pending waits (they target the next socket). */
+  private reconnecting = false;
+
+  constructor(options: SimulatedGlassesOptions) {
+    super();
+    this.opts = options;
+    this.modelInfo = resolveModel(options.model ?? DEFAULT_MODEL);
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    const a = options.autoAnswer ?? {};
+    this.auto = {
+      pings: a.pings ?? true,
+      keepAlive: a.keepAlive ?? true,
+      photos: a.photos ?? { jpeg: TINY_JPEG },
+      rtmp: a.rtmp ?? true,
+      location: a.location ?? true,
+      audio: a.audio ?? true,
+      led: a.led ?? true,
+    };
+    this.log = new MessageLog(options.maxReceived ?? 10_000, () => this.describeLastSeen());
+  }
+
+  get model(): DeviceModel {
+    return this.modelInfo;
+  }
+
+  /** Received messages, oldest first, at most `maxReceived`. */
+  get received(): readonly CloudToGlassesMessage[] {
+    return this.log.all;
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Position to pass as `since` to a wait started after the action that triggers the message. */
+  mark(): number {
+    return this.log.mark();
+  }
+
+  /** Everything that can keep the process alive; all zero after `disconnect()`/`drop()`. */
+  openHandles(): { sockets: number; timers: number; waits: number; uploads: number; pcmStreams: number } {
+    const live = [this.ws, ...this.staleSockets].filter(
+      (ws) => ws && ws.readyState !== WebSocket.CLOSED,
+    );
+    return {
+      sockets: live.length,
+      timers: this.timers.size,
+      waits: this.log.pendingWaits + this.closeWaiters.size,
+      uploads: this.uploads.size,
+      pcmStreams: this.pcmStops.size,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Connection
+  // -------------------------------------------------------------------------
+
+  /** Opens the socket; resolves on the first `connection_ack`. */
+  connect(): Promise<ConnectionAck> {
+    // A CLOSING socket (e.g. after a refused upgrade) may be replaced; its late close is ignored.
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
+      return Promise.reject(new Error('SimulatedGlasses.connect(): already connected; use reconnect()'));
+    }
+    return this.openSocket();
+  }
+
+  /**
+   * Opens a new socket with the same token and model. The previous socket is closed cleanly
+   * (default), dropped, or kept open to mimic a phone whose old connection lingers.
+   */
+  async reconnect(opts: { previous?: 'close' | 'drop' | 'keep' } = {}): Promise<ConnectionAck> {
+    const old = this.ws;
+    if (old && old.readyState !== WebSocket.CLOSED) {
+      this.reconnecting = true;
+      try {
+        if (opts.previous === 'keep') {
+          this.staleSockets.add(old);
+        } else {
+          const closed = this.onceClosed(old);
+          if (opts.previous === 'drop') old.terminate();
+          else old.close(1000);
+          await closed;
+        }
+      } finally {
+        this.reconnecting = false;
+      }
+    }
+    this.ws = null;
+    return this.openSocket();
+  }
+
+  /** Clean close handshake; resolves once the socket is closed. */
+  async disconnect(code = 1000, reason = ''): Promise<CloseInfo> {
+    return this.shutdown((ws) => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(code, reason);
+    });
+  }
+
+  close(code = 1000, reason = ''): Promise<CloseInfo> {
+    return this.disconnect(code, reason);
+  }
+
+  /** Destroys the TCP socket without a close frame, so the server sees 1006. */
+  async drop(): Promise<CloseInfo> {
+    return this.shutdown((ws) => ws.terminate());
+  }
+
+  /** Closes the sockets left behind by `reconnect({ previous: 'keep' })`. */
+  async closeStale(opts: { abrupt?: boolean; code?: number } = {}): Promise<void> {
+    const sockets = [...this.staleSockets];
+    await Promise.all(
+      sockets.map((ws) => {
+        const closed = this.onceClosed(ws);
+        if (opts.abrupt) ws.terminate();
+        else ws.close(opts.code ?? 1000);
+        return closed;
+      }),
+    );
+  }
+
+  /** Resolves when the current socket closes (at once if it already has). */
+  waitForClose(opts: { timeoutMs?: number } = {}): Promise<CloseInfo> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) {
+      return this.lastClose
+        ? Promise.resolve(this.lastClose)
+        : Promise.reject(new Error('waitForClose(): the glasses never connected'));
+    }
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const onClose = (info: CloseInfo): void => {
+        this.clearTimer(timer);
+        resolve(info);
+      };
+      const timer = this.setTimer(() => {
+        this.closeWaiters.delete(onClose);
+        const seen = this.describeLastSeen();
+        reject(new Error(`Timed out after ${timeoutMs} ms waiting for the socket to close. Last seen: ${seen}`));
+      }, timeoutMs);
+      this.closeWaiters.add(onClose);
+    });
+  }
+
+  private openSocket(): Promise<ConnectionAck> {
+    const url = this.socketUrl();
+    const headers: Record<string, string> = { ...this.opts.headers };
+    if ((this.opts.tokenIn ?? 'header') === 'header') headers.Authorization = `Bearer ${this.opts.token}`;
+    const ws = new WebSocket(url, { headers });
+    this.ws = ws;
+
+    return new Promise<ConnectionAck>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | null, ack?: ConnectionAck): void => {
+        if (settled) return;
+        settled = true;
+        this.clearTimer(timer);
+        if (this.pendingConnect === pending) this.pendingConnect = null;
+        if (err) reject(err);
+        else resolve(ack as ConnectionAck);
+      };
+      const pending = { resolve: (ack: ConnectionAck) => finish(null, ack), reject: (e: Error) => finish(e) };
+      this.pendingConnect = pending;
+      const timer = this.setTimer(() => {
+        const seen = this.describeLastSeen();
+        finish(new Error(`connect(): no connection_ack from ${url} within ${this.timeoutMs} ms. Last seen: ${seen}`));
+        ws.terminate();
+      }, this.timeoutMs);
+
+      ws.on('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        const refuse = (): void => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          finish(new UpgradeRefusedError(res.statusCode ?? 0, parseJson(text) ?? text, res.headers));
+          // ws leaves the handshake to us once we listen for this event.
+          ws.terminate();
+        };
+        res.on('end', refuse);
+        res.on('error', refuse);
+      });
+      ws.on('open', () => this.onOpen(ws));
+      ws.on('message', (data, isBinary) => this.onMessage(ws, data, isBinary));
+      ws.on('error', (err) => {
+        if (settled && ws === this.ws) this.emit('socket-error', err);
+        finish(err);
+      });
+      ws.on('close', (code, reason) => {
+        const why = reason.toString('utf8');
+        finish(new Error(`connect(): socket closed (${code}${why ? ` ${why}` : ''}) before connection_ack`));
+        this.onClose(ws, code, why);
+      });
+    });
+  }
+
+  private socketUrl(): string {
+    const url = new URL(this.opts.cloudUrl);
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    else if (url.protocol === 'https:') url.protocol = 'wss:';
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/glasses-ws`;
+    for (const [k, v] of Object.entries(this.opts.query ?? {})) url.searchParams.set(k, v);
+    if (this.opts.tokenIn === 'query') url.searchParams.set('token', this.opts.token);
+    return url.toString();
+  }
+
+  private async shutdown(closeFn: (ws: WebSocket) => void): Promise<CloseInfo> {
+    for (const stop of [...this.pcmStops]) stop();
+    for (const abort of this.uploads.keys()) abort.abort();
+    const uploadsDone = Promise.allSettled([...this.uploads.values()]);
+    const ws = this.ws;
+    const staleClosed = [...this.staleSockets].map((s) => {
+      const closed = this.onceClosed(s);
+      s.terminate();
+      return closed;
+    });
+    let info = this.lastClose ?? { code: 1005, reason: 'never connected' };
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = this.onceClosed(ws);
+      closeFn(ws);
+      // ws itself waits 30 s for a peer that never answers the close frame; do not hang that long.
+      const fallback = this.setTimer(() => ws.terminate(), this.timeoutMs);
+      info = await closed;
+      this.clearTimer(fallback);
+    }
+    await Promise.all([...staleClosed, uploadsDone]);
+    return info;
+  }
+
+  private onceClosed(ws: WebSocket): Promise<CloseInfo> {
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(this.lastClose ?? { code: 1006, reason: '' });
+    return new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
+    );
+  }
+
+  private onOpen(ws: WebSocket): void {
+    if (ws !== this.ws) return;
+    this.state.connected = true;
+    this.emit('open');
+    if (this.opts.sendConnectionInit) this.send('connection_init', { coreToken: this.opts.token });
+    if (this.opts.sendConnectionState ?? true) this.sendConnectionState('CONNECTED');
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.staleSockets.delete(ws) || ws !== this.ws) return;
+    const info = { code, reason };
+    this.state.connected = false;
+    this.lastClose = info;
+    for (const stop of [...this.pcmStops]) stop();
+    for (const resolve of [...this.closeWaiters]) resolve(info);
+    this.closeWaiters.clear();
+    if (!this.reconnecting) this.log.rejectAll(`the socket closed (${code}${reason ? ` ${reason}` : ''})`);
+    this.emit('close', info);
+  }
+
+  // -------------------------------------------------------------------------
+  // Receiving
+  // -------------------------------------------------------------------------
+
+  private onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    if (ws !== this.ws) return;
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (isBinary) {
+      this.emit('binary', buf);
+      return;
+    }
+    const text = buf.toString('utf8');
+    const parsed = parseJson(text);
+    if (!parsed || typeof parsed !== 'object' || typeof (parsed as { type?: unknown }).type !== 'string') {
+      this.emit('unparsed', text);
+      return;
+    }
+    const msg = parsed as CloudToGlassesMessage;
+    const stoppedStreams = applyCloudMessage(this.state, msg);
+    this.log.push(msg);
+    this.emit('message', msg);
+    (this.emit as (event: string, m: unknown) => boolean)(`msg:${msg.type}`, msg);
+    this.autoRespond(msg, stoppedStreams);
+    if (msg.type === 'connection_ack') {
+      this.emit('ack', msg);
+      this.pendingConnect?.resolve(msg);
+    } else if (msg.type === 'connection_error') {
+      this.pendingConnect?.reject(
+        Object.assign(new Error(`connection_error: ${msg.message}${msg.code ? ` (${msg.code})` : ''}`), { body: msg }),
+      );
+    }
+  }
+
+  private autoRespond(msg: CloudToGlassesMessage, stoppedStreams: RtmpStreamState[]): void {
+    if (!this.isOpen) return;
+    const a = this.auto;
+    switch (msg.type) {
+      case 'ping':
+        if (a.pings) this.send('pong');
+        break;
+      case 'keep_rtmp_stream_alive':
+      case 'keep_stream_alive':
+        if (a.keepAlive) this.send('keep_alive_ack', { streamId: msg.streamId, ackId: msg.ackId });
+        break;
+      case 'start_rtmp_stream':
+      case 'start_stream':
+        if (a.rtmp) this.rtmpStatus(msg.streamId ?? '', 'active');
+        break;
+      case 'stop_rtmp_stream':
+      case 'stop_stream':
+        if (a.rtmp) {
+          for (const stream of stoppedStreams) this.rtmpStatus(stream.streamId, 'stopped', { appId: stream.appId });
+        }
+        break;
+      case 'request_single_location':
+        if (a.location) {
+          const { lat, lng, accuracy } = this.state.location;
+          this.send('location_update', { lat, lng, accuracy, correlationId: msg.correlationId });
+        }
+        break;
+      case 'audio_play_request':
+        if (a.audio) this.send('audio_play_response', { requestId: msg.requestId, success: true, duration: 1000 });
+        break;
+      case 'rgb_led_control':
+        if (a.led) this.send('rgb_led_control_response', { requestId: msg.requestId, success: true });
+        break;
+      case 'photo_request':
+        this.answerPhoto(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private answerPhoto(req: PhotoRequest): void {
+    const photos = this.auto.photos;
+    if (photos === false) {
+      this.sendPhotoError(req.requestId, 'CAMERA_BUSY', 'Simulated camera is busy (autoAnswer.photos = false)');
+      return;
+    }
+    if (!req.webhookUrl) {
+      this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', 'photo_request carried no webhookUrl');
+      return;
+    }
+    const abort = new AbortController();
+    const webhookUrl = req.webhookUrl;
+    const done = uploadPhoto({
+      webhookUrl,
+      requestId: req.requestId,
+      jpeg: photos.jpeg,
+      authToken: req.authToken,
+      signal: abort.signal,
+    }).then((result) => {
+      this.uploads.delete(abort);
+      if (abort.signal.aborted) return;
+      this.emit('photo-upload', result);
+      if (!result.ok) {
+        // Real glasses report a failed upload on the socket; the webhook never heard of it.
+        const why = `Upload to ${webhookUrl} failed: ${result.status} ${result.body}`;
+        this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', why);
+      }
+    });
+    // A throwing 'photo-upload' listener must not become an unhandled rejection.
+    done.catch((err: unknown) => this.emit('socket-error', err instanceof Error ? err : new Error(String(err))));
+    this.uploads.set(abort, done.catch(() => undefined));
+  }
+
+  private sendPhotoError(requestId: string, code: 'CAMERA_BUSY' | 'UPLOAD_FAILED', message: string): void {
+    if (this.isOpen) this.send('photo_response', { requestId, success: false, error: { code, message } });
+  }
+
+  // -------------------------------------------------------------------------
+  // Sending
+  // -------------------------------------------------------------------------
+
+  /** Sends a typed message; `timestamp` is added unless given (not for ping/pong, which stay bare). */
+  send<K extends GlassesToCloudType>(type: K, ...args: PayloadArgs<K>): void {
+    const payload = (args[0] ?? {}) as GlassesToCloud[K] & BaseFields;
+    const msg = { type, ...payload } as GlassesToCloudMessage;
+    if (type !== 'ping' && type !== 'pong' && msg.timestamp === undefined) {
+      msg.timestamp = new Date().toISOString();
+    }
+    this.openSocketOrThrow(`send(${type})`).send(JSON.stringify(msg));
+    this.emit('sent', msg);
+  }
+
+  /** Sends anything as-is (a string as a text frame, a Buffer as a binary frame), e.g. to fuzz the cloud. */
+  sendRaw(data: string | Buffer): void {
+    this.openSocketOrThrow('sendRaw()').send(data, { binary: Buffer.isBuffer(data) });
+  }
+
+  /** One binary audio frame (PCM s16le, 16 kHz, mono). */
+  sendAudio(pcm: Buffer): void {
+    this.openSocketOrThrow('sendAudio()').send(pcm, { binary: true });
+  }
+
+  /**
+   * Sends `pcm` in frames, paced like a live microphone (32 bytes per ms) unless `realtime`
+   * is false. Never rejects: stops early (`aborted: true`) when the socket goes away.
+   */
+  streamPcm(
+    pcm: Buffer,
+    opts: { frameBytes?: number; realtime?: boolean; signal?: AbortSignal } = {},
+  ): Promise<StreamPcmResult> {
+    const frameBytes = Math.max(2, opts.frameBytes ?? 3200);
+    const realtime = opts.realtime ?? true;
+    const ws = this.openSocketOrThrow('streamPcm()');
+    return new Promise((resolve) => {
+      const t0 = Date.now();
+      let offset = 0;
+      let frames = 0;
+      let timer: NodeJS.Timeout | null = null;
+      const done = (aborted: boolean): void => {
+        if (timer) this.clearTimer(timer);
+        timer = null;
+        this.pcmStops.delete(stop);
+        opts.signal?.removeEventListener('abort', stop);
+        resolve({ bytesSent: offset, frames, aborted });
+      };
+      const stop = (): void => done(true);
+      const step = (): void => {
+        timer = null;
+        if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return done(true);
+        // Catch up on every frame that is due, so timer jitter does not slow the stream down.
+        while (offset < pcm.length && (!realtime || t0 + offset / BYTES_PER_MS <= Date.now())) {
+          const chunk = pcm.subarray(offset, offset + frameBytes);
+          ws.send(chunk, { binary: true });
+          offset += chunk.length;
+          frames++;
+        }
+        if (offset >= pcm.length) return done(false);
+        timer = this.setTimer(step, Math.max(0, t0 + offset / BYTES_PER_MS - Date.now()));
+      };
+      if (opts.signal?.aborted) return resolve({ bytesSent: 0, frames: 0, aborted: true });
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      this.pcmStops.add(stop);
+      step();
+    });
+  }
+
+  /** App-level ping (§5); resolves with the round-trip time in ms. */
+  async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
+    const since = this.mark();
+    const started = performance.now();
+    this.send('ping');
+    await this.waitFor('pong', undefined, { since, timeoutMs: opts.timeoutMs });
+    return performance.now() - started;
+  }
+
+  sendConnectionState(status: 'CONNECTED' | 'RECONNECTED' | 'DISCONNECTED' | (string & {}) = 'CONNECTED'): void {
+    const hasWifi = this.modelInfo.hasWifi;
+    const wifi = this.opts.wifi ?? { connected: hasWifi, ssid: hasWifi ? 'SimulatorWiFi' : null };
+    this.send('glasses_connection_state', { modelName: this.modelInfo.name, status, wifi });
+  }
+
+  /** Switches the simulated model; tells the cloud at once when connected. */
+  setModel(nameOrAlias: string): DeviceModel {
+    this.modelInfo = resolveModel(nameOrAlias);
+    if (this.isOpen) this.sendConnectionState('CONNECTED');
+    return this.modelInfo;
+  }
+
+  pressButton(pressType: 'short' | 'long' = 'short', buttonId = 'main'): void {
+    this.send('button_press', { buttonId, pressType });
+  }
+
+  touch(gesture: string): void {
+    this.send('touch_event', {
+      device_model: this.modelInfo.name,
+      gesture_name: gesture,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  headPosition(position: 'up' | 'down'): void {
+    this.send('head_position', { position });
+  }
+
+  vad(speaking: boolean): void {
+    this.send('VAD', { status: speaking });
+  }
+
+  /** On-device transcription result (`local_transcription`). */
+  sendTranscript(
+    text: string,
+    opts: { isFinal?: boolean; language?: string; startTime?: number; endTime?: number; speakerId?: number } = {},
+  ): void {
+    const endTime = opts.endTime ?? Date.now();
+    // Roughly a third of a second per word, so start < end like a real utterance.
+    const words = text.trim().split(/\s+/).filter(Boolean).length;
+    const startTime = opts.startTime ?? endTime - Math.max(300, words * 300);
+    this.send('local_transcription', {
+      text,
+      isFinal: opts.isFinal ?? true,
+      startTime,
+      endTime,
+      speakerId: opts.speakerId ?? 0,
+      transcribeLanguage: opts.language ?? 'en-US',
+      provider: 'simulator',
+    });
+  }
+
+  /**
+   * Reports a fix (`location_update`) and remembers it as the answer to later location polls.
+   * Before connect() it only presets the fix, so a test can set it up front.
+   */
+  setLocation(lat: number, lng: number, accuracy?: number, correlationId?: string): void {
+    this.state.location = accuracy === undefined ? { lat, lng } : { lat, lng, accuracy };
+    if (this.isOpen) this.send('location_update', { lat, lng, accuracy, correlationId });
+  }
+
+  battery(level: number, charging = false, timeRemaining?: number): void {
+    this.send('glasses_battery_update', { level, charging, timeRemaining });
+  }
+
+  phoneBattery(level: number, charging = false, timeRemaining?: number): void {
+    this.send('phone_battery_update', { level, charging, timeRemaining });
+  }
+
+  notification(n: {
+    title: string;
+    content: string;
+    app?: string;
+    priority?: 'low' | 'normal' | 'high';
+    notificationId?: string;
+  }): string {
+    const notificationId = n.notificationId ?? randomUUID();
+    this.send('phone_notification', {
+      notificationId,
+      app: n.app ?? 'Messages',
+      title: n.title,
+      content: n.content,
+      priority: n.priority ?? 'normal',
+    });
+    return notificationId;
+  }
+
+  calendarEvent(e: {
+    title: string;
+    dtStart: string | Date;
+    dtEnd: string | Date;
+    eventId?: string;
+    timezone?: string;
+  }): string {
+    const eventId = e.eventId ?? randomUUID();
+    const iso = (d: string | Date): string => (d instanceof Date ? d.toISOString() : d);
+    this.send('calendar_event', {
+      eventId,
+      title: e.title,
+      dtStart: iso(e.dtStart),
+      dtEnd: iso(e.dtEnd),
+      timezone: e.timezone ?? 'UTC',
+      timeStamp: new Date().toISOString(),
+    });
+    return eventId;
+  }
+
+  startApp(packageName: string): void {
+    this.send('start_app', { packageName });
+  }
+
+  stopApp(packageName: string): void {
+    this.send('stop_app', { packageName });
+  }
+
+  /** Reports a stream state change, e.g. to simulate a failing stream when `autoAnswer.rtmp` is off. */
+  rtmpStatus(
+    streamId: string,
+    status: RtmpStreamStatusValue,
+    extra: Omit<GlassesToCloud['rtmp_stream_status'], 'streamId' | 'status'> = {},
+  ): void {
+    const stream = this.state.rtmpStreams[streamId];
+    if (stream) stream.status = status;
+    this.send('rtmp_stream_status', { streamId, status, appId: stream?.appId, ...extra });
+  }
+
+  // -------------------------------------------------------------------------
+  // Waiting and reading state
+  // -------------------------------------------------------------------------
+
+  /**
+   * Next message of `type` (matching `predicate`). Pass `{ since: mark() }` taken before the
+   * triggering action to also accept a message that arrived before this call.
+   */
+  waitFor<K extends CloudToGlassesType>(
+    type: K,
+    predicate?: (m: CloudToGlassesMessage<K>) => boolean,
+    opts: WaitOptions = {},
+  ): Promise<CloudToGlassesMessage<K>> {
+    const what = `${type}${predicate ? ` matching ${predicate.toString().slice(0, 120)}` : ''}`;
+    return this.log.wait(
+      what,
+      (m) => {
+        const typed = m as CloudToGlassesMessage<K>;
+        return m.type === type && (!predicate || predicate(typed)) ? typed : undefined;
+      },
+      this.waitOpts(opts),
+    );
+  }
+
+  /**
+   * A display on `view` whose text (see `displayText`) contains the string or matches the
+   * regex. Without `since` the current display counts too; with `since` every display_event
+   * received from that mark counts, even one already replaced.
+   */
+  waitForDisplay(textOrRegex: string | RegExp, opts: WaitOptions & { view?: ViewName } = {}): Promise<DisplayEvent> {
+    const view = opts.view ?? 'main';
+    const current = this.state.display[view];
+    if (opts.since === undefined && current && matchesText(layoutToText(current.layout), textOrRegex)) {
+      return Promise.resolve(current);
+    }
+    return this.log.wait(
+      `display_event on view "${view}" matching ${describePattern(textOrRegex)}`,
+      (m) =>
+        m.type === 'display_event' &&
+        (m.view === 'dashboard' ? 'dashboard' : 'main') === view &&
+        matchesText(layoutToText(m.layout), textOrRegex)
+          ? m
+          : undefined,
+      this.waitOpts(opts),
+    );
+  }
+
+  /**
+   * Mic state `enabled`. Without `since`, resolves at once when already in that state (with the
+   * last microphone_state_change, or null if none came); with `since`, needs such a message.
+   */
+  waitForMic(enabled: boolean, opts: WaitOptions = {}): Promise<MicrophoneStateChange | null> {
+    if (opts.since === undefined && this.state.micEnabled === enabled) {
+      return Promise.resolve(this.state.lastMicMessage);
+    }
+    return this.log.wait<MicrophoneStateChange | null>(
+      `microphone_state_change with isMicrophoneEnabled=${enabled}`,
+      (m) => (m.type === 'microphone_state_change' && m.isMicrophoneEnabled === enabled ? m : undefined),
+      this.waitOpts(opts),
+    );
+  }
+
+  /** The current display of a view as plain text ('' when blank). */
+  displayText(view: ViewName = 'main'): string {
+    return layoutToText(this.state.display[view]?.layout);
+  }
+
+  private waitOpts(opts: WaitOptions): { since?: number; timeoutMs: number } {
+    return { since: opts.since, timeoutMs: opts.timeoutMs ?? this.timeoutMs };
+  }
+
+  private describeLastSeen(): string {
+    const recent = this.log.since(this.log.mark() - 3);
+    const msgs = recent.length
+      ? recent.map((m) => truncate(JSON.stringify(m), 200)).join(' | ')
+      : 'no messages received';
+    const socket = this.ws ? ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][this.ws.readyState] : 'none';
+    const main = JSON.stringify(this.displayText('main'));
+    return `${msgs}; main display: ${main}; mic ${this.state.micEnabled ? 'on' : 'off'}; socket ${socket}`;
+  }
+
+  private openSocketOrThrow(what: string): WebSocket {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      throw new Error(`SimulatedGlasses.${what}: socket is not open (call connect() first)`);
+    }
+    return ws;
+  }
+
+  private setTimer(fn: () => void, ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private clearTimer(timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}

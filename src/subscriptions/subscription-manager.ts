@@ -1,0 +1,198 @@
+import { Inject, Injectable, Scope } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
+import { SessionContext } from '../session/session-context.js';
+import {
+  hasPermission,
+  normalizeSubscription,
+  parseLanguageStream,
+  permissionSet,
+  relayKeyOf,
+  requiredPermission,
+  type LanguageStream,
+} from './stream-types.js';
+
+/** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
+export interface Subscriber {
+  packageName: string;
+  subscription: string;
+  streamTypeJson: string;
+}
+
+export interface RejectedStream {
+  stream: string;
+  requiredPermission: PermissionType;
+  message: string;
+}
+
+export interface UpdateResult {
+  applied: boolean;
+  subscriptions: string[];
+  /** Streams dropped for a missing permission that were not already reported to the app. */
+  newlyRejected: RejectedStream[];
+}
+
+interface AppEntry {
+  subscriptions: Set<string>;
+  granted: Set<PermissionType>;
+  /** Rejections already reported, so the SDK's full re-sends do not repeat the same permission_error. */
+  reported: Set<string>;
+  connectedAt: number;
+  locationRate?: string;
+}
+
+const MAX_SUBSCRIPTIONS = 200;
+const MAX_SUBSCRIPTION_LENGTH = 256;
+const EMPTY: readonly Subscriber[] = Object.freeze([]);
+
+/**
+ * Each app's subscription set (replace semantics) and an index from relay key to subscribers,
+ * rebuilt on every change so the relay path is a single Map lookup.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class SubscriptionManager {
+  private readonly apps = new Map<string, AppEntry>();
+  private index = new Map<string, Subscriber[]>();
+  private wildcard: Subscriber[] = [];
+
+  constructor(
+    private readonly ctx: SessionContext,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    ctx.on('appStopped', ({ packageName }) => this.removeApp(packageName));
+    ctx.defer(() => {
+      this.apps.clear();
+      this.index.clear();
+      this.wildcard = [];
+    });
+  }
+
+  /** Called when an app's socket is (re)acked: starts the empty-update grace window. */
+  registerApp(packageName: string, permissions: AppPermission[], now = Date.now()): void {
+    const existing = this.apps.get(packageName);
+    if (existing) {
+      existing.granted = permissionSet(permissions);
+      existing.connectedAt = now;
+      return;
+    }
+    this.apps.set(packageName, { subscriptions: new Set(), granted: permissionSet(permissions), reported: new Set(), connectedAt: now });
+  }
+
+  update(packageName: string, raw: unknown[], now = Date.now()): UpdateResult {
+    const entry = this.apps.get(packageName);
+    if (!entry) return { applied: false, subscriptions: [], newlyRejected: [] };
+    const wanted = new Set<string>();
+    let locationRate: string | undefined;
+    for (const item of raw.slice(0, MAX_SUBSCRIPTIONS)) {
+      let s: string | undefined;
+      if (typeof item === 'string') s = item;
+      else if (item !== null && typeof item === 'object' && typeof (item as { stream?: unknown }).stream === 'string') {
+        s = (item as { stream: string }).stream;
+        const rate = (item as { rate?: unknown }).rate;
+        if (s === 'location_stream' && typeof rate === 'string') locationRate = rate;
+      }
+      if (s === undefined || s.length === 0 || s.length > MAX_SUBSCRIPTION_LENGTH) continue;
+      wanted.add(normalizeSubscription(s));
+    }
+    // The SDK sends [] on ack before onSession registers handlers; honouring it would tear down the mic.
+    if (wanted.size === 0 && entry.subscriptions.size > 0 && now - entry.connectedAt < this.config.emptySubscriptionGraceMs) {
+      return { applied: false, subscriptions: [...entry.subscriptions], newlyRejected: [] };
+    }
+    const allowed = new Set<string>();
+    const newlyRejected: RejectedStream[] = [];
+    for (const s of wanted) {
+      const needed = requiredPermission(s);
+      if (hasPermission(entry.granted, needed)) {
+        allowed.add(s);
+        continue;
+      }
+      if (!entry.reported.has(s)) {
+        entry.reported.add(s);
+        newlyRejected.push({
+          stream: s,
+          requiredPermission: needed!,
+          message: `To subscribe to ${s}, add the ${needed} permission to the app`,
+        });
+      }
+    }
+    entry.subscriptions = allowed;
+    entry.locationRate = allowed.has('location_stream') ? locationRate : undefined;
+    this.rebuild();
+    this.ctx.emit('subscriptionsChanged', { packageName });
+    return { applied: true, subscriptions: [...allowed], newlyRejected };
+  }
+
+  removeApp(packageName: string): void {
+    if (!this.apps.delete(packageName)) return;
+    this.rebuild();
+    this.ctx.emit('subscriptionsChanged', { packageName });
+  }
+
+  /** Subscribers whose relay key equals `key` (a glasses message type or a language base). */
+  lookup(key: string): readonly Subscriber[] {
+    return this.index.get(key) ?? EMPTY;
+  }
+
+  get wildcardSubscribers(): readonly Subscriber[] {
+    return this.wildcard;
+  }
+
+  /** Whether an app holds a permission (used to keep wildcard subscribers out of gated streams). */
+  appMay(packageName: string, stream: string): boolean {
+    const entry = this.apps.get(packageName);
+    return entry !== undefined && hasPermission(entry.granted, requiredPermission(stream));
+  }
+
+  subscriptionsOf(packageName: string): string[] {
+    return [...(this.apps.get(packageName)?.subscriptions ?? [])];
+  }
+
+  all(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [pkg, e] of this.apps) out[pkg] = [...e.subscriptions];
+    return out;
+  }
+
+  /** Every subscription string across apps (for the microphone and transcription managers). */
+  *allSubscriptions(): Iterable<{ packageName: string; subscription: string }> {
+    for (const [packageName, e] of this.apps) for (const subscription of e.subscriptions) yield { packageName, subscription };
+  }
+
+  languageStreams(): Map<string, { stream: LanguageStream; subscribers: Subscriber[] }> {
+    const out = new Map<string, { stream: LanguageStream; subscribers: Subscriber[] }>();
+    for (const { packageName, subscription } of this.allSubscriptions()) {
+      const stream = parseLanguageStream(subscription);
+      if (!stream) continue;
+      const entry = out.get(stream.base) ?? { stream, subscribers: [] };
+      entry.subscribers.push({ packageName, subscription, streamTypeJson: JSON.stringify(subscription) });
+      out.set(stream.base, entry);
+    }
+    return out;
+  }
+
+  locationRates(): string[] {
+    const rates: string[] = [];
+    for (const e of this.apps.values()) if (e.locationRate) rates.push(e.locationRate);
+    return rates;
+  }
+
+  private rebuild(): void {
+    const index = new Map<string, Subscriber[]>();
+    const wildcard: Subscriber[] = [];
+    for (const [packageName, e] of this.apps) {
+      for (const subscription of e.subscriptions) {
+        const sub: Subscriber = { packageName, subscription, streamTypeJson: JSON.stringify(subscription) };
+        if (subscription === '*' || subscription === 'all') {
+          wildcard.push(sub);
+          continue;
+        }
+        const key = relayKeyOf(subscription);
+        const list = index.get(key);
+        if (list) list.push(sub);
+        else index.set(key, [sub]);
+      }
+    }
+    this.index = index;
+    this.wildcard = wildcard;
+  }
+}
