@@ -48,7 +48,7 @@ async function main() {
   }
   if (opts.repeat < 2) log(`warning: --repeat ${opts.repeat}: the spec asks for at least 2 repeats per step`);
   const kinds = ['ours', 'baseline'].filter((k) => opts.servers.includes(k));
-  const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0 };
+  const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {} };
   log(`bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}; logs in ${benchTempRoot()}`);
 
   const commit = git(['rev-parse', '--short=12', 'HEAD']);
@@ -81,6 +81,8 @@ async function main() {
     try {
       const mod = await scenarioModules[name]();
       result.scenarios[name] = await mod.run(ctx);
+      const errs = Object.keys(result.scenarios[name].serverErrors ?? {});
+      if (errs.length) failures++;
     } catch (e) {
       failures++;
       result.scenarios[name] = { scenario: name, error: String(e?.stack ?? e) };

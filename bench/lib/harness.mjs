@@ -1,7 +1,7 @@
 // Orchestrator-side helpers shared by the scenarios: a "unit" is one server under test plus its own
 // load-generator child; measurements sample CPU (/proc) and the event-loop delay around the load's marks.
 import { performance } from 'node:perf_hooks';
-import { startServer, forkLoad, cpuMs, runtime, sleep } from './proc.mjs';
+import { startServer, forkLoad, cpuMs, cpuStat, runtime, sleep } from './proc.mjs';
 
 export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, nodeArgs = [] } = {}) {
   const server = await startServer(kind, { plan: ctx.plan, secrets: ctx.secrets, graceMs, nodeArgs });
@@ -17,15 +17,54 @@ export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, node
   return { kind, server, load };
 }
 
-export async function startUnits(ctx, opts) {
+/**
+ * Starts one unit per server kind. A kind that fails to start is recorded in out.serverErrors and left out
+ * (the other server still runs); a kind that failed to start once is not retried in later scenarios.
+ */
+export async function startUnits(ctx, out, opts) {
   const units = {};
-  try {
-    for (const kind of ctx.kinds) units[kind] = await startUnit(ctx, kind, opts);
-  } catch (e) {
-    await stopUnits(units);
-    throw e;
+  out.serverErrors ??= {};
+  for (const kind of ctx.kinds) {
+    if (ctx.broken?.[kind]) {
+      out.serverErrors[kind] = `not started: it failed to start earlier in this run (${ctx.broken[kind].split('\n')[0]})`;
+      continue;
+    }
+    try {
+      units[kind] = await startUnit(ctx, kind, opts);
+    } catch (e) {
+      const msg = String(e?.message ?? e);
+      out.serverErrors[kind] = msg;
+      if (ctx.broken) ctx.broken[kind] = msg;
+      ctx.log(`  ${kind} FAILED to start: ${msg.split('\n')[0]}`);
+    }
   }
+  if (Object.keys(units).length === 0) throw new Error(`no server could be started: ${Object.entries(out.serverErrors).map(([k, v]) => `${k}: ${v.split('\n')[0]}`).join('; ')}`);
   return units;
+}
+
+/** Runs fn for one unit; on failure records the error, stops that unit and drops it from `units`. */
+export async function guard(ctx, out, units, kind, fn) {
+  try {
+    return await fn(units[kind]);
+  } catch (e) {
+    const u = units[kind];
+    let msg = String(e?.message ?? e);
+    if (u?.server.exited) msg += `\n${u.kind} server exited (${JSON.stringify(u.server.exited)}); log tail:\n${u.server.logTail(30)}`;
+    out.serverErrors ??= {};
+    out.serverErrors[kind] = msg;
+    ctx.log(`  ${kind} FAILED: ${msg.split('\n')[0]}`);
+    delete units[kind];
+    if (u) {
+      await u.load.stop().catch(() => {});
+      await u.server.stop().catch(() => {});
+    }
+    return undefined;
+  }
+}
+
+/** Kinds still running, in the run's order. */
+export function active(ctx, units) {
+  return ctx.kinds.filter((k) => units[k]);
 }
 
 export async function stopUnits(units) {
@@ -36,8 +75,9 @@ export async function stopUnits(units) {
 }
 
 /** Server order for repeat `rep`: alternates so neither server always runs first. */
-export function orderFor(ctx, rep) {
-  return rep % 2 === 0 ? [...ctx.kinds] : [...ctx.kinds].reverse();
+export function orderFor(ctx, rep, units) {
+  const kinds = units ? active(ctx, units) : [...ctx.kinds];
+  return rep % 2 === 0 ? kinds : kinds.reverse();
 }
 
 /**
@@ -46,12 +86,16 @@ export function orderFor(ctx, rep) {
  */
 export async function measured(ctx, unit, cmd, args, timeoutMs) {
   const marks = {};
+  const snap = () => {
+    const u = process.cpuUsage();
+    return { srv: cpuMs(unit.server.pid), load: cpuMs(unit.load.pid), me: (u.user + u.system) / 1000, cpu: cpuStat(), t: performance.now() };
+  };
   const off = unit.load.onEvent((m) => {
     if (m.name === 'measureStart') {
-      marks.s = { srv: cpuMs(unit.server.pid), load: cpuMs(unit.load.pid), t: performance.now() };
+      marks.s = snap();
       marks.rt0 = runtime(unit.server, ctx.secrets);
     } else if (m.name === 'measureEnd') {
-      marks.e = { srv: cpuMs(unit.server.pid), load: cpuMs(unit.load.pid), t: performance.now() };
+      marks.e = snap();
       marks.rt1 = marks.rt0.then(() => runtime(unit.server, ctx.secrets));
     }
   });
@@ -65,13 +109,38 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
   const rt1 = marks.rt1 ? await marks.rt1 : null;
   const dt = marks.e && marks.s ? marks.e.t - marks.s.t : null;
   const pct = (a, b) => (dt && a != null && b != null ? ((b - a) / dt) * 100 : null);
+  const noise = foreignCpu(ctx, marks, dt);
   return {
     ...result,
+    ...noise,
     serverCpuPct: pct(marks.s?.srv, marks.e?.srv),
     loadCpuPct: pct(marks.s?.load, marks.e?.load),
     eldP99Ms: typeof rt1?.eventLoopDelayP99Ms === 'number' ? rt1.eventLoopDelayP99Ms : null,
     serverRssMB: typeof rt1?.rss === 'number' ? rt1.rss / 1048576 : null,
   };
+}
+
+/**
+ * CPU used by processes that are not ours (other tenants of this shared machine) while we measured, in % of one
+ * core: on the server's core and on the load generator's core when pinned, else over all cores. Plus steal time.
+ */
+function foreignCpu(ctx, marks, dt) {
+  if (!dt || !marks.s?.cpu || !marks.e?.cpu) return { foreignServerCorePct: null, foreignLoadCorePct: null, stealPct: null };
+  const d = (name, f) => (marks.e.cpu[name]?.[f] ?? 0) - (marks.s.cpu[name]?.[f] ?? 0);
+  const srv = marks.e.srv - marks.s.srv;
+  const load = marks.e.load - marks.s.load;
+  const me = marks.e.me - marks.s.me;
+  const cores = Object.keys(marks.e.cpu);
+  const steal = cores.reduce((a, c) => a + d(c, 'steal'), 0);
+  const r = (x) => Math.max(0, Math.round((x / dt) * 1000) / 10);
+  if (ctx.plan.pinned) {
+    const sc = `cpu${ctx.plan.serverCpu}`;
+    const lc = `cpu${ctx.plan.loadCpu}`;
+    return { foreignServerCorePct: r(d(sc, 'task') - srv), foreignLoadCorePct: r(d(lc, 'task') - load - me), stealPct: r(steal) };
+  }
+  const all = cores.reduce((a, c) => a + d(c, 'task'), 0);
+  const f = r(all - srv - load - me);
+  return { foreignServerCorePct: f, foreignLoadCorePct: f, stealPct: r(steal) };
 }
 
 export function overBudget(ctx) {

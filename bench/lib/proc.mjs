@@ -65,6 +65,22 @@ export function cpuMs(pid) {
   }
 }
 
+/** Per-CPU jiffies from /proc/stat: { cpuN: { task (user+nice+system), steal, total } } in ms. */
+export function cpuStat() {
+  const out = {};
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^(cpu\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const f = m[2].trim().split(/\s+/).map(Number);
+      const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = f;
+      const k = 1000 / clkTck;
+      out[m[1]] = { task: (user + nice + system) * k, steal: steal * k, total: (user + nice + system + idle + iowait + irq + softirq + steal) * k };
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
 export function rssKb(pid) {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -77,7 +77,8 @@ export async function profileHeaviest(ctx, results, outDir, stamp) {
   ctx.log(`profile: our server during ${pick.scenario} at ${pick.step}${pick.cpu != null ? ` (median server CPU ${pick.cpu.toFixed(0)}%)` : ''}`);
   const port = await freePort();
   const pctx = { ...ctx, kinds: ['ours'] };
-  const units = await startUnits(pctx, { nodeArgs: [`--inspect=127.0.0.1:${port}`] });
+  const perr = {};
+  const units = await startUnits(pctx, perr, { nodeArgs: [`--inspect=127.0.0.1:${port}`] });
   const u = units.ours;
   let session = null;
   try {

@@ -36,7 +36,8 @@ export function renderMarkdown(res) {
       rows.push([SCN_TITLE[name], `**error**: ${s.error.split('\n')[0].slice(0, 160)}`, '', '', '', '', '']);
       continue;
     }
-    for (const r of s.summary?.rows ?? []) rows.push([SCN_TITLE[name], r.metric, cell(r.ours), cell(r.baseline), r.ratio == null ? '—' : r.ratio.toFixed(2), r.target, met(r.met)]);
+    const errCell = (k, v) => (s.serverErrors?.[k] && v == null ? '**error** (below)' : cell(v));
+    for (const r of s.summary?.rows ?? []) rows.push([SCN_TITLE[name], r.metric, errCell('ours', r.ours), errCell('baseline', r.baseline), r.ratio == null ? '—' : r.ratio.toFixed(2), r.target, met(r.met)]);
   }
   out.push(table(['Scenario', 'Metric', 'Ours', 'Baseline', 'Ratio', 'Target', 'Met'], rows));
   out.push('');
@@ -57,6 +58,14 @@ export function renderMarkdown(res) {
     out.push('');
     for (const n of s.notes ?? []) out.push(`- ${n}`);
     if (s.notes?.length) out.push('');
+    for (const [k, e] of Object.entries(s.serverErrors ?? {})) {
+      out.push(`**${k} failed:**`);
+      out.push('');
+      out.push('```');
+      out.push(e.slice(0, 3000));
+      out.push('```');
+      out.push('');
+    }
   }
   if (res.profile) {
     out.push('## Profile');

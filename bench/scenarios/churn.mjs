@@ -1,6 +1,6 @@
 // Scenario 5 — churn: connect → start app → stop → disconnect cycles at a fixed offered rate for a fixed
 // count; afterwards (grace passed) zero sessions, zero sockets, heap back within 5 % of the start.
-import { startUnits, stopUnits, orderFor, sleep } from '../lib/harness.mjs';
+import { startUnits, stopUnits, orderFor, sleep, guard, active } from '../lib/harness.mjs';
 import { gcRuntime, runtime, cpuMs } from '../lib/proc.mjs';
 import { summarize, ratio } from '../lib/stats.mjs';
 import { TARGETS } from '../lib/config.mjs';
@@ -24,45 +24,50 @@ export async function run(ctx) {
   const cfg = ctx.profile.churn;
   const count = cfg.steps[0];
   const out = { scenario: 'churn', config: { ...cfg, cycles: count, graceMs: ctx.profile.graceMs }, steps: [], notes: [] };
-  const units = await startUnits(ctx);
-  const reps = Object.fromEntries(ctx.kinds.map((k) => [k, []]));
+  const units = await startUnits(ctx, out);
+  const reps = {};
   try {
-    for (const u of Object.values(units)) {
-      await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press'] });
-      await u.load.call('install', { packageName: PKG, prefix: 'cw-', from: 0, to: cfg.warmup });
-      for (let rep = 0; rep < ctx.repeat; rep++) await u.load.call('install', { packageName: PKG, prefix: `c${rep}-`, from: 0, to: count }, 300_000);
-      await u.load.call('churn', { packageName: PKG, prefix: 'cw-', count: cfg.warmup, rate: cfg.rate, concurrency: cfg.concurrency }, 120_000);
-      await settle(ctx, u);
+    for (const kind of active(ctx, units)) {
+      await guard(ctx, out, units, kind, async (u) => {
+        await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press'] });
+        await u.load.call('install', { packageName: PKG, prefix: 'cw-', from: 0, to: cfg.warmup });
+        for (let rep = 0; rep < ctx.repeat; rep++) await u.load.call('install', { packageName: PKG, prefix: `c${rep}-`, from: 0, to: count }, 300_000);
+        const w = await u.load.call('churn', { packageName: PKG, prefix: 'cw-', count: cfg.warmup, rate: cfg.rate, concurrency: cfg.concurrency }, 120_000);
+        if (w.completed === 0) throw new Error(`warm-up churn failed: ${w.errors.join(' | ')}`);
+        await settle(ctx, u);
+      });
     }
     for (let rep = 0; rep < ctx.repeat; rep++) {
-      for (const kind of orderFor(ctx, rep)) {
-        const u = units[kind];
-        const h0 = await gcRuntime(u.server, ctx.secrets);
-        const c0 = cpuMs(u.server.pid);
-        const t0 = Date.now();
-        const c = await u.load.call('churn', { packageName: PKG, prefix: `c${rep}-`, count, rate: cfg.rate, concurrency: cfg.concurrency }, 60_000 + (count / cfg.rate) * 3000);
-        const cpuPct = ((cpuMs(u.server.pid) - c0) / (Date.now() - t0)) * 100;
-        const rt = await settle(ctx, u);
-        const h1 = await gcRuntime(u.server, ctx.secrets);
-        const r = {
-          cycles: count,
-          completed: c.completed,
-          failed: c.failed,
-          errors: c.errors,
-          cyclesPerS: c.cyclesPerS,
-          p50: c.latency.p50,
-          p99: c.latency.p99,
-          max: c.latency.max,
-          serverCpuPct: cpuPct,
-          sessionsAfter: h1.sessions ?? rt?.sessions ?? null,
-          glassesSocketsAfter: h1.glassesSockets ?? null,
-          appSocketsAfter: h1.appSockets ?? null,
-          heapStartMB: h0.heapUsed / 1048576,
-          heapEndMB: h1.heapUsed / 1048576,
-          heapGrowthPct: ((h1.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
-        };
-        reps[kind].push(r);
-        ctx.log(`  churn ${count} ${kind} #${rep + 1}: ${r.cyclesPerS.toFixed(1)} cycles/s, cycle p50 ${r.p50} p99 ${r.p99} ms, failed ${r.failed}; after: sessions ${r.sessionsAfter}, glasses ${r.glassesSocketsAfter}, apps ${r.appSocketsAfter}, heap ${r.heapGrowthPct >= 0 ? '+' : ''}${r.heapGrowthPct.toFixed(1)}%${r.failed ? ` — ${r.errors[0]}` : ''}`);
+      for (const kind of orderFor(ctx, rep, units)) {
+        await guard(ctx, out, units, kind, async (u) => {
+          const h0 = await gcRuntime(u.server, ctx.secrets);
+          const c0 = cpuMs(u.server.pid);
+          const t0 = Date.now();
+          const c = await u.load.call('churn', { packageName: PKG, prefix: `c${rep}-`, count, rate: cfg.rate, concurrency: cfg.concurrency }, 60_000 + (count / cfg.rate) * 3000);
+          const cpuPct = ((cpuMs(u.server.pid) - c0) / (Date.now() - t0)) * 100;
+          const rt = await settle(ctx, u);
+          const h1 = await gcRuntime(u.server, ctx.secrets);
+          if (typeof h0.heapUsed !== 'number' || typeof h1.heapUsed !== 'number') throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h1).slice(0, 300)}`);
+          const r = {
+            cycles: count,
+            completed: c.completed,
+            failed: c.failed,
+            errors: c.errors,
+            cyclesPerS: c.cyclesPerS,
+            p50: c.latency.p50,
+            p99: c.latency.p99,
+            max: c.latency.max,
+            serverCpuPct: cpuPct,
+            sessionsAfter: h1.sessions ?? rt?.sessions ?? null,
+            glassesSocketsAfter: h1.glassesSockets ?? null,
+            appSocketsAfter: h1.appSockets ?? null,
+            heapStartMB: h0.heapUsed / 1048576,
+            heapEndMB: h1.heapUsed / 1048576,
+            heapGrowthPct: ((h1.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
+          };
+          (reps[kind] ??= []).push(r);
+          ctx.log(`  churn ${count} ${kind} #${rep + 1}: ${r.cyclesPerS.toFixed(1)} cycles/s, cycle p50 ${r.p50} p99 ${r.p99} ms, failed ${r.failed}; after: sessions ${r.sessionsAfter}, glasses ${r.glassesSocketsAfter}, apps ${r.appSocketsAfter}, heap ${r.heapGrowthPct >= 0 ? '+' : ''}${r.heapGrowthPct.toFixed(1)}%${r.failed ? ` — ${r.errors[0]}` : ''}`);
+        });
       }
     }
   } finally {
@@ -71,6 +76,7 @@ export async function run(ctx) {
   const step = { step: count, label: `${count} cycles at ${cfg.rate}/s` };
   const F = ['cyclesPerS', 'p50', 'p99', 'max', 'failed', 'serverCpuPct', 'sessionsAfter', 'glassesSocketsAfter', 'appSocketsAfter', 'heapGrowthPct'];
   for (const k of ctx.kinds) {
+    if (!reps[k]?.length) continue;
     const summary = Object.fromEntries(F.map((f) => [f, summarize(reps[k].map((r) => r[f]))]));
     const clean = reps[k].every((r) => r.sessionsAfter === 0 && r.glassesSocketsAfter === 0 && r.appSocketsAfter === 0);
     const heapOk = reps[k].every((r) => r.heapGrowthPct <= 5);

@@ -39,3 +39,10 @@ export function capacity(steps, kind) {
 }
 
 export { ratio };
+
+export function capacityNotes(ctx, out, cap) {
+  const notes = [];
+  if (Object.values(cap).some((c) => c.atTop)) notes.push('a capacity marked ≥ passed the highest step run; its real capacity may be higher');
+  if (out.steps.some((s) => ctx.kinds.some((k) => s[k]?.loadLimited))) notes.push('some steps were limited by the load generator (below 95 % of the offered rate); they count as not passed');
+  return notes;
+}

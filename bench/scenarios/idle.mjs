@@ -1,7 +1,7 @@
 // Scenario 3 — idle sessions: N sessions (glasses + one running, subscribed app). Heap and RSS per session
 // after GC; then every glasses socket closes, the (short) grace period passes, and the heap must return to
 // within 5 % of where it started.
-import { startUnits, stopUnits, orderFor, overBudget, sleep } from '../lib/harness.mjs';
+import { startUnits, stopUnits, orderFor, overBudget, sleep, guard, active } from '../lib/harness.mjs';
 import { gcRuntime, runtime } from '../lib/proc.mjs';
 import { summarizeFields, ratio } from '../lib/stats.mjs';
 import { TARGETS } from '../lib/config.mjs';
@@ -36,47 +36,51 @@ export async function run(ctx) {
       out.notes.push(`time budget reached: size ${size} skipped`);
       break;
     }
-    const units = await startUnits(ctx);
-    const reps = Object.fromEntries(ctx.kinds.map((k) => [k, []]));
+    const units = await startUnits(ctx, out);
+    const reps = {};
     try {
-      for (const u of Object.values(units)) {
-        await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
-        // warm-up: load lazy code paths once, so the start heap is a steady state rather than a cold process
-        await u.load.call('setup', { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 8 }, 60_000);
-        await cycleDown(ctx, u);
+      for (const kind of active(ctx, units)) {
+        await guard(ctx, out, units, kind, async (u) => {
+          await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
+          // warm-up: load lazy code paths once, so the start heap is a steady state rather than a cold process
+          await u.load.call('setup', { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 8 }, 60_000);
+          await cycleDown(ctx, u);
+        });
       }
       for (let rep = 0; rep < ctx.repeat; rep++) {
-        for (const kind of orderFor(ctx, rep)) {
-          const u = units[kind];
-          const prefix = `idle${rep}-`;
-          await u.load.call('install', { packageName: PKG, prefix, from: 0, to: size, concurrency: 32 }, 300_000);
-          const h0 = await gcRuntime(u.server, ctx.secrets);
-          const s = await u.load.call('setup', { packageName: PKG, prefix, from: 0, to: size, concurrency: 64 }, 600_000);
-          await sleep(200);
-          const h1 = await gcRuntime(u.server, ctx.secrets);
-          const down = await cycleDown(ctx, u);
-          const h2 = await gcRuntime(u.server, ctx.secrets);
-          const r = {
-            sessions: size,
-            setupMs: s.ms,
-            sessionsLoaded: h1.sessions ?? null,
-            glassesSocketsLoaded: h1.glassesSockets ?? null,
-            appSocketsLoaded: h1.appSockets ?? null,
-            heapStartMB: h0.heapUsed / 1048576,
-            heapLoadedMB: h1.heapUsed / 1048576,
-            heapEndMB: h2.heapUsed / 1048576,
-            rssStartMB: h0.rss / 1048576,
-            rssLoadedMB: h1.rss / 1048576,
-            heapPerSessionKB: (h1.heapUsed - h0.heapUsed) / size / 1024,
-            rssPerSessionKB: (h1.rss - h0.rss) / size / 1024,
-            heapReturnPct: ((h2.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
-            sessionsAfter: h2.sessions ?? null,
-            glassesSocketsAfter: h2.glassesSockets ?? null,
-            appSocketsAfter: h2.appSockets ?? null,
-            appsStillOpenAtClient: down.appsStillOpen,
-          };
-          reps[kind].push(r);
-          ctx.log(`  idle ${size} ${kind} #${rep + 1}: ${r.heapPerSessionKB.toFixed(1)} KB heap/session, ${r.rssPerSessionKB.toFixed(1)} KB RSS/session, heap after close ${r.heapReturnPct >= 0 ? '+' : ''}${r.heapReturnPct.toFixed(1)}% (sessions left ${r.sessionsAfter}), setup ${r.setupMs} ms`);
+        for (const kind of orderFor(ctx, rep, units)) {
+          await guard(ctx, out, units, kind, async (u) => {
+            const prefix = `idle${rep}-`;
+            await u.load.call('install', { packageName: PKG, prefix, from: 0, to: size, concurrency: 32 }, 300_000);
+            const h0 = await gcRuntime(u.server, ctx.secrets);
+            const s = await u.load.call('setup', { packageName: PKG, prefix, from: 0, to: size, concurrency: 64 }, 600_000);
+            await sleep(200);
+            const h1 = await gcRuntime(u.server, ctx.secrets);
+            const down = await cycleDown(ctx, u);
+            const h2 = await gcRuntime(u.server, ctx.secrets);
+            for (const h of [h0, h1, h2]) if (typeof h.heapUsed !== 'number') throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h).slice(0, 300)}`);
+            const r = {
+              sessions: size,
+              setupMs: s.ms,
+              sessionsLoaded: h1.sessions ?? null,
+              glassesSocketsLoaded: h1.glassesSockets ?? null,
+              appSocketsLoaded: h1.appSockets ?? null,
+              heapStartMB: h0.heapUsed / 1048576,
+              heapLoadedMB: h1.heapUsed / 1048576,
+              heapEndMB: h2.heapUsed / 1048576,
+              rssStartMB: h0.rss / 1048576,
+              rssLoadedMB: h1.rss / 1048576,
+              heapPerSessionKB: (h1.heapUsed - h0.heapUsed) / size / 1024,
+              rssPerSessionKB: (h1.rss - h0.rss) / size / 1024,
+              heapReturnPct: ((h2.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
+              sessionsAfter: h2.sessions ?? null,
+              glassesSocketsAfter: h2.glassesSockets ?? null,
+              appSocketsAfter: h2.appSockets ?? null,
+              appsStillOpenAtClient: down.appsStillOpen,
+            };
+            (reps[kind] ??= []).push(r);
+            ctx.log(`  idle ${size} ${kind} #${rep + 1}: ${r.heapPerSessionKB.toFixed(1)} KB heap/session, ${r.rssPerSessionKB.toFixed(1)} KB RSS/session, heap after close ${r.heapReturnPct >= 0 ? '+' : ''}${r.heapReturnPct.toFixed(1)}% (sessions left ${r.sessionsAfter}), setup ${r.setupMs} ms`);
+          });
         }
       }
     } finally {
@@ -84,6 +88,7 @@ export async function run(ctx) {
     }
     const step = { step: size, label: `${size} sessions` };
     for (const k of ctx.kinds) {
+      if (!reps[k]?.length) continue;
       const summary = summarizeFields(reps[k], FIELDS);
       const perOk = summary.heapPerSessionKB.median != null && summary.heapPerSessionKB.median <= 100;
       const backOk = reps[k].every((r) => r.heapReturnPct <= 5 && r.sessionsAfter === 0);
@@ -93,8 +98,8 @@ export async function run(ctx) {
   }
   const last = out.steps.at(-1);
   const med = (k, f) => last?.[k]?.summary[f].median ?? null;
-  const maxReturn = (k) => (last?.[k] ? Math.max(...out.steps.flatMap((s) => s[k].reps.map((r) => r.heapReturnPct))) : null);
-  const leftover = (k) => (last?.[k] ? out.steps.flatMap((s) => s[k].reps).some((r) => r.sessionsAfter !== 0) : null);
+  const maxReturn = (k) => (last?.[k] ? Math.max(...out.steps.flatMap((s) => s[k]?.reps.map((r) => r.heapReturnPct) ?? [])) : null);
+  const leftover = (k) => (last?.[k] ? out.steps.flatMap((s) => s[k]?.reps ?? []).some((r) => r.sessionsAfter !== 0) : null);
   const rows = [
     {
       metric: `heap per idle session (KB, ${last?.step ?? '?'} sessions, median)`,

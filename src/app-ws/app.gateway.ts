@@ -77,6 +77,8 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     ws.once('close', (code: number) => {
       clearTimeout(authTimer);
       if (bound) bound.session.apps.handleAppSocketClose(bound.packageName, ws, code);
+      bound = null; // see GlassesGateway: a closed socket must not pin its session
+      ws.removeAllListeners('message');
     });
   }
 

@@ -125,7 +125,7 @@ export class AppManager {
       return fail('WEBHOOK', message);
     }
     // 2xx without an init: the app has its configured time to connect.
-    this.armInitTimer(rt, pending);
+    if (!pending.abort.signal.aborted && rt.state === 'loading') this.armInitTimer(rt, pending);
   }
 
   private armInitTimer(rt: AppRuntime, pending: PendingStart): void {

@@ -28,6 +28,13 @@ export class RealtimeWsAdapter extends WsAdapter {
     super(app);
   }
 
+  /** A client that breaks the protocol (oversized frame, bad masking) is its problem, not a server error. */
+  override bindErrorHandler(server: { on(event: string, cb: (...args: any[]) => void): void }): unknown {
+    server.on('connection', (ws: { on(e: string, cb: (err: Error) => void): void }) => ws.on('error', (err) => this.logger.warn(`client socket: ${err.message}`)));
+    server.on('error', (err: Error) => this.logger.error(err));
+    return server;
+  }
+
   /** New upgrades are refused with 503 once shutdown has begun. */
   beginShutdown(): void {
     this.shuttingDown = true;

@@ -85,7 +85,14 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
     });
     ws.on('error', (err) => this.logger.warn(`glasses socket of ${userId}: ${err.message}`));
-    ws.once('close', (code: number) => this.onClose(userId, ws, code, session));
+    ws.once('close', (code: number) => {
+      this.onClose(userId, ws, code, session);
+      // Nest's connection stream keeps the last socket it saw (distinctUntilChanged), so a closed
+      // socket must not keep its session reachable through these closures.
+      session = null;
+      early.length = 0;
+      ws.removeAllListeners('message');
+    });
     this.registry
       .open(userId)
       .then(({ session: s, created }) => {

@@ -66,10 +66,13 @@ if (MONGO_URL) {
 /** A connection that never connects and never waits for one (no buffering, no index or collection creation). */
 function offlineConnection(): Connection {
   const connection = mongoose.createConnection();
-  connection.set('bufferCommands', false);
-  connection.set('autoIndex', false);
-  connection.set('autoCreate', false);
-  connection.set('sanitizeFilter', mongoConnectionOptions('mongodb://unused').sanitizeFilter);
+  // `config`, not set(): set() files unknown keys under `options`, where Model.init() does not look.
+  Object.assign(connection.config as Record<string, unknown>, {
+    bufferCommands: false,
+    autoIndex: false,
+    autoCreate: false,
+    sanitizeFilter: mongoConnectionOptions('mongodb://unused').sanitizeFilter,
+  });
   return connection;
 }
 
@@ -85,6 +88,17 @@ const UPDATE_RESULT = { acknowledged: true, matchedCount: 1, modifiedCount: 1, u
 function storedUser(userId: string): UserRecord {
   const now = new Date('2025-01-01T00:00:00Z');
   return { userId, installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+}
+
+/** A plain copy of what mongoose hands the driver (its casted arrays and subdocuments are not plain). */
+function toPlain(value: unknown): unknown {
+  if (Array.isArray(value)) return Array.from(value, toPlain);
+  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof mongoose.Types.ObjectId) {
+    return value;
+  }
+  const bson = (value as { toBSON?: () => unknown }).toBSON;
+  if (typeof bson === 'function' && Object.getPrototypeOf(value) !== Object.prototype) return toPlain(bson.call(value));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toPlain(item)]));
 }
 
 /** Replaces the model's driver calls with recorders answering `replies[method]` (or a plausible default). */
@@ -104,7 +118,7 @@ function recordDriver(
   const collection = model.collection as unknown as Record<DriverMethod, (...args: unknown[]) => Promise<unknown>>;
   for (const method of Object.keys(defaults) as DriverMethod[]) {
     collection[method] = async (...args: unknown[]) => {
-      calls.push({ method, args: structuredClone(args) });
+      calls.push({ method, args: args.map(toPlain) });
       return (replies[method] ?? defaults[method])(...args);
     };
   }
