@@ -3,7 +3,7 @@
 // same run, interleaved step by step. See bench/README.md for the scenarios, flags and output.
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem, platform, release, arch } from 'node:os';
+import { cpus, totalmem, platform, release, arch, setPriority } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { parseArgs, profileFor, SCENARIOS } from './lib/config.mjs';
 import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
@@ -38,7 +38,15 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const profile = profileFor(opts);
   const plan = pinningPlan();
+  plan.nice = opts.nice;
   if (plan.pinned) pinPid(plan, process.pid, plan.loadCpu);
+  if (plan.nice) {
+    try {
+      setPriority(process.pid, plan.nice);
+    } catch (e) {
+      throw new Error(`--nice ${plan.nice}: cannot change priority (${e.message}); run without --nice or as root`);
+    }
+  }
   const t0 = Date.now();
   const log = (s) => console.log(s);
   const outDir = resolve(opts.out ?? join(BENCH_DIR, 'results'));
@@ -49,7 +57,7 @@ async function main() {
   if (opts.repeat < 2) log(`warning: --repeat ${opts.repeat}: the spec asks for at least 2 repeats per step`);
   const kinds = ['ours', 'baseline'].filter((k) => opts.servers.includes(k));
   const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {} };
-  log(`bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}; logs in ${benchTempRoot()}`);
+  log(`bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}${plan.nice ? `; nice ${plan.nice}` : ''}; logs in ${benchTempRoot()}`);
 
   const commit = git(['rev-parse', '--short=12', 'HEAD']);
   const dirty = git(['status', '--porcelain']);
@@ -68,6 +76,7 @@ async function main() {
     sdkVersion: pkgVersion('@mentra/sdk'),
     pinned: plan.pinned,
     pinReason: plan.reason,
+    nice: plan.nice,
     taskset: plan.taskset,
     servers: kinds,
     repeat: opts.repeat,

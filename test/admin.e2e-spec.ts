@@ -329,13 +329,27 @@ describe('admin REST API', () => {
 
     it('PATCH refuses to blank out required fields (null is not a value)', async () => {
       await createApp('com.example.nulls');
-      for (const field of ['name', 'publicUrl', 'appType']) {
+      for (const field of ['name', 'publicUrl', 'appType', 'permissions', 'hardwareRequirements', 'settings']) {
         const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.nulls', { [field]: null });
         expect(res.status, `${field}: null → ${res.status} ${JSON.stringify(res.body)}`).toBe(400);
         expect(messagesOf(res.body)).toContain(field);
       }
       const after = await cloud.admin('GET', '/api/admin/apps/com.example.nulls');
-      expect(after.body).toMatchObject({ name: 'App com.example.nulls', publicUrl: 'http://127.0.0.1:9', appType: 'background' });
+      expect(after.body).toMatchObject({ name: 'App com.example.nulls', publicUrl: 'http://127.0.0.1:9', appType: 'background', permissions: [], hardwareRequirements: [], settings: [] });
+      const stored = await appsRepo().findByPackageName('com.example.nulls');
+      expect(stored).toMatchObject({ name: 'App com.example.nulls', appType: 'background', permissions: [] });
+    });
+
+    it('PATCH refuses a body that is not an object', async () => {
+      await createApp('com.example.patchbody');
+      for (const body of ['[]', '"x"', '{bad']) {
+        const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchbody', body);
+        expect(res.status, `${body} → ${JSON.stringify(res.body)}`).toBe(400);
+      }
+      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchbody', `{"__proto__":{"name":"polluted"},"description":"x"}`);
+      expect(res.status).toBe(400);
+      expect(messagesOf(res.body)).toMatch(/__proto__/);
+      expect((await cloud.admin('GET', '/api/admin/apps/com.example.patchbody')).body).not.toHaveProperty('description');
     });
 
     it('PATCH validates like POST', async () => {
@@ -429,6 +443,9 @@ describe('admin REST API', () => {
       await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","__proto__":{"isAdmin":true}}`, [/__proto__/]);
       await rejected({ ...valid, $gt: '' }, [/\$gt/]);
       await rejected({ ...valid, permissions: [{ type: 'MICROPHONE', $where: 'x' }] }, [/\$where/]);
+      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","constructor":{"prototype":{"isAdmin":true}}}`, [/constructor/]);
+      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","permissions":[{"type":"CAMERA","__proto__":{"isAdmin":true}}]}`, [/__proto__/]);
+      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","settings":[{"type":"toggle","key":"k","defaultValue":{"__proto__":{"isAdmin":true}}}]}`, [/__proto__/]);
       expect(({} as any).isAdmin).toBeUndefined();
     });
 
@@ -449,6 +466,19 @@ describe('admin REST API', () => {
 
     it('a body that is not JSON → 400', async () => {
       await rejected('{bad', []);
+    });
+
+    it('a JSON text sent as another content type is not parsed → 400', async () => {
+      const before = await appCount();
+      for (const [type, body] of [
+        ['text/plain', JSON.stringify(valid)],
+        ['application/octet-stream', JSON.stringify(valid)],
+      ]) {
+        const res = await fetch(`${cloud.url}/api/admin/apps`, { method: 'POST', headers: { authorization: `Bearer ${cloud.config.adminApiKey}`, 'content-type': type! }, body });
+        expect(res.status, type).toBe(400);
+        expectErrorBody(await res.json(), 400);
+      }
+      expect(await appCount()).toBe(before);
     });
 
     it('a JSON array, string or null body → 400', async () => {
@@ -572,7 +602,7 @@ describe('admin REST API', () => {
       for (const [method, path] of [
         ['GET', `/api/admin/apps/${enc('$where')}`],
         ['PATCH', `/api/admin/apps/${enc('$where')}`],
-        ['DELETE', `/api/admin/apps/${enc('..')}`],
+        ['DELETE', `/api/admin/apps/${enc('.hidden')}`],
         ['POST', `/api/admin/apps/${enc('a b')}/api-key`],
         ['PUT', `/api/admin/users/${enc('a@example.com')}/apps/${enc('$gt')}`],
       ] as const) {

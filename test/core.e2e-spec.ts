@@ -71,7 +71,7 @@ describe('core: glasses and an unmodified SDK app meet in a UserSession', () => 
 
   it('local_transcription reaches transcription:<lang> subscribers with their own streamType', async () => {
     const user = 'bob@example.com';
-    const got: Array<{ text: string; isFinal: boolean; transcribeLanguage: string }> = [];
+    const got: Array<{ text: string; isFinal: boolean; transcribeLanguage?: string }> = [];
     await sdkApp('com.example.captions', user, (session) => {
       session.events.onTranscription((t) => got.push(t));
     });

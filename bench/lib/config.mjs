@@ -5,8 +5,8 @@ const PROFILES = {
   full: {
     budgetMs: 14 * 60_000,
     graceMs: 500,
-    relay: { users: 200, steps: [1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 48000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300 },
-    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500 },
+    relay: { users: 200, steps: [1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 48000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 4000 },
+    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 4000 },
     idle: { steps: [1000, 5000], warmup: 20 },
     appstart: { steps: [40], warmup: 3 },
     churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20 },
@@ -14,8 +14,8 @@ const PROFILES = {
   quick: {
     budgetMs: 55_000,
     graceMs: 500,
-    relay: { users: 20, steps: [1000, 4000], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100 },
-    audio: { steps: [50, 200], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100 },
+    relay: { users: 20, steps: [1000, 4000], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100, quietWaitMs: 500 },
+    audio: { steps: [50, 200], warmupMs: 250, durationMs: 1200, drainMs: 800, settleMs: 100, quietWaitMs: 500 },
     idle: { steps: [200], warmup: 5 },
     appstart: { steps: [8], warmup: 1 },
     churn: { steps: [60], rate: 60, concurrency: 16, warmup: 5 },
@@ -50,10 +50,12 @@ const HELP = `usage: node bench/run.mjs [flags]
   --profile               CPU-profile our server (inspector) during one extra run of its heaviest step
   --out DIR               where latest.md and <timestamp>.json go (default bench/results)
   --keep-logs             keep the temp dir with server / load-generator logs
+  --nice N                run servers, load generators and stub at nice N (e.g. -10, needs root) so other
+                          tenants of a shared machine disturb the measurement less (default: not changed)
   -h, --help`;
 
 export function parseArgs(argv) {
-  const o = { quick: false, tiny: false, scenarios: [...SCENARIOS], stepsAll: null, steps: {}, repeat: 2, servers: ['ours', 'baseline'], profile: false, out: null, keepLogs: false };
+  const o = { quick: false, tiny: false, scenarios: [...SCENARIOS], stepsAll: null, steps: {}, repeat: 2, servers: ['ours', 'baseline'], profile: false, out: null, keepLogs: false, nice: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
@@ -72,6 +74,7 @@ export function parseArgs(argv) {
       case '--ours-only': o.servers = ['ours']; break;
       case '--servers': o.servers = val().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--out': o.out = val(); break;
+      case '--nice': o.nice = Math.trunc(Number(val())) || 0; break;
       case '--repeat': o.repeat = Math.max(1, Math.floor(Number(val()))); break;
       case '--scenario':
       case '--scenarios': {

@@ -143,6 +143,37 @@ function foreignCpu(ctx, marks, dt) {
   return { foreignServerCorePct: f, foreignLoadCorePct: f, stealPct: r(steal) };
 }
 
+/**
+ * Waits (bounded by maxMs) until other processes on the machine use less than `pct` % of a core, sampled over
+ * 250 ms windows — so a measurement does not start in the middle of someone else's build or test run.
+ */
+export async function waitQuiet(ctx, units, maxMs, pct = 25) {
+  const t0 = Date.now();
+  const ours = () => {
+    let ms = 0;
+    for (const u of Object.values(units)) ms += (cpuMs(u.server.pid) ?? 0) + (cpuMs(u.load.pid) ?? 0);
+    const c = process.cpuUsage();
+    return ms + (c.user + c.system) / 1000;
+  };
+  let foreign = null;
+  for (;;) {
+    const a = cpuStat();
+    const oa = ours();
+    const ta = performance.now();
+    await sleep(250);
+    const b = cpuStat();
+    const ob = ours();
+    const dt = performance.now() - ta;
+    let task = 0;
+    for (const k of Object.keys(b)) task += b[k].task - (a[k]?.task ?? 0);
+    foreign = Math.max(0, ((task - (ob - oa)) / dt) * 100);
+    if (foreign < pct || Date.now() - t0 >= maxMs) break;
+  }
+  const waited = Date.now() - t0;
+  ctx.quietWaitMs = (ctx.quietWaitMs ?? 0) + waited;
+  return { waitedMs: waited, foreignPct: Math.round(foreign), quiet: foreign < pct };
+}
+
 export function overBudget(ctx) {
   return Date.now() - ctx.t0 > ctx.profile.budgetMs;
 }

@@ -16,6 +16,14 @@ try {
 } catch { /* default 100 */ }
 
 /** Decides CPU pinning: servers on core 0, load generators (and this orchestrator) on core 1. */
+/** The command prefix that applies pinning (taskset) and, with --nice, a scheduling priority (nice). */
+export function wrap(plan, cpu, argv) {
+  let out = argv;
+  if (plan.pinned) out = [plan.taskset, '-c', cpu, ...out];
+  if (plan.nice) out = ['nice', '-n', String(plan.nice), ...out];
+  return out;
+}
+
 export function pinningPlan() {
   let taskset = null;
   for (const p of ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset']) if (existsSync(p)) taskset = p;
@@ -142,8 +150,7 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
   delete env.NODE_OPTIONS;
   const args = ['--expose-gc', ...nodeArgs, entry];
   const fd = openSync(logPath, 'a');
-  const cmd = plan.pinned ? plan.taskset : process.execPath;
-  const cmdArgs = plan.pinned ? ['-c', plan.serverCpu, process.execPath, ...args] : args;
+  const [cmd, ...cmdArgs] = wrap(plan, plan.serverCpu, [process.execPath, ...args]);
   const child = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited = null;
@@ -231,12 +238,9 @@ export function forkLoad(plan, name = 'load') {
     env: { ...process.env, NODE_ENV: 'production' },
     serialization: 'advanced',
   };
-  if (plan.pinned) {
-    opts.execPath = plan.taskset;
-    opts.execArgv = ['-c', plan.loadCpu, process.execPath, '--expose-gc', '--max-old-space-size=4096'];
-  } else {
-    opts.execArgv = ['--expose-gc', '--max-old-space-size=4096'];
-  }
+  const [cmd, ...pre] = wrap(plan, plan.loadCpu, [process.execPath, '--expose-gc', '--max-old-space-size=4096']);
+  opts.execPath = cmd;
+  opts.execArgv = pre;
   const child = fork(entry, [], opts);
   closeSync(fd);
   return rpcHandle(child, logPath);

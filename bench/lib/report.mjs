@@ -24,7 +24,7 @@ export function renderMarkdown(res) {
   out.push(`- Date: ${m.date} · run time ${Math.round(m.runMs / 1000)} s · profile **${m.profile}** · ${m.repeat} repeats per step and server, interleaved (order alternates)`);
   out.push(`- Machine: ${m.cpuModel} · ${m.cores} cores · ${Math.round(m.memGB)} GB · ${m.platform}`);
   out.push(`- Node ${m.node} · commit ${m.commit} · ws ${m.wsVersion} · @mentra/sdk ${m.sdkVersion}`);
-  out.push(`- Pinned: ${m.pinned ? `yes — ${m.pinReason}` : `no — ${m.pinReason}`}`);
+  out.push(`- Pinned: ${m.pinned ? `yes — ${m.pinReason}` : `no — ${m.pinReason}`} · scheduling priority: ${m.nice ? `nice ${m.nice}` : 'default'}`);
   out.push(`- Servers: ${m.servers.join(', ')} · loopback only · figures are median [min–max] over repeats; ratio = ours / baseline`);
   out.push('');
   out.push('## Summary');
@@ -104,13 +104,13 @@ function describe(name, s) {
 function detail(name, s, servers) {
   const rows = [];
   if (name === 'relay' || name === 'audio') {
-    const head = ['Step', 'Server', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms', 'Load CPU %', 'Pass'];
+    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms', 'Load CPU %', 'Foreign CPU % srv/load core', 'Pass'];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([st.label, k, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), a.pass ? 'yes' : `no (${a.why.join(', ')})`]);
+        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, a.pass ? 'yes' : `no (${a.why.join(', ')})`]);
       }
     }
     return table(head, rows);

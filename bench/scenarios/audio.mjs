@@ -1,7 +1,7 @@
 // Scenario 2 — audio: N users each streaming 16 kHz PCM16 as 3,200-byte binary frames 10 times a second
 // (32 KB/s) to one audio_chunk subscriber; N stepped. Capacity = highest N with zero loss and p99 < 50 ms.
-import { startUnits, stopUnits, orderFor, measured, overBudget, sleep, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes } from './common.mjs';
+import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.audio';
@@ -28,17 +28,11 @@ export async function run(ctx) {
           have[kind] = users;
         });
       }
-      const reps = {};
-      for (let rep = 0; rep < ctx.repeat; rep++) {
-        for (const kind of orderFor(ctx, rep, units)) {
-          await guard(ctx, out, units, kind, async (u) => {
-            const r = await measured(ctx, u, 'audio', { users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs, stepId: ++stepId }, 120_000);
-            (reps[kind] ??= []).push(r);
-            ctx.log(`  audio ${users} users ${kind} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} frames/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%`);
-          });
-          await sleep(cfg.settleMs);
-        }
-      }
+      const reps = await stepReps(ctx, out, units, cfg, async (u, rep) => {
+        const r = await measured(ctx, u, 'audio', { users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs, stepId: ++stepId }, 120_000);
+        ctx.log(`  audio ${users} users ${u.kind} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} frames/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%`);
+        return r;
+      });
       const step = { step: users, label: `${users} users` };
       for (const k of active(ctx, units)) if (reps[k]?.length) step[k] = aggregate(reps[k]);
       out.steps.push(step);

@@ -1,7 +1,7 @@
 // Scenario 1 — event relay: N glasses, each with one running app subscribed to button_press + head_position;
 // the offered event rate is stepped up. Capacity = highest step with zero loss and p99 < 50 ms.
-import { startUnits, stopUnits, orderFor, measured, overBudget, sleep, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes } from './common.mjs';
+import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.relay';
@@ -24,17 +24,11 @@ export async function run(ctx) {
         out.notes.push(`time budget reached: steps from ${rate} ev/s on were skipped`);
         break;
       }
-      const reps = {};
-      for (let rep = 0; rep < ctx.repeat; rep++) {
-        for (const kind of orderFor(ctx, rep, units)) {
-          await guard(ctx, out, units, kind, async (u) => {
-            const r = await measured(ctx, u, 'relay', { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
-            (reps[kind] ??= []).push(r);
-            ctx.log(`  relay ${rate} ev/s ${kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%`);
-          });
-          await sleep(cfg.settleMs);
-        }
-      }
+      const reps = await stepReps(ctx, out, units, cfg, async (u, rep) => {
+        const r = await measured(ctx, u, 'relay', { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
+        ctx.log(`  relay ${rate} ev/s ${u.kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%`);
+        return r;
+      });
       const step = { step: rate, label: `${rate} ev/s` };
       for (const k of active(ctx, units)) if (reps[k]?.length) step[k] = aggregate(reps[k]);
       out.steps.push(step);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloudError } from '../common/cloud-error.js';
 import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
@@ -12,10 +12,12 @@ import {
 import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
 import { AppView, CreateAppDto, CreatedAppView, PackageParams, UpdateAppDto } from './dto/app.dto.js';
+import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
 
 @ApiTags('admin: apps')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
+@UseInterceptors(UnsafeKeysInterceptor)
 @Controller('api/admin/apps')
 export class AdminAppsController {
   constructor(
@@ -33,10 +35,11 @@ export class AdminAppsController {
       const app = await this.apps.create({
         packageName: dto.packageName,
         name: dto.name,
-        description: dto.description,
+        // Optional fields sent as null are absent, not stored as null.
+        description: dto.description ?? undefined,
         publicUrl: dto.publicUrl.replace(/\/+$/, ''),
-        webviewURL: dto.webviewURL,
-        logoURL: dto.logoURL,
+        webviewURL: dto.webviewURL ?? undefined,
+        logoURL: dto.logoURL ?? undefined,
         appType: dto.appType ?? 'background',
         permissions: (dto.permissions ?? []).map((p) => ({ ...p })),
         hardwareRequirements: (dto.hardwareRequirements ?? []).map((h) => ({ ...h })),
@@ -69,6 +72,9 @@ export class AdminAppsController {
   @ApiOperation({ summary: 'Change an app (not its package name or key)' })
   @ApiOkResponse({ type: AppView })
   async update(@Param() { packageName }: PackageParams, @Body() dto: UpdateAppDto): Promise<AppView> {
+    // PartialType's @IsOptional lets null through every validator; stored, it would blank required fields.
+    const nulls = Object.entries(dto).filter(([, v]) => v === null).map(([k]) => `${k} must not be null`);
+    if (nulls.length > 0) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: nulls });
     if (dto.packageName !== undefined && dto.packageName !== packageName) throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
     const { packageName: _ignored, ...patch } = dto;
     if (patch.publicUrl) patch.publicUrl = patch.publicUrl.replace(/\/+$/, '');

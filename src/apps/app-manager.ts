@@ -115,10 +115,13 @@ export class AppManager {
       mentraOSWebsocketUrl: this.config.appWsUrl,
     };
     const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
-    // The init deadline runs from the first POST; each retry that gets through restarts it.
-    this.armInitTimer(rt, pending);
+    // The init deadline runs while an attempt is open (the SDK connects before it answers) and
+    // again after a 2xx; attempts that fail fast (refused, 5xx) do not use it up.
     try {
-      await this.webhooks.postWithRetry(url, body, pending.abort.signal);
+      await this.webhooks.postWithRetry(url, body, pending.abort.signal, {
+        onAttempt: () => this.armInitTimer(rt, pending),
+        onAttemptFailed: () => pending.initTimer && clearTimeout(pending.initTimer),
+      });
     } catch (err) {
       if (pending.abort.signal.aborted) return; // init arrived (success) or the start was cancelled
       const message = err instanceof WebhookError ? err.message : `POST ${url} failed: ${errorMessage(err)}`;
@@ -146,6 +149,8 @@ export class AppManager {
     rt.lastStart = { at: new Date().toISOString(), ok: result.ok, ...(result.ok ? {} : { stage: result.stage, message: result.message }) };
     if (!result.ok && this.connections.get(rt.packageName) === rt && rt.state === 'loading') {
       this.ctx.logger.warn(`start of ${rt.packageName} failed at ${result.stage}: ${result.message}`);
+      // The app accepted the session but never connected: tell it to drop whatever it set up.
+      if (result.stage === 'TIMEOUT') this.sendStopWebhook(rt, 'error');
       this.connections.delete(rt.packageName);
       this.ctx.emit('appStopped', { packageName: rt.packageName, reason: 'error' });
       if (result.stage !== 'SESSION_ENDED') await this.forgetRunning(rt.packageName);
@@ -264,12 +269,7 @@ export class AppManager {
       rt.start.abort.abort();
       rt.start.settle({ ok: false, packageName, stage: 'CANCELLED', message: 'The app was stopped while starting' });
     }
-    if (!wasLoading && rt.app.publicUrl) {
-      const url = `${rt.app.publicUrl.replace(/\/+$/, '')}/webhook`;
-      const body = { type: 'stop_request', sessionId: rt.sessionId, userId: this.ctx.userId, reason, timestamp: new Date().toISOString() };
-      // Not awaited for the socket teardown: a dead app server must not hold up the stop.
-      void this.webhooks.postOnce(url, body).catch((err) => this.ctx.logger.warn(`stop webhook of ${packageName}: ${errorMessage(err)}`));
-    }
+    if (!wasLoading) this.sendStopWebhook(rt, reason);
     const ws = rt.ws;
     rt.ws = null;
     if (ws && ws.readyState === OPEN) {
@@ -281,6 +281,14 @@ export class AppManager {
     this.notifyGlassesAppState();
     if (!opts.keepRunningRecord) await this.forgetRunning(packageName);
     return true;
+  }
+
+  /** Not awaited by callers: a dead app server must not hold up a stop. */
+  private sendStopWebhook(rt: AppRuntime, reason: StopReason): void {
+    if (!rt.app.publicUrl) return;
+    const url = `${rt.app.publicUrl.replace(/\/+$/, '')}/webhook`;
+    const body = { type: 'stop_request', sessionId: rt.sessionId, userId: this.ctx.userId, reason, timestamp: new Date().toISOString() };
+    void this.webhooks.postOnce(url, body).catch((err) => this.ctx.logger.warn(`stop webhook of ${rt.packageName}: ${errorMessage(err)}`));
   }
 
   private async stopIncompatibleApps(): Promise<void> {

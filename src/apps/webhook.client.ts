@@ -52,17 +52,31 @@ export class WebhookClient {
    * Retries 5xx, timeouts and refused connections with jittered exponential backoff until the
    * configured window closes or `signal` aborts (e.g. because the app connected meanwhile).
    */
-  async postWithRetry(url: string, body: object, signal: AbortSignal): Promise<WebhookOutcome> {
+  async postWithRetry(url: string, body: object, signal: AbortSignal, hooks: { onAttempt?: () => void; onAttemptFailed?: () => void } = {}): Promise<WebhookOutcome> {
     const window = AbortSignal.timeout(Math.max(1, this.config.webhookRetryWindowMs));
     const policy = retry(handleWhen((e) => e instanceof WebhookError && e.retryable && !window.aborted), {
       maxAttempts: 1000,
       backoff: new ExponentialBackoff({ initialDelay: this.config.webhookRetryBaseMs, maxDelay: Math.max(this.config.webhookRetryBaseMs, 8_000) }),
     });
     let attempts = 0;
-    const status = await policy.execute(async () => {
-      attempts++;
-      return this.postOnce(url, body, AbortSignal.any([signal, window]));
-    }, AbortSignal.any([signal, window]));
-    return { status, attempts };
+    let lastError: Error | null = null;
+    try {
+      const status = await policy.execute(async () => {
+        attempts++;
+        hooks.onAttempt?.();
+        try {
+          return await this.postOnce(url, body, AbortSignal.any([signal, window]));
+        } catch (err) {
+          hooks.onAttemptFailed?.();
+          if (!window.aborted) lastError = err as Error;
+          throw err;
+        }
+      }, AbortSignal.any([signal, window]));
+      return { status, attempts };
+    } catch (err) {
+      if (signal.aborted || !window.aborted) throw err;
+      const last = lastError ? (lastError as Error).message : (err as Error).message;
+      throw new WebhookError(`gave up after ${attempts} attempt(s) in ${this.config.webhookRetryWindowMs} ms; last error: ${last}`, false);
+    }
   }
 }

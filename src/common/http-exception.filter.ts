@@ -19,6 +19,22 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
 };
 
+/** A failed start: what went wrong decides the status, the stage stays in `details`. */
+const START_STAGE_STATUS: Record<string, number> = {
+  LOOKUP: HttpStatus.NOT_FOUND, // the app does not exist or is not installed for the user
+  HARDWARE_CHECK: HttpStatus.CONFLICT,
+  CANCELLED: HttpStatus.CONFLICT,
+  SESSION_ENDED: HttpStatus.CONFLICT,
+  WEBHOOK: HttpStatus.BAD_GATEWAY,
+  TIMEOUT: HttpStatus.GATEWAY_TIMEOUT,
+};
+
+function statusOf(error: CloudError): number {
+  const stage = error.details?.stage;
+  if (error.code === 'START_FAILED' && typeof stage === 'string' && START_STAGE_STATUS[stage]) return START_STAGE_STATUS[stage];
+  return STATUS[error.code] ?? HttpStatus.BAD_REQUEST;
+}
+
 /** The one mapping from errors to HTTP responses: `{statusCode, code, message, details?}`. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -28,7 +44,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
     if (exception instanceof CloudError) {
-      const statusCode = STATUS[exception.code] ?? HttpStatus.BAD_REQUEST;
+      const statusCode = statusOf(exception);
       res.status(statusCode).json({ statusCode, code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) });
       return;
     }

@@ -91,8 +91,11 @@ describe('embedded store files', () => {
     const before = await snapshot(first);
     await first.store.close();
 
-    expect((await stat(join(dataDir, 'apps.db'))).isFile()).toBe(true);
-    expect((await stat(join(dataDir, 'users.db'))).isFile()).toBe(true);
+    for (const file of ['apps.db', 'users.db']) {
+      const info = await stat(join(dataDir, file));
+      expect(info.isFile()).toBe(true);
+      if (process.platform !== 'win32') expect(info.mode & 0o777).toBe(0o600);
+    }
 
     const second = await openStore(dataDir);
     const after = await snapshot(second);

@@ -33,7 +33,7 @@ export class EmbeddedStore implements BeforeApplicationShutdown {
   ) {}
 
   static async open(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    await mkdir(options.dataDir, { recursive: true });
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     const [apps, users] = await Promise.all([
       loadDatastore<StoredApp>(join(options.dataDir, 'apps.db'), 'packageName'),
       loadDatastore<StoredUser>(join(options.dataDir, 'users.db'), 'userId'),
@@ -81,7 +81,8 @@ export class EmbeddedStore implements BeforeApplicationShutdown {
 
 async function loadDatastore<T extends object>(filename: string, uniqueField: keyof T & string): Promise<Datastore<T>> {
   // An onload handler keeps nedb from rethrowing a load error asynchronously; we await autoloadPromise instead.
-  const db = new Datastore<T>({ filename, autoload: true, onload: () => undefined });
+  // Owner-only files: they hold users' emails and apps' key hashes.
+  const db = new Datastore<T>({ filename, autoload: true, onload: () => undefined, modes: { fileMode: 0o600, dirMode: 0o700 } });
   await db.autoloadPromise;
   await db.ensureIndexAsync({ fieldName: uniqueField, unique: true });
   return db;

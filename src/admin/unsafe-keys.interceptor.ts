@@ -1,0 +1,40 @@
+import { BadRequestException, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+
+/** Keys class-transformer drops without a word, so the ValidationPipe's whitelist never sees them. */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_REPORTED = 20;
+
+/** Paths of every unsafe own key in a parsed JSON body (iterative: a deeply nested body cannot overflow the stack). */
+export function findUnsafeKeys(body: unknown): string[] {
+  const found: string[] = [];
+  const stack: Array<{ value: unknown; path: string }> = [{ value: body, path: '' }];
+  while (stack.length > 0 && found.length < MAX_REPORTED) {
+    const { value, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    for (const key of Object.keys(value)) {
+      const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (!Array.isArray(value) && UNSAFE_KEYS.has(key)) found.push(child);
+      stack.push({ value: (value as Record<string, unknown>)[key], path: child });
+    }
+  }
+  return found;
+}
+
+/**
+ * Refuses request bodies carrying `__proto__`, `constructor` or `prototype` keys at any depth. Without it
+ * such a key is silently dropped by class-transformer and the request succeeds, instead of the 400 every
+ * other unknown property gets. Runs after the guard, so unauthenticated callers still get 401.
+ */
+@Injectable()
+export class UnsafeKeysInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const body = context.switchToHttp().getRequest<Request>().body as unknown;
+    const unsafe = findUnsafeKeys(body);
+    if (unsafe.length > 0) {
+      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: unsafe.map((p) => `property ${p} should not exist`) });
+    }
+    return next.handle();
+  }
+}
