@@ -44,7 +44,7 @@ export async function startSdkApp(packageName: string, apiKey: string, onSession
     async close() {
       for (const s of sessions) {
         try {
-          s.disconnect();
+          void s.disconnect();
         } catch {
           /* already gone */
         }

@@ -3,7 +3,7 @@ import { Matches, MaxLength } from 'class-validator';
 import { PACKAGE_NAME_PATTERN } from './app.dto.js';
 
 /** User ids are emails; anything with control characters, spaces, slashes or `$` is refused. */
-export const USER_ID_PATTERN = /^[^\s\u0000-\u001f\u007f/\\$]{1,320}$/;
+export const USER_ID_PATTERN = /^[^\s\p{Cc}/\\$]{1,320}$/u;
 
 export class UserParams {
   @ApiProperty({ example: 'alice@example.com' }) @MaxLength(320) @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })

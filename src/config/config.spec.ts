@@ -1,0 +1,300 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, parseEnv } from './app-config.js';
+import { loadConfig } from './load-config.js';
+import { loadOrCreateSecrets } from './secrets.store.js';
+
+const JWT = 'jwt-secret-0123456789abcdef';
+const ADMIN = 'admin-key-0123456789abcdef';
+
+describe('loadConfig', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  function dataDir(): string {
+    const d = mkdtempSync(join(tmpdir(), 'mentra-config-'));
+    dirs.push(d);
+    return d;
+  }
+
+  function problemsOf(fn: () => unknown): string[] {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  describe('secrets', () => {
+    it('generates missing secrets once in DATA_DIR (mode 0600) and reuses them', () => {
+      const dir = dataDir();
+      const first = loadConfig({ DATA_DIR: dir });
+      const file = join(dir, 'secrets.json');
+      expect(existsSync(file)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const stored = JSON.parse(readFileSync(file, 'utf8'));
+      expect(first.jwtSecret).toBe(stored.jwtSecret);
+      expect(first.adminApiKey).toBe(stored.adminApiKey);
+      expect(first.jwtSecret.length).toBeGreaterThanOrEqual(32);
+      expect(first.adminApiKey.length).toBeGreaterThanOrEqual(32);
+      expect(first.jwtSecret).not.toBe(first.adminApiKey);
+      expect(first.adminKeyFromDataDir).toBe(true);
+
+      const second = loadConfig({ DATA_DIR: dir });
+      expect(second.jwtSecret).toBe(first.jwtSecret);
+      expect(second.adminApiKey).toBe(first.adminApiKey);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    });
+
+    it('two data dirs get different secrets', () => {
+      const a = loadConfig({ DATA_DIR: dataDir() });
+      const b = loadConfig({ DATA_DIR: dataDir() });
+      expect(a.jwtSecret).not.toBe(b.jwtSecret);
+      expect(a.adminApiKey).not.toBe(b.adminApiKey);
+    });
+
+    it('creates DATA_DIR when it does not exist yet', () => {
+      const dir = join(dataDir(), 'nested', 'data');
+      const cfg = loadConfig({ DATA_DIR: dir });
+      expect(cfg.dataDir).toBe(dir);
+      expect(existsSync(join(dir, 'secrets.json'))).toBe(true);
+    });
+
+    it('environment secrets win over stored ones', () => {
+      const dir = dataDir();
+      const generated = loadConfig({ DATA_DIR: dir });
+      const cfg = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(cfg.jwtSecret).toBe(JWT);
+      expect(cfg.adminApiKey).toBe(ADMIN);
+      expect(cfg.adminKeyFromDataDir).toBe(false);
+      expect(cfg.jwtSecret).not.toBe(generated.jwtSecret);
+    });
+
+    it('one secret from the environment, the other from DATA_DIR', () => {
+      const dir = dataDir();
+      const generated = loadConfig({ DATA_DIR: dir });
+      const jwtOnly = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT });
+      expect(jwtOnly.jwtSecret).toBe(JWT);
+      expect(jwtOnly.adminApiKey).toBe(generated.adminApiKey);
+      expect(jwtOnly.adminKeyFromDataDir).toBe(true);
+      const adminOnly = loadConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN });
+      expect(adminOnly.adminApiKey).toBe(ADMIN);
+      expect(adminOnly.jwtSecret).toBe(generated.jwtSecret);
+      expect(adminOnly.adminKeyFromDataDir).toBe(false);
+    });
+
+    it('writes nothing to DATA_DIR when both secrets come from the environment', () => {
+      const dir = dataDir();
+      loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
+    });
+
+    it.each([[''], ['   '], ['\t\n']])('an empty secret (%j) is unset: a strong one is generated', (empty) => {
+      const dir = dataDir();
+      const cfg = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: empty, ADMIN_API_KEY: empty });
+      const stored = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8'));
+      expect(cfg.jwtSecret).toBe(stored.jwtSecret);
+      expect(cfg.adminApiKey).toBe(stored.adminApiKey);
+      expect(cfg.jwtSecret.trim().length).toBeGreaterThanOrEqual(32);
+      expect(cfg.adminApiKey.trim().length).toBeGreaterThanOrEqual(32);
+    });
+
+    it('a short secret is a ConfigError naming the variable', () => {
+      const dir = dataDir();
+      const jwtProblems = problemsOf(() => loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: 'short', ADMIN_API_KEY: ADMIN }));
+      expect(jwtProblems.join('\n')).toMatch(/AUGMENTOS_AUTH_JWT_SECRET/);
+      expect(jwtProblems.join('\n')).not.toMatch(/ADMIN_API_KEY/);
+      const adminProblems = problemsOf(() => loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '123456789012345' }));
+      expect(adminProblems.join('\n')).toMatch(/ADMIN_API_KEY/);
+      // 16 characters is enough.
+      expect(loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '1234567890123456' }).adminApiKey).toBe('1234567890123456');
+      // A failed load generates nothing.
+      expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
+    });
+
+    it('the secret is never the message: a short secret is not echoed back', () => {
+      const err = (() => {
+        try {
+          loadConfig({ DATA_DIR: dataDir(), ADMIN_API_KEY: 'tiny-s3cret' });
+        } catch (e) {
+          return e as Error;
+        }
+        return null;
+      })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err!.message).not.toContain('tiny-s3cret');
+    });
+
+    it('ADMIN_API_KEY equal to the JWT secret is refused with a ConfigError naming both', () => {
+      const problems = problemsOf(() => loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: JWT }));
+      expect(problems.join('\n')).toMatch(/ADMIN_API_KEY/);
+      expect(problems.join('\n')).toMatch(/AUGMENTOS_AUTH_JWT_SECRET/);
+    });
+
+    it('ADMIN_API_KEY equal to a stored JWT secret is refused too', () => {
+      const dir = dataDir();
+      const generated = loadConfig({ DATA_DIR: dir });
+      expect(() => loadConfig({ DATA_DIR: dir, ADMIN_API_KEY: generated.jwtSecret })).toThrow(/ADMIN_API_KEY/);
+    });
+
+    it.each([
+      ['not JSON', '{ not json'],
+      ['empty', ''],
+      ['null', 'null'],
+      ['an array', '[]'],
+      ['a number', '42'],
+      ['missing the admin key', JSON.stringify({ jwtSecret: 'x'.repeat(64) })],
+      ['secrets too short', JSON.stringify({ jwtSecret: 'short', adminApiKey: 'short' })],
+      ['secrets of the wrong type', JSON.stringify({ jwtSecret: 1, adminApiKey: true })],
+      ['the same secret twice', JSON.stringify({ jwtSecret: 'x'.repeat(64), adminApiKey: 'x'.repeat(64) })],
+    ])('a damaged secrets.json (%s) is a clear error naming the file', (_label, content) => {
+      const dir = dataDir();
+      const file = join(dir, 'secrets.json');
+      writeFileSync(file, content, { mode: 0o600 });
+      let error: unknown;
+      try {
+        loadConfig({ DATA_DIR: dir });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(Error);
+      const message = (error as Error).message;
+      expect(message).toContain(file);
+      expect(message).toMatch(/damaged|invalid/i);
+      expect(message).toMatch(/delete/i);
+      // The file is left for the operator to inspect.
+      expect(readFileSync(file, 'utf8')).toBe(content);
+    });
+
+    it('an unreadable secrets.json (here: a directory) is an error naming the file, not a silent regeneration', () => {
+      const dir = dataDir();
+      const file = join(dir, 'secrets.json');
+      mkdirSync(file);
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(file);
+      expect(statSync(file).isDirectory()).toBe(true);
+    });
+
+    it('loadOrCreateSecrets reports whether it created the file', () => {
+      const dir = dataDir();
+      expect(loadOrCreateSecrets(dir).created).toBe(true);
+      expect(loadOrCreateSecrets(dir).created).toBe(false);
+    });
+  });
+
+  describe('validation', () => {
+    const base = (): Record<string, string> => ({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+
+    it.each([['abc'], ['70000'], ['-1'], ['80.5'], ['8002abc']])('PORT=%j is a ConfigError naming PORT', (port) => {
+      const problems = problemsOf(() => loadConfig({ ...base(), PORT: port }));
+      expect(problems.join('\n')).toMatch(/PORT/);
+    });
+
+    it.each([['not a url'], ['ftp://example.com'], ['example.com'], ['http://']])('PUBLIC_URL=%j is a ConfigError naming PUBLIC_URL', (url) => {
+      const problems = problemsOf(() => loadConfig({ ...base(), PUBLIC_URL: url }));
+      expect(problems.join('\n')).toMatch(/PUBLIC_URL/);
+    });
+
+    it.each([['localhost:27017'], ['http://mongo:27017'], ['mongodb:/x']])('MONGO_URL=%j is a ConfigError naming MONGO_URL', (url) => {
+      const problems = problemsOf(() => loadConfig({ ...base(), MONGO_URL: url }));
+      expect(problems.join('\n')).toMatch(/MONGO_URL/);
+    });
+
+    it('LOG_LEVEL must be a known level', () => {
+      const problems = problemsOf(() => loadConfig({ ...base(), LOG_LEVEL: 'loud' }));
+      expect(problems.join('\n')).toMatch(/LOG_LEVEL/);
+      for (const level of ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const) {
+        expect(loadConfig({ ...base(), LOG_LEVEL: level }).logLevel).toBe(level);
+      }
+    });
+
+    it('lists every problem at once', () => {
+      let error: ConfigError | undefined;
+      try {
+        loadConfig({ DATA_DIR: dataDir(), PORT: 'abc', PUBLIC_URL: 'nope', MONGO_URL: 'nope', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'short', GLASSES_GRACE_MS: '-5' });
+      } catch (err) {
+        error = err as ConfigError;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      for (const name of ['PORT', 'PUBLIC_URL', 'MONGO_URL', 'LOG_LEVEL', 'ADMIN_API_KEY', 'GLASSES_GRACE_MS']) {
+        expect(error!.problems.some((p) => p.includes(name)), `${name} in ${JSON.stringify(error!.problems)}`).toBe(true);
+        expect(error!.message).toContain(name);
+      }
+      expect(error!.message).toMatch(/^Invalid configuration/);
+    });
+
+    it('accepts valid values', () => {
+      const cfg = loadConfig({ ...base(), PORT: '9000', MONGO_URL: 'mongodb://mongo:27017/mentra', LOG_LEVEL: 'warn', GLASSES_GRACE_MS: '1000', APP_GRACE_MS: '200', APP_INIT_TIMEOUT_MS: '700' });
+      expect(cfg).toMatchObject({ port: 9000, mongoUrl: 'mongodb://mongo:27017/mentra', logLevel: 'warn', glassesGraceMs: 1000, appGraceMs: 200, appInitTimeoutMs: 700 });
+      expect(loadConfig({ ...base(), MONGO_URL: 'mongodb+srv://u:p@cluster.example.net/db' }).mongoUrl).toBe('mongodb+srv://u:p@cluster.example.net/db');
+    });
+
+    it('ignores unrelated environment variables', () => {
+      const cfg = loadConfig({ ...base(), HOME: '/root', PATH: '/usr/bin', SOMETHING: 'x' });
+      expect(cfg.port).toBe(8002);
+    });
+
+    it.each([['PORT'], ['GLASSES_GRACE_MS'], ['APP_GRACE_MS'], ['LOG_LEVEL'], ['HOST'], ['DATA_DIR'], ['PUBLIC_URL'], ['MONGO_URL']])(
+      'an empty %s is unset (its default), never 0 or ""',
+      (name) => {
+        const dir = dataDir();
+        const defaults = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+        const env: Record<string, string> = { AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, [name]: '' };
+        if (name !== 'DATA_DIR') env.DATA_DIR = dir;
+        const cfg = loadConfig(env);
+        const { dataDir: _a, ...restCfg } = cfg;
+        const { dataDir: _b, ...restDefaults } = defaults;
+        expect(restCfg).toEqual(restDefaults);
+        if (name === 'DATA_DIR') expect(cfg.dataDir).toMatch(/data$/);
+      },
+    );
+  });
+
+  describe('defaults and derived values', () => {
+    it('has the documented defaults', () => {
+      const cfg = loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(cfg).toMatchObject({
+        port: 8002,
+        host: '0.0.0.0',
+        glassesGraceMs: 60_000,
+        appGraceMs: 5_000,
+        appInitTimeoutMs: 5_000,
+        logLevel: 'log',
+        publicUrl: 'http://localhost:8002',
+        appWsUrl: 'ws://localhost:8002/app-ws',
+      });
+      expect(cfg.mongoUrl).toBeUndefined();
+    });
+
+    it('DATA_DIR defaults to ./data, resolved to an absolute path', () => {
+      const env = parseEnv({});
+      expect(env.DATA_DIR).toBe('./data');
+      const dir = dataDir();
+      const cfg = loadConfig({ DATA_DIR: join(dir, '.', 'store'), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(cfg.dataDir).toBe(join(dir, 'store'));
+    });
+
+    it('the default public URL follows PORT', () => {
+      const cfg = loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, PORT: '9123' });
+      expect(cfg.publicUrl).toBe('http://localhost:9123');
+      expect(cfg.appWsUrl).toBe('ws://localhost:9123/app-ws');
+    });
+
+    it.each([
+      ['https://x.example', 'https://x.example', 'wss://x.example/app-ws'],
+      ['https://x.example/', 'https://x.example', 'wss://x.example/app-ws'],
+      ['http://10.0.0.5:8002', 'http://10.0.0.5:8002', 'ws://10.0.0.5:8002/app-ws'],
+      ['https://x.example/mentra//', 'https://x.example/mentra', 'wss://x.example/mentra/app-ws'],
+      ['http://localhost:8002', 'http://localhost:8002', 'ws://localhost:8002/app-ws'],
+    ])('PUBLIC_URL %s → appWsUrl %s', (input, publicUrl, appWsUrl) => {
+      const cfg = loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, PUBLIC_URL: input });
+      expect(cfg.publicUrl).toBe(publicUrl);
+      expect(cfg.appWsUrl).toBe(appWsUrl);
+    });
+  });
+});
