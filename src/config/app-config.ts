@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // class-transformer's @Type reads design metadata; loadConfig must work without Nest loaded
 import { plainToInstance, Transform, Type } from 'class-transformer';
 import {
   IsIn,
@@ -108,7 +109,8 @@ function flatten(errors: ValidationError[]): string[] {
 
 /** Validates the raw environment; throws ConfigError listing every problem at once. */
 export function parseEnv(env: Record<string, string | undefined>): EnvSchema {
-  const known = Object.fromEntries(ENV_KEYS.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+  // An empty or blank variable (`PORT=` in a .env file or compose) means unset, not 0 or "".
+  const known = Object.fromEntries(ENV_KEYS.filter((k) => env[k] !== undefined && env[k]!.trim() !== '').map((k) => [k, env[k]]));
   const parsed = plainToInstance(EnvSchema, known, { exposeDefaultValues: true });
   const errors = validateSync(parsed, { whitelist: true, forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(flatten(errors));

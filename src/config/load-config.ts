@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseEnv } from './app-config.js';
+import { ConfigError, parseEnv } from './app-config.js';
 import type { AppConfig } from './config.types.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
@@ -19,7 +19,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if (jwtSecret === adminApiKey) {
-    throw new Error('Invalid configuration: ADMIN_API_KEY must differ from AUGMENTOS_AUTH_JWT_SECRET');
+    throw new ConfigError(['ADMIN_API_KEY must differ from AUGMENTOS_AUTH_JWT_SECRET']);
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const appWsUrl = `${publicUrl.replace(/^http/, 'ws')}/app-ws`;

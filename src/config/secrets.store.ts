@@ -17,11 +17,26 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; 
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, FILE);
   if (existsSync(path)) {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StoredSecrets>;
-    if (typeof parsed.jwtSecret === 'string' && parsed.jwtSecret.length >= 32 && typeof parsed.adminApiKey === 'string' && parsed.adminApiKey.length >= 32) {
-      return { secrets: { jwtSecret: parsed.jwtSecret, adminApiKey: parsed.adminApiKey }, created: false };
+    const damaged = (why: string) =>
+      new Error(`${path} is damaged (${why}): delete it to generate new secrets (all issued tokens become invalid)`);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix its permissions, or delete it to generate new secrets`);
     }
-    throw new Error(`${path} is damaged: delete it to generate new secrets (all issued tokens become invalid)`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw damaged('not JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw damaged('not a JSON object');
+    const { jwtSecret, adminApiKey } = parsed as Partial<Record<keyof StoredSecrets, unknown>>;
+    if (typeof jwtSecret !== 'string' || jwtSecret.trim().length < 32) throw damaged('jwtSecret missing or shorter than 32 characters');
+    if (typeof adminApiKey !== 'string' || adminApiKey.trim().length < 32) throw damaged('adminApiKey missing or shorter than 32 characters');
+    if (jwtSecret === adminApiKey) throw damaged('jwtSecret and adminApiKey are the same');
+    return { secrets: { jwtSecret, adminApiKey }, created: false };
   }
   const secrets: StoredSecrets = {
     jwtSecret: randomBytes(32).toString('hex'),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import { ConnectionStates, type Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { StoreHealth } from '../store-health.js';
 
 /** Longest a ping may take: the driver would otherwise wait out its whole server-selection timeout. */
@@ -16,7 +16,7 @@ export class MongoStoreHealth extends StoreHealth {
 
   async ping(): Promise<boolean> {
     const db = this.connection.db;
-    if (this.connection.readyState !== ConnectionStates.connected || !db) return false;
+    if (this.connection.readyState !== mongoose.ConnectionStates.connected || !db) return false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
