@@ -87,6 +87,7 @@ async function main() {
   for (const name of SCENARIOS.filter((s) => opts.scenarios.includes(s))) {
     log(`\n== ${name} ==`);
     const ts = Date.now();
+    ctx.scenarioDeadline = profile[name].budgetMs ? ts + profile[name].budgetMs : null;
     try {
       const mod = await scenarioModules[name]();
       result.scenarios[name] = await mod.run(ctx);

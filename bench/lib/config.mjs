@@ -5,11 +5,11 @@ const PROFILES = {
   full: {
     budgetMs: 14 * 60_000,
     graceMs: 500,
-    relay: { users: 200, steps: [1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 48000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 4000 },
-    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 4000 },
-    idle: { steps: [1000, 5000], warmup: 20 },
-    appstart: { steps: [40], warmup: 3 },
-    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20 },
+    relay: { users: 200, steps: [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 260_000 },
+    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 300_000 },
+    idle: { steps: [1000, 5000], warmup: 20, budgetMs: 150_000 },
+    appstart: { steps: [40], warmup: 3, budgetMs: 60_000 },
+    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20, budgetMs: 90_000 },
   },
   quick: {
     budgetMs: 55_000,

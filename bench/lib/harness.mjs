@@ -174,8 +174,10 @@ export async function waitQuiet(ctx, units, maxMs, pct = 25) {
   return { waitedMs: waited, foreignPct: Math.round(foreign), quiet: foreign < pct };
 }
 
+/** True once the scenario's share of the time budget (or the whole run's) is used up. */
 export function overBudget(ctx) {
-  return Date.now() - ctx.t0 > ctx.profile.budgetMs;
+  const now = Date.now();
+  return now - ctx.t0 > ctx.profile.budgetMs || (ctx.scenarioDeadline != null && now > ctx.scenarioDeadline);
 }
 
 export { sleep };

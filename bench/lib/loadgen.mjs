@@ -418,6 +418,8 @@ const commands = {
         lastTick = now;
         if (!startMarked && now >= measureFrom) {
           startMarked = true;
+          // forgive a backlog left by a stall during warm-up: the window starts on schedule
+          total = Math.max(total, Math.floor((rate * (now - t0)) / 1000) - 1);
           mark('measureStart');
         }
         const until = Math.min(now, measureTo);
@@ -525,6 +527,8 @@ const commands = {
         lastTick = now;
         if (!startMarked && now >= measureFrom) {
           startMarked = true;
+          // forgive a backlog left by a stall during warm-up: the window starts on schedule
+          total = Math.max(total, Math.floor((rate * (now - t0)) / 1000) - 1);
           mark('measureStart');
         }
         const until = Math.min(now, measureTo);

@@ -110,7 +110,7 @@ function detail(name, s, servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, a.pass ? 'yes' : `no (${a.why.join(', ')})`]);
+        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`]);
       }
     }
     return table(head, rows);

@@ -1,7 +1,7 @@
 // Scenario 2 — audio: N users each streaming 16 kHz PCM16 as 3,200-byte binary frames 10 times a second
 // (32 KB/s) to one audio_chunk subscriber; N stepped. Capacity = highest N with zero loss and p99 < 50 ms.
 import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes, stepReps } from './common.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.audio';
@@ -36,7 +36,7 @@ export async function run(ctx) {
       const step = { step: users, label: `${users} users` };
       for (const k of active(ctx, units)) if (reps[k]?.length) step[k] = aggregate(reps[k]);
       out.steps.push(step);
-      if (active(ctx, units).every((k) => !step[k]?.pass)) break;
+      if (pastCapacity(ctx, units, out.steps)) break;
     }
   } finally {
     await stopUnits(units);

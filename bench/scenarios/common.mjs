@@ -1,11 +1,15 @@
 // Step aggregation shared by the stepped scenarios.
 import { summarizeFields, summarize, median, ratio } from '../lib/stats.mjs';
-import { orderFor, guard, active, sleep, waitQuiet } from '../lib/harness.mjs';
+import { orderFor, guard, active, sleep, waitQuiet, overBudget } from '../lib/harness.mjs';
 
 export const STEP_FIELDS = ['offeredPerS', 'deliveredPerS', 'lost', 'lossPct', 'achievedPct', 'p50', 'p95', 'p99', 'max', 'serverCpuPct', 'loadCpuPct', 'eldP99Ms', 'serverRssMB', 'foreignServerCorePct', 'foreignLoadCorePct', 'stealPct'];
 /** A repeat during which other tenants used more than this much of a core (server's or load's) counts as noisy. */
 export const NOISE_PCT = 25;
 
+const quietOf = (reps) => {
+  const q = reps.filter((r) => !r.noisy);
+  return q.length ? q : reps;
+};
 const repPass = (r) => r.lost === 0 && !r.misrouted && !r.wrongEnvelope && r.achievedPct >= 95 && r.latency?.p99 != null && r.latency.p99 < 50;
 const noisy = (r) => (r.foreignServerCorePct ?? 0) > NOISE_PCT || (r.foreignLoadCorePct ?? 0) > NOISE_PCT;
 
@@ -27,14 +31,14 @@ export async function stepReps(ctx, out, units, cfg, runOne) {
     await sleep(cfg.settleMs ?? 0);
   };
   for (let rep = 0; rep < ctx.repeat; rep++) for (const kind of orderFor(ctx, rep, units)) await once(kind, rep);
-  for (let x = 0; x < (cfg.maxExtra ?? 0); x++) {
+  for (let x = 0; x < (cfg.maxExtra ?? 0) && !overBudget(ctx); x++) {
     const need = active(ctx, units).filter((k) => {
       const rs = reps[k] ?? [];
       if (rs.length === 0) return false;
-      const v = rs.map(repPass);
+      const v = quietOf(rs).map(repPass);
       const disagree = v.some(Boolean) && v.some((b) => !b);
       const quiet = rs.filter((r) => !r.noisy).length;
-      return disagree || (quiet < 2 && rs.some((r) => r.noisy));
+      return disagree || quiet < 2;
     });
     if (need.length === 0) break;
     for (const kind of x % 2 ? need.reverse() : need) await once(kind, ctx.repeat + x);
@@ -65,9 +69,24 @@ export function judgeStep(reps) {
   return { pass: zeroLoss && routed && reached && p99ok, why, loadLimited: !reached };
 }
 
+/**
+ * Repeats during which other tenants of the machine were busy (> NOISE_PCT of a core) measure them rather than
+ * us: when at least one quiet repeat exists, the figures and the verdict come from the quiet repeats only
+ * (`summary`); `summaryAll` keeps every repeat. `noisy` flags a step judged on fewer than two quiet repeats.
+ */
 export function aggregate(repsRaw) {
   const reps = repsRaw.map(flatten);
-  return { reps, noisyReps: reps.filter((r) => r.noisy).length, summary: summarizeFields(reps, STEP_FIELDS), ...judgeStep(reps) };
+  const quiet = reps.filter((r) => !r.noisy);
+  const judged = quiet.length ? quiet : reps;
+  return {
+    reps,
+    noisyReps: reps.length - quiet.length,
+    judgedOn: quiet.length ? 'quiet repeats' : 'all repeats (none was quiet)',
+    noisy: quiet.length < 2,
+    summary: summarizeFields(judged, STEP_FIELDS),
+    summaryAll: summarizeFields(reps, STEP_FIELDS),
+    ...judgeStep(judged),
+  };
 }
 
 /** Highest passing step; `atTop` when that was the last step run (true capacity may be higher). */
@@ -85,6 +104,16 @@ export function capacityNotes(ctx, out, cap) {
   if (Object.values(cap).some((c) => c.atTop)) notes.push('a capacity marked ≥ passed the highest step run; its real capacity may be higher');
   if (out.steps.some((s) => ctx.kinds.some((k) => s[k]?.loadLimited))) notes.push('some steps were limited by the load generator (below 95 % of the offered rate); they count as not passed');
   const noisySteps = out.steps.filter((s) => ctx.kinds.some((k) => s[k]?.noisyReps));
-  if (noisySteps.length) notes.push(`other processes on this shared machine used > ${NOISE_PCT} % of the server's or the load generator's core during some repeats (steps ${noisySteps.map((s) => s.step).join(', ')}); see the Foreign CPU column`);
+  if (noisySteps.length) notes.push(`other processes on this shared machine used > ${NOISE_PCT} % of the server's or the load generator's core during some repeats (steps ${noisySteps.map((s) => s.step).join(', ')}); figures and verdicts use the quiet repeats when there is one (Reps column: total (noisy)); steps with fewer than two quiet repeats are marked "noisy"`);
   return notes;
+}
+
+/**
+ * Stop stepping up once every running server failed a step on quiet repeats, or failed the last two steps
+ * whatever the noise (a noisy failure alone does not prove the server is past its capacity).
+ */
+export function pastCapacity(ctx, units, steps) {
+  const last = steps.at(-1);
+  const prev = steps.at(-2);
+  return active(ctx, units).every((k) => last?.[k] && !last[k].pass && (!last[k].noisy || (prev?.[k] && !prev[k].pass)));
 }

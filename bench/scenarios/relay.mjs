@@ -1,7 +1,7 @@
 // Scenario 1 — event relay: N glasses, each with one running app subscribed to button_press + head_position;
 // the offered event rate is stepped up. Capacity = highest step with zero loss and p99 < 50 ms.
 import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes, stepReps } from './common.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.relay';
@@ -32,7 +32,7 @@ export async function run(ctx) {
       const step = { step: rate, label: `${rate} ev/s` };
       for (const k of active(ctx, units)) if (reps[k]?.length) step[k] = aggregate(reps[k]);
       out.steps.push(step);
-      if (active(ctx, units).every((k) => !step[k]?.pass)) break; // every server is past its capacity
+      if (pastCapacity(ctx, units, out.steps)) break; // every server is past its capacity
     }
   } finally {
     await stopUnits(units);
