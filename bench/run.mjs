@@ -9,6 +9,7 @@ import { parseArgs, profileFor, SCENARIOS } from './lib/config.mjs';
 import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { profileHeaviest } from './lib/profile.mjs';
+import { stopPool } from './lib/harness.mjs';
 
 const scenarioModules = {
   relay: () => import('./scenarios/relay.mjs'),
@@ -56,7 +57,7 @@ async function main() {
   }
   if (opts.repeat < 2) log(`warning: --repeat ${opts.repeat}: the spec asks for at least 2 repeats per step`);
   const kinds = ['ours', 'baseline'].filter((k) => opts.servers.includes(k));
-  const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {} };
+  const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {}, pool: profile.reuseServers ? {} : null };
   log(`bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}${plan.nice ? `; nice ${plan.nice}` : ''}; logs in ${benchTempRoot()}`);
 
   const commit = git(['rev-parse', '--short=12', 'HEAD']);
@@ -75,6 +76,7 @@ async function main() {
     wsVersion: pkgVersion('ws'),
     sdkVersion: pkgVersion('@mentra/sdk'),
     pinned: plan.pinned,
+    serversPerScenario: profile.reuseServers ? 'one server per kind for the whole run (--quick), sessions closed between scenarios' : 'fresh servers for every scenario (idle: for every size)',
     pinReason: plan.reason,
     nice: plan.nice,
     taskset: plan.taskset,
@@ -100,6 +102,7 @@ async function main() {
     }
     result.scenarios[name].elapsedMs = Date.now() - ts;
   }
+  await stopPool(ctx);
   const stamp = meta.date.replace(/[:.]/g, '-');
   if (opts.profile) {
     log('\n== profile ==');

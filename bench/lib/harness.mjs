@@ -24,20 +24,27 @@ export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, node
 export async function startUnits(ctx, out, opts) {
   const units = {};
   out.serverErrors ??= {};
-  for (const kind of ctx.kinds) {
+  // started side by side (they are idle until the load starts); a failure only drops that kind
+  await Promise.all(ctx.kinds.map(async (kind) => {
     if (ctx.broken?.[kind]) {
       out.serverErrors[kind] = `not started: it failed to start earlier in this run (${ctx.broken[kind].split('\n')[0]})`;
-      continue;
+      return;
+    }
+    const pooled = ctx.pool?.[kind];
+    if (pooled && !opts?.fresh && !pooled.server.exited) {
+      units[kind] = pooled;
+      return;
     }
     try {
       units[kind] = await startUnit(ctx, kind, opts);
+      if (ctx.pool && !opts?.fresh) ctx.pool[kind] = units[kind];
     } catch (e) {
       const msg = String(e?.message ?? e);
       out.serverErrors[kind] = msg;
       if (ctx.broken) ctx.broken[kind] = msg;
       ctx.log(`  ${kind} FAILED to start: ${msg.split('\n')[0]}`);
     }
-  }
+  }));
   if (Object.keys(units).length === 0) throw new Error(`no server could be started: ${Object.entries(out.serverErrors).map(([k, v]) => `${k}: ${v.split('\n')[0]}`).join('; ')}`);
   return units;
 }
@@ -54,6 +61,7 @@ export async function guard(ctx, out, units, kind, fn) {
     out.serverErrors[kind] = msg;
     ctx.log(`  ${kind} FAILED: ${msg.split('\n')[0]}`);
     delete units[kind];
+    if (ctx.pool?.[kind] === u) delete ctx.pool[kind];
     if (u) {
       await u.load.stop().catch(() => {});
       await u.server.stop().catch(() => {});
@@ -67,11 +75,38 @@ export function active(ctx, units) {
   return ctx.kinds.filter((k) => units[k]);
 }
 
-export async function stopUnits(units) {
+/**
+ * Ends a scenario's units. With a server pool (--quick: one server per kind for the whole run, to stay within
+ * 60 s) the units stay up, but every session the scenario opened is closed and the server drained first.
+ */
+export async function stopUnits(units, ctx) {
   for (const u of Object.values(units)) {
+    if (ctx?.pool && ctx.pool[u.kind] === u && !u.server.exited) {
+      try {
+        await u.load.call('closeAll', {}, 30_000);
+        const t0 = Date.now();
+        while (Date.now() - t0 < ctx.profile.graceMs + 5000) {
+          const rt = await runtime(u.server, ctx.secrets);
+          if (rt?.sessions === 0 && (rt.glassesSockets ?? 0) === 0 && (rt.appSockets ?? 0) === 0) break;
+          await sleep(100);
+        }
+        continue;
+      } catch {
+        delete ctx.pool[u.kind];
+      }
+    }
+    if (ctx?.pool?.[u.kind] === u) delete ctx.pool[u.kind];
     await u.load.stop().catch(() => {});
     await u.server.stop().catch(() => {});
   }
+}
+
+export async function stopPool(ctx) {
+  for (const u of Object.values(ctx.pool ?? {})) {
+    await u.load.stop().catch(() => {});
+    await u.server.stop().catch(() => {});
+  }
+  if (ctx.pool) for (const k of Object.keys(ctx.pool)) delete ctx.pool[k];
 }
 
 /** Server order for repeat `rep`: alternates so neither server always runs first. */

@@ -76,10 +76,11 @@ export async function profileHeaviest(ctx, results, outDir, stamp) {
   const pick = pickHeaviest(results) ?? { scenario: 'relay', step: ctx.profile.relay.steps.at(-1), cpu: null };
   ctx.log(`profile: our server during ${pick.scenario} at ${pick.step}${pick.cpu != null ? ` (median server CPU ${pick.cpu.toFixed(0)}%)` : ''}`);
   const port = await freePort();
-  const pctx = { ...ctx, kinds: ['ours'] };
+  const pctx = { ...ctx, kinds: ['ours'], pool: null };
   const perr = {};
-  const units = await startUnits(pctx, perr, { nodeArgs: [`--inspect=127.0.0.1:${port}`] });
+  const units = await startUnits(pctx, perr, { nodeArgs: [`--inspect=127.0.0.1:${port}`], fresh: true });
   const u = units.ours;
+  if (!u) throw new Error(`our server did not start: ${perr.serverErrors?.ours ?? 'unknown'}`);
   let session = null;
   try {
     let result;
@@ -116,6 +117,6 @@ export async function profileHeaviest(ctx, results, outDir, stamp) {
     };
   } finally {
     session?.close();
-    await stopUnits(units);
+    await stopUnits(units, pctx);
   }
 }

@@ -39,7 +39,7 @@ export async function run(ctx) {
       if (pastCapacity(ctx, units, out.steps)) break;
     }
   } finally {
-    await stopUnits(units);
+    await stopUnits(units, ctx);
   }
   const cap = Object.fromEntries(ctx.kinds.filter((k) => out.steps.some((s) => s[k])).map((k) => [k, capacity(out.steps, k)]));
   const fmt = (c) => (c == null ? null : c.value == null ? 'none passed' : `${c.atTop ? '≥ ' : ''}${c.value}`);

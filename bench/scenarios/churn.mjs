@@ -71,7 +71,7 @@ export async function run(ctx) {
       }
     }
   } finally {
-    await stopUnits(units);
+    await stopUnits(units, ctx);
   }
   const step = { step: count, label: `${count} cycles at ${cfg.rate}/s` };
   const F = ['cyclesPerS', 'p50', 'p99', 'max', 'failed', 'serverCpuPct', 'sessionsAfter', 'glassesSocketsAfter', 'appSocketsAfter', 'heapGrowthPct'];

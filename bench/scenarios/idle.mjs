@@ -84,7 +84,7 @@ export async function run(ctx) {
         }
       }
     } finally {
-      await stopUnits(units);
+      await stopUnits(units, ctx);
     }
     const step = { step: size, label: `${size} sessions` };
     for (const k of ctx.kinds) {

@@ -35,7 +35,7 @@ export async function run(ctx) {
       if (pastCapacity(ctx, units, out.steps)) break; // every server is past its capacity
     }
   } finally {
-    await stopUnits(units);
+    await stopUnits(units, ctx);
   }
   out.summary = summarize(ctx, out);
   return out;
@@ -60,14 +60,19 @@ function summarize(ctx, out) {
   });
   // p99 at half the baseline's capacity (the largest step not above half of it)
   let half = null;
+  let halfNote = '';
   if (base?.value) {
     const h = base.value / 2;
     half = out.steps.filter((s) => s.step <= h).at(-1) ?? null;
   }
+  if (!half && out.steps.length) {
+    half = out.steps[0];
+    halfNote = base?.value ? ', no step ≤ ½ capacity: lowest step' : ', no baseline capacity: lowest step';
+  }
   const p99 = (k) => half?.[k]?.summary.p99.median ?? null;
   const pr = ratio(p99('ours'), p99('baseline'));
   rows.push({
-    metric: `p99 latency (ms) at ½ baseline capacity${half ? ` (${half.step} ev/s)` : ''}`,
+    metric: `p99 latency (ms) at ½ baseline capacity${half ? ` (${half.step} ev/s${halfNote})` : ''}`,
     ours: p99('ours'),
     baseline: p99('baseline'),
     oursValue: p99('ours'),

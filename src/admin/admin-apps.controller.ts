@@ -2,6 +2,7 @@ import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, P
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloudError } from '../common/cloud-error.js';
 import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
+import { assertStorable } from '../persistence/key.guard.js';
 import {
   APP_REPOSITORY,
   DuplicateKeyError,
@@ -30,6 +31,7 @@ export class AdminAppsController {
   @ApiOperation({ summary: 'Register an app; its API key is returned once' })
   @ApiCreatedResponse({ type: CreatedAppView })
   async create(@Body() dto: CreateAppDto): Promise<CreatedAppView> {
+    assertStorableSettings(dto.settings);
     const apiKey = generateApiKey();
     try {
       const app = await this.apps.create({
@@ -76,6 +78,7 @@ export class AdminAppsController {
     const nulls = Object.entries(dto).filter(([, v]) => v === null).map(([k]) => `${k} must not be null`);
     if (nulls.length > 0) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: nulls });
     if (dto.packageName !== undefined && dto.packageName !== packageName) throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
+    assertStorableSettings(dto.settings);
     const { packageName: _ignored, ...patch } = dto;
     if (patch.publicUrl) patch.publicUrl = patch.publicUrl.replace(/\/+$/, '');
     const app = await this.apps.update(packageName, JSON.parse(JSON.stringify(patch)) as typeof patch);
@@ -102,5 +105,19 @@ export class AdminAppsController {
     const app = await this.apps.update(packageName, { hashedApiKey: sha256Hex(apiKey) });
     if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
     return { app: AppView.of(app), apiKey };
+  }
+}
+
+/**
+ * Settings entries carry free JSON (defaultValue, value, options). A key the stores cannot keep (`$…`, `a.b`)
+ * is the caller's mistake: 400 here rather than the repository's TypeError surfacing as a 500.
+ */
+function assertStorableSettings(settings: unknown): void {
+  if (settings === undefined || settings === null) return;
+  try {
+    assertStorable(JSON.parse(JSON.stringify(settings)), 'settings');
+  } catch (err) {
+    if (err instanceof TypeError) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: [err.message] });
+    throw err;
   }
 }

@@ -1,11 +1,13 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { wavHeader } from '../audio/recent-audio.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { SessionSummary, UserSession } from '../session/user-session.js';
 import { AdminGuard } from './admin.guard.js';
+import { DeviceStateDto } from './dto/device.dto.js';
 import { UserAppParams, UserParams } from './dto/user.dto.js';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -55,6 +57,23 @@ export class AdminSessionsController {
     const stopped = await this.session(params.userId).apps.stopApp(params.packageName, 'user_disabled');
     if (!stopped) throw new CloudError('APP_NOT_RUNNING', `${params.packageName} is not running for ${params.userId}`);
     return { ok: true, packageName: params.packageName };
+  }
+
+  @Put('sessions/:userId/device')
+  @ApiOperation({ summary: 'Set the glasses model (and connection) of a live session, as glasses_connection_state would: apps get capabilities_update, incompatible apps stop' })
+  device(@Param() params: UserParams, @Body() dto: DeviceStateDto): SessionSummary {
+    const session = this.session(params.userId);
+    session.device.applyState({ modelName: dto.modelName, connected: dto.connected ?? true });
+    return session.summary();
+  }
+
+  @Get('sessions/:userId/audio/recent')
+  @ApiOperation({ summary: 'The last seconds of the session\'s audio as a WAV file (PCM s16le, 16 kHz, mono)' })
+  @ApiProduces('audio/wav')
+  @Header('Content-Type', 'audio/wav')
+  recentAudio(@Param() params: UserParams): StreamableFile {
+    const pcm = this.session(params.userId).audio.recentAudio();
+    return new StreamableFile(Buffer.concat([wavHeader(pcm.length), pcm]));
   }
 
   @Get('runtime')

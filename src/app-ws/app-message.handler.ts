@@ -45,8 +45,26 @@ export class AppMessageHandler {
         const request = this.toDisplayRequest(packageName, msg);
         if (typeof request === 'string') return this.error(ws, 'MALFORMED_MESSAGE', request);
         session.display.handleDisplayRequest(request);
+        // Kept as the current view and re-sent on reconnect; the app still learns the hop is down.
+        if (!session.ctx.glassesOpen) this.error(ws, 'GLASSES_NOT_CONNECTED', 'The glasses are not connected (cloud → phone); the display is kept and shown when they reconnect');
         return;
       }
+      case 'dashboard_content_update':
+        return this.result(ws, session.dashboard.contentUpdate(packageName, msg.content, msg.modes));
+      case 'dashboard_mode_change':
+        return this.result(ws, session.dashboard.modeChange(packageName, msg.mode));
+      case 'dashboard_system_update':
+        return this.result(ws, session.dashboard.systemUpdate(packageName, msg.section, msg.content));
+      case 'audio_play_request':
+        return this.result(ws, session.audio.play(packageName, msg));
+      case 'audio_stop_request':
+        return this.result(ws, session.audio.stop(packageName, msg));
+      case 'rgb_led_control':
+        return this.result(ws, session.phone.led(packageName, msg));
+      case 'request_wifi_setup':
+        return this.result(ws, session.phone.wifiSetup(packageName, msg));
+      case 'location_poll_request':
+        return this.result(ws, session.location.poll(packageName, msg.accuracy, msg.correlationId));
       case 'ownership_release':
         session.apps.handleOwnershipRelease(packageName, ws);
         return;
@@ -55,6 +73,10 @@ export class AppMessageHandler {
       default:
         return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
     }
+  }
+
+  private result(ws: WebSocket, r: { ok: true } | { ok: false; code: ErrorCode; message: string }): void {
+    if (!r.ok) this.error(ws, r.code, r.message);
   }
 
   private toDisplayRequest(packageName: string, msg: TypedMessage): DisplayRequest | string {

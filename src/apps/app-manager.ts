@@ -209,6 +209,7 @@ export class AppManager {
         timestamp: new Date().toISOString(),
       }),
     );
+    this.device.sendSnapshot(app.packageName);
     rt.start?.settle({ ok: true, packageName: app.packageName });
     this.ctx.emit('appRunning', { packageName: app.packageName, app, reconnect });
     this.notifyGlassesAppState();

@@ -1,13 +1,27 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
+import { appSessionId } from '../common/app-session-id.js';
+import type { TypedMessage } from '../common/json.util.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import { RecentAudio } from './recent-audio.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
 const OPEN = 1;
 const BINARY = { binary: true } as const;
+const BYTES_PER_SECOND = 32_000;
+/** The SDK waits 60 s for an answer to a play request that stops other audio. */
+export const AUDIO_PLAY_EXPIRY_MS = 60_000;
+
+export type AudioRequestResult = { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+
+interface PendingPlay {
+  packageName: string;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * Glasses audio (PCM s16le, 16 kHz, mono) to `audio_chunk` subscribers as binary frames, and to the
@@ -18,19 +32,27 @@ const BINARY = { binary: true } as const;
 export class AudioManager {
   private carry: Buffer | null = null;
   private readonly sinks = new Set<AudioSink>();
+  private recent: RecentAudio | null = null;
+  private readonly plays = new Map<string, PendingPlay>();
   lastAudioAt = 0;
   framesReceived = 0;
   bytesReceived = 0;
 
   constructor(
-    ctx: SessionContext,
+    private readonly ctx: SessionContext,
     private readonly subscriptions: SubscriptionManager,
     private readonly connections: AppConnections,
     private readonly microphone: MicrophoneManager,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    ctx.on('appStopped', ({ packageName }) => {
+      for (const [id, p] of this.plays) if (p.packageName === packageName) this.forgetPlay(id);
+    });
     ctx.defer(() => {
       this.sinks.clear();
       this.carry = null;
+      this.recent = null;
+      for (const id of [...this.plays.keys()]) this.forgetPlay(id);
     });
   }
 
@@ -55,11 +77,83 @@ export class AudioManager {
     }
     this.microphone.onAudioReceived(this.lastAudioAt);
     if (pcm.length === 0) return;
+    if (this.config.recentAudioSeconds > 0) {
+      this.recent ??= new RecentAudio(this.config.recentAudioSeconds * BYTES_PER_SECOND);
+      this.recent.push(pcm);
+    }
     const subs = this.subscriptions.lookup('audio_chunk');
     for (let i = 0; i < subs.length; i++) {
       const ws = this.connections.get(subs[i]!.packageName)?.ws;
       if (ws && ws.readyState === OPEN) ws.send(pcm, BINARY);
     }
     for (const sink of this.sinks) sink(pcm);
+  }
+
+  /** The last seconds of audio (PCM s16le 16 kHz mono), oldest first; empty when none arrived. */
+  recentAudio(): Buffer {
+    return this.recent?.read() ?? Buffer.alloc(0);
+  }
+
+  /** An app's audio_play_request: forwarded to the glasses; the answer is routed back by requestId. */
+  play(packageName: string, msg: TypedMessage): AudioRequestResult {
+    const requestId = msg.requestId;
+    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs a string requestId' };
+    if (typeof msg.audioUrl !== 'string' || !/^https?:\/\//.test(msg.audioUrl)) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs an http(s) audioUrl' };
+    if (!this.ctx.glassesOpen) {
+      // Answer the SDK's pending promise at once instead of letting it wait 60 s.
+      this.connections.sendJson(packageName, { type: 'audio_play_response', sessionId: appSessionId(this.ctx.userId, packageName), requestId, success: false, error: 'GLASSES_NOT_CONNECTED: the glasses are not connected (cloud → phone)', timestamp: new Date().toISOString() });
+      return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
+    }
+    this.forgetPlay(requestId);
+    const timer = setTimeout(() => this.forgetPlay(requestId), AUDIO_PLAY_EXPIRY_MS);
+    timer.unref();
+    this.plays.set(requestId, { packageName, timer });
+    this.ctx.sendToGlasses({
+      type: 'audio_play_request',
+      sessionId: this.ctx.userId,
+      requestId,
+      packageName,
+      appId: packageName,
+      audioUrl: msg.audioUrl,
+      volume: typeof msg.volume === 'number' ? msg.volume : 1,
+      stopOtherAudio: msg.stopOtherAudio !== false,
+      ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}),
+      timestamp: new Date().toISOString(),
+    });
+    return { ok: true };
+  }
+
+  stop(packageName: string, msg: TypedMessage): AudioRequestResult {
+    if (!this.ctx.glassesOpen) return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
+    this.ctx.sendToGlasses({ type: 'audio_stop_request', sessionId: this.ctx.userId, appId: packageName, ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}), timestamp: new Date().toISOString() });
+    return { ok: true };
+  }
+
+  /** The glasses' audio_play_response goes to the app that asked; unknown or expired ids are dropped. */
+  handlePlayResponse(msg: TypedMessage): void {
+    const requestId = typeof msg.requestId === 'string' ? msg.requestId : '';
+    const pending = this.plays.get(requestId);
+    if (!pending) return;
+    this.forgetPlay(requestId);
+    this.connections.sendJson(pending.packageName, {
+      type: 'audio_play_response',
+      sessionId: appSessionId(this.ctx.userId, pending.packageName),
+      requestId,
+      success: msg.success === true,
+      ...(msg.error !== undefined ? { error: msg.error } : {}),
+      ...(typeof msg.duration === 'number' ? { duration: msg.duration } : {}),
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  get pendingPlays(): number {
+    return this.plays.size;
+  }
+
+  private forgetPlay(requestId: string): void {
+    const p = this.plays.get(requestId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.plays.delete(requestId);
   }
 }

@@ -85,6 +85,10 @@ export class EnvSchema {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
   EMPTY_SUBSCRIPTION_GRACE_MS: number = 8_000;
 
+  /** Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
+  RECENT_AUDIO_SECONDS: number = 10;
+
   @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9._-]+$/)
   SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
 }
@@ -93,7 +97,7 @@ export const ENV_KEYS = [
   'PORT', 'HOST', 'AUGMENTOS_AUTH_JWT_SECRET', 'ADMIN_API_KEY', 'MONGO_URL', 'DATA_DIR', 'PUBLIC_URL', 'LOG_LEVEL',
   'GLASSES_GRACE_MS', 'APP_GRACE_MS', 'APP_INIT_TIMEOUT_MS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_WINDOW_MS',
   'WEBHOOK_RETRY_BASE_MS', 'HEARTBEAT_INTERVAL_MS', 'MAX_MESSAGE_BYTES', 'MAX_FRAME_BYTES',
-  'EMPTY_SUBSCRIPTION_GRACE_MS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
+  'EMPTY_SUBSCRIPTION_GRACE_MS', 'RECENT_AUDIO_SECONDS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

@@ -195,6 +195,10 @@ describe('loadConfig', () => {
       expect(problems.join('\n')).toMatch(/PORT/);
     });
 
+    it('PORT=abc says it must be an integer', () => {
+      expect(problemsOf(() => loadConfig({ ...base(), PORT: 'abc' }))).toContain('PORT must be an integer number');
+    });
+
     it.each([['not a url'], ['ftp://example.com'], ['example.com'], ['http://']])('PUBLIC_URL=%j is a ConfigError naming PUBLIC_URL', (url) => {
       const problems = problemsOf(() => loadConfig({ ...base(), PUBLIC_URL: url }));
       expect(problems.join('\n')).toMatch(/PUBLIC_URL/);

@@ -26,6 +26,7 @@ export interface AppConfig {
   maxMessageBytes: number;
   maxFrameBytes: number;
   emptySubscriptionGraceMs: number;
+  recentAudioSeconds: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -45,5 +45,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxMessageBytes: e.MAX_MESSAGE_BYTES,
     maxFrameBytes: e.MAX_FRAME_BYTES,
     emptySubscriptionGraceMs: e.EMPTY_SUBSCRIPTION_GRACE_MS,
+    recentAudioSeconds: e.RECENT_AUDIO_SECONDS,
   };
 }

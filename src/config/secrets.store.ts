@@ -17,19 +17,19 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; 
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, FILE);
   if (existsSync(path)) {
-    const damaged = (why: string) =>
-      new Error(`${path} is damaged (${why}): delete it to generate new secrets (all issued tokens become invalid)`);
+    const damaged = (why: string, cause?: unknown) =>
+      new Error(`${path} is damaged (${why}): delete it to generate new secrets (all issued tokens become invalid)`, { cause });
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix its permissions, or delete it to generate new secrets`);
+      throw new Error(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix its permissions, or delete it to generate new secrets`, { cause: err });
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
-    } catch {
-      throw damaged('not JSON');
+    } catch (err) {
+      throw damaged('not JSON', err);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw damaged('not a JSON object');
     const { jwtSecret, adminApiKey } = parsed as Partial<Record<keyof StoredSecrets, unknown>>;

@@ -1,4 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
+import { AppConnections } from '../apps/app-connections.js';
+import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
 import { capabilitiesFor, type Capabilities } from './capability-profiles.js';
 
@@ -19,7 +21,10 @@ export class DeviceManager {
   private caps: Capabilities | null = null;
   private knownModel = false;
 
-  constructor(private readonly ctx: SessionContext) {}
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly connections: AppConnections,
+  ) {}
 
   get capabilities(): Capabilities | null {
     return this.caps;
@@ -60,5 +65,47 @@ export class DeviceManager {
     }
     if (Object.keys(changed).length > 0) this.state.timestamp = new Date().toISOString();
     return changed;
+  }
+
+  /**
+   * Applies a state change from the glasses or an operator and tells every app: `capabilities_update`
+   * when the model changed, `device_state_update` with the changed fields.
+   */
+  applyState(patch: Partial<DeviceState>): Partial<DeviceState> {
+    const changed = this.update(patch);
+    if (Object.keys(changed).length === 0) return changed;
+    const stamp = new Date().toISOString();
+    if ('modelName' in changed) {
+      this.connections.sendToAll({ type: 'capabilities_update', capabilities: this.caps, modelName: this.state.modelName, timestamp: stamp });
+    }
+    this.connections.sendToAll({ type: 'device_state_update', state: changed, fullSnapshot: false, timestamp: stamp });
+    return changed;
+  }
+
+  /** Right after an app's ack: the whole state, so `session.device.state` starts complete. */
+  sendSnapshot(packageName: string): void {
+    this.connections.sendJson(packageName, { type: 'device_state_update', state: this.snapshot(), fullSnapshot: true, timestamp: new Date().toISOString() });
+  }
+
+  /** `glasses_connection_state` from the phone. */
+  handleConnectionState(msg: TypedMessage): void {
+    const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
+    const connected = status === 'CONNECTED' || status === 'RECONNECTED';
+    const modelName = connected && typeof msg.modelName === 'string' && msg.modelName.length > 0 && msg.modelName.length <= 128 ? msg.modelName : null;
+    const wifi = msg.wifi as { connected?: unknown; ssid?: unknown } | undefined;
+    this.applyState({
+      connected,
+      modelName,
+      wifiConnected: typeof wifi?.connected === 'boolean' ? wifi.connected : undefined,
+      wifiSsid: typeof wifi?.ssid === 'string' ? wifi.ssid : undefined,
+    });
+  }
+
+  /** Battery levels reported by the glasses, kept for snapshots. */
+  handleBattery(msg: TypedMessage): void {
+    this.update({
+      batteryLevel: typeof msg.level === 'number' ? msg.level : undefined,
+      charging: typeof msg.charging === 'boolean' ? msg.charging : undefined,
+    });
   }
 }

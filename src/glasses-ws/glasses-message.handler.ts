@@ -40,8 +40,7 @@ export class GlassesMessageHandler {
   private dispatch(session: UserSession, ws: WebSocket, msg: TypedMessage, text: string): void {
     const type = msg.type;
     if (RELAYED_GLASSES_TYPES.has(type)) {
-      this.beforeRelay(session, msg);
-      session.relay.relay(type, text);
+      if (this.beforeRelay(session, msg)) session.relay.relay(type, text);
       return;
     }
     if (!CONTROL_GLASSES_TYPES.has(type)) return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unknown message type: ${type.slice(0, 64)}`);
@@ -77,40 +76,38 @@ export class GlassesMessageHandler {
         session.relay.relayTouch(gesture, text);
         return;
       }
+      case 'audio_play_response':
+        session.audio.handlePlayResponse(msg);
+        return;
       default:
-        // Media replies (photo, audio play, stream status, keep-alive acks) belong to managers not wired yet.
-        this.logger.debug(`${type} from ${session.userId} has no handler yet`);
+        // Photo and stream replies (photo_response, rtmp_stream_status, keep_alive_ack): no media managers yet.
+        this.logger.debug(`${type} from ${session.userId}: no media manager handles it yet`);
         return;
     }
   }
 
-  /** Side effects some relayed events have on the session before they reach apps. */
-  private beforeRelay(session: UserSession, msg: TypedMessage): void {
+  /** Side effects some relayed events have on the session; false when the event must not be relayed. */
+  private beforeRelay(session: UserSession, msg: TypedMessage): boolean {
     switch (msg.type) {
-      case 'glasses_connection_state': {
-        const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
-        const connected = status === 'CONNECTED' || status === 'RECONNECTED';
-        const modelName = connected && isNonEmptyString(msg.modelName, 128) ? msg.modelName : null;
-        const wifi = msg.wifi as { connected?: unknown; ssid?: unknown } | undefined;
-        const changed = session.device.update({
-          connected,
-          modelName,
-          wifiConnected: typeof wifi?.connected === 'boolean' ? wifi.connected : undefined,
-          wifiSsid: typeof wifi?.ssid === 'string' ? wifi.ssid : undefined,
-        });
-        if (Object.keys(changed).length === 0) return;
-        const stamp = new Date().toISOString();
-        if ('modelName' in changed) {
-          session.connections.sendToAll({ type: 'capabilities_update', capabilities: session.device.capabilities, modelName: session.device.modelName, timestamp: stamp });
-        }
-        session.connections.sendToAll({ type: 'device_state_update', state: changed, fullSnapshot: false, timestamp: stamp });
-        return;
-      }
+      case 'glasses_connection_state':
+        session.device.handleConnectionState(msg);
+        return true;
+      case 'glasses_battery_update':
+        session.device.handleBattery(msg);
+        return true;
+      case 'head_position':
+        if (msg.position === 'up') session.dashboard.onHeadUp();
+        return true;
+      case 'location_update':
+        return session.location.handleUpdate(msg);
+      case 'calendar_event':
+        session.calendar.handleEvent(msg);
+        return true;
       case 'local_transcription':
         session.transcription.handleLocalTranscription(msg);
-        return;
+        return true;
       default:
-        return;
+        return true;
     }
   }
 

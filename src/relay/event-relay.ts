@@ -59,6 +59,11 @@ export class EventRelay {
     return this.deliverAs(packageName, JSON.stringify(streamType), `,"data":${JSON.stringify(data)},"timestamp":"${new Date().toISOString()}"}`);
   }
 
+  /** A top-level message to one app (not a data_stream). */
+  sendTo(packageName: string, message: object): boolean {
+    return this.connections.sendJson(packageName, message);
+  }
+
   private deliver(sub: Subscriber, suffix: string): void {
     this.deliverAs(sub.packageName, sub.streamTypeJson, suffix);
   }

@@ -19,7 +19,8 @@ export interface SessionEvents {
   /** The app's socket sent a valid init and was acked. */
   appRunning: { packageName: string; app: AppRecord; reconnect: boolean };
   appStopped: { packageName: string; reason: StopReason };
-  subscriptionsChanged: { packageName: string };
+  /** `added`: subscriptions the app did not have before this change (for replaying cached data). */
+  subscriptionsChanged: { packageName: string; added: string[] };
   modelChanged: { modelName: string | null };
 }
 

@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module.js';
 import { AudioModule } from '../audio/audio.module.js';
+import { CalendarModule } from '../calendar/calendar.module.js';
+import { DashboardModule } from '../dashboard/dashboard.module.js';
 import { DeviceModule } from '../device/device.module.js';
 import { DisplayModule } from '../display/display.module.js';
+import { LocationModule } from '../location/location.module.js';
 import { MicrophoneModule } from '../microphone/microphone.module.js';
+import { PhoneModule } from '../phone/phone.module.js';
 import { RelayModule } from '../relay/relay.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
@@ -16,7 +20,7 @@ import { UserSession } from './user-session.js';
  * user's context by SessionRegistry, the only thing other modules use.
  */
 @Module({
-  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule],
+  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],
 })

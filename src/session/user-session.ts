@@ -2,9 +2,13 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { AppManager } from '../apps/app-manager.js';
 import { AudioManager } from '../audio/audio-manager.js';
+import { CalendarManager } from '../calendar/calendar-manager.js';
+import { DashboardManager } from '../dashboard/dashboard-manager.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
+import { LocationManager } from '../location/location-manager.js';
+import { PhoneRequests } from '../phone/phone-requests.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { TranscriptionManager } from '../transcription/transcription-manager.js';
@@ -24,6 +28,10 @@ export interface SessionSummary {
   microphone: MicrophoneManager['state'];
   isTranscribing: boolean;
   display: ReturnType<DisplayManager['describe']>;
+  dashboard: ReturnType<DashboardManager['describe']>;
+  location: { tier: string; lastFix: LocationManager['fix']; pendingPolls: number };
+  device: ReturnType<DeviceManager['snapshot']>;
+  audio: { pendingPlays: number; recentAudioBytes: number; lastAudioAt: string | null };
   counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
 }
 
@@ -44,6 +52,10 @@ export class UserSession {
     readonly relay: EventRelay,
     readonly audio: AudioManager,
     readonly transcription: TranscriptionManager,
+    readonly dashboard: DashboardManager,
+    readonly location: LocationManager,
+    readonly calendar: CalendarManager,
+    readonly phone: PhoneRequests,
   ) {}
 
   get userId(): string {
@@ -65,6 +77,10 @@ export class UserSession {
       microphone: this.microphone.state,
       isTranscribing: this.transcription.isTranscribing,
       display: this.display.describe(),
+      dashboard: this.dashboard.describe(),
+      location: { tier: this.location.effectiveTier, lastFix: this.location.fix, pendingPolls: this.location.pendingPolls },
+      device: this.device.snapshot(),
+      audio: { pendingPlays: this.audio.pendingPlays, recentAudioBytes: this.audio.recentAudio().length, lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null },
       counters: {
         relayedEvents: this.relay.relayed,
         deliveredFrames: this.relay.delivered,

@@ -115,17 +115,18 @@ export class SubscriptionManager {
         });
       }
     }
+    const added = [...allowed].filter((s) => !entry.subscriptions.has(s));
     entry.subscriptions = allowed;
     entry.locationRate = allowed.has('location_stream') ? locationRate : undefined;
     this.rebuild();
-    this.ctx.emit('subscriptionsChanged', { packageName });
+    this.ctx.emit('subscriptionsChanged', { packageName, added });
     return { applied: true, subscriptions: [...allowed], newlyRejected };
   }
 
   removeApp(packageName: string): void {
     if (!this.apps.delete(packageName)) return;
     this.rebuild();
-    this.ctx.emit('subscriptionsChanged', { packageName });
+    this.ctx.emit('subscriptionsChanged', { packageName, added: [] });
   }
 
   /** Subscribers whose relay key equals `key` (a glasses message type or a language base). */

@@ -9,6 +9,7 @@ import {
   IsUrl,
   Matches,
   MaxLength,
+  MinLength,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -63,6 +64,9 @@ export class SettingSchemaEntryDto implements AppSettingSchemaEntry {
   @ApiPropertyOptional({ description: 'Any JSON value' }) @IsOptional()
   defaultValue?: unknown;
 
+  @ApiPropertyOptional({ description: 'Any JSON value (the shown value of a titleValue entry)' }) @IsOptional()
+  value?: unknown;
+
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' } }) @IsOptional() @IsArray() @ArrayMaxSize(200)
   options?: { label: string; value: unknown }[];
 
@@ -89,7 +93,7 @@ export class CreateAppDto {
   @ApiProperty({ example: 'com.example.notes' }) @Matches(PACKAGE_NAME_PATTERN, { message: 'packageName must be 1-128 characters of letters, digits, ".", "_" or "-"' })
   packageName!: string;
 
-  @ApiProperty({ example: 'Notes' }) @IsString() @MaxLength(128)
+  @ApiProperty({ example: 'Notes' }) @IsString() @MinLength(1) @MaxLength(128)
   name!: string;
 
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000)
@@ -97,6 +101,7 @@ export class CreateAppDto {
 
   @ApiProperty({ example: 'http://localhost:7010', description: 'Base URL; the cloud POSTs {publicUrl}/webhook' })
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2048)
+  @Matches(/^[^?#]*$/, { message: 'publicUrl must not have a query or fragment ({publicUrl}/webhook is called)' })
   publicUrl!: string;
 
   @ApiPropertyOptional() @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2048)

@@ -1,0 +1,153 @@
+import { Injectable, Scope } from '@nestjs/common';
+import type { TypedMessage } from '../common/json.util.js';
+import { EventRelay } from '../relay/event-relay.js';
+import { SessionContext } from '../session/session-context.js';
+import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+
+/** Low to high (glasses.md §13.5). */
+export const LOCATION_TIERS = ['reduced', 'threeKilometers', 'kilometer', 'hundredMeters', 'tenMeters', 'standard', 'high', 'realtime'] as const;
+export type LocationTier = (typeof LOCATION_TIERS)[number];
+
+/** How old a cached fix may be to answer a poll at each accuracy. */
+export const TIER_MAX_AGE_MS: Record<LocationTier, number> = {
+  realtime: 1_000,
+  high: 10_000,
+  standard: 30_000,
+  tenMeters: 30_000,
+  hundredMeters: 60_000,
+  kilometer: 300_000,
+  threeKilometers: 900_000,
+  reduced: 900_000,
+};
+
+export const POLL_TIMEOUT_MS = 15_000;
+
+export interface Fix {
+  lat: number;
+  lng: number;
+  accuracy?: number;
+  at: number;
+}
+
+export type PollResult = { ok: true; answered: 'cache' | 'glasses' } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+
+interface PendingPoll {
+  packageName: string;
+  timer: NodeJS.Timeout;
+}
+
+function isTier(v: unknown): v is LocationTier {
+  return typeof v === 'string' && (LOCATION_TIERS as readonly string[]).includes(v);
+}
+
+/**
+ * The location tier the phone should sample at (highest rate among `location_stream` subscribers,
+ * re-sent on every reconnect), the last fix, and polls answered only to the app that asked.
+ * Pending polls expire, unlike upstream's.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class LocationManager {
+  private tier: LocationTier = 'reduced';
+  private lastFix: Fix | null = null;
+  private readonly pending = new Map<string, PendingPoll>();
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly subscriptions: SubscriptionManager,
+    private readonly relay: EventRelay,
+  ) {
+    ctx.on('subscriptionsChanged', ({ packageName, added }) => {
+      this.updateTier(false);
+      if (this.lastFix && added.some((s) => s === 'location_update' || s === 'location_stream')) {
+        this.relay.sendDataTo(packageName, added.includes('location_stream') ? 'location_stream' : 'location_update', this.fixData(this.lastFix));
+      }
+    });
+    ctx.on('glassesConnected', () => this.updateTier(true));
+    ctx.on('appStopped', ({ packageName }) => this.dropPollsOf(packageName));
+    ctx.defer(() => {
+      for (const p of this.pending.values()) clearTimeout(p.timer);
+      this.pending.clear();
+    });
+  }
+
+  get effectiveTier(): LocationTier {
+    return this.tier;
+  }
+
+  get fix(): Fix | null {
+    return this.lastFix;
+  }
+
+  private desiredTier(): LocationTier {
+    let best = 0;
+    for (const rate of this.subscriptions.locationRates()) {
+      const i = LOCATION_TIERS.indexOf(rate as LocationTier);
+      if (i > best) best = i;
+    }
+    return LOCATION_TIERS[best]!;
+  }
+
+  private updateTier(force: boolean): void {
+    const tier = this.desiredTier();
+    if (tier === this.tier && !force) return;
+    this.tier = tier;
+    this.ctx.sendToGlasses({ type: 'set_location_tier', tier, timestamp: new Date().toISOString() });
+  }
+
+  /**
+   * A `location_update` from the glasses. Returns false when it answered a poll: such a reply goes
+   * only to the asking app and is not relayed or cached as the broadcast fix.
+   */
+  handleUpdate(msg: TypedMessage): boolean {
+    if (typeof msg.lat !== 'number' || typeof msg.lng !== 'number' || !Number.isFinite(msg.lat) || !Number.isFinite(msg.lng)) return true;
+    const fix: Fix = { lat: msg.lat, lng: msg.lng, accuracy: typeof msg.accuracy === 'number' ? msg.accuracy : undefined, at: Date.now() };
+    const correlationId = typeof msg.correlationId === 'string' ? msg.correlationId : null;
+    const poll = correlationId ? this.pending.get(correlationId) : undefined;
+    if (poll && correlationId) {
+      clearTimeout(poll.timer);
+      this.pending.delete(correlationId);
+      this.relay.sendDataTo(poll.packageName, 'location_update', { ...this.fixData(fix), correlationId });
+      return false;
+    }
+    this.lastFix = fix;
+    return true;
+  }
+
+  poll(packageName: string, accuracy: unknown, correlationId: unknown): PollResult {
+    if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > 200) {
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'location_poll_request needs a string correlationId' };
+    }
+    const tier: LocationTier = isTier(accuracy) ? accuracy : 'standard';
+    if (this.lastFix && Date.now() - this.lastFix.at <= TIER_MAX_AGE_MS[tier]) {
+      this.relay.sendDataTo(packageName, 'location_update', { ...this.fixData(this.lastFix), correlationId });
+      return { ok: true, answered: 'cache' };
+    }
+    if (!this.ctx.glassesOpen) return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone), and no fresh enough location is cached' };
+    const previous = this.pending.get(correlationId);
+    if (previous) clearTimeout(previous.timer);
+    const timer = setTimeout(() => {
+      this.pending.delete(correlationId);
+      this.relay.sendTo(packageName, { type: 'tpa_connection_error', code: 'LOCATION_TIMEOUT', message: `No location from the glasses within ${POLL_TIMEOUT_MS} ms`, details: { correlationId }, timestamp: new Date().toISOString() });
+    }, POLL_TIMEOUT_MS);
+    this.pending.set(correlationId, { packageName, timer });
+    this.ctx.sendToGlasses({ type: 'request_single_location', accuracy: tier, correlationId, timestamp: new Date().toISOString() });
+    return { ok: true, answered: 'glasses' };
+  }
+
+  /** Polls of an app that stopped are dropped. */
+  dropPollsOf(packageName: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.packageName !== packageName) continue;
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+    }
+  }
+
+  get pendingPolls(): number {
+    return this.pending.size;
+  }
+
+  private fixData(fix: Fix): Record<string, unknown> {
+    return { type: 'location_update', lat: fix.lat, lng: fix.lng, ...(fix.accuracy !== undefined ? { accuracy: fix.accuracy } : {}), timestamp: new Date(fix.at).toISOString() };
+  }
+}
