@@ -117,12 +117,32 @@ describe('admin REST API', () => {
     return ops;
   }
 
+  /** Every /api/admin route Express actually serves, as `method /path/{param}` (also those hidden from Swagger). */
+  function servedAdminRoutes(): string[] {
+    const instance = cloud.app.getHttpAdapter().getInstance() as { router?: { stack: any[] }; _router?: { stack: any[] } };
+    const stack = (instance.router ?? instance._router)!.stack;
+    const routes: string[] = [];
+    for (const layer of stack) {
+      const path: unknown = layer.route?.path;
+      if (typeof path !== 'string' || !path.startsWith('/api/admin')) continue;
+      for (const method of Object.keys(layer.route.methods)) routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+    return routes;
+  }
+
   // ------------------------------------------------------------------ auth
 
   describe('authentication', () => {
     it('the OpenAPI document lists every admin route', () => {
       const listed = adminOperations().map((o) => `${o.method} ${o.template}`);
       for (const route of EXPECTED_ADMIN_ROUTES) expect(listed).toContain(route);
+    });
+
+    it('every admin route the server serves is documented (so the auth sweep below reaches it)', () => {
+      const served = servedAdminRoutes();
+      expect(served.length).toBeGreaterThanOrEqual(EXPECTED_ADMIN_ROUTES.length);
+      const listed = adminOperations().map((o) => `${o.method} ${o.template}`);
+      expect(served.filter((r) => !listed.includes(r))).toEqual([]);
     });
 
     it('every /api/admin route answers 401 with a structured body to a missing or wrong key', async () => {

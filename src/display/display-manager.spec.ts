@@ -565,6 +565,7 @@ describe('DisplayManager', () => {
       h.launch('com.b');
       h.at(10_000);
       h.display('com.b', 'b', { durationMs: 1_000 });
+      h.take();
       h.at(11_000);
       expect(h.take()).toEqual([expect.objectContaining({ type: 'display_event', ...CLEAR })]);
     });
@@ -617,6 +618,7 @@ describe('DisplayManager', () => {
       h.launch('com.b');
       h.at(10_000);
       h.display('com.b', 'b');
+      expect(h.mainTexts()).toEqual(['b']);
       h.stop('com.b');
       expect(h.take()).toEqual([expect.objectContaining(CLEAR)]);
       expect(h.dm.currentMain).toBeNull();

@@ -14,6 +14,8 @@ interface Lock {
   packageName: string;
   expiresAt: number;
   lastActiveTime: number;
+  /** The holder's latest frame, so it can come back after something else covered it. */
+  display: Shown | null;
 }
 
 const HISTORY = 50;
@@ -22,7 +24,8 @@ const HISTORY = 50;
  * Who owns the glasses' main view (glasses.md §8): the boot screen, the main (standard) app versus
  * background apps holding a 10 s lock, the 300 ms throttle and duration expiry. Departures from
  * upstream: a deferred (throttled) send re-checks ownership, a main app's persistent display comes back
- * after a background popup ends, both views are re-sent on reconnect, and every decision is recorded.
+ * after a background popup ends (with its own expiry, not a fresh one), both views are re-sent on
+ * reconnect, and every decision is recorded.
  */
 @Injectable({ scope: Scope.REQUEST })
 export class DisplayManager {
@@ -32,8 +35,10 @@ export class DisplayManager {
   private coreAppDisplay: Shown | null = null;
   private lock: Lock | null = null;
   private readonly booting = new Map<string, NodeJS.Timeout>();
+  private readonly bootNames = new Map<string, string>();
   private readonly bootQueue = new Map<string, DisplayRequest>();
   private savedBeforeBoot: Shown | null = null;
+  /** Deferred requests, one per app (newest wins), in order of arrival. */
   private readonly throttled = new Map<string, DisplayRequest>();
   private throttleTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -71,6 +76,8 @@ export class DisplayManager {
       return this.record(request, 'shown', 'system dashboard');
     }
     if (!this.connections.isRunning(pkg)) return this.record(request, 'rejected', 'app is not running');
+    // The newest request of an app wins: an older deferred one must never show after this one.
+    this.throttled.delete(pkg);
     if (this.booting.size > 0) {
       this.bootQueue.set(pkg, request);
       return this.record(request, 'queued_boot', 'apps are booting');
@@ -79,17 +86,15 @@ export class DisplayManager {
     const verdict = this.mayShow(pkg, now);
     if (verdict !== null) return this.record(request, verdict.outcome, verdict.reason);
     if (!request.forceDisplay && now - this.lastDisplayTime < DISPLAY_TIMINGS.throttleMs) {
-      this.throttled.delete(pkg); // re-insert so the map stays ordered by arrival
       this.throttled.set(pkg, request);
       this.scheduleThrottleFlush(now);
       return this.record(request, 'throttled', `within ${DISPLAY_TIMINGS.throttleMs} ms of the last frame`);
     }
-    this.takeLockIfBackground(pkg, now);
-    this.send(request, now, true);
+    this.showApp(request, now);
     return this.record(request, 'shown', pkg === this.mainApp ? 'main app' : 'background app holds the lock');
   }
 
-  /** null = may show now; otherwise why not. Background apps take the lock here when they may. */
+  /** null = may show now; otherwise why not. */
   private mayShow(pkg: string, now: number): { outcome: DisplayOutcome; reason: string } | null {
     const lock = this.liveLock(now);
     if (pkg === this.mainApp) {
@@ -102,10 +107,16 @@ export class DisplayManager {
     return { outcome: 'rejected', reason: `${lock.packageName} holds the display lock` };
   }
 
-  private takeLockIfBackground(pkg: string, now: number): void {
-    if (pkg === this.mainApp || pkg === this.dashboardPackage) return;
-    if (this.lock?.packageName === pkg) this.lock.lastActiveTime = now;
-    else this.lock = { packageName: pkg, expiresAt: now + DISPLAY_TIMINGS.lockMs, lastActiveTime: now };
+  /** Sends an app's frame that passed arbitration: background apps take (or refresh) the lock. */
+  private showApp(request: DisplayRequest, now: number): void {
+    const pkg = request.packageName;
+    const shown = this.send(request, now, true);
+    if (pkg === this.mainApp) this.coreAppDisplay = shown;
+    else if (pkg !== this.dashboardPackage) {
+      if (this.lock?.packageName === pkg) this.lock.lastActiveTime = now;
+      else this.lock = { packageName: pkg, expiresAt: now + DISPLAY_TIMINGS.lockMs, lastActiveTime: now, display: null };
+      this.lock.display = shown;
+    }
   }
 
   /** The lock, or null once it expired, went idle for 2 s, or its holder stopped. */
@@ -124,17 +135,22 @@ export class DisplayManager {
     const wait = Math.max(0, this.lastDisplayTime + DISPLAY_TIMINGS.throttleMs - now);
     this.throttleTimer = setTimeout(() => {
       this.throttleTimer = null;
-      this.flushThrottled(Date.now());
+      const t = Date.now();
+      // A frame went out meanwhile (showNext sends a deferred request at once): keep the 300 ms gap.
+      if (t - this.lastDisplayTime < DISPLAY_TIMINGS.throttleMs) this.scheduleThrottleFlush(t);
+      else this.flushThrottled(t);
     }, wait);
   }
 
-  /** Sends the oldest deferred request that may still show (ownership re-checked), then waits again. */
-  private flushThrottled(now: number): void {
+  /** Sends the oldest deferred request that may still show (ownership re-checked), then waits again. True when one was sent. */
+  private flushThrottled(now: number): boolean {
+    let sent = false;
     for (const [pkg, request] of this.throttled) {
       this.throttled.delete(pkg);
       if (!this.connections.isRunning(pkg)) continue;
       if (this.booting.size > 0) {
-        this.bootQueue.set(pkg, request);
+        if (!this.bootQueue.has(pkg)) this.bootQueue.set(pkg, request);
+        this.record(request, 'queued_boot', 'deferred send: apps are booting');
         continue;
       }
       const verdict = this.mayShow(pkg, now);
@@ -142,42 +158,57 @@ export class DisplayManager {
         this.record(request, verdict.outcome, `deferred send: ${verdict.reason}`);
         continue;
       }
-      this.takeLockIfBackground(pkg, now);
-      this.send(request, now, true);
+      this.showApp(request, now);
       this.record(request, 'shown', 'deferred send after throttle');
+      sent = true;
       break;
     }
     if (this.throttled.size > 0) this.scheduleThrottleFlush(now);
+    return sent;
   }
 
-  private send(request: DisplayRequest, now: number, countsForThrottle: boolean): void {
+  private send(request: DisplayRequest, now: number, countsForThrottle: boolean): Shown {
+    const shown: Shown = { request, startedAt: now, expiresAt: expiry(request, now) };
+    this.show(shown, now, countsForThrottle);
+    return shown;
+  }
+
+  /** Puts a display on the main view; a display shown again keeps its original expiry. */
+  private show(shown: Shown, now: number, countsForThrottle: boolean): void {
     if (countsForThrottle) this.lastDisplayTime = now;
-    this.main = { request, startedAt: now, expiresAt: expiry(request, now) };
+    this.main = shown;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    const expiresAt = this.main.expiresAt;
-    if (expiresAt !== undefined && request.durationMs! > 0) {
-      const shown = this.main;
-      this.expiryTimer = setTimeout(() => {
-        this.expiryTimer = null;
-        if (this.main === shown) this.showNext('duration_expired', Date.now());
-      }, expiresAt - now);
+    if (shown.expiresAt !== undefined) {
+      this.expiryTimer = setTimeout(
+        () => {
+          this.expiryTimer = null;
+          if (this.main === shown) this.showNext('duration_expired', Date.now());
+        },
+        Math.max(0, shown.expiresAt - now),
+      );
     }
-    this.ctx.sendToGlasses(request);
+    this.ctx.sendToGlasses(shown.request);
   }
 
   /** What shows when the current display ends: boot screen, deferred requests, the lock holder, the main app, else a clear. */
   private showNext(reason: string, now: number): void {
-    if (this.booting.size > 0) return;
-    if (this.throttled.size > 0) {
-      this.flushThrottled(now);
-      if (this.main && this.main.startedAt === now) return;
+    if (this.booting.size > 0) {
+      this.sendBootScreen(now);
+      return;
     }
+    if (this.throttled.size > 0 && this.flushThrottled(now)) return;
     const lock = this.liveLock(now);
-    if (lock && this.main?.request.packageName === lock.packageName && stillValid(this.main, now)) return;
+    if (lock?.display && stillValid(lock.display, now, true)) {
+      if (this.main !== lock.display) {
+        this.show(lock.display, now, true);
+        this.record(lock.display.request, 'shown', `restored lock holder display (${reason})`);
+      }
+      return;
+    }
     const core = this.coreAppDisplay;
     if (core && this.mainApp && this.connections.isRunning(this.mainApp) && stillValid(core, now, true)) {
-      this.send(core.request, now, false);
+      this.show(core, now, true);
       this.record(core.request, 'shown', `restored main app display (${reason})`);
       return;
     }
@@ -203,8 +234,12 @@ export class DisplayManager {
 
   handleAppStart(packageName: string, appType: string, name: string, now = Date.now()): void {
     if (packageName === this.dashboardPackage) return;
-    if (appType === 'standard') this.mainApp = packageName;
-    if (this.booting.size === 0 && this.main && this.main.request.packageName !== this.dashboardPackage) this.savedBeforeBoot = this.main;
+    if (appType === 'standard' && this.mainApp !== packageName) {
+      this.mainApp = packageName;
+      this.coreAppDisplay = null;
+    }
+    // Saved afresh by every boot that starts from idle, so a display saved by an earlier boot never comes back.
+    if (this.booting.size === 0) this.savedBeforeBoot = this.main && this.main.request.packageName !== this.dashboardPackage ? this.main : null;
     const previous = this.booting.get(packageName);
     if (previous) clearTimeout(previous);
     this.booting.set(
@@ -212,6 +247,11 @@ export class DisplayManager {
       setTimeout(() => this.finishBoot(packageName), DISPLAY_TIMINGS.bootMs),
     );
     this.bootNames.set(packageName, name || packageName);
+    this.sendBootScreen(now);
+  }
+
+  /** The boot screen names the apps booting now. */
+  private sendBootScreen(now: number): void {
     const names = [...this.booting.keys()].map((p) => this.bootNames.get(p) ?? p);
     this.send(
       {
@@ -226,26 +266,42 @@ export class DisplayManager {
     );
   }
 
-  private readonly bootNames = new Map<string, string>();
-
   private finishBoot(packageName: string): void {
     this.booting.delete(packageName);
     this.bootNames.delete(packageName);
-    if (this.booting.size > 0) return;
     const now = Date.now();
-    const queued = (this.mainApp && this.bootQueue.get(this.mainApp)) || this.bootQueue.values().next().value;
-    this.bootQueue.clear();
-    if (queued && this.connections.isRunning(queued.packageName)) {
-      if (queued.packageName === this.mainApp) this.coreAppDisplay = { request: queued, startedAt: now, expiresAt: expiry(queued, now) };
-      this.takeLockIfBackground(queued.packageName, now);
-      this.send(queued, now, true);
-      this.record(queued, 'shown', 'queued during boot');
-      return;
-    }
+    if (this.booting.size > 0) this.sendBootScreen(now);
+    else this.endBoot(now);
+  }
+
+  /** The last boot ended: the main app's queued request first, else the first queued one; else restore or show next. */
+  private endBoot(now: number): void {
     const saved = this.savedBeforeBoot;
     this.savedBeforeBoot = null;
+    const queue = [...this.bootQueue.values()];
+    this.bootQueue.clear();
+    const mainIndex = queue.findIndex((r) => r.packageName === this.mainApp);
+    if (mainIndex > 0) queue.unshift(...queue.splice(mainIndex, 1));
+    let shown: DisplayRequest | null = null;
+    for (const request of queue) {
+      if (!this.connections.isRunning(request.packageName)) continue;
+      if (shown) {
+        this.record(request, 'rejected', `boot ended: ${shown.packageName}'s queued request was shown instead`);
+        continue;
+      }
+      const verdict = this.mayShow(request.packageName, now);
+      if (verdict) {
+        this.record(request, verdict.outcome, `boot ended: ${verdict.reason}`);
+        continue;
+      }
+      this.showApp(request, now);
+      this.record(request, 'shown', 'queued during boot');
+      shown = request;
+    }
+    if (shown) return;
     if (saved && this.connections.isRunning(saved.request.packageName) && stillValid(saved, now, true)) {
-      this.send(saved.request, now, false);
+      this.show(saved, now, false);
+      this.record(saved.request, 'shown', 'restored display from before boot');
       return;
     }
     this.showNext('boot_complete', now);
@@ -268,8 +324,10 @@ export class DisplayManager {
       this.coreAppDisplay = null;
     }
     if (this.dashboard?.packageName === packageName) this.dashboard = null;
-    if (bootTimer && this.booting.size === 0) {
-      this.finishBoot(packageName);
+    if (bootTimer) {
+      // Its boot screen goes: the others' stays, or the boot ends now.
+      if (this.booting.size > 0) this.sendBootScreen(now);
+      else this.endBoot(now);
       return;
     }
     if (this.main?.request.packageName === packageName) {

@@ -70,7 +70,11 @@ export class MicrophoneManager {
   }
 
   private onSubscriptionsChanged(): void {
-    if (this.debounceTimer) return;
+    // Audio frames read the cache: refresh it now, not after the debounce, or audio arriving right
+    // after a subscribe would be taken as unauthorized and turn the mic off.
+    this.desired();
+    // Disconnected: nothing can be sent and the next connect re-sends the whole state, so no timer.
+    if (!this.ctx.glassesOpen || this.debounceTimer) return;
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = null;
       this.sync(false);
