@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release, arch, setPriority } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { parseArgs, profileFor, SCENARIOS } from './lib/config.mjs';
-import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
+import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, forkProbe, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { profileHeaviest } from './lib/profile.mjs';
 import { stopPool } from './lib/harness.mjs';
@@ -85,6 +85,8 @@ async function main() {
     config: profile,
   };
   const result = { meta, scenarios: {} };
+  // stall probes (one per core we use) mark measurements during which the machine took a core away
+  ctx.probes = plan.pinned ? [forkProbe(plan, plan.serverCpu), forkProbe(plan, plan.loadCpu)] : [Object.assign(forkProbe(plan, null), { cpu: 'all' })];
   let failures = 0;
   for (const name of SCENARIOS.filter((s) => opts.scenarios.includes(s))) {
     log(`\n== ${name} ==`);
@@ -103,6 +105,7 @@ async function main() {
     result.scenarios[name].elapsedMs = Date.now() - ts;
   }
   await stopPool(ctx);
+  for (const p of ctx.probes) await p.stop().catch(() => {});
   const stamp = meta.date.replace(/[:.]/g, '-');
   if (opts.profile) {
     log('\n== profile ==');

@@ -129,9 +129,11 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
     if (m.name === 'measureStart') {
       marks.s = snap();
       marks.rt0 = runtime(unit.server, ctx.secrets);
+      marks.p0 = Promise.all((ctx.probes ?? []).map((p) => p.call('reset', {}, 5000).catch(() => null)));
     } else if (m.name === 'measureEnd') {
       marks.e = snap();
       marks.rt1 = marks.rt0.then(() => runtime(unit.server, ctx.secrets));
+      marks.p1 = marks.p0.then(() => Promise.all((ctx.probes ?? []).map((p) => p.call('read', {}, 5000).catch(() => null))));
     }
   });
   let result;
@@ -145,6 +147,11 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
   const dt = marks.e && marks.s ? marks.e.t - marks.s.t : null;
   const pct = (a, b) => (dt && a != null && b != null ? ((b - a) / dt) * 100 : null);
   const noise = foreignCpu(ctx, marks, dt);
+  const probes = marks.p1 ? await marks.p1 : [];
+  const pr = (cpu) => probes[(ctx.probes ?? []).findIndex((p) => p.cpu === cpu)] ?? null;
+  noise.stallServerCore = pr(ctx.plan.pinned ? ctx.plan.serverCpu : 'all');
+  noise.stallLoadCore = ctx.plan.pinned ? pr(ctx.plan.loadCpu) : noise.stallServerCore;
+  noise.maxStallMs = Math.max(noise.stallServerCore?.maxStallMs ?? 0, noise.stallLoadCore?.maxStallMs ?? 0);
   return {
     ...result,
     ...noise,

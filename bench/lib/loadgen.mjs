@@ -353,15 +353,20 @@ const commands = {
     let measureFrom = Infinity;
     let measureTo = Infinity;
     const idxBySession = new Map(list.map((u, i) => [u.app.sessionId, i]));
-    // Cheap path for the hot loop: find the numeric "timestamp" (the one inside `data`, the envelope's own is an
-    // ISO string) without a full parse; every 32nd message is fully parsed and its envelope checked.
+    // Cheap path for the hot loop: read the numeric "timestamp" inside `data` (the glasses message) without a full
+    // parse; every 32nd message is fully parsed and its envelope checked.
     let sampleTick = 0;
     let checked = 0;
     st.onAppText = (buf, rec) => {
       const t = nowMs();
       if (buf.indexOf('data_stream') === -1) return;
       let ts = NaN;
-      let from = 0;
+      // start inside `data` so an envelope timestamp (ISO string or number, before or after it) is never taken
+      let from = buf.indexOf('"data":{');
+      if (from === -1) {
+        try { ts = JSON.parse(buf.toString()).data?.timestamp; } catch { /* stale */ }
+        from = buf.length;
+      }
       for (;;) {
         const i = buf.indexOf('"timestamp":', from);
         if (i === -1) break;

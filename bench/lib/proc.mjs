@@ -225,6 +225,15 @@ export async function gcRuntime(server, secrets) {
   return runtime(server, secrets, true);
 }
 
+/** Starts a stall probe pinned to `cpu` (see probe.mjs); returns an RPC handle or null. */
+export function forkProbe(plan, cpu) {
+  const [cmd, ...pre] = wrap(plan, cpu, [process.execPath]);
+  const child = fork(join(BENCH_DIR, 'lib', 'probe.mjs'), [], { cwd: ROOT_DIR, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execPath: cmd, execArgv: pre });
+  const h = rpcHandle(child, '(probe)');
+  h.cpu = cpu;
+  return h;
+}
+
 let loadSeq = 0;
 /** Forks a load-generator child (pinned to the load CPU) and returns an RPC handle. */
 export function forkLoad(plan, name = 'load') {

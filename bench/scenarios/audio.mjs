@@ -30,7 +30,7 @@ export async function run(ctx) {
       }
       const reps = await stepReps(ctx, out, units, cfg, async (u, rep) => {
         const r = await measured(ctx, u, 'audio', { users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs, stepId: ++stepId }, 120_000);
-        ctx.log(`  audio ${users} users ${u.kind} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} frames/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%`);
+        ctx.log(`  audio ${users} users ${u.kind} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} frames/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`);
         return r;
       });
       const step = { step: users, label: `${users} users` };

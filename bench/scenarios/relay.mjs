@@ -26,7 +26,7 @@ export async function run(ctx) {
       }
       const reps = await stepReps(ctx, out, units, cfg, async (u, rep) => {
         const r = await measured(ctx, u, 'relay', { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
-        ctx.log(`  relay ${rate} ev/s ${u.kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%`);
+        ctx.log(`  relay ${rate} ev/s ${u.kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`);
         return r;
       });
       const step = { step: rate, label: `${rate} ev/s` };

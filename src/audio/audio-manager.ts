@@ -78,7 +78,8 @@ export class AudioManager {
     this.microphone.onAudioReceived(this.lastAudioAt);
     if (pcm.length === 0) return;
     if (this.config.recentAudioSeconds > 0) {
-      this.recent ??= new RecentAudio(this.config.recentAudioSeconds * BYTES_PER_SECOND);
+      // Whole samples only, so the oldest byte kept is always the start of a sample.
+      this.recent ??= new RecentAudio(Math.floor((this.config.recentAudioSeconds * BYTES_PER_SECOND) / 2) * 2);
       this.recent.push(pcm);
     }
     const subs = this.subscriptions.lookup('audio_chunk');

@@ -7,11 +7,16 @@ export class RecentAudio {
   private write = 0;
   private filled = 0;
 
-  constructor(readonly capacity: number) {
-    this.buf = Buffer.alloc(capacity);
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    // A zero, negative or fractional capacity must not turn the write offset into NaN.
+    this.capacity = Number.isFinite(capacity) && capacity > 0 ? Math.floor(capacity) : 0;
+    this.buf = Buffer.alloc(this.capacity);
   }
 
   push(pcm: Buffer): void {
+    if (this.capacity === 0 || pcm.length === 0) return;
     let src = pcm;
     if (src.length >= this.capacity) src = src.subarray(src.length - this.capacity);
     const first = Math.min(src.length, this.capacity - this.write);

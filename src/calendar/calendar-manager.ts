@@ -7,8 +7,32 @@ export const CALENDAR_CACHE_MAX = 100;
 
 interface CachedEvent {
   key: string;
+  /** Start in ms (NaN when unparseable). */
   start: number;
+  /** When the event is over: its end, else its start (NaN when neither parses). */
+  end: number;
   raw: Record<string, unknown>;
+}
+
+function toMs(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : NaN;
+  if (typeof v === 'string' && v.length > 0) return Date.parse(v);
+  return NaN;
+}
+
+/**
+ * Present and future events first (the soonest first), then past ones (the most recent first).
+ * An event is present until it ends, so a meeting under way is never pushed out by old ones.
+ */
+function byRelevance(now: number): (a: CachedEvent, b: CachedEvent) => number {
+  const past = (e: CachedEvent) => !(e.end >= now);
+  return (a, b) => {
+    const pa = past(a);
+    const pb = past(b);
+    if (pa !== pb) return pa ? 1 : -1;
+    if (!pa) return (a.start || 0) - (b.start || 0) || 0;
+    return (Number.isNaN(b.end) ? -Infinity : b.end) - (Number.isNaN(a.end) ? -Infinity : a.end) || 0;
+  };
 }
 
 /** The phone's calendar events: at most 100 kept (present and future first), replayed to new subscribers. */
@@ -32,16 +56,14 @@ export class CalendarManager {
   handleEvent(msg: TypedMessage): void {
     const eventId = typeof msg.eventId === 'string' || typeof msg.eventId === 'number' ? String(msg.eventId) : null;
     if (eventId === null) return;
-    const start = typeof msg.dtStart === 'number' ? msg.dtStart : Date.parse(String(msg.dtStart ?? ''));
-    const key = `${eventId}|${String(msg.dtStart)}`;
+    const start = toMs(msg.dtStart);
+    const endMs = toMs(msg.dtEnd);
+    // The same instant written two ways ("…:00Z" and "…:00.000Z", or epoch ms) is one occurrence.
+    const key = `${eventId}|${Number.isNaN(start) ? String(msg.dtStart) : start}`;
     this.events = this.events.filter((e) => e.key !== key);
-    this.events.push({ key, start: Number.isFinite(start) ? start : 0, raw: msg });
-    if (this.events.length > CALENDAR_CACHE_MAX) {
-      const now = Date.now();
-      // Keep upcoming events first, nearest first; past ones go before future ones.
-      this.events.sort((a, b) => Number(a.start < now) - Number(b.start < now) || a.start - b.start);
-      this.events.length = CALENDAR_CACHE_MAX;
-    }
+    this.events.push({ key, start, end: Number.isNaN(endMs) ? start : endMs, raw: msg });
+    this.events.sort(byRelevance(Date.now()));
+    if (this.events.length > CALENDAR_CACHE_MAX) this.events.length = CALENDAR_CACHE_MAX;
   }
 
   get size(): number {

@@ -85,6 +85,50 @@ export class EnvSchema {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
   EMPTY_SUBSCRIPTION_GRACE_MS: number = 8_000;
 
+  /** Ordered cloud transcription providers, e.g. `soniox,vosk`; default: every configured one. */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(soniox|vosk)(,(soniox|vosk))*$/, { message: 'TRANSCRIPTION_PROVIDERS is a comma list of soniox, vosk' })
+  TRANSCRIPTION_PROVIDERS?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8)
+  SONIOX_API_KEY?: string;
+
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['ws', 'wss'], require_protocol: true })
+  SONIOX_URL: string = 'wss://stt-rt.soniox.com/transcribe-websocket';
+
+  @IsOptional() @IsString() @MinLength(1)
+  SONIOX_MODEL: string = 'stt-rt-v3';
+
+  /** `en-US=ws://host:2700,de-DE=ws://host:2701` */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-zA-Z-]+=wss?:\/\/[^,\s]+(,[a-zA-Z-]+=wss?:\/\/[^,\s]+)*$/, { message: 'VOSK_URLS is a comma list of <locale>=ws://host:port' })
+  VOSK_URLS?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  LIBRETRANSLATE_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  LIBRETRANSLATE_API_KEY?: string;
+
+  /** A provider stream without speech for this long (VAD silent, no bypass) is closed. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  TRANSCRIPTION_IDLE_CLOSE_MS: number = 20_000;
+
+  /** A stream that returns nothing while this much audio time flows is restarted. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  TRANSCRIPTION_STALL_MS: number = 15_000;
+
+  /** After this many consecutive failures a provider is skipped for PROVIDER_COOLDOWN_MS (for every session). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  PROVIDER_FAILURE_THRESHOLD: number = 3;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  PROVIDER_COOLDOWN_MS: number = 60_000;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  STREAM_RESTART_BASE_MS: number = 1_000;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  STREAM_RESTART_MAX_MS: number = 30_000;
+
   /** Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
   RECENT_AUDIO_SECONDS: number = 10;
@@ -98,6 +142,9 @@ export const ENV_KEYS = [
   'GLASSES_GRACE_MS', 'APP_GRACE_MS', 'APP_INIT_TIMEOUT_MS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_WINDOW_MS',
   'WEBHOOK_RETRY_BASE_MS', 'HEARTBEAT_INTERVAL_MS', 'MAX_MESSAGE_BYTES', 'MAX_FRAME_BYTES',
   'EMPTY_SUBSCRIPTION_GRACE_MS', 'RECENT_AUDIO_SECONDS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
+  'TRANSCRIPTION_PROVIDERS', 'SONIOX_API_KEY', 'SONIOX_URL', 'SONIOX_MODEL', 'VOSK_URLS', 'LIBRETRANSLATE_URL',
+  'LIBRETRANSLATE_API_KEY', 'TRANSCRIPTION_IDLE_CLOSE_MS', 'TRANSCRIPTION_STALL_MS', 'PROVIDER_FAILURE_THRESHOLD',
+  'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

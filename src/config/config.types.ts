@@ -27,6 +27,22 @@ export interface AppConfig {
   maxFrameBytes: number;
   emptySubscriptionGraceMs: number;
   recentAudioSeconds: number;
+  media: MediaConfig;
+}
+
+export interface MediaConfig {
+  /** Ordered; empty means phone-side transcription only. */
+  transcriptionProviders: Array<'soniox' | 'vosk'>;
+  soniox?: { apiKey: string; url: string; model: string };
+  /** locale (or two-letter language) → Vosk server URL */
+  voskUrls: Map<string, string>;
+  libreTranslate?: { url: string; apiKey?: string };
+  idleCloseMs: number;
+  stallMs: number;
+  failureThreshold: number;
+  cooldownMs: number;
+  restartBaseMs: number;
+  restartMaxMs: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

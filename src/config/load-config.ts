@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './app-config.js';
-import type { AppConfig } from './config.types.js';
+import type { EnvSchema } from './app-config.js';
+import type { AppConfig, MediaConfig } from './config.types.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
 /** Builds the AppConfig from an environment (process.env by default); throws ConfigError on bad input. */
@@ -46,5 +47,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxFrameBytes: e.MAX_FRAME_BYTES,
     emptySubscriptionGraceMs: e.EMPTY_SUBSCRIPTION_GRACE_MS,
     recentAudioSeconds: e.RECENT_AUDIO_SECONDS,
+    media: mediaConfig(e),
+  };
+}
+
+function mediaConfig(e: EnvSchema): MediaConfig {
+  const voskUrls = new Map<string, string>();
+  for (const pair of (e.VOSK_URLS ?? '').split(',').filter(Boolean)) {
+    const i = pair.indexOf('=');
+    voskUrls.set(pair.slice(0, i), pair.slice(i + 1));
+  }
+  const soniox = e.SONIOX_API_KEY ? { apiKey: e.SONIOX_API_KEY, url: e.SONIOX_URL, model: e.SONIOX_MODEL } : undefined;
+  const configured: Array<'soniox' | 'vosk'> = [...(soniox ? ['soniox' as const] : []), ...(voskUrls.size > 0 ? ['vosk' as const] : [])];
+  const wanted = e.TRANSCRIPTION_PROVIDERS ? (e.TRANSCRIPTION_PROVIDERS.split(',') as Array<'soniox' | 'vosk'>) : configured;
+  for (const p of wanted) {
+    if (!configured.includes(p)) throw new Error(`Invalid configuration: TRANSCRIPTION_PROVIDERS names ${p}, which is not configured (${p === 'soniox' ? 'SONIOX_API_KEY' : 'VOSK_URLS'} is missing)`);
+  }
+  return {
+    transcriptionProviders: [...new Set(wanted)],
+    soniox,
+    voskUrls,
+    libreTranslate: e.LIBRETRANSLATE_URL ? { url: e.LIBRETRANSLATE_URL.replace(/\/+$/, ''), apiKey: e.LIBRETRANSLATE_API_KEY } : undefined,
+    idleCloseMs: e.TRANSCRIPTION_IDLE_CLOSE_MS,
+    stallMs: e.TRANSCRIPTION_STALL_MS,
+    failureThreshold: e.PROVIDER_FAILURE_THRESHOLD,
+    cooldownMs: e.PROVIDER_COOLDOWN_MS,
+    restartBaseMs: e.STREAM_RESTART_BASE_MS,
+    restartMaxMs: e.STREAM_RESTART_MAX_MS,
   };
 }

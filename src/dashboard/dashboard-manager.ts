@@ -56,8 +56,13 @@ export class DashboardManager {
   contentUpdate(packageName: string, content: unknown, modes: unknown): DashboardResult {
     const text = typeof content === 'string' ? content : content && typeof content === 'object' ? layoutText(content as Layout) : null;
     if (text === null) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'dashboard_content_update needs string content' };
-    const wanted = (Array.isArray(modes) ? modes : ['main']).filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
-    if (wanted.length === 0) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'modes must include "main" or "expanded"' };
+    const list: unknown[] = Array.isArray(modes) ? modes : ['main'];
+    const wanted = list.filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
+    if (wanted.length === 0) {
+      // `always_on` entries are ignored (glasses.md §9: the always-on view was never rendered).
+      if (list.length > 0 && list.every((m) => m === 'always_on')) return { ok: true };
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'modes must include "main" or "expanded"' };
+    }
     const item = { text: text.slice(0, MAX_CONTENT), at: ++this.seq };
     for (const m of wanted) (m === 'main' ? this.main : this.expanded).set(packageName, item);
     if (wanted.includes(this.mode)) this.render();
@@ -85,15 +90,15 @@ export class DashboardManager {
   /** Head up advances the main-mode rotation (only with more than one item). */
   onHeadUp(): void {
     if (this.mode !== 'main' || this.main.size < 2) return;
-    this.rotation++;
+    this.rotation = (this.rotation + 1) % this.main.size;
     this.render();
   }
 
   private cleanupApp(packageName: string): void {
-    const had = this.main.delete(packageName) || this.expanded.delete(packageName);
-    this.expanded.delete(packageName);
+    const hadMain = this.main.delete(packageName);
+    const hadExpanded = this.expanded.delete(packageName);
     if (this.rotation >= this.main.size) this.rotation = 0;
-    if (had) this.render();
+    if (hadMain || hadExpanded) this.render();
   }
 
   private sendMode(packageName: string): void {

@@ -81,7 +81,7 @@ export const CAPABILITY_PROFILES: Record<string, Omit<Capabilities, 'modelName'>
       count: 2,
       lights: [
         { id: 'privacy', purpose: 'privacy', isFullColor: false, color: 'white', position: 'front_facing' },
-        { id: 'user_feedback', purpose: 'user_feedback', isFullColor: true, position: 'user_facing' },
+        { id: 'user_feedback', purpose: 'user_feedback', isFullColor: true, color: 'rgb', position: 'user_facing' },
       ],
     },
     power: { hasExternalBattery: false },

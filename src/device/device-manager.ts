@@ -2,7 +2,7 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
-import { capabilitiesFor, type Capabilities } from './capability-profiles.js';
+import { capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
 
 export interface DeviceState {
   connected: boolean;
@@ -56,7 +56,7 @@ export class DeviceManager {
         const { capabilities, known } = capabilitiesFor(model);
         this.caps = capabilities;
         this.knownModel = known;
-        if (!known) this.ctx.logger.warn(`unknown glasses model "${model}": using the ${capabilities.modelName === model ? 'Simulated Glasses' : ''} fallback profile`);
+        if (!known) this.ctx.logger.warn(`unknown glasses model "${model}": using the ${FALLBACK_PROFILE} profile as a fallback; apps are not blocked for hardware`);
       } else {
         this.caps = null;
         this.knownModel = false;
@@ -75,7 +75,9 @@ export class DeviceManager {
     const changed = this.update(patch);
     if (Object.keys(changed).length === 0) return changed;
     const stamp = new Date().toISOString();
-    if ('modelName' in changed) {
+    // A model going away (glasses disconnected) is told through device_state_update only: apps keep the
+    // last capabilities rather than getting null between a drop and the reconnect (as upstream).
+    if ('modelName' in changed && this.caps !== null) {
       this.connections.sendToAll({ type: 'capabilities_update', capabilities: this.caps, modelName: this.state.modelName, timestamp: stamp });
     }
     this.connections.sendToAll({ type: 'device_state_update', state: changed, fullSnapshot: false, timestamp: stamp });
@@ -101,9 +103,9 @@ export class DeviceManager {
     });
   }
 
-  /** Battery levels reported by the glasses, kept for snapshots. */
+  /** Battery levels reported by the glasses: kept for snapshots and, when they change, told to apps (SDK `device.state`). */
   handleBattery(msg: TypedMessage): void {
-    this.update({
+    this.applyState({
       batteryLevel: typeof msg.level === 'number' ? msg.level : undefined,
       charging: typeof msg.charging === 'boolean' ? msg.charging : undefined,
     });

@@ -23,12 +23,20 @@ function present(type: HardwareType, caps: Capabilities): boolean {
   }
 }
 
-/** `caps` null (no model known) or `known` false (no profile): compatible, with a warning message. */
-export function checkCompatibility(requirements: HardwareRequirement[], caps: Capabilities | null, known = true): CompatibilityResult {
-  if (requirements.length === 0) return { compatible: true, missingRequired: [], missingOptional: [], message: 'This app is fully compatible with your glasses' };
-  if (caps === null || !known) {
-    return { compatible: true, missingRequired: [], missingOptional: [], message: 'Glasses model unknown - cannot verify hardware compatibility' };
-  }
+export const COMPATIBILITY_MESSAGES = {
+  compatible: 'This app is fully compatible with your glasses',
+  noGlasses: 'No glasses connected - cannot verify hardware compatibility',
+  unknownModel: 'Glasses model unknown - cannot verify hardware compatibility',
+} as const;
+
+/**
+ * `caps` null (no glasses known) or `known` false (a model without a profile): compatible, with a
+ * warning message, so an app is never blocked for hardware it may well have (glasses.md §10.4).
+ */
+export function checkCompatibility(requirements: readonly HardwareRequirement[] | null | undefined, caps: Capabilities | null, known = true): CompatibilityResult {
+  if (!requirements || requirements.length === 0) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.compatible };
+  if (caps === null) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.noGlasses };
+  if (!known) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.unknownModel };
   const missingRequired: HardwareType[] = [];
   const missingOptional: HardwareType[] = [];
   for (const r of requirements) {
@@ -36,7 +44,7 @@ export function checkCompatibility(requirements: HardwareRequirement[], caps: Ca
     (r.level === 'REQUIRED' ? missingRequired : missingOptional).push(r.type);
   }
   const lower = (t: HardwareType[]) => t.map((x) => x.toLowerCase());
-  let message = 'This app is fully compatible with your glasses';
+  let message: string = COMPATIBILITY_MESSAGES.compatible;
   if (missingRequired.length === 1) message = `This app requires a ${lower(missingRequired)[0]} which is not available on your connected glasses`;
   else if (missingRequired.length > 1) message = `This app requires the following hardware which is not available on your connected glasses: ${lower(missingRequired).join(', ')}`;
   else if (missingOptional.length > 0) message = `This app works with your glasses but has optional features that require: ${lower(missingOptional).join(', ')}`;

@@ -208,7 +208,7 @@ export class DisplayManager {
     }
     const core = this.coreAppDisplay;
     if (core && this.mainApp && this.connections.isRunning(this.mainApp) && stillValid(core, now, true)) {
-      this.show(core, now, true);
+      this.send(core.request, now, true);
       this.record(core.request, 'shown', `restored main app display (${reason})`);
       return;
     }

@@ -103,6 +103,9 @@ export class GlassesMessageHandler {
       case 'calendar_event':
         session.calendar.handleEvent(msg);
         return true;
+      case 'VAD':
+        session.transcription.handleVad(msg);
+        return true;
       case 'local_transcription':
         session.transcription.handleLocalTranscription(msg);
         return true;

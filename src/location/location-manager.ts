@@ -29,7 +29,9 @@ export interface Fix {
   at: number;
 }
 
-export type PollResult = { ok: true; answered: 'cache' | 'glasses' } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+export type PollResult =
+  | { ok: true; answered: 'cache' | 'glasses' }
+  | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'PERMISSION_DENIED'; message: string };
 
 interface PendingPoll {
   packageName: string;
@@ -116,6 +118,10 @@ export class LocationManager {
   poll(packageName: string, accuracy: unknown, correlationId: unknown): PollResult {
     if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > 200) {
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'location_poll_request needs a string correlationId' };
+    }
+    // The fix is as private as the location_update stream, which needs LOCATION (issue 9).
+    if (!this.subscriptions.appMay(packageName, 'location_update')) {
+      return { ok: false, code: 'PERMISSION_DENIED', message: 'A location poll needs the LOCATION permission' };
     }
     const tier: LocationTier = isTier(accuracy) ? accuracy : 'standard';
     if (this.lastFix && Date.now() - this.lastFix.at <= TIER_MAX_AGE_MS[tier]) {

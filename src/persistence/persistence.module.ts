@@ -4,7 +4,7 @@ import { EmbeddedPersistenceModule } from './embedded/embedded-persistence.modul
 import { MongoPersistenceModule } from './mongo/mongo-persistence.module.js';
 
 /**
- * Provides APP_REPOSITORY, USER_REPOSITORY and StoreHealth to the whole app: MongoDB when `mongoUrl` is set,
+ * Provides APP_REPOSITORY, USER_REPOSITORY, SIMPLE_STORAGE_REPOSITORY and StoreHealth to the whole app: MongoDB when `mongoUrl` is set,
  * otherwise the embedded nedb files under `dataDir`. Only the two config fields it reads are required, so
  * tests can pass a partial config.
  */

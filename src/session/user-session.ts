@@ -32,6 +32,7 @@ export interface SessionSummary {
   location: { tier: string; lastFix: LocationManager['fix']; pendingPolls: number };
   device: ReturnType<DeviceManager['snapshot']>;
   audio: { pendingPlays: number; recentAudioBytes: number; lastAudioAt: string | null };
+  transcription: ReturnType<TranscriptionManager['describe']>;
   counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
 }
 
@@ -80,6 +81,7 @@ export class UserSession {
       dashboard: this.dashboard.describe(),
       location: { tier: this.location.effectiveTier, lastFix: this.location.fix, pendingPolls: this.location.pendingPolls },
       device: this.device.snapshot(),
+      transcription: this.transcription.describe(),
       audio: { pendingPlays: this.audio.pendingPlays, recentAudioBytes: this.audio.recentAudio().length, lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null },
       counters: {
         relayedEvents: this.relay.relayed,

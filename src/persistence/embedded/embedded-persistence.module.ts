@@ -1,7 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_REPOSITORY, USER_REPOSITORY } from '../persistence.types.js';
+import { SIMPLE_STORAGE_REPOSITORY } from '../simple-storage.types.js';
 import { StoreHealth } from '../store-health.js';
 import { EmbeddedAppRepository } from './embedded-app.repository.js';
+import { EmbeddedSimpleStorageRepository } from './embedded-simple-storage.repository.js';
+import { EmbeddedSimpleStorageStore } from './embedded-simple-storage.store.js';
 import { EmbeddedStoreHealth } from './embedded-store.health.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './embedded.store.js';
 import { EmbeddedUserRepository } from './embedded-user.repository.js';
@@ -21,8 +24,15 @@ export class EmbeddedPersistenceModule {
         { provide: APP_REPOSITORY, useExisting: EmbeddedAppRepository },
         { provide: USER_REPOSITORY, useExisting: EmbeddedUserRepository },
         { provide: StoreHealth, useClass: EmbeddedStoreHealth },
+        // Simple storage has a file of its own (simple-storage.db), opened the same way.
+        {
+          provide: EmbeddedSimpleStorageStore,
+          useFactory: (): Promise<EmbeddedSimpleStorageStore> => EmbeddedSimpleStorageStore.open({ dataDir: options.dataDir }),
+        },
+        EmbeddedSimpleStorageRepository,
+        { provide: SIMPLE_STORAGE_REPOSITORY, useExisting: EmbeddedSimpleStorageRepository },
       ],
-      exports: [APP_REPOSITORY, USER_REPOSITORY, StoreHealth],
+      exports: [APP_REPOSITORY, USER_REPOSITORY, StoreHealth, SIMPLE_STORAGE_REPOSITORY],
     };
   }
 }
