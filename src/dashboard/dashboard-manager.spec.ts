@@ -252,6 +252,7 @@ describe('DashboardManager', () => {
       const h = harness();
       h.app('com.a');
       h.dashboard.contentUpdate('com.a', 'first', ['main']);
+      expect(h.frame().layout.bottomText).toBe('\nfirst');
       h.dashboard.contentUpdate('com.a', 'second', ['main']);
       expect(h.frame().layout.bottomText).toBe('\nsecond');
       expect(h.dashboard.describe().main).toEqual({ 'com.a': 'second' });

@@ -79,7 +79,6 @@ export class DisplayManager {
     // The newest request of an app wins: an older deferred one must never show after this one.
     this.throttled.delete(pkg);
     if (this.booting.size > 0) {
-      this.bootQueue.set(pkg, request);
       return this.record(request, 'queued_boot', 'apps are booting');
     }
     if (pkg === this.mainApp) this.coreAppDisplay = { request, startedAt: now, expiresAt: expiry(request, now) };
@@ -208,7 +207,7 @@ export class DisplayManager {
     }
     const core = this.coreAppDisplay;
     if (core && this.mainApp && this.connections.isRunning(this.mainApp) && stillValid(core, now, true)) {
-      this.send(core.request, now, true);
+      this.show(core, now, true);
       this.record(core.request, 'shown', `restored main app display (${reason})`);
       return;
     }

@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
+import { parseLanguageStream } from '../subscriptions/stream-types.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderResult, StreamSpec } from './providers/provider.types.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
@@ -88,15 +89,16 @@ export class TranscriptionManager {
   desiredSpecs(): Map<string, StreamSpec> {
     const out = new Map<string, StreamSpec>();
     const noLid = new Map<string, boolean>();
-    for (const [base, { stream }] of this.subscriptions.languageStreams()) {
-      if (stream.kind !== 'transcription') continue;
+    for (const { subscription } of this.subscriptions.allSubscriptions()) {
+      const stream = parseLanguageStream(subscription);
+      if (!stream || stream.kind !== 'transcription') continue;
       const lang = stream.transcribeLanguage;
       const spec = out.get(lang) ?? { language: lang, hints: [], identifyLanguage: true };
       const hints = stream.options.hints;
       if (typeof hints === 'string') for (const h of hints.split(',')) if (h && !spec.hints.includes(h)) spec.hints.push(h);
+      // Identification stays on unless every subscriber of the language turned it off.
       noLid.set(lang, (noLid.get(lang) ?? true) && stream.options['no-language-identification'] === true);
       out.set(lang, spec);
-      void base;
     }
     for (const [lang, spec] of out) spec.identifyLanguage = !noLid.get(lang);
     for (const lang of this.extraNeeds.keys()) if (!out.has(lang)) out.set(lang, { language: lang, hints: [], identifyLanguage: true });
