@@ -79,6 +79,7 @@ export class DisplayManager {
     // The newest request of an app wins: an older deferred one must never show after this one.
     this.throttled.delete(pkg);
     if (this.booting.size > 0) {
+      this.bootQueue.set(pkg, request);
       return this.record(request, 'queued_boot', 'apps are booting');
     }
     if (pkg === this.mainApp) this.coreAppDisplay = { request, startedAt: now, expiresAt: expiry(request, now) };
@@ -136,8 +137,7 @@ export class DisplayManager {
       this.throttleTimer = null;
       const t = Date.now();
       // A frame went out meanwhile (showNext sends a deferred request at once): keep the 300 ms gap.
-      if (t - this.lastDisplayTime < DISPLAY_TIMINGS.throttleMs) this.scheduleThrottleFlush(t);
-      else this.flushThrottled(t);
+      this.flushThrottled(t);
     }, wait);
   }
 

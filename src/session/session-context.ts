@@ -22,6 +22,8 @@ export interface SessionEvents {
   /** `added`: subscriptions the app did not have before this change (for replaying cached data). */
   subscriptionsChanged: { packageName: string; added: string[] };
   modelChanged: { modelName: string | null };
+  /** Speech gating changed (VAD, idle close, bypass): provider streams open or close with it. */
+  speechChanged: { active: boolean };
 }
 
 type Listener<K extends keyof SessionEvents> = (event: SessionEvents[K]) => void;

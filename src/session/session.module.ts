@@ -11,6 +11,7 @@ import { PhoneModule } from '../phone/phone.module.js';
 import { RelayModule } from '../relay/relay.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
+import { TranslationModule } from '../translation/translation.module.js';
 import { SessionCoreModule } from './session-core.module.js';
 import { SessionRegistry } from './session-registry.js';
 import { UserSession } from './user-session.js';
@@ -20,7 +21,7 @@ import { UserSession } from './user-session.js';
  * user's context by SessionRegistry, the only thing other modules use.
  */
 @Module({
-  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule],
+  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule, TranslationModule],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],
 })

@@ -12,6 +12,7 @@ import { PhoneRequests } from '../phone/phone-requests.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { TranscriptionManager } from '../transcription/transcription-manager.js';
+import { TranslationManager } from '../translation/translation-manager.js';
 import { SessionContext } from './session-context.js';
 
 export interface SessionSummary {
@@ -33,6 +34,7 @@ export interface SessionSummary {
   device: ReturnType<DeviceManager['snapshot']>;
   audio: { pendingPlays: number; recentAudioBytes: number; lastAudioAt: string | null };
   transcription: ReturnType<TranscriptionManager['describe']>;
+  translation: ReturnType<TranslationManager['describe']>;
   counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
 }
 
@@ -57,6 +59,7 @@ export class UserSession {
     readonly location: LocationManager,
     readonly calendar: CalendarManager,
     readonly phone: PhoneRequests,
+    readonly translation: TranslationManager,
   ) {}
 
   get userId(): string {
@@ -82,6 +85,7 @@ export class UserSession {
       location: { tier: this.location.effectiveTier, lastFix: this.location.fix, pendingPolls: this.location.pendingPolls },
       device: this.device.snapshot(),
       transcription: this.transcription.describe(),
+      translation: this.translation.describe(),
       audio: { pendingPlays: this.audio.pendingPlays, recentAudioBytes: this.audio.recentAudio().length, lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null },
       counters: {
         relayedEvents: this.relay.relayed,

@@ -49,6 +49,8 @@ export class TranscriptionManager {
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private removeSink: (() => void) | null = null;
   private localUtterance: string | null = null;
+  /** Other managers that need VAD-less audio to count as speech (translation streams). */
+  private audioWanted = 0;
   private localSeq = 0;
 
   constructor(
@@ -80,6 +82,12 @@ export class TranscriptionManager {
     this.reconcile();
   }
 
+  /** Translation streams need the same speech gating: audio arrival must be noticed for them too. */
+  wantAudio(wanted: boolean): void {
+    this.audioWanted = Math.max(0, this.audioWanted + (wanted ? 1 : -1));
+    this.reconcile();
+  }
+
   onTranscript(listener: TranscriptListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -105,7 +113,13 @@ export class TranscriptionManager {
     return out;
   }
 
+  private lastActive = false;
+
   /** Speech (VAD), audio with no VAD reported yet, or a bypass-VAD subscriber keeps streams open. */
+  isActive(now = Date.now()): boolean {
+    return this.active(now);
+  }
+
   private active(now = Date.now()): boolean {
     if (this.microphone.state?.bypassVad) return true;
     if (this.lastVad !== null) return this.lastVad;
@@ -115,7 +129,12 @@ export class TranscriptionManager {
   reconcile(): void {
     if (this.ctx.isDisposed) return;
     const specs = this.registry.hasCloudProvider ? this.desiredSpecs() : new Map<string, StreamSpec>();
-    const wanted = this.active() ? specs : new Map<string, StreamSpec>();
+    const active = this.active();
+    const wanted = active ? specs : new Map<string, StreamSpec>();
+    if (active !== this.lastActive) {
+      this.lastActive = active;
+      this.ctx.emit('speechChanged', { active });
+    }
     for (const [lang, slot] of this.slots) {
       const spec = wanted.get(lang);
       if (spec && sameSpec(spec, slot.spec)) continue;
@@ -127,7 +146,7 @@ export class TranscriptionManager {
       this.slots.set(lang, new StreamSlot(`transcription:${lang}`, spec, this.registry, this.config.media, (r, provider) => this.onResult(lang, r, provider), (m) => this.ctx.logger.warn(m)));
     }
     // Audio is only routed here while there is somewhere to put it (or a chance to need it).
-    const wantsAudio = specs.size > 0;
+    const wantsAudio = specs.size > 0 || this.audioWanted > 0;
     if (wantsAudio && !this.removeSink) this.removeSink = this.audio.addSink((pcm) => this.onAudio(pcm));
     if (!wantsAudio && this.removeSink) {
       this.removeSink();

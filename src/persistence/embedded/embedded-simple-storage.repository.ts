@@ -59,7 +59,7 @@ export class EmbeddedSimpleStorageRepository implements SimpleStorageRepository 
     return existed;
   }
 
-  clear(userId: string, packageName: string): Promise<boolean> {
+  async clear(userId: string, packageName: string): Promise<boolean> {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     // Removing the document makes any in-flight compare-and-swap miss and start over from empty. No document

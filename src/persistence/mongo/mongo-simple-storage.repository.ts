@@ -70,7 +70,7 @@ export class MongoSimpleStorageRepository implements SimpleStorageRepository, On
     return existed;
   }
 
-  clear(userId: string, packageName: string): Promise<boolean> {
+  async clear(userId: string, packageName: string): Promise<boolean> {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     // No document is kept without entries (see mutate), so "deleted one" means "there were some".
