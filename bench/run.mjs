@@ -91,6 +91,11 @@ async function main() {
   for (const name of SCENARIOS.filter((s) => opts.scenarios.includes(s))) {
     log(`\n== ${name} ==`);
     const ts = Date.now();
+    if (profile.hardBudget && ts - t0 > profile.budgetMs) {
+      result.scenarios[name] = { scenario: name, skipped: `time budget of ${Math.round(profile.budgetMs / 1000)} s used up before this scenario (the machine was slow: see the noise columns of earlier scenarios)`, steps: [] };
+      log(`  skipped: ${result.scenarios[name].skipped}`);
+      continue;
+    }
     ctx.scenarioDeadline = profile[name].budgetMs ? ts + profile[name].budgetMs : null;
     try {
       const mod = await scenarioModules[name]();
@@ -112,7 +117,7 @@ async function main() {
     if (!kinds.includes('ours')) result.profile = { error: 'profiling needs our server (not --baseline-only)' };
     else {
       try {
-        result.profile = await profileHeaviest(ctx, result.scenarios, outDir, stamp);
+        result.profile = await profileHeaviest(ctx, result.scenarios, outDir, stamp, opts.profile);
       } catch (e) {
         result.profile = { error: String(e?.message ?? e) };
         log(`  profile FAILED: ${e?.message ?? e}`);

@@ -2,6 +2,7 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.js';
+import { AppSettingsModule } from './app-settings/app-settings.module.js';
 import { AppWsModule } from './app-ws/app-ws.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
@@ -9,7 +10,12 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
 import { GlassesWsModule } from './glasses-ws/glasses-ws.module.js';
 import { HealthModule } from './health/health.module.js';
+import { PermissionsModule } from './permissions/permissions.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { SimpleStorageModule } from './simple-storage/simple-storage.module.js';
+import { TtsModule } from './tts/tts.module.js';
+import { IngestCallbacksModule } from './streaming/ingest-callbacks.module.js';
+import { WebUiModule } from './web-ui/web-ui.module.js';
 
 @Module({})
 export class AppModule {
@@ -25,6 +31,12 @@ export class AppModule {
         AppWsModule,
         AdminModule,
         HealthModule,
+        SimpleStorageModule,
+        AppSettingsModule,
+        PermissionsModule,
+        TtsModule,
+        IngestCallbacksModule,
+        WebUiModule,
       ],
       providers: [
         {

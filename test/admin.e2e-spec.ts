@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -888,6 +888,16 @@ async function stop(run: Run): Promise<void> {
   }
 }
 
+/** The exit code, or 'timeout' if the process is still running after `ms`. */
+async function exitCode(run: Run, ms: number): Promise<number | null | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([run.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('node dist/main.js', () => {
   const dirs: string[] = [];
   const runs: Run[] = [];
@@ -922,7 +932,7 @@ describe('node dist/main.js', () => {
     const port = await freePort();
     const first = runMain({ PORT: String(port), DATA_DIR: dataDir });
     runs.push(first);
-    const key = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(first.output())?.[1], 20_000, `admin key in output:\n${first.output()}`);
+    const key = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(first.output())?.[1], 45_000, `admin key in output:\n${first.output()}`);
     const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
     expect(key).toBe(secrets.adminApiKey);
     expect(statSync(join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
@@ -939,9 +949,9 @@ describe('node dist/main.js', () => {
 
     const second = runMain({ PORT: String(port), DATA_DIR: dataDir });
     runs.push(second);
-    const again = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(second.output())?.[1], 20_000, `admin key in output:\n${second.output()}`);
+    const again = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(second.output())?.[1], 45_000, `admin key in output:\n${second.output()}`);
     expect(again).toBe(key);
-  }, 60_000);
+  }, 120_000);
 
   it('does not print the admin key when it comes from the environment', async () => {
     const dataDir = tempDir();
@@ -949,11 +959,11 @@ describe('node dist/main.js', () => {
     const adminKey = 'env-admin-key-0123456789abcdef';
     const run = runMain({ PORT: String(port), DATA_DIR: dataDir, ADMIN_API_KEY: adminKey });
     runs.push(run);
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 20_000, 'health');
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 45_000, 'health');
     const ok = await fetch(`http://127.0.0.1:${port}/api/admin/apps`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(ok.status).toBe(200);
     expect(run.output()).not.toContain(adminKey);
-  }, 60_000);
+  }, 120_000);
 
   it.each([
     [{ PORT: 'abc' }, /PORT/],
@@ -964,7 +974,7 @@ describe('node dist/main.js', () => {
   ])('exits non-zero with a clear message for %j', async (env, message) => {
     const run = runMain({ DATA_DIR: tempDir(), ...env });
     runs.push(run);
-    const code = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    const code = await exitCode(run, 45_000);
     expect(code, run.output()).not.toBe('timeout');
     expect(code).not.toBe(0);
     const out = run.output();
@@ -972,18 +982,17 @@ describe('node dist/main.js', () => {
     expect(out).toMatch(message);
     expect(out).not.toMatch(/Invalid configuration:\s*Invalid configuration/);
     expect(out).not.toMatch(/\n\s+at /); // a message, not a stack trace
-  }, 30_000);
+  }, 60_000);
 
   it('exits non-zero with a clear message when DATA_DIR/secrets.json is damaged', async () => {
     const dataDir = tempDir();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dataDir, 'secrets.json'), '{ not json');
     const run = runMain({ DATA_DIR: dataDir, PORT: String(await freePort()) });
     runs.push(run);
-    const code = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    const code = await exitCode(run, 45_000);
     expect(code, run.output()).not.toBe('timeout');
     expect(code).not.toBe(0);
     expect(run.output()).toContain('secrets.json');
     expect(run.output()).not.toMatch(/\n\s+at /);
-  }, 30_000);
+  }, 60_000);
 });

@@ -4,25 +4,30 @@ export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn'];
 const PROFILES = {
   full: {
     budgetMs: 14 * 60_000,
+    hardBudget: true,
     graceMs: 500,
-    relay: { users: 200, steps: [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 260_000 },
-    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 300_000 },
-    idle: { steps: [1000, 5000], warmup: 20, budgetMs: 150_000 },
-    appstart: { steps: [40], warmup: 3, budgetMs: 60_000 },
-    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20, budgetMs: 90_000 },
+    keepAliveMs: 1000,
+    relay: { users: 200, steps: [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 230_000 },
+    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 250_000 },
+    idle: { steps: [1000, 5000], warmup: 20, budgetMs: 190_000 },
+    appstart: { steps: [40], warmup: 3, budgetMs: 50_000 },
+    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20, budgetMs: 80_000 },
   },
   quick: {
-    budgetMs: 55_000,
+    budgetMs: 50_000,
+    hardBudget: true,
     graceMs: 300,
+    keepAliveMs: 250,
     reuseServers: true,
-    relay: { users: 20, steps: [1000, 4000], warmupMs: 200, durationMs: 800, drainMs: 500, settleMs: 50 },
-    audio: { steps: [40, 120], warmupMs: 200, durationMs: 800, drainMs: 500, settleMs: 50 },
+    relay: { users: 20, steps: [1000, 4000], warmupMs: 200, durationMs: 800, drainMs: 500, settleMs: 50, budgetMs: 14_000 },
+    audio: { steps: [40, 120], warmupMs: 200, durationMs: 800, drainMs: 500, settleMs: 50, budgetMs: 12_000 },
     idle: { steps: [60], warmup: 5 },
     appstart: { steps: [5], warmup: 1 },
     churn: { steps: [30], rate: 60, concurrency: 16, warmup: 5 },
   },
   tiny: {
     budgetMs: 55_000,
+    keepAliveMs: 250,
     reuseServers: true,
     graceMs: 300,
     relay: { users: 3, steps: [100], warmupMs: 100, durationMs: 500, drainMs: 500, settleMs: 50 },
@@ -50,6 +55,7 @@ const HELP = `usage: node bench/run.mjs [flags]
   --repeat N              repeats per step and server (default 2; fewer than 2 is allowed but flagged)
   --servers ours,baseline which servers to run (default both); --baseline-only / --ours-only
   --profile               CPU-profile our server (inspector) during one extra run of its heaviest step
+  --profile=churn         … or of a given scenario (relay / audio: its heaviest step; churn: one repeat)
   --out DIR               where latest.md and <timestamp>.json go (default bench/results)
   --keep-logs             keep the temp dir with server / load-generator logs
   --nice N                run servers, load generators and stub at nice N (e.g. -10, needs root) so other
@@ -70,7 +76,11 @@ export function parseArgs(argv) {
     switch (flag) {
       case '--quick': o.quick = true; break;
       case '--tiny': o.tiny = true; break;
-      case '--profile': o.profile = true; break;
+      case '--profile':
+        // --profile = the heaviest relay/audio step; --profile=relay|audio|churn picks the scenario
+        o.profile = inline ? inline.toLowerCase() : true;
+        if (o.profile !== true && !['relay', 'audio', 'churn'].includes(o.profile)) throw new Error('--profile=<relay|audio|churn>');
+        break;
       case '--keep-logs': o.keepLogs = true; break;
       case '--baseline-only': o.servers = ['baseline']; break;
       case '--ours-only': o.servers = ['ours']; break;

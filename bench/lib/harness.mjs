@@ -7,7 +7,7 @@ export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, node
   const server = await startServer(kind, { plan: ctx.plan, secrets: ctx.secrets, graceMs, nodeArgs });
   const load = forkLoad(ctx.plan, `load-${kind}`);
   try {
-    await load.call('init', { serverUrl: server.url, wsBase: server.wsBase, adminKey: ctx.secrets.adminKey, jwtSecret: ctx.secrets.jwtSecret, kind });
+    await load.call('init', { serverUrl: server.url, wsBase: server.wsBase, adminKey: ctx.secrets.adminKey, jwtSecret: ctx.secrets.jwtSecret, kind, keepAliveMs: ctx.profile.keepAliveMs ?? 1000 });
   } catch (e) {
     await load.stop();
     await server.stop();

@@ -157,7 +157,9 @@ function startWebhookServer() {
         } else reply(400, { status: 'error', message: 'Unknown webhook request type' });
       });
     });
-    server.keepAliveTimeout = 30_000;
+    // idle keep-alive webhook connections close after 1 s, so heap-after-close figures do not count a server's
+    // pooled client sockets (the harness waits for that before measuring)
+    server.keepAliveTimeout = st.cfg?.keepAliveMs ?? 1000;
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
@@ -284,12 +286,18 @@ const commands = {
   },
 
   /** Users [from, to): install, connect glasses, start_app, wait until the raw app client is subscribed. */
-  async setup({ packageName, prefix, from, to, concurrency = 64 }) {
+  async setup({ packageName, prefix, from, to, concurrency = 64, maxMs = 300_000, install = true }) {
     const t0 = Date.now();
-    await commands.install({ packageName, prefix, from, to, concurrency: 32 });
+    if (install) await commands.install({ packageName, prefix, from, to, concurrency: 32 });
     const idx = [];
     for (let i = from; i < to; i++) idx.push(i);
+    let added = 0;
+    let capped = false;
     const r = await pool(idx, concurrency, async (i) => {
+      if (Date.now() - t0 > maxMs) {
+        capped = true;
+        return;
+      }
       const userId = userIdOf(prefix, i);
       st.userIdxById.set(userId, i);
       const glasses = await connectGlasses(userId);
@@ -301,10 +309,11 @@ const commands = {
         throw e;
       });
       st.users.set(i, { idx: i, userId, glasses, app });
+      added++;
     });
     if (r.failed) throw new Error(`setup: ${r.failed} of ${idx.length} sessions failed: ${r.errors.join(' | ')}`);
     await sleep(300); // let the last subscription_update land
-    return { ms: Date.now() - t0, sessions: st.users.size };
+    return { ms: Date.now() - t0, sessions: st.users.size, added, capped };
   },
 
   /** Closes every glasses socket (apps are left to the server's grace/cleanup), waits for the closes. */
@@ -576,8 +585,10 @@ const commands = {
   },
 
   /** Scenario 5: connect -> start_app -> (app acked + subscribed) -> stop_app -> app socket closed -> disconnect. */
-  async churn({ packageName, prefix, count, rate, concurrency, cycleTimeoutMs = 15_000 }) {
+  async churn({ packageName, prefix, count, rate, concurrency, cycleTimeoutMs = 15_000, maxMs = Infinity }) {
     const durs = new Float64Array(count);
+    // per-phase durations: connect→connection_ack, start_app→app subscribed, stop_app→app socket closed, close
+    const phases = { connect: new Float64Array(count), start: new Float64Array(count), stop: new Float64Array(count), disconnect: new Float64Array(count) };
     let done = 0;
     let failed = 0;
     const errors = [];
@@ -590,16 +601,24 @@ const commands = {
       let g = null;
       try {
         g = await connectGlasses(userId);
+        const t1 = nowMs();
         const ready = waitApp(sessionId, cycleTimeoutMs);
         g.send(JSON.stringify({ type: 'start_app', packageName }));
         const app = await ready;
+        const t2 = nowMs();
         const appClosed = waitClose(app.ws, cycleTimeoutMs);
         g.send(JSON.stringify({ type: 'stop_app', packageName }));
         if (!(await appClosed)) throw new Error(`${sessionId}: app socket not closed within ${cycleTimeoutMs} ms after stop_app`);
+        const t3 = nowMs();
         const gClosed = waitClose(g, cycleTimeoutMs);
         g.close(1000);
         await gClosed;
-        durs[done++] = nowMs() - t;
+        const t4 = nowMs();
+        phases.connect[done] = t1 - t;
+        phases.start[done] = t2 - t1;
+        phases.stop[done] = t3 - t2;
+        phases.disconnect[done] = t4 - t3;
+        durs[done++] = t4 - t;
       } catch (e) {
         failed++;
         if (errors.length < 5) errors.push(String(e?.message ?? e));
@@ -608,7 +627,10 @@ const commands = {
     };
     const t0 = nowMs();
     const running = new Set();
+    let started = 0;
     for (let i = 0; i < count; i++) {
+      if (nowMs() - t0 > maxMs) break; // time cap: cycles not started are reported, not failed
+      started++;
       const due = t0 + (i * 1000) / rate;
       const wait = due - nowMs();
       if (wait > 0) await sleep(wait);
@@ -620,9 +642,11 @@ const commands = {
     }
     await Promise.all(running);
     // achieved rate: completed cycles over the offered schedule span or the real span, whichever is longer
-    const totalMs = Math.max(nowMs() - t0, (count * 1000) / rate);
+    const totalMs = Math.max(nowMs() - t0, (started * 1000) / rate);
     return {
       count,
+      started,
+      capped: started < count,
       targetRate: rate,
       completed: done,
       failed,
@@ -631,6 +655,7 @@ const commands = {
       cyclesPerS: done / (totalMs / 1000),
       maxInflight,
       latency: percentiles(durs, done),
+      phasesP50: Object.fromEntries(Object.entries(phases).map(([k, a]) => [k, percentiles(a, done).p50])),
     };
   },
 

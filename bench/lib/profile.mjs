@@ -60,9 +60,9 @@ export function hotSpots(profile, n = 15) {
     .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms), pct: total ? Math.round((ms / total) * 1000) / 10 : 0 }));
 }
 
-function pickHeaviest(results) {
+function pickHeaviest(results, only) {
   let best = null;
-  for (const name of ['relay', 'audio']) {
+  for (const name of only ? [only] : ['relay', 'audio']) {
     const r = results[name];
     for (const s of r?.steps ?? []) {
       const cpu = s.ours?.summary?.serverCpuPct?.median;
@@ -72,8 +72,12 @@ function pickHeaviest(results) {
   return best;
 }
 
-export async function profileHeaviest(ctx, results, outDir, stamp) {
-  const pick = pickHeaviest(results) ?? { scenario: 'relay', step: ctx.profile.relay.steps.at(-1), cpu: null };
+export async function profileHeaviest(ctx, results, outDir, stamp, which = true) {
+  const only = which === true ? null : which;
+  const pick =
+    only === 'churn'
+      ? { scenario: 'churn', step: ctx.profile.churn.steps[0], cpu: null }
+      : pickHeaviest(results, only) ?? { scenario: only ?? 'relay', step: ctx.profile[only ?? 'relay'].steps.at(-1), cpu: null };
   ctx.log(`profile: our server during ${pick.scenario} at ${pick.step}${pick.cpu != null ? ` (median server CPU ${pick.cpu.toFixed(0)}%)` : ''}`);
   const port = await freePort();
   const pctx = { ...ctx, kinds: ['ours'], pool: null };
@@ -93,6 +97,17 @@ export async function profileHeaviest(ctx, results, outDir, stamp) {
       await session.send('Profiler.setSamplingInterval', { interval: 200 });
       await session.send('Profiler.start');
       result = await measured(pctx, u, 'relay', { rate: pick.step, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
+    } else if (pick.scenario === 'churn') {
+      const cfg = ctx.profile.churn;
+      await u.load.call('createApp', { packageName: 'com.bench.churn', subscriptions: ['button_press'] });
+      await u.load.call('install', { packageName: 'com.bench.churn', prefix: 'cp-', from: 0, to: pick.step }, 300_000);
+      session = await inspectorSession(port);
+      await session.send('Profiler.enable');
+      await session.send('Profiler.setSamplingInterval', { interval: 200 });
+      await session.send('Profiler.start');
+      const maxMs = Math.max(5000, (pick.step / cfg.rate) * 2500);
+      const c = await u.load.call('churn', { packageName: 'com.bench.churn', prefix: 'cp-', count: pick.step, rate: cfg.rate, concurrency: cfg.concurrency, maxMs }, maxMs + 60_000);
+      result = { lossPct: null, latency: c.latency, serverCpuPct: null, cyclesPerS: c.cyclesPerS };
     } else {
       const cfg = ctx.profile.audio;
       await u.load.call('createApp', { packageName: 'com.bench.audio', subscriptions: ['audio_chunk'] });
@@ -112,7 +127,7 @@ export async function profileHeaviest(ctx, results, outDir, stamp) {
       scenario: pick.scenario,
       step: pick.step,
       file: relative(ROOT_DIR, file),
-      run: { lossPct: result.lossPct, p99: result.latency?.p99, serverCpuPct: result.serverCpuPct, note: 'profiled run (sampling every 200 µs), not counted in the results' },
+      run: { lossPct: result.lossPct, p99: result.latency?.p99, serverCpuPct: result.serverCpuPct, cyclesPerS: result.cyclesPerS, note: 'profiled run (sampling every 200 µs), not counted in the results' },
       hotSpots: top,
     };
   } finally {

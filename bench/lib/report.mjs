@@ -36,6 +36,10 @@ export function renderMarkdown(res) {
       rows.push([SCN_TITLE[name], `**error**: ${s.error.split('\n')[0].slice(0, 160)}`, '', '', '', '', '']);
       continue;
     }
+    if (s.skipped) {
+      rows.push([SCN_TITLE[name], `skipped: ${s.skipped}`, '', '', '', '', '']);
+      continue;
+    }
     const errCell = (k, v) => (s.serverErrors?.[k] && v == null ? '**error** (below)' : cell(v));
     for (const r of s.summary?.rows ?? []) rows.push([SCN_TITLE[name], r.metric, errCell('ours', r.ours), errCell('baseline', r.baseline), r.ratio == null ? '—' : r.ratio.toFixed(2), r.target, met(r.met)]);
   }
@@ -45,6 +49,11 @@ export function renderMarkdown(res) {
     const s = res.scenarios[name];
     out.push(`## ${SCN_TITLE[name]}`);
     out.push('');
+    if (s.skipped) {
+      out.push(`Skipped: ${s.skipped}.`);
+      out.push('');
+      continue;
+    }
     if (s.error) {
       out.push('```');
       out.push(s.error.slice(0, 4000));
@@ -104,7 +113,7 @@ function describe(name, s) {
 function detail(name, s, servers) {
   const rows = [];
   if (name === 'relay' || name === 'audio') {
-    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
+    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
@@ -140,13 +149,13 @@ function detail(name, s, servers) {
     return table(head, rows);
   }
   if (name === 'churn') {
-    const head = ['Server', 'Cycles/s', 'Cycle p50 ms', 'Cycle p99 ms', 'Failed', 'Server CPU %', 'Sessions after', 'Glasses sockets after', 'App sockets after', 'Heap growth %'];
+    const head = ['Server', 'Cycles/s', 'Cycle p50 ms', 'Cycle p99 ms', 'p50 connect / start / stop / close ms', 'Failed', 'Server CPU %', 'Sessions after', 'Glasses sockets after', 'App sockets after', 'Heap growth %'];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([k, ms(S.cyclesPerS, 1), ms(S.p50, 1), ms(S.p99, 1), ms(S.failed, 0), ms(S.serverCpuPct, 0), ms(S.sessionsAfter, 0), ms(S.glassesSocketsAfter, 0), ms(S.appSocketsAfter, 0), ms(S.heapGrowthPct, 1)]);
+        rows.push([k, ms(S.cyclesPerS, 1), ms(S.p50, 1), ms(S.p99, 1), `${num(S.connectP50?.median, 1)} / ${num(S.startP50?.median, 1)} / ${num(S.stopP50?.median, 1)} / ${num(S.disconnectP50?.median, 1)}`, ms(S.failed, 0), ms(S.serverCpuPct, 0), ms(S.sessionsAfter, 0), ms(S.glassesSocketsAfter, 0), ms(S.appSocketsAfter, 0), ms(S.heapGrowthPct, 1)]);
       }
     }
     return table(head, rows);

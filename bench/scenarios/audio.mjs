@@ -23,7 +23,7 @@ export async function run(ctx) {
       for (const kind of active(ctx, units)) {
         if ((have[kind] ?? 0) >= users) continue;
         await guard(ctx, out, units, kind, async (u) => {
-          const r = await u.load.call('setup', { packageName: PKG, prefix: 'audio-', from: have[kind] ?? 0, to: users, concurrency: 64 }, 300_000);
+          const r = await u.load.call('setup', { packageName: PKG, prefix: 'audio-', from: have[kind] ?? 0, to: users, concurrency: 64, maxMs: 120_000 }, 240_000);
           ctx.log(`  ${kind}: ${r.sessions} sessions (setup ${r.ms} ms)`);
           have[kind] = users;
         });

@@ -14,7 +14,7 @@ export async function run(ctx) {
     for (const kind of active(ctx, units)) {
       await guard(ctx, out, units, kind, async (u) => {
         await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
-        const r = await u.load.call('setup', { packageName: PKG, prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32 }, 180_000);
+        const r = await u.load.call('setup', { packageName: PKG, prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32, maxMs: 120_000 }, 240_000);
         ctx.log(`  ${kind}: ${r.sessions} sessions set up in ${r.ms} ms`);
       });
     }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { wavHeader } from '../audio/recent-audio.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -7,6 +7,7 @@ import { CloudError } from '../common/cloud-error.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { SessionSummary, UserSession } from '../session/user-session.js';
 import { AdminGuard } from './admin.guard.js';
+import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
 import { DeviceStateDto } from './dto/device.dto.js';
 import { UserAppParams, UserParams } from './dto/user.dto.js';
 
@@ -16,6 +17,7 @@ loopDelay.enable();
 @ApiTags('admin: sessions')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
+@UseInterceptors(UnsafeKeysInterceptor)
 @Controller('api/admin')
 export class AdminSessionsController {
   constructor(private readonly registry: SessionRegistry) {}

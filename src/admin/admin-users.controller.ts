@@ -1,15 +1,17 @@
-import { Controller, Delete, Get, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Post, Put, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_REPOSITORY, USER_REPOSITORY, type AppRepository, type UserRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
+import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
 import { TokenView, UserAppParams, UserParams, UserView } from './dto/user.dto.js';
 
 @ApiTags('admin: users')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
+@UseInterceptors(UnsafeKeysInterceptor)
 @Controller('api/admin/users')
 export class AdminUsersController {
   constructor(

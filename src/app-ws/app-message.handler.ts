@@ -65,6 +65,19 @@ export class AppMessageHandler {
         return this.result(ws, session.phone.wifiSetup(packageName, msg));
       case 'location_poll_request':
         return this.result(ws, session.location.poll(packageName, msg.accuracy, msg.correlationId));
+      case 'photo_request':
+        return this.result(ws, session.photo.request(packageName, msg));
+      case 'rtmp_stream_request':
+        return this.result(ws, session.video.request(packageName, msg));
+      case 'rtmp_stream_stop':
+        return this.result(ws, session.video.stopRequest(packageName, msg));
+      case 'managed_stream_request':
+        return this.result(ws, session.managedStreaming.request(packageName, msg));
+      case 'managed_stream_stop':
+        return this.result(ws, session.managedStreaming.stopRequest(packageName));
+      case 'stream_status_check':
+        session.video.statusCheck(packageName, session.managedStreaming.statusInfo());
+        return;
       case 'ownership_release':
         session.apps.handleOwnershipRelease(packageName, ws);
         return;
@@ -75,7 +88,7 @@ export class AppMessageHandler {
     }
   }
 
-  private result(ws: WebSocket, r: { ok: true } | { ok: false; code: ErrorCode; message: string }): void {
+  private result(ws: WebSocket, r: { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string }): void {
     if (!r.ok) this.error(ws, r.code, r.message);
   }
 

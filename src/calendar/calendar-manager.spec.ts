@@ -15,7 +15,7 @@ const T0 = Date.parse('2025-06-01T12:00:00.000Z');
 const HOUR = 3_600_000;
 const CALENDAR: AppPermission[] = [{ type: 'CALENDAR' }];
 
-type Sent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Sent = Record<string, any>;
 
 function appRecord(packageName: string, permissions: AppPermission[]): AppRecord {
   return {

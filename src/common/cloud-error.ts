@@ -21,6 +21,9 @@ export const ERROR_CODES = [
   'START_FAILED',
   'CONFLICT',
   'RATE_LIMITED',
+  'UNSUPPORTED',
+  'LOCATION_TIMEOUT',
+  'WIFI_NOT_CONNECTED',
   'INTERNAL_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -129,6 +129,29 @@ export class EnvSchema {
   @IsOptional() @Type(() => Number) @IsInt() @Min(10)
   STREAM_RESTART_MAX_MS: number = 30_000;
 
+  /** A photo request not answered by then is failed to the app (the SDK itself gives up at 30 s). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  PHOTO_TIMEOUT_MS: number = 25_000;
+
+  /** Managed streaming through nginx-rtmp: where the glasses publish (`rtmp://host:1935/live`). */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^rtmps?:\/\/[^\s]+$/, { message: 'MANAGED_RTMP_INGEST_URL must be an rtmp:// or rtmps:// URL' })
+  MANAGED_RTMP_INGEST_URL?: string;
+
+  /** Where players fetch `<key>.m3u8` (nginx-rtmp `hls_path` served over HTTP). */
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MANAGED_HLS_BASE_URL?: string;
+
+  /** Where players fetch `<key>.mpd`. */
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MANAGED_DASH_BASE_URL?: string;
+
+  /** RTMP keep-alive period, ACK deadline and misses before a stream times out (glasses.md §13.4). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(50)
+  STREAM_KEEPALIVE_MS: number = 15_000;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(50)
+  STREAM_ACK_TIMEOUT_MS: number = 10_000;
+
   /** Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
   RECENT_AUDIO_SECONDS: number = 10;
@@ -144,7 +167,8 @@ export const ENV_KEYS = [
   'EMPTY_SUBSCRIPTION_GRACE_MS', 'RECENT_AUDIO_SECONDS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
   'TRANSCRIPTION_PROVIDERS', 'SONIOX_API_KEY', 'SONIOX_URL', 'SONIOX_MODEL', 'VOSK_URLS', 'LIBRETRANSLATE_URL',
   'LIBRETRANSLATE_API_KEY', 'TRANSCRIPTION_IDLE_CLOSE_MS', 'TRANSCRIPTION_STALL_MS', 'PROVIDER_FAILURE_THRESHOLD',
-  'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS',
+  'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS', 'PHOTO_TIMEOUT_MS', 'MANAGED_RTMP_INGEST_URL',
+  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

@@ -28,6 +28,14 @@ export interface AppConfig {
   emptySubscriptionGraceMs: number;
   recentAudioSeconds: number;
   media: MediaConfig;
+  photoTimeoutMs: number;
+  streaming: {
+    keepAliveMs: number;
+    ackTimeoutMs: number;
+    maxMissedAcks: number;
+    /** Set when managed streaming is configured (nginx-rtmp). */
+    managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string };
+  };
 }
 
 export interface MediaConfig {

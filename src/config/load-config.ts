@@ -48,6 +48,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     emptySubscriptionGraceMs: e.EMPTY_SUBSCRIPTION_GRACE_MS,
     recentAudioSeconds: e.RECENT_AUDIO_SECONDS,
     media: mediaConfig(e),
+    photoTimeoutMs: e.PHOTO_TIMEOUT_MS,
+    streaming: {
+      keepAliveMs: e.STREAM_KEEPALIVE_MS,
+      ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
+      maxMissedAcks: 3,
+      managed: managedConfig(e),
+    },
   };
 }
 
@@ -75,4 +82,14 @@ function mediaConfig(e: EnvSchema): MediaConfig {
     restartBaseMs: e.STREAM_RESTART_BASE_MS,
     restartMaxMs: e.STREAM_RESTART_MAX_MS,
   };
+}
+
+function managedConfig(e: EnvSchema): AppConfig['streaming']['managed'] {
+  const parts = [e.MANAGED_RTMP_INGEST_URL, e.MANAGED_HLS_BASE_URL, e.MANAGED_DASH_BASE_URL];
+  if (parts.every((p) => !p)) return undefined;
+  if (parts.some((p) => !p)) {
+    throw new Error('Invalid configuration: managed streaming needs MANAGED_RTMP_INGEST_URL, MANAGED_HLS_BASE_URL and MANAGED_DASH_BASE_URL together');
+  }
+  const trim = (u: string) => u.replace(/\/+$/, '');
+  return { ingestUrl: trim(e.MANAGED_RTMP_INGEST_URL!), hlsBaseUrl: trim(e.MANAGED_HLS_BASE_URL!), dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!) };
 }

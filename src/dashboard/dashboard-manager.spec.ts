@@ -12,7 +12,7 @@ const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
-type Sent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Sent = Record<string, any>;
 
 function appRecord(packageName: string): AppRecord {
   return {

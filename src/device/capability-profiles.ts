@@ -109,7 +109,8 @@ export const CAPABILITY_PROFILES: Record<string, Omit<Capabilities, 'modelName'>
 export const FALLBACK_PROFILE = 'Simulated Glasses';
 
 export function capabilitiesFor(modelName: string): { capabilities: Capabilities; known: boolean } {
-  const profile = CAPABILITY_PROFILES[modelName];
+  // Own keys only: a reported name such as "constructor" or "__proto__" must not reach Object.prototype.
+  const profile = Object.hasOwn(CAPABILITY_PROFILES, modelName) ? CAPABILITY_PROFILES[modelName] : undefined;
   if (profile) return { capabilities: { modelName, ...structuredClone(profile) }, known: true };
   return { capabilities: { modelName, ...structuredClone(CAPABILITY_PROFILES[FALLBACK_PROFILE]!) }, known: false };
 }

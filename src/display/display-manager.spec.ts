@@ -13,7 +13,7 @@ const DASH = 'system.augmentos.dashboard';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const CLEAR = { packageName: DASH, view: 'main', layout: { layoutType: 'text_wall', text: '' }, durationMs: 0 };
 
-type Sent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Sent = Record<string, any>;
 
 interface DisplayOpts {
   view?: ViewName;
@@ -241,6 +241,20 @@ describe('DisplayManager', () => {
       h.at(11_500);
       expect(h.mainTexts()).toEqual(['persistent']);
       expect(h.onScreen()).toBe('persistent');
+    });
+
+    it("restores a background app's persistent display after boot, even once its lock has lapsed", () => {
+      const h = harness();
+      h.launch('com.b');
+      h.at(10_000);
+      h.display('com.b', 'b');
+      h.at(11_000);
+      h.start('com.c');
+      h.running('com.c');
+      h.take();
+      h.at(12_500); // b idle for 2.5 s: no lock, but its display was on screen when the boot began
+      expect(h.mainTexts()).toEqual(['b']);
+      expect(h.lastDecision()).toMatchObject({ packageName: 'com.b', outcome: 'shown', reason: expect.stringMatching(/before boot/) });
     });
 
     it('clears the view after boot when there is nothing to restore', () => {

@@ -137,7 +137,8 @@ export class DisplayManager {
       this.throttleTimer = null;
       const t = Date.now();
       // A frame went out meanwhile (showNext sends a deferred request at once): keep the 300 ms gap.
-      this.flushThrottled(t);
+      if (t - this.lastDisplayTime < DISPLAY_TIMINGS.throttleMs) this.scheduleThrottleFlush(t);
+      else this.flushThrottled(t);
     }, wait);
   }
 

@@ -79,9 +79,17 @@ export class GlassesMessageHandler {
       case 'audio_play_response':
         session.audio.handlePlayResponse(msg);
         return;
+      case 'photo_response':
+        session.photo.handleResponse(msg);
+        return;
+      case 'rtmp_stream_status':
+      case 'stream_status':
+        session.video.handleStatus(msg);
+        return;
+      case 'keep_alive_ack':
+        session.video.handleKeepAliveAck(msg);
+        return;
       default:
-        // Photo and stream replies (photo_response, rtmp_stream_status, keep_alive_ack): no media managers yet.
-        this.logger.debug(`${type} from ${session.userId}: no media manager handles it yet`);
         return;
     }
   }

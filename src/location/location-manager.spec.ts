@@ -14,7 +14,7 @@ const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
 
-type Sent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Sent = Record<string, any>;
 
 function appRecord(packageName: string, permissions: AppPermission[]): AppRecord {
   return {

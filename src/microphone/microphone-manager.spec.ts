@@ -201,6 +201,35 @@ describe('MicrophoneManager', () => {
       expect(h.mic.state).toEqual(PCM);
     });
 
+    it('the holddown re-checks at its end: a re-subscribe in its last 100 ms (debounce still pending) does not flap the mic', () => {
+      const h = harness();
+      h.subscribe('com.a', ['audio_chunk']);
+      h.at(100);
+      h.take();
+      h.subscribe('com.a', []);
+      h.at(200); // holddown until 3 200
+      h.at(3_150);
+      h.subscribe('com.a', ['audio_chunk']); // its debounce ends at 3 250, after the holddown
+      h.at(10_000);
+      expect(h.take()).toEqual([]);
+    });
+
+    it('a re-subscribe cancels the holddown: a later unsubscribe waits a full holddown of its own', () => {
+      const h = harness();
+      h.subscribe('com.a', ['audio_chunk']);
+      h.at(100);
+      h.take();
+      h.subscribe('com.a', []); // holddown 200..3 200
+      h.at(1_000);
+      h.subscribe('com.a', ['audio_chunk']);
+      h.at(2_000);
+      h.subscribe('com.a', []); // debounce ends 2 100: off at 5 100
+      h.at(5_099);
+      expect(h.take()).toEqual([]);
+      h.at(5_100);
+      expect(h.take()).toEqual([OFF]);
+    });
+
     it('the holddown re-checks: a different media subscription at its end keeps the mic on with the new state', () => {
       const h = harness();
       h.subscribe('com.a', ['audio_chunk']);
@@ -263,6 +292,8 @@ describe('MicrophoneManager', () => {
       h.subscribe('com.a', []);
       h.subscribe('com.b', ['transcription:en-US']);
       expect(vi.getTimerCount()).toBe(0);
+      expect(h.mic.desired()).toEqual(OFF); // requiredData is [] whenever the mic is off
+      expect(h.mic.hasMedia).toBe(true);
       h.mic.sync(true);
       h.at(60_000);
       expect(h.received).toEqual([]);

@@ -8,6 +8,8 @@ import { DisplayModule } from '../display/display.module.js';
 import { LocationModule } from '../location/location.module.js';
 import { MicrophoneModule } from '../microphone/microphone.module.js';
 import { PhoneModule } from '../phone/phone.module.js';
+import { PhotoModule } from '../photo/photo.module.js';
+import { StreamingModule } from '../streaming/streaming.module.js';
 import { RelayModule } from '../relay/relay.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
@@ -21,7 +23,7 @@ import { UserSession } from './user-session.js';
  * user's context by SessionRegistry, the only thing other modules use.
  */
 @Module({
-  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule, TranslationModule],
+  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule, TranslationModule, PhotoModule, StreamingModule],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],
 })

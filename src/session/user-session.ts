@@ -9,6 +9,9 @@ import { DisplayManager } from '../display/display-manager.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { LocationManager } from '../location/location-manager.js';
 import { PhoneRequests } from '../phone/phone-requests.js';
+import { PhotoManager } from '../photo/photo-manager.js';
+import { ManagedStreamingManager } from '../streaming/managed-streaming-manager.js';
+import { VideoManager } from '../streaming/video-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { TranscriptionManager } from '../transcription/transcription-manager.js';
@@ -35,6 +38,7 @@ export interface SessionSummary {
   audio: { pendingPlays: number; recentAudioBytes: number; lastAudioAt: string | null };
   transcription: ReturnType<TranscriptionManager['describe']>;
   translation: ReturnType<TranslationManager['describe']>;
+  media: { pendingPhotos: number; stream: { streamId: string; packageName: string; status: string; managed: boolean } | null };
   counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
 }
 
@@ -60,6 +64,9 @@ export class UserSession {
     readonly calendar: CalendarManager,
     readonly phone: PhoneRequests,
     readonly translation: TranslationManager,
+    readonly photo: PhotoManager,
+    readonly video: VideoManager,
+    readonly managedStreaming: ManagedStreamingManager,
   ) {}
 
   get userId(): string {
@@ -86,6 +93,10 @@ export class UserSession {
       device: this.device.snapshot(),
       transcription: this.transcription.describe(),
       translation: this.translation.describe(),
+      media: {
+        pendingPhotos: this.photo.pendingCount,
+        stream: this.video.current ? { streamId: this.video.current.streamId, packageName: this.video.current.packageName, status: this.video.current.status, managed: !!this.video.current.onStatus } : null,
+      },
       audio: { pendingPlays: this.audio.pendingPlays, recentAudioBytes: this.audio.recentAudio().length, lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null },
       counters: {
         relayedEvents: this.relay.relayed,

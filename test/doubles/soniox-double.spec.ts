@@ -391,9 +391,9 @@ describe('SonioxDouble: idle timeout and keepalive', () => {
       await sleep(50);
       c.send({ type: 'keepalive' });
     }
+    await d.waitFor((x) => x.streams[0]!.keepaliveCount === 8, 2000, '8 keepalives');
     expect(c.closed).toBeNull();
     expect(c.messages.some(isError)).toBe(false);
-    expect(d.streams[0]!.keepaliveCount).toBe(8);
     // Then silence on the wire: the timeout strikes.
     expect(await c.next(isError, 2000)).toMatchObject({ error_code: 408 });
   });

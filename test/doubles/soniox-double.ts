@@ -29,9 +29,10 @@
  * in another process: `node bench/doubles/soniox-double.mjs [--port N] [--host H] [--options '<json>']`.
  */
 import { EventEmitter } from 'node:events';
+import { realpathSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
 
 export interface SonioxToken {
@@ -730,6 +731,7 @@ export class SonioxDouble extends EventEmitter {
   private checkFault(s: Stream): boolean {
     const f = s.fault;
     if (!f || s.info.bytesReceived < f.afterBytes) return false;
+    if (f.kind === 'stall' && f.afterBytes > 0 && s.info.bytesReceived === f.afterBytes) return false;
     if (f.kind === 'stall') {
       if (!s.stalled) {
         s.stalled = true;
@@ -773,9 +775,15 @@ export class SonioxDouble extends EventEmitter {
       s.slotFill += n;
       off += n;
       pos += n;
-      if (s.stalled) continue;
-      if (s.slotFill >= bpw) this.closeSlot(s, pos);
-      if (s.silentRun >= silence && s.pending.length > 0) this.finalizePending(s, this.endpointMarker(s), pos);
+      // A stall strikes once the stream has had `afterBytes` of audio answered.
+      if (s.fault?.kind === 'stall' && pos > s.fault.afterBytes) this.checkFault(s);
+      if (s.slotFill >= bpw) {
+        if (s.stalled) {
+          s.slotFill = 0;
+          s.slotVoiced = false;
+        } else this.closeSlot(s, pos);
+      }
+      if (!s.stalled && s.silentRun >= silence && s.pending.length > 0) this.finalizePending(s, this.endpointMarker(s), pos);
     }
     if (this.checkFault(s)) return;
   }
@@ -952,7 +960,16 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return import.meta.url === pathToFileURL(process.argv[1]).href;
+  }
+}
+
+if (isEntryPoint()) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

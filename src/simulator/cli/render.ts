@@ -122,7 +122,7 @@ export function boxed(title: string, lines: string[], cols: number, highlight = 
   const h = highlight ? '━' : '─';
   const v = highlight ? '┃' : '│';
   const [tl, tr, bl, br] = highlight ? ['┏', '┓', '┗', '┛'] : ['┌', '┐', '└', '┘'];
-  const label = ` ${title} `;
+  const label = ` ${title.length > cols - 4 ? `${title.slice(0, cols - 5)}…` : title} `;
   const top = `${tl}${h}${label}${h.repeat(Math.max(0, cols - label.length - 1))}${tr}`;
   return [top, ...lines.map((l) => `${v}${l}${v}`), `${bl}${h.repeat(cols)}${br}`];
 }
@@ -134,6 +134,8 @@ export interface ScreenInfo {
   userId: string;
   apps: string[];
   status?: string;
+  /** The short-lived /simulator link, shown under the status. */
+  link?: string | null;
 }
 
 /** The whole terminal frame: main view, dashboard, a status line and the keys. */
@@ -142,14 +144,14 @@ export function renderScreen(info: ScreenInfo): string[] {
   const main = layoutLines(info.state.display.main?.layout, size);
   const dash = layoutLines(info.state.display.dashboard?.layout, size);
   const owner = info.state.display.main?.packageName;
-  const out = [
+  return [
     `${info.model.name} — ${info.userId}${info.apps.length ? ` — ${info.apps.join(', ')}` : ''}`,
     '',
     ...boxed(`Main view${owner ? ` (${owner})` : ''}${info.headUp ? '' : ' ◀ showing'}`, main, size.cols, !info.headUp),
     ...boxed(`Dashboard (head up)${info.headUp ? ' ◀ showing' : ''}`, dash, size.cols, info.headUp),
     `socket ${info.state.connected ? 'open' : 'closed'} · mic ${info.state.micEnabled ? 'ON' : 'off'}${info.state.requiredData.length ? ` (${info.state.requiredData.join(',')})` : ''} · head ${info.headUp ? 'up' : 'down'}`,
     info.status ?? '',
+    ...(info.link ? [`web simulator: ${info.link}`] : []),
     'keys: b short press · B long press · u head up · d head down · s say · t speak · r reconnect · q quit',
   ];
-  return out;
 }

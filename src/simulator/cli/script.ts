@@ -86,11 +86,11 @@ export interface ParseOptions {
 export function parseScript(text: string, opts: ParseOptions = {}): Step[] {
   const file = opts.fileName ?? 'script';
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ScriptError(
       file,
-      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]}`),
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`),
     );
   }
   const root = doc.contents;
@@ -291,7 +291,8 @@ function checkKeys(o: Record<string, unknown>, allowed: string[], kind: string):
 
 function labelOf(kind: StepKind, arg: unknown): string {
   if (arg === undefined || arg === null) return kind;
-  const text = typeof arg === 'string' ? JSON.stringify(arg) : JSON.stringify(arg) ?? String(arg);
+  const quote = typeof arg === 'string' && (/^(say|speak|expect_display|expect_dashboard)$/.test(kind) || !/^[\w./@:+-]+$/.test(arg));
+  const text = typeof arg === 'string' && !quote ? arg : JSON.stringify(arg) ?? String(arg);
   return `${kind}: ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
 }
 

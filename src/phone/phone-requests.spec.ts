@@ -1,0 +1,124 @@
+import { Logger } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TypedMessage } from '../common/json.util.js';
+import { SessionContext } from '../session/session-context.js';
+import { PhoneRequests } from './phone-requests.js';
+
+const USER = 'user@example.com';
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+
+type Sent = Record<string, any>;
+
+function harness() {
+  const ctx = new SessionContext({ userId: USER });
+  const glassesSent: Sent[] = [];
+  const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
+  ctx.glasses = glasses as unknown as WebSocket;
+  const phone = new PhoneRequests(ctx);
+  return {
+    ctx,
+    phone,
+    glassesSent,
+    glassesAway() {
+      glasses.readyState = 3;
+    },
+    led(fields: Record<string, unknown>) {
+      return phone.led('com.a', { type: 'rgb_led_control', packageName: 'com.spoofed', ...fields } as TypedMessage);
+    },
+  };
+}
+
+describe('PhoneRequests', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(T0);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  describe('LED', () => {
+    it('is forwarded with the sending app as packageName and appId (never the claimed one)', () => {
+      const h = harness();
+      expect(h.led({ requestId: 'led-1', action: 'on', color: 'blue', ontime: 500, offtime: 0, count: 1 })).toEqual({ ok: true });
+      expect(h.glassesSent).toEqual([
+        {
+          type: 'rgb_led_control',
+          sessionId: USER,
+          requestId: 'led-1',
+          packageName: 'com.a',
+          appId: 'com.a',
+          action: 'on',
+          color: 'blue',
+          ontime: 500,
+          offtime: 0,
+          count: 1,
+          timestamp: new Date(T0).toISOString(),
+        },
+      ]);
+    });
+
+    it('off needs no color; bad timings are dropped rather than forwarded', () => {
+      const h = harness();
+      expect(h.led({ requestId: 'led-2', action: 'off' })).toEqual({ ok: true });
+      expect(h.led({ action: 'on', color: 'red', ontime: -5, offtime: 'long', count: Number.NaN })).toEqual({ ok: true });
+      expect(h.glassesSent[0]).toEqual({ type: 'rgb_led_control', sessionId: USER, requestId: 'led-2', packageName: 'com.a', appId: 'com.a', action: 'off', timestamp: expect.any(String) });
+      expect(h.glassesSent[1]).not.toHaveProperty('ontime');
+      expect(h.glassesSent[1]).not.toHaveProperty('offtime');
+      expect(h.glassesSent[1]).not.toHaveProperty('count');
+    });
+
+    it.each(['red', 'green', 'blue', 'orange', 'white'])('accepts the color %s', (color) => {
+      const h = harness();
+      expect(h.led({ action: 'on', color })).toEqual({ ok: true });
+      expect(h.glassesSent[0].color).toBe(color);
+    });
+
+    it('an invalid action or color is MALFORMED_MESSAGE and nothing is sent', () => {
+      const h = harness();
+      for (const fields of [{ action: 'blink' }, {}, { action: 'ON' }, { action: 'on', color: 'purple' }, { action: 'on', color: null }, { action: 'on', color: 3 }]) {
+        expect(h.led(fields), JSON.stringify(fields)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      }
+      expect(h.glassesSent).toEqual([]);
+    });
+
+    it('with the glasses away: GLASSES_NOT_CONNECTED at once', () => {
+      const h = harness();
+      h.glassesAway();
+      expect(h.led({ action: 'on', color: 'green' })).toEqual({ ok: false, code: 'GLASSES_NOT_CONNECTED', message: expect.stringMatching(/cloud → phone/) });
+      expect(h.glassesSent).toEqual([]);
+    });
+  });
+
+  describe('Wi-Fi setup', () => {
+    it('is forwarded as show_wifi_setup with the reason and the app', () => {
+      const h = harness();
+      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup', packageName: 'com.spoofed', reason: 'needs wifi' } as TypedMessage)).toEqual({ ok: true });
+      expect(h.glassesSent).toEqual([{ type: 'show_wifi_setup', reason: 'needs wifi', appPackageName: 'com.a', timestamp: new Date(T0).toISOString() }]);
+    });
+
+    it('a long reason is cut to 500 characters; a missing one is left out', () => {
+      const h = harness();
+      h.phone.wifiSetup('com.a', { type: 'request_wifi_setup', reason: 'r'.repeat(2_000) } as TypedMessage);
+      h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage);
+      expect(h.glassesSent[0].reason).toHaveLength(500);
+      expect(h.glassesSent[1]).not.toHaveProperty('reason');
+    });
+
+    it('with the glasses away: GLASSES_NOT_CONNECTED', () => {
+      const h = harness();
+      h.glassesAway();
+      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage)).toMatchObject({ ok: false, code: 'GLASSES_NOT_CONNECTED' });
+      expect(h.glassesSent).toEqual([]);
+    });
+  });
+
+  it('dispose leaves no timers', async () => {
+    const h = harness();
+    h.led({ action: 'on', color: 'green' });
+    await h.ctx.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AppCredentialGuard } from './app-credential.guard.js';
+import { SimpleStorageController } from './simple-storage.controller.js';
+
+/** The SDK's simple storage over HTTP. Repositories come from the global PersistenceModule. */
+@Module({
+  controllers: [SimpleStorageController],
+  providers: [AppCredentialGuard],
+  exports: [AppCredentialGuard],
+})
+export class SimpleStorageModule {}

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+
+export interface Ingest {
+  /** Single-use stream key; the ingest refuses anything else. */
+  key: string;
+  /** What the glasses publish to. */
+  rtmpUrl: string;
+  hlsUrl: string;
+  dashUrl: string;
+}
+
+export interface OutputView {
+  url: string;
+  name?: string;
+  status: 'active' | 'error' | 'stopped';
+  error?: string;
+}
+
+/** Provisions an ingest for a user's managed stream; one folder per provider implementation. */
+export interface ManagedStreamProvider {
+  readonly name: string;
+  provision(userId: string): Ingest;
+  /** Re-streaming to third parties, per destination; unsupported ones are reported, never dropped. */
+  outputs(destinations: Array<{ url: string; name?: string }>): OutputView[];
+}
+
+/**
+ * nginx with the RTMP module (media.md §8): `rtmp://host/live/<key>` in, HLS `<key>.m3u8` and DASH
+ * `<key>.mpd` out over nginx's HTTP server; `on_publish` / `on_publish_done` call back into the cloud,
+ * which accepts only a live key and learns the exact moment the stream is up.
+ */
+export class NginxRtmpProvider implements ManagedStreamProvider {
+  readonly name = 'nginx-rtmp';
+
+  constructor(private readonly cfg: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string }) {}
+
+  provision(): Ingest {
+    const key = randomBytes(16).toString('hex');
+    return { key, rtmpUrl: `${this.cfg.ingestUrl}/${key}`, hlsUrl: `${this.cfg.hlsBaseUrl}/${key}.m3u8`, dashUrl: `${this.cfg.dashBaseUrl}/${key}.mpd` };
+  }
+
+  outputs(destinations: Array<{ url: string; name?: string }>): OutputView[] {
+    return destinations.map((d) => ({
+      url: d.url,
+      ...(d.name ? { name: d.name } : {}),
+      status: 'error' as const,
+      error: 'The nginx-rtmp provider does not re-stream to other destinations (add a `push` directive to nginx.conf to do it there)',
+    }));
+  }
+}

@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AppSession } from '@mentra/sdk';
+import type { TestCloud } from './cloud.js';
+import { exampleOnSession, newExampleStats, type ExampleStats } from './example-app.js';
+import { startSdkApp, type SdkAppHandle } from './sdk-app.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ExampleAppHandle {
+  app: SdkAppHandle;
+  stats: ExampleStats;
+  apiKey: string;
+}
+
+/**
+ * Registers the example app (button → display, transcription → display, audio counted), runs it as a
+ * real @mentra/sdk AppServer and points the registration at it. Installed for `users`.
+ */
+export async function startExampleApp(
+  cloud: TestCloud,
+  packageName: string,
+  users: string[],
+  opts: { audio?: boolean; onSession?: (s: AppSession) => void; extra?: Record<string, unknown> } = {},
+): Promise<ExampleAppHandle> {
+  const stats = newExampleStats();
+  const apiKey = await cloud.registerApp(
+    { packageName, publicUrl: 'http://127.0.0.1:9', appType: 'standard', permissions: [{ type: 'MICROPHONE' }], ...opts.extra },
+    users,
+  );
+  const app = await startSdkApp(packageName, apiKey, (session) => {
+    exampleOnSession(session, stats, { audio: opts.audio });
+    opts.onSession?.(session);
+  });
+  const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: app.url });
+  if (patched.status !== 200) throw new Error(`PATCH publicUrl: ${patched.status} ${JSON.stringify(patched.body)}`);
+  return { app, stats, apiKey };
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the simulator CLI exactly as `npm run sim` does (node --import tsx …/bin.ts), as a child process. */
+export function runSimCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 90_000): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const childEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
+    // The child must not inherit the test's own key or data dir unless a test sets them.
+    if (!('ADMIN_API_KEY' in env)) delete childEnv.ADMIN_API_KEY;
+    if (!('DATA_DIR' in env)) delete childEnv.DATA_DIR;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli/bin.ts', ...args], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the CLI did not exit within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
