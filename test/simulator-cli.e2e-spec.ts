@@ -82,8 +82,8 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${PKG} started; subscribed to`);
     expect(run.stdout).toMatch(/✓ 3\. expect_display: "Button: short press"/);
-    expect(run.stdout).toMatch(/✓ 18\. expect_mic: off/);
-    expect(run.stdout).toContain('PASS: all 18 steps passed');
+    expect(run.stdout).toMatch(/✓ 17\. expect_mic: off/);
+    expect(run.stdout).toContain('PASS: all 17 steps passed');
 
     // The SDK app saw the press, the transcript and every audio byte (speech + the resampled tone).
     expect(example.stats.presses).toBeGreaterThanOrEqual(2);

@@ -304,7 +304,7 @@ async function startMic() {
   }
   $('#mic').setAttribute('aria-pressed', 'true');
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
     const ctx = new AudioContext();
     await ctx.audioWorklet.addModule('/ui/mic-worklet.js');
     const source = ctx.createMediaStreamSource(stream);

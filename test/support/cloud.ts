@@ -37,7 +37,7 @@ export async function freePort(): Promise<number> {
 /** The whole service on a loopback port with a temporary embedded store. */
 export async function startCloud(env: Record<string, string> = {}): Promise<TestCloud> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mentra-cloud-'));
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const config = loadConfig({
     PORT: String(port),
     HOST: '127.0.0.1',
