@@ -311,13 +311,21 @@ describe('web simulator and developer console in Chromium', () => {
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(USERS.console) });
     await glasses.connect();
     try {
-      const start = await cloud.admin('POST', `/api/admin/sessions/${USERS.console}/apps/com.example.console/start`);
-      expect(start.status).toBe(502);
-      expect(start.body.details.stage).toBe('WEBHOOK');
-      await page.click('#refresh');
-      await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('WEBHOOK'), undefined, { timeout: 10_000 });
-      // Who runs the example app (started by the earlier tests) is listed too.
-      await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('web-page@example.com'), PKG, { timeout: 10_000 });
+      await row.locator('input').fill(USERS.console);
+      await row.locator('button', { hasText: /^Start$/ }).click();
+      await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('Start failed at stage WEBHOOK'), undefined, { timeout: 20_000 });
+      const cell = (await row.locator('td').nth(3).textContent()) ?? '';
+      expect(cell).toContain('WEBHOOK');
+      expect(cell).toContain(USERS.console);
+      // A successful start: who runs it, and the outcome from the session summary's apps[].lastStart.
+      const pkgRow = page.locator(`tr[data-app="${PKG}"]`);
+      await pkgRow.locator('input').fill(USERS.console);
+      await pkgRow.locator('button', { hasText: 'Install' }).click();
+      await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Installed for'), PKG);
+      await pkgRow.locator('button', { hasText: /^Start$/ }).click();
+      await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Started for'), PKG, { timeout: 20_000 });
+      expect(await pkgRow.locator('td').nth(2).textContent()).toBe(USERS.console);
+      expect(await pkgRow.locator('td').nth(3).textContent()).toMatch(/^ok web-console@example\.com/);
       expect(await page.textContent('[data-testid="sessions"]')).toContain(USERS.console);
       await page.screenshot({ path: join(OUTPUT, 'console.png'), fullPage: true });
     } finally {

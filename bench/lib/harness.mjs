@@ -152,10 +152,13 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
   noise.stallServerCore = pr(ctx.plan.pinned ? ctx.plan.serverCpu : 'all');
   noise.stallLoadCore = ctx.plan.pinned ? pr(ctx.plan.loadCpu) : noise.stallServerCore;
   noise.maxStallMs = Math.max(noise.stallServerCore?.maxStallMs ?? 0, noise.stallLoadCore?.maxStallMs ?? 0);
+  const serverCpuPct = pct(marks.s?.srv, marks.e?.srv);
   return {
     ...result,
     ...noise,
-    serverCpuPct: pct(marks.s?.srv, marks.e?.srv),
+    // server CPU time per delivered message: less sensitive to other tenants than latency is
+    cpuUsPerMsg: serverCpuPct != null && result.deliveredPerS ? (serverCpuPct / 100) * 1e6 / result.deliveredPerS : null,
+    serverCpuPct,
     loadCpuPct: pct(marks.s?.load, marks.e?.load),
     eldP99Ms: typeof rt1?.eventLoopDelayP99Ms === 'number' ? rt1.eventLoopDelayP99Ms : null,
     serverRssMB: typeof rt1?.rss === 'number' ? rt1.rss / 1048576 : null,

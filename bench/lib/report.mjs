@@ -113,13 +113,13 @@ function describe(name, s) {
 function detail(name, s, servers) {
   const rows = [];
   if (name === 'relay' || name === 'audio') {
-    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
+    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'CPU µs/msg', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, ms(S.maxStallMs, 0), `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`]);
+        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.cpuUsPerMsg, 1), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, ms(S.maxStallMs, 0), `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`]);
       }
     }
     return table(head, rows);

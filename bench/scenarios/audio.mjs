@@ -1,7 +1,7 @@
 // Scenario 2 — audio: N users each streaming 16 kHz PCM16 as 3,200-byte binary frames 10 times a second
 // (32 KB/s) to one audio_chunk subscriber; N stepped. Capacity = highest N with zero loss and p99 < 50 ms.
 import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity } from './common.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity, cpuRow } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.audio';
@@ -57,7 +57,7 @@ export async function run(ctx) {
       ratio: r,
       target: '≥ 0.9 × baseline and ≥ 1,000',
       met: cap.ours ? oursOk && (cap.baseline?.value == null || (cap.ours.value ?? 0) / cap.baseline.value >= 0.9) : null,
-    }],
+    }, cpuRow(ctx, out, 'forwarded frame')],
   };
   out.notes.push(...capacityNotes(ctx, out, cap));
   return out;

@@ -2,7 +2,7 @@
 import { summarizeFields, summarize, median, ratio } from '../lib/stats.mjs';
 import { orderFor, guard, active, sleep, waitQuiet, overBudget } from '../lib/harness.mjs';
 
-export const STEP_FIELDS = ['offeredPerS', 'deliveredPerS', 'lost', 'lossPct', 'achievedPct', 'p50', 'p95', 'p99', 'max', 'serverCpuPct', 'loadCpuPct', 'eldP99Ms', 'serverRssMB', 'foreignServerCorePct', 'foreignLoadCorePct', 'stealPct', 'maxStallMs'];
+export const STEP_FIELDS = ['offeredPerS', 'deliveredPerS', 'lost', 'lossPct', 'achievedPct', 'p50', 'p95', 'p99', 'max', 'serverCpuPct', 'cpuUsPerMsg', 'loadCpuPct', 'eldP99Ms', 'serverRssMB', 'foreignServerCorePct', 'foreignLoadCorePct', 'stealPct', 'maxStallMs'];
 /** A repeat during which other tenants used more than this much of a core (server's or load's) counts as noisy… */
 export const NOISE_PCT = 25;
 /** …and so does one during which a stall probe on one of our cores woke up this much too late (the core was taken away). */
@@ -118,4 +118,21 @@ export function pastCapacity(ctx, units, steps) {
   const last = steps.at(-1);
   const prev = steps.at(-2);
   return active(ctx, units).every((k) => last?.[k] && !last[k].pass && (!last[k].noisy || (prev?.[k] && !prev[k].pass)));
+}
+
+/** Server CPU µs per delivered message at the highest step every server ran (median over its repeats). */
+export function cpuRow(ctx, out, unit) {
+  const common = out.steps.filter((s) => ctx.kinds.every((k) => s[k]));
+  const st = common.at(-1) ?? out.steps.at(-1);
+  const v = (k) => st?.[k]?.summaryAll?.cpuUsPerMsg?.median ?? st?.[k]?.summary?.cpuUsPerMsg?.median ?? null;
+  return {
+    metric: `server CPU per ${unit} (µs, at ${st?.label ?? '—'}; all repeats)`,
+    ours: v('ours'),
+    baseline: v('baseline'),
+    oursValue: v('ours'),
+    baselineValue: v('baseline'),
+    ratio: ratio(v('ours'), v('baseline')),
+    target: '— (efficiency; robust to noise)',
+    met: null,
+  };
 }

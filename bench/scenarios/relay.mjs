@@ -1,7 +1,7 @@
 // Scenario 1 — event relay: N glasses, each with one running app subscribed to button_press + head_position;
 // the offered event rate is stepped up. Capacity = highest step with zero loss and p99 < 50 ms.
 import { startUnits, stopUnits, measured, overBudget, guard, active } from '../lib/harness.mjs';
-import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity } from './common.mjs';
+import { aggregate, capacity, ratio, capacityNotes, stepReps, pastCapacity, cpuRow } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.relay';
@@ -81,6 +81,7 @@ function summarize(ctx, out) {
     target: '≤ 1.2 × baseline',
     met: pr != null ? pr <= 1.2 : null,
   });
+  rows.push(cpuRow(ctx, out, 'relayed event'));
   out.notes.push(...capacityNotes(ctx, out, cap));
   return { target: TARGETS.relay, capacity: cap, halfStep: half?.step ?? null, rows };
 }

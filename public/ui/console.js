@@ -6,6 +6,8 @@ import { $, api, ApiError, auth, h, loadMeta, seg, timeAgo } from './common.js';
 const PACKAGE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 let meta = null;
 let refreshTimer = null;
+/** Per app row: the user typed and the last action message. */
+const rowState = new Map();
 
 async function init() {
   meta = await loadMeta();
@@ -154,6 +156,24 @@ async function refresh() {
   renderSessions(sessions);
 }
 
+/**
+ * Start outcomes this console saw itself (the start API answers with the failing stage). The session
+ * summary's apps[].lastStart covers starts made elsewhere, but only while the app stays in the session.
+ */
+const STARTS = 'mentra.console.starts';
+function localStarts() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STARTS) || '{}');
+  } catch {
+    return {};
+  }
+}
+function recordStart(packageName, userId, lastStart) {
+  const all = localStarts();
+  all[packageName] = [{ userId, lastStart }, ...(all[packageName] || [])].slice(0, 10);
+  sessionStorage.setItem(STARTS, JSON.stringify(all));
+}
+
 function lastStartCell(entries) {
   if (entries.length === 0) return h('span', { class: 'muted' }, '—');
   return h(
@@ -174,41 +194,82 @@ function lastStartCell(entries) {
 function renderApps(apps, sessions) {
   const rows = apps.map((app) => {
     const runners = sessions.filter((s) => s.runningApps.includes(app.packageName)).map((s) => s.userId);
-    const starts = sessions
-      .map((s) => ({ userId: s.userId, info: s.apps.find((a) => a.packageName === app.packageName) }))
-      .filter((x) => x.info && x.info.lastStart)
-      .map((x) => ({ userId: x.userId, lastStart: x.info.lastStart }))
+    const seen = new Set();
+    const starts = [
+      ...sessions
+        .map((s) => ({ userId: s.userId, info: s.apps.find((a) => a.packageName === app.packageName) }))
+        .filter((x) => x.info && x.info.lastStart)
+        .map((x) => ({ userId: x.userId, lastStart: x.info.lastStart })),
+      ...(localStarts()[app.packageName] || []),
+    ]
+      .filter((x) => {
+        const k = `${x.userId} ${x.lastStart.at}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      })
       .sort((a, b) => (a.lastStart.at < b.lastStart.at ? 1 : -1))
       .slice(0, 5);
     const needs = [
       ...app.permissions.map((p) => p.type.toLowerCase()),
       ...app.hardwareRequirements.map((hw) => `${hw.type.toLowerCase()}${hw.level === 'OPTIONAL' ? '?' : ''}`),
     ];
-    const userInput = h('input', { placeholder: 'user@example.com', size: 18, 'aria-label': `Install ${app.packageName} for user` });
-    const status = h('div', { class: 'sub' });
-    const rotate = h('button', { type: 'button' }, 'Rotate key');
-    let armed = null;
+    // The table is re-drawn every 5 s: what was typed and the last message survive it.
+    const kept = rowState.get(app.packageName) || { user: '', status: '', armedUntil: 0 };
+    rowState.set(app.packageName, kept);
+    const userInput = h('input', { placeholder: 'user@example.com', size: 18, 'aria-label': `User for ${app.packageName}` });
+    userInput.value = kept.user;
+    userInput.addEventListener('input', () => (kept.user = userInput.value));
+    const statusEl = h('div', { class: 'sub' }, kept.status);
+    const status = {
+      set textContent(text) {
+        kept.status = text;
+        statusEl.textContent = text;
+      },
+    };
+    // Rotating takes two clicks within 6 s (arm, confirm); the armed state survives a re-draw.
+    const isArmed = () => (kept.armedUntil || 0) > Date.now();
+    const rotate = h('button', { type: 'button', class: isArmed() ? 'danger' : '' }, isArmed() ? 'Confirm: old key stops working' : 'Rotate key');
     rotate.addEventListener('click', async () => {
-      if (!armed) {
+      if (!isArmed()) {
+        kept.armedUntil = Date.now() + 6000;
         rotate.textContent = 'Confirm: old key stops working';
         rotate.classList.add('danger');
-        armed = setTimeout(() => {
-          armed = null;
+        setTimeout(() => {
+          if (isArmed()) return;
           rotate.textContent = 'Rotate key';
           rotate.classList.remove('danger');
-        }, 5000);
+        }, 6100);
         return;
       }
-      clearTimeout(armed);
-      armed = null;
+      kept.armedUntil = 0;
+      rotate.textContent = 'Rotate key';
+      rotate.classList.remove('danger');
       try {
         const r = await api('POST', `/api/admin/apps/${seg(app.packageName)}/api-key`, undefined, `Rotating the key of ${app.packageName}`);
         showKey(`New API key for ${app.packageName}; the old one no longer works.`, app.packageName, r.apiKey);
       } catch (err) {
         status.textContent = err.message;
       }
-      rotate.textContent = 'Rotate key';
-      rotate.classList.remove('danger');
+    });
+    const start = h('button', { type: 'button', title: 'Start it in the user\'s live session (glasses connected, e.g. in the simulator)' }, 'Start');
+    start.addEventListener('click', async () => {
+      const userId = userInput.value.trim();
+      if (!userId) return (status.textContent = 'Enter a user id (email) with a live session');
+      status.textContent = `Starting for ${userId}…`;
+      start.disabled = true;
+      try {
+        await api('POST', `/api/admin/sessions/${seg(userId)}/apps/${seg(app.packageName)}/start`, undefined, `Starting ${app.packageName}`);
+        recordStart(app.packageName, userId, { at: new Date().toISOString(), ok: true });
+        status.textContent = `Started for ${userId}.`;
+      } catch (err) {
+        const stage = err instanceof ApiError ? err.stage : undefined;
+        if (stage) recordStart(app.packageName, userId, { at: new Date().toISOString(), ok: false, stage, message: err.body.message });
+        status.textContent = stage ? `Start failed at stage ${stage}.` : err.message;
+      } finally {
+        start.disabled = false;
+      }
+      await refresh();
     });
     const install = h('button', { type: 'button' }, 'Install');
     install.addEventListener('click', async () => {
@@ -217,7 +278,7 @@ function renderApps(apps, sessions) {
       try {
         await api('PUT', `/api/admin/users/${seg(userId)}/apps/${seg(app.packageName)}`, undefined, `Installing ${app.packageName}`);
         status.textContent = `Installed for ${userId}. Try it: /simulator?user=${userId}`;
-        userInput.value = '';
+        userInput.value = kept.user = '';
       } catch (err) {
         status.textContent = err.message;
       }
@@ -229,7 +290,7 @@ function renderApps(apps, sessions) {
       h('td', {}, app.appType, h('div', { class: 'sub' }, needs.join(', ') || 'no permissions')),
       h('td', {}, runners.length ? runners.join(', ') : h('span', { class: 'muted' }, 'nobody')),
       h('td', {}, lastStartCell(starts)),
-      h('td', { class: 'actions' }, h('div', { class: 'row' }, userInput, install), h('div', { class: 'row' }, rotate), status),
+      h('td', { class: 'actions' }, h('div', { class: 'row' }, userInput, install, start), h('div', { class: 'row' }, rotate), statusEl),
     );
   });
   $('#apps').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No apps yet: register one above.'))]));

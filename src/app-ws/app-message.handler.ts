@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
+import { AppMessagingService } from '../app-messaging/app-messaging.service.js';
 import type { AppRuntime } from '../apps/app-connections.js';
 import { type ErrorCode } from '../common/cloud-error.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
@@ -22,7 +23,10 @@ export interface BoundApp {
 export class AppMessageHandler {
   private readonly logger = new Logger('AppMessages');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly messaging: AppMessagingService,
+  ) {}
 
   handle(bound: BoundApp, ws: WebSocket, msg: TypedMessage): void {
     const { session, packageName } = bound;
@@ -75,6 +79,12 @@ export class AppMessageHandler {
         return this.result(ws, session.managedStreaming.request(packageName, msg));
       case 'managed_stream_stop':
         return this.result(ws, session.managedStreaming.stopRequest(packageName));
+      case 'app_broadcast_message':
+      case 'app_direct_message':
+      case 'app_room_join':
+      case 'app_room_leave':
+        void this.messaging.handle(session.userId, packageName, msg).then((r) => this.result(ws, r));
+        return;
       case 'stream_status_check':
         session.video.statusCheck(packageName, session.managedStreaming.statusInfo());
         return;

@@ -152,6 +152,10 @@ export class EnvSchema {
   @IsOptional() @Type(() => Number) @IsInt() @Min(50)
   STREAM_ACK_TIMEOUT_MS: number = 10_000;
 
+  /** App-to-app messages one app socket may send per second; the excess gets RATE_LIMITED. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  APP_MESSAGES_PER_SECOND: number = 20;
+
   /** Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
   RECENT_AUDIO_SECONDS: number = 10;
@@ -168,7 +172,7 @@ export const ENV_KEYS = [
   'TRANSCRIPTION_PROVIDERS', 'SONIOX_API_KEY', 'SONIOX_URL', 'SONIOX_MODEL', 'VOSK_URLS', 'LIBRETRANSLATE_URL',
   'LIBRETRANSLATE_API_KEY', 'TRANSCRIPTION_IDLE_CLOSE_MS', 'TRANSCRIPTION_STALL_MS', 'PROVIDER_FAILURE_THRESHOLD',
   'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS', 'PHOTO_TIMEOUT_MS', 'MANAGED_RTMP_INGEST_URL',
-  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS',
+  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS', 'APP_MESSAGES_PER_SECOND',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

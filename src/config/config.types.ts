@@ -29,6 +29,7 @@ export interface AppConfig {
   recentAudioSeconds: number;
   media: MediaConfig;
   photoTimeoutMs: number;
+  appMessagesPerSecond: number;
   streaming: {
     keepAliveMs: number;
     ackTimeoutMs: number;

@@ -49,6 +49,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     recentAudioSeconds: e.RECENT_AUDIO_SECONDS,
     media: mediaConfig(e),
     photoTimeoutMs: e.PHOTO_TIMEOUT_MS,
+    appMessagesPerSecond: e.APP_MESSAGES_PER_SECOND,
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
