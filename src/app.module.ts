@@ -15,6 +15,7 @@ import { PersistenceModule } from './persistence/persistence.module.js';
 import { SimpleStorageModule } from './simple-storage/simple-storage.module.js';
 import { TtsModule } from './tts/tts.module.js';
 import { IngestCallbacksModule } from './streaming/ingest-callbacks.module.js';
+import { WebviewAuthModule } from './webview-auth/webview-auth.module.js';
 import { WebUiModule } from './web-ui/web-ui.module.js';
 
 @Module({})
@@ -36,6 +37,7 @@ export class AppModule {
         PermissionsModule,
         TtsModule,
         IngestCallbacksModule,
+        WebviewAuthModule,
         WebUiModule,
       ],
       providers: [

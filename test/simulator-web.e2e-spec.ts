@@ -199,7 +199,7 @@ describe('web simulator and developer console in Chromium', () => {
       return seen.size >= 2;
     }, 5000, 'two different animation frames');
     await page.close();
-  });
+  }, 90_000);
 
   it("streams the browser microphone (Chromium's fake device, 48 kHz) to the SDK app's onAudioChunk as 16 kHz PCM", async () => {
     const page = await openPage(`/simulator?user=${USERS.mic}`);
@@ -227,7 +227,7 @@ describe('web simulator and developer console in Chromium', () => {
     await page.click('#mic');
     expect(await page.getAttribute('#mic', 'aria-pressed')).toBe('false');
     await page.close();
-  });
+  }, 90_000);
 
   it('opens from a short-lived link (no admin key in the page) for one user and model', async () => {
     const created = await cloud.admin('POST', '/api/simulator/links', { userId: USERS.link, model: 'g2', ttlSeconds: 600 });
@@ -256,7 +256,7 @@ describe('web simulator and developer console in Chromium', () => {
     await bad.waitForSelector('#signin:not([hidden])');
     expect(await bad.textContent('#signin-error')).toContain('invalid or has expired');
     await bad.close();
-  });
+  }, 90_000);
 
   it('the developer console registers an app, shows its key once, rotates it, installs it and shows the failing stage of a start', async () => {
     const page = await openPage('/console');
@@ -323,7 +323,11 @@ describe('web simulator and developer console in Chromium', () => {
       await pkgRow.locator('button', { hasText: 'Install' }).click();
       await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Installed for'), PKG);
       await pkgRow.locator('button', { hasText: /^Start$/ }).click();
-      await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Started for'), PKG, { timeout: 20_000 });
+      await page.waitForFunction((pkg) => /Started for|failed/.test(document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!), PKG, { timeout: 20_000 }).catch(async (e) => {
+        console.error('ROW', await pkgRow.textContent(), JSON.stringify((await cloud.admin('GET', `/api/admin/sessions/${USERS.console}`)).body));
+        throw e;
+      });
+      expect(await pkgRow.locator('td').nth(4).textContent()).toContain(`Started for ${USERS.console}.`);
       expect(await pkgRow.locator('td').nth(2).textContent()).toBe(USERS.console);
       expect(await pkgRow.locator('td').nth(3).textContent()).toMatch(/^ok web-console@example\.com/);
       expect(await page.textContent('[data-testid="sessions"]')).toContain(USERS.console);
@@ -333,7 +337,7 @@ describe('web simulator and developer console in Chromium', () => {
     }
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.close();
-  });
+  }, 90_000);
 });
 
 describe('simulator links API', () => {

@@ -120,10 +120,11 @@ export function pastCapacity(ctx, units, steps) {
   return active(ctx, units).every((k) => last?.[k] && !last[k].pass && (!last[k].noisy || (prev?.[k] && !prev[k].pass)));
 }
 
-/** Server CPU µs per delivered message at the highest step every server ran (median over its repeats). */
+/** Server CPU µs per delivered message at the highest step every server ran without loss (median over all its repeats). */
 export function cpuRow(ctx, out, unit) {
   const common = out.steps.filter((s) => ctx.kinds.every((k) => s[k]));
-  const st = common.at(-1) ?? out.steps.at(-1);
+  const lossless = common.filter((s) => ctx.kinds.every((k) => s[k].summaryAll?.lost?.median === 0));
+  const st = lossless.at(-1) ?? common.at(-1) ?? out.steps.at(-1);
   const v = (k) => st?.[k]?.summaryAll?.cpuUsPerMsg?.median ?? st?.[k]?.summary?.cpuUsPerMsg?.median ?? null;
   return {
     metric: `server CPU per ${unit} (µs, at ${st?.label ?? '—'}; all repeats)`,

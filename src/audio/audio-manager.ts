@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
 
 export type AudioSink = (pcm: Buffer) => void;
@@ -115,7 +116,7 @@ export class AudioManager {
       requestId,
       packageName,
       appId: packageName,
-      audioUrl: msg.audioUrl,
+      audioUrl: rewriteTtsUrl(msg.audioUrl, this.config.publicUrl),
       volume: typeof msg.volume === 'number' ? msg.volume : 1,
       stopOtherAudio: msg.stopOtherAudio !== false,
       ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}),

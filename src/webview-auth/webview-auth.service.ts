@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { Interval } from '@nestjs/schedule';
+import { createHash, randomBytes } from 'node:crypto';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { WebviewKeys } from './webview-keys.js';
+
+/** The SDK accepts signed user tokens from this issuer only (apps.md §6.2). */
+export const SIGNED_TOKEN_ISSUER = 'https://prod.augmentos.cloud';
+export const TEMP_TOKEN_TTL_MS = 60_000;
+const MAX_TEMP_TOKENS = 100_000;
+
+interface TempToken {
+  userId: string;
+  packageName: string;
+  expiresAt: number;
+}
+
+/**
+ * Webview login for apps: single-use 60 s temp tokens (exchanged by the SDK with the app's key) and
+ * RS256 signed user tokens (verified by the SDK with our public key).
+ */
+@Injectable()
+export class WebviewAuthService {
+  private readonly temp = new Map<string, TempToken>();
+  private readonly jwt: JwtService;
+
+  constructor(
+    keys: WebviewKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.jwt = new JwtService({ privateKey: keys.privateKeyPem, signOptions: { algorithm: 'RS256', keyid: 'v1', issuer: SIGNED_TOKEN_ISSUER, expiresIn: '10m' } });
+  }
+
+  issueTempToken(userId: string, packageName: string, now = Date.now()): string {
+    if (this.temp.size >= MAX_TEMP_TOKENS) this.sweep(now);
+    const token = randomBytes(32).toString('hex');
+    this.temp.set(token, { userId, packageName, expiresAt: now + TEMP_TOKEN_TTL_MS });
+    return token;
+  }
+
+  /** Single use: the token is gone after this call whatever the outcome. */
+  exchange(token: string, packageName: string, now = Date.now()): { ok: true; userId: string } | { ok: false; error: string } {
+    const entry = this.temp.get(token);
+    this.temp.delete(token);
+    if (!entry || entry.expiresAt < now) return { ok: false, error: 'Invalid or expired temporary token' };
+    if (entry.packageName !== packageName) return { ok: false, error: 'The token was issued for another app' };
+    return { ok: true, userId: entry.userId };
+  }
+
+  signUserToken(userId: string, packageName: string): string {
+    return this.jwt.sign({ sub: userId, packageName });
+  }
+
+  /** `cloudApiUrl` and its checksum let the SDK call this cloud instead of its hard-coded host. */
+  webviewQuery(token: string, hashedApiKey: string): Record<string, string> {
+    const cloudApiUrl = this.config.publicUrl;
+    const checksum = createHash('sha256').update(cloudApiUrl).update(hashedApiKey).digest('hex');
+    return { aos_temp_token: token, cloudApiUrl, cloudApiUrlChecksum: checksum };
+  }
+
+  @Interval(30_000)
+  sweep(now = Date.now()): void {
+    for (const [t, e] of this.temp) if (e.expiresAt < now) this.temp.delete(t);
+  }
+}
