@@ -267,6 +267,8 @@ describe('SonioxDouble: scripted results', () => {
     await c.count(n + 1);
     expect(c.messages[n].tokens).toEqual([{ text: '<fin>', is_final: true }]);
     expect(d.streams[0]!.finalizeCount).toBe(2);
+    expect(d.streams[0]!.minFinalizeGapMs).toBeGreaterThanOrEqual(0);
+    expect(d.streams[0]!.minFinalizeGapMs).toBeLessThan(2000);
     expect(d.stats().finalizeCount).toBe(2);
     // Streaming continues after a finalize, with the next script word.
     c.send(pcm(100));
@@ -518,6 +520,8 @@ describe('SonioxDouble: counters and control endpoint', () => {
     b.send({ type: 'finalize' });
     await d.waitFor((x) => x.stats().bytesReceived === 6400 && x.stats().keepaliveCount === 1 && x.stats().finalizeCount === 1, 2000);
     expect(d.stats()).toMatchObject({ connections: 2, openStreams: 2, configsReceived: 2, bytesReceived: 6400 });
+    // 100 ms of audio sent at once runs ~100 ms ahead of real time.
+    expect(d.streams[0]!.maxAudioAheadMs).toBeGreaterThan(50);
     expect(d.streams.map((s) => [s.bytesReceived, s.audioFrames])).toEqual([
       [3200, 1],
       [3200, 2],

@@ -130,7 +130,13 @@ export interface SonioxStreamInfo {
   bytesReceived: number;
   audioFrames: number;
   finalizeCount: number;
+  /** Smallest time between two finalize messages (Soniox: "do not finalize more often than every few seconds"). */
+  minFinalizeGapMs: number | null;
+  lastFinalizeAt: number | null;
   keepaliveCount: number;
+  /** How far the audio ran ahead of real time at most (Soniox wants real-time cadence; bursts may disconnect). */
+  maxAudioAheadMs: number;
+  firstAudioAt: number | null;
   responsesSent: number;
   /** Concatenated text of the final original-language tokens sent (markers excluded). */
   finalText: string;
@@ -189,6 +195,8 @@ interface Stream {
   translationsEmitted: number;
   pending: PendingWord[];
   finalMs: number;
+  /** Audio bytes processed so far (total_audio_proc_ms). */
+  processed: number;
   idleTimer: NodeJS.Timeout | null;
   language: string;
   translationTarget: string | null;
@@ -578,7 +586,11 @@ export class SonioxDouble extends EventEmitter {
       bytesReceived: 0,
       audioFrames: 0,
       finalizeCount: 0,
+      minFinalizeGapMs: null,
+      lastFinalizeAt: null,
       keepaliveCount: 0,
+      maxAudioAheadMs: 0,
+      firstAudioAt: null,
       responsesSent: 0,
       finalText: '',
       errorCode: null,
@@ -605,6 +617,7 @@ export class SonioxDouble extends EventEmitter {
       translationsEmitted: 0,
       pending: [],
       finalMs: 0,
+      processed: 0,
       idleTimer: null,
       language: this.options.language ?? 'en',
       translationTarget: null,
@@ -664,6 +677,12 @@ export class SonioxDouble extends EventEmitter {
       if (msg.trailing_silence_ms !== undefined && (typeof msg.trailing_silence_ms !== 'number' || msg.trailing_silence_ms < 0)) {
         return this.sendError(s, 400, 'Invalid trailing_silence_ms.');
       }
+      const now = Date.now();
+      if (s.info.lastFinalizeAt !== null) {
+        const gap = now - s.info.lastFinalizeAt;
+        s.info.minFinalizeGapMs = s.info.minFinalizeGapMs === null ? gap : Math.min(s.info.minFinalizeGapMs, gap);
+      }
+      s.info.lastFinalizeAt = now;
       s.info.finalizeCount++;
       this.counters.finalizeCount++;
       if (s.stalled) return;
@@ -758,6 +777,9 @@ export class SonioxDouble extends EventEmitter {
     s.info.bytesReceived += buf.length;
     s.info.audioFrames++;
     this.counters.bytesReceived += buf.length;
+    const now = Date.now();
+    if (s.info.firstAudioAt === null) s.info.firstAudioAt = now;
+    s.info.maxAudioAheadMs = Math.max(s.info.maxAudioAheadMs, Math.round(s.info.bytesReceived / s.bytesPerMs) - (now - s.info.firstAudioAt));
     this.emit('audio', buf.length, s.info);
     if (!s.stalled) this.armIdle(s);
     const bpw = this.bytesPerWord;
@@ -775,6 +797,7 @@ export class SonioxDouble extends EventEmitter {
       s.slotFill += n;
       off += n;
       pos += n;
+      if (!s.stalled) s.processed = pos;
       // A stall strikes once the stream has had `afterBytes` of audio answered.
       if (s.fault?.kind === 'stall' && pos > s.fault.afterBytes) this.checkFault(s);
       if (s.slotFill >= bpw) {
@@ -815,7 +838,7 @@ export class SonioxDouble extends EventEmitter {
   }
 
   private totalMs(s: Stream): number {
-    return Math.round(s.info.bytesReceived / s.bytesPerMs);
+    return Math.round(s.processed / s.bytesPerMs);
   }
 
   private token(s: Stream, w: PendingWord, isFinal: boolean): SonioxToken {
