@@ -12,6 +12,7 @@ ENV NODE_ENV=production DATA_DIR=/data PORT=8002
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY public ./public
 COPY package.json ./
 VOLUME /data
 EXPOSE 8002

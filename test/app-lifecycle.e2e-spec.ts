@@ -67,6 +67,8 @@ describe('app lifecycle', () => {
     const summary = (await cloud.admin('GET', `/api/admin/sessions/${user}`)).body;
     expect(summary.runningApps).toEqual([]);
     expect(summary.loadingApps).toEqual([]);
+    // The failing stage stays visible to operators after the runtime is gone.
+    expect(summary.apps).toEqual([expect.objectContaining({ packageName: pkg, state: 'stopped', lastStart: expect.objectContaining({ ok: false, stage: 'WEBHOOK' }) })]);
     expect((await cloud.admin('GET', `/api/admin/users/${user}`)).body.runningApps).toEqual([]);
   });
 

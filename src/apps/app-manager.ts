@@ -1,8 +1,10 @@
-import { Inject, Injectable, Scope } from '@nestjs/common';
+import { Inject, Injectable, Optional, Scope } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { newId, runExtended } from '../observability/request-context.js';
 import { checkCompatibility } from '../device/hardware-compatibility.js';
 import {
   APP_REPOSITORY,
@@ -17,6 +19,8 @@ import { AppConnections, type AppRuntime, type PendingStart, type StartResult } 
 import { defaultMentraosSettings, mergeSettings } from './app-settings.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 
+const MAX_REMEMBERED_STARTS = 50;
+
 export type InitOutcome = { ok: true; rt: AppRuntime } | { ok: false; code: 'APP_NOT_STARTED'; message: string };
 
 const OPEN = 1;
@@ -27,6 +31,8 @@ const OPEN = 1;
  */
 @Injectable({ scope: Scope.REQUEST })
 export class AppManager {
+  private readonly lastStarts = new Map<string, NonNullable<AppRuntime['lastStart']>>();
+
   constructor(
     private readonly ctx: SessionContext,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -36,6 +42,7 @@ export class AppManager {
     private readonly webhooks: WebhookClient,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     ctx.on('glassesConnected', ({ reconnect }) => {
       if (reconnect) this.resurrectDormant();
@@ -63,7 +70,8 @@ export class AppManager {
     const placeholder: AppRecord = { packageName, name: packageName, publicUrl: '', appType: 'background', permissions: [], hardwareRequirements: [], settings: [], hashedApiKey: '', createdAt: new Date(0), updatedAt: new Date(0) };
     const rt = this.connections.create(placeholder);
     rt.start = pending;
-    void this.runStart(rt, pending).catch((err) => {
+    this.ctx.logger.log({ msg: `starting ${packageName}`, event: 'app.start', userId: this.ctx.userId, packageName, startId: pending.id });
+    void runExtended({ startId: pending.id }, () => this.runStart(rt, pending)).catch((err) => {
       pending.settle({ ok: false, packageName, stage: 'WEBHOOK', message: errorMessage(err) });
     });
     // Joiners get the finished outcome too, after the bookkeeping of a failure is done.
@@ -81,7 +89,7 @@ export class AppManager {
         resolve(r);
       };
     });
-    return { promise, settle: (r) => settle(r), abort: new AbortController() };
+    return { promise, settle: (r) => settle(r), abort: new AbortController(), id: newId('start') };
   }
 
   private async runStart(rt: AppRuntime, pending: PendingStart): Promise<void> {
@@ -97,6 +105,8 @@ export class AppManager {
     rt.app = app;
     const compat = checkCompatibility(app.hardwareRequirements, this.device.capabilities, this.device.isKnownModel);
     if (!compat.compatible) return fail('HARDWARE_CHECK', compat.message);
+    const active = isDashboard ? 0 : this.appsCountedAgainstLimit(rt, app);
+    if (active >= this.config.maxAppsPerUser) return fail('LIMIT', `${this.ctx.userId} already has ${active} apps running or starting (MAX_APPS_PER_USER is ${this.config.maxAppsPerUser}); stop one first`);
     if (app.appType === 'standard') {
       for (const other of this.connections.values()) {
         if (other !== rt && other.app.appType === 'standard' && other.state !== 'stopping') {
@@ -147,8 +157,15 @@ export class AppManager {
       rt.start = undefined;
     }
     rt.lastStart = { at: new Date().toISOString(), ok: result.ok, ...(result.ok ? {} : { stage: result.stage, message: result.message }) };
+    // Kept past the runtime's removal, so operators see why a start failed.
+    this.lastStarts.delete(rt.packageName);
+    this.lastStarts.set(rt.packageName, rt.lastStart);
+    if (this.lastStarts.size > MAX_REMEMBERED_STARTS) this.lastStarts.delete(this.lastStarts.keys().next().value!);
+    const about = { userId: this.ctx.userId, packageName: rt.packageName, startId: pending?.id, durationMs: Date.now() - rt.startedAt };
+    this.metrics?.recordAppStart(result.ok ? 'ok' : result.stage, about.durationMs);
+    if (result.ok) this.ctx.logger.log({ msg: `${rt.packageName} started`, event: 'app.started', ...about });
     if (!result.ok && this.connections.get(rt.packageName) === rt && rt.state === 'loading') {
-      this.ctx.logger.warn(`start of ${rt.packageName} failed at ${result.stage}: ${result.message}`);
+      this.ctx.logger.warn({ msg: `start of ${rt.packageName} failed at ${result.stage}: ${result.message}`, event: 'app.start_failed', stage: result.stage, ...about });
       // The app accepted the session but never connected: tell it to drop whatever it set up.
       if (result.stage === 'TIMEOUT') this.sendStopWebhook(rt, 'error');
       this.connections.delete(rt.packageName);
@@ -157,6 +174,17 @@ export class AppManager {
       this.notifyGlassesAppState();
     }
     return result;
+  }
+
+  /** Apps besides `rt` that count against MAX_APPS_PER_USER: not stopping, not the dashboard, not a standard app this standard start replaces. */
+  private appsCountedAgainstLimit(rt: AppRuntime, app: AppRecord): number {
+    let n = 0;
+    for (const other of this.connections.values()) {
+      if (other === rt || other.state === 'stopping' || other.packageName === this.config.systemDashboardPackage) continue;
+      if (app.appType === 'standard' && other.app.appType === 'standard') continue;
+      n++;
+    }
+    return n;
   }
 
   /** On a fresh session: every app the user had running (persisted) starts again. */
@@ -327,7 +355,9 @@ export class AppManager {
   }
 
   describe(): Array<{ packageName: string; state: string; connected: boolean; lastStart?: AppRuntime['lastStart'] }> {
-    return [...this.connections.values()].map((rt) => ({ packageName: rt.packageName, state: rt.state, connected: rt.ws?.readyState === OPEN, lastStart: rt.lastStart }));
+    const live = [...this.connections.values()].map((rt) => ({ packageName: rt.packageName, state: rt.state, connected: rt.ws?.readyState === OPEN, lastStart: rt.lastStart ?? this.lastStarts.get(rt.packageName) }));
+    const stopped = [...this.lastStarts].filter(([pkg]) => !this.connections.get(pkg)).map(([packageName, lastStart]) => ({ packageName, state: 'stopped', connected: false, lastStart }));
+    return [...live, ...stopped];
   }
 
   /** Session end: every app is told and closed; the persisted running list is kept for the next session. */
