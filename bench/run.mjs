@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release, arch, setPriority } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { parseArgs, profileFor, SCENARIOS } from './lib/config.mjs';
-import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, forkProbe, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
+import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, forkProbe, killAllChildren, snapshotDist, removeSnapshot, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { profileHeaviest } from './lib/profile.mjs';
 import { stopPool } from './lib/harness.mjs';
@@ -55,6 +55,7 @@ async function main() {
   if (opts.servers.includes('ours') && !existsSync(join(ROOT_DIR, 'dist', 'main.js'))) {
     throw new Error('dist/main.js not found: run `npm run build` first (npm run bench does), or use --baseline-only');
   }
+  const snap = opts.servers.includes('ours') ? snapshotDist() : null;
   if (opts.repeat < 2) log(`warning: --repeat ${opts.repeat}: the spec asks for at least 2 repeats per step`);
   const kinds = ['ours', 'baseline'].filter((k) => opts.servers.includes(k));
   const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {}, pool: profile.reuseServers ? {} : null };
@@ -76,6 +77,7 @@ async function main() {
     wsVersion: pkgVersion('ws'),
     sdkVersion: pkgVersion('@mentra/sdk'),
     pinned: plan.pinned,
+    oursFrom: snap ? `snapshot of dist/ taken at start (${relative(ROOT_DIR, snap.dir)}/dist)` : null,
     serversPerScenario: profile.reuseServers ? 'one server per kind for the whole run (--quick), sessions closed between scenarios' : 'fresh servers for every scenario (idle: for every size)',
     pinReason: plan.reason,
     nice: plan.nice,
@@ -134,6 +136,19 @@ async function main() {
   cleanupTempRoot(opts.keepLogs || failures > 0);
   if (failures > 0) console.log(`${failures} scenario(s) failed; server and load-generator logs kept in ${benchTempRoot()}`);
   return failures > 0 ? 2 : 0;
+}
+
+// an interrupted run takes its servers with it (load generators and probes exit when their IPC channel closes)
+process.on('exit', () => {
+  killAllChildren();
+  removeSnapshot();
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killAllChildren();
+    removeSnapshot();
+    process.exit(130);
+  });
 }
 
 main().then(

@@ -6,6 +6,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/config.types.js';
 import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+import { JsonLogger } from './observability/json-logger.js';
+import { MetricsService } from './observability/metrics.service.js';
+import { requestIdMiddleware } from './observability/request-id.middleware.js';
+import { SessionRegistry } from './session/session-registry.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -16,14 +20,22 @@ export function logLevels(level: AppConfig['logLevel']): LogLevel[] {
 /** Builds the whole service (HTTP, both gateways, Swagger) without listening: used by main.ts and tests. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: logLevels(config.logLevel),
+    logger: new JsonLogger({ level: config.logLevel, format: config.logFormat }),
     bodyParser: false,
   });
+  app.use(requestIdMiddleware(app.get(MetricsService)));
   // Simple storage batches carry several 100,000-character values (issue 9); everything else is small.
   app.useBodyParser('json', { limit: '2mb' });
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.disable('x-powered-by');
-  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  const wsAdapter = new RealtimeWsAdapter(app);
+  app.useWebSocketAdapter(wsAdapter);
+  // Graceful shutdown: no new upgrades, then every socket gets 1012 (Service Restart: clients reconnect)
+  // within half the drain time, before the sessions are disposed (SessionRegistry.beforeApplicationShutdown).
+  app.get(SessionRegistry).onShutdown(async () => {
+    wsAdapter.beginShutdown();
+    await wsAdapter.closeAll(1012, 'Service restart', Math.floor(config.shutdownDrainMs / 2));
+  });
   const doc = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

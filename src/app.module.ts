@@ -10,6 +10,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
 import { GlassesWsModule } from './glasses-ws/glasses-ws.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { PermissionsModule } from './permissions/permissions.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { SimpleStorageModule } from './simple-storage/simple-storage.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         PersistenceModule.forRoot(config),
         ScheduleModule.forRoot(),
+        ObservabilityModule,
         AuthModule,
         GlassesWsModule,
         AppWsModule,

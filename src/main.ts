@@ -13,6 +13,16 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await createApp(config);
+  // Nest's shutdown hooks run the graceful close on these signals; this bounds it (once: Nest re-raises the signal).
+  const drainMs = config.shutdownDrainMs;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        console.error(`shutdown did not finish within SHUTDOWN_DRAIN_MS (${drainMs} ms); exiting`);
+        process.exit(1);
+      }, drainMs).unref();
+    });
+  }
   await app.listen(config.port, config.host);
   const logger = new Logger('Bootstrap');
   logger.log(`MentraOS open cloud listening on ${config.host}:${config.port} (store: ${config.mongoUrl ? 'MongoDB' : `embedded in ${config.dataDir}`})`);

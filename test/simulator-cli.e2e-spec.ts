@@ -17,7 +17,7 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
   let example: ExampleAppHandle;
   let dir: string;
   const PKG = 'com.example.hello';
-  const users = ['cli-pass@example.com', 'cli-fail@example.com', 'cli-datadir@example.com', 'cli-webhook@example.com'];
+  const users = ['cli-pass@example.com', 'cli-fail@example.com', 'cli-datadir@example.com', 'cli-webhook@example.com', 'cli-tty@example.com'];
 
   beforeAll(async () => {
     cloud = await startCloud({ GLASSES_GRACE_MS: '500' });
@@ -115,6 +115,26 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     await rm(dataDir, { recursive: true, force: true });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+  });
+
+  it('interactive mode draws the display in the terminal and takes keys (b, s, u, q)', async () => {
+    const run = await runSimCli([...base(users[4]!), '--app', PKG], {}, 90_000, async (cli) => {
+      await cli.waitForOutput(/Example app ready/);
+      cli.type('b');
+      await cli.waitForOutput(/┃Button: short press #\d+ +┃/);
+      cli.type('s');
+      await cli.waitForOutput(/say> /);
+      cli.type('typed in the terminal\n');
+      await cli.waitForOutput(/You said: typed in the terminal/);
+      cli.type('u');
+      await cli.waitForOutput(/Dashboard \(head up\) ◀ showing/);
+      cli.type('q');
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Main view (com.example.hello)');
+    expect(run.stdout).toMatch(/web simulator: http:\/\/127\.0\.0\.1:\d+\/simulator#link=/);
+    expect(run.stdout).toContain('keys: b short press · B long press · u head up · d head down · s say · t speak · r reconnect · q quit');
+    expect(example.stats.transcripts).toContain('typed in the terminal');
   });
 
   describe('bad input: a clear message and a non-zero exit before anything connects', () => {

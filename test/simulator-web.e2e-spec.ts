@@ -17,6 +17,13 @@ import { REPO_ROOT, startExampleApp, type ExampleAppHandle } from './support/sim
  * /simulator and /console in a real browser: Debian's chromium driven by playwright-core with its
  * executable path (never a downloaded browser). A missing chromium fails this suite; it is not skipped.
  */
+// page.evaluate / waitForFunction callbacks run in the browser; the project compiles without the DOM lib.
+declare const document: { querySelector<T = any>(sel: string): T | null };
+declare const window: unknown;
+type HTMLInputElement = { readOnly: boolean };
+declare const sessionStorage: { getItem(key: string): string | null };
+type HTMLCanvasElement = { width: number; height: number; getContext(kind: '2d'): any };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = join(REPO_ROOT, 'test-output');
 const PKG = 'com.example.hello';
@@ -125,8 +132,6 @@ describe('web simulator and developer console in Chromium', () => {
     await page.click(`[data-testid="start-${PKG}"]`);
     await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)?.textContent?.includes('running'), PKG, { timeout: 15_000 });
   }
-
-  const mainText = (page: Page): Promise<string> => page.textContent('#main-text').then((t) => t ?? '');
 
   /** Lit (green) pixels on the lens canvas. */
   const litPixels = (page: Page): Promise<number> =>
@@ -323,10 +328,7 @@ describe('web simulator and developer console in Chromium', () => {
       await pkgRow.locator('button', { hasText: 'Install' }).click();
       await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Installed for'), PKG);
       await pkgRow.locator('button', { hasText: /^Start$/ }).click();
-      await page.waitForFunction((pkg) => /Started for|failed/.test(document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!), PKG, { timeout: 20_000 }).catch(async (e) => {
-        console.error('ROW', await pkgRow.textContent(), JSON.stringify((await cloud.admin('GET', `/api/admin/sessions/${USERS.console}`)).body));
-        throw e;
-      });
+      await page.waitForFunction((pkg) => /Started for|failed/.test(document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!), PKG, { timeout: 20_000 });
       expect(await pkgRow.locator('td').nth(4).textContent()).toContain(`Started for ${USERS.console}.`);
       expect(await pkgRow.locator('td').nth(2).textContent()).toBe(USERS.console);
       expect(await pkgRow.locator('td').nth(3).textContent()).toMatch(/^ok web-console@example\.com/);
@@ -391,7 +393,7 @@ describe('simulator links API', () => {
     expect(js.headers.get('content-type')).toContain('text/javascript');
     expect((await fetch(`${cloud.url}/ui/..%2Fsimulator.html`)).status).toBe(404);
     expect((await fetch(`${cloud.url}/ui/nope.js`)).status).toBe(404);
-    const meta = await (await fetch(`${cloud.url}/api/simulator/meta`)).json();
-    expect(meta.models.find((m: { name: string }) => m.name === 'Even Realities G1').display).toEqual({ width: 640, height: 200, maxTextLines: 5, color: 'green', canDisplayBitmap: true });
+    const meta = (await (await fetch(`${cloud.url}/api/simulator/meta`)).json()) as { models: Array<{ name: string; display: unknown }> };
+    expect(meta.models.find((m) => m.name === 'Even Realities G1')!.display).toEqual({ width: 640, height: 200, maxTextLines: 5, color: 'green', canDisplayBitmap: true });
   });
 });

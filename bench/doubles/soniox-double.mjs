@@ -429,7 +429,11 @@ export class SonioxDouble extends EventEmitter {
             bytesReceived: 0,
             audioFrames: 0,
             finalizeCount: 0,
+            minFinalizeGapMs: null,
+            lastFinalizeAt: null,
             keepaliveCount: 0,
+            maxAudioAheadMs: 0,
+            firstAudioAt: null,
             responsesSent: 0,
             finalText: '',
             errorCode: null,
@@ -456,6 +460,7 @@ export class SonioxDouble extends EventEmitter {
             translationsEmitted: 0,
             pending: [],
             finalMs: 0,
+            processed: 0,
             idleTimer: null,
             language: this.options.language ?? 'en',
             translationTarget: null,
@@ -523,6 +528,12 @@ export class SonioxDouble extends EventEmitter {
             if (msg.trailing_silence_ms !== undefined && (typeof msg.trailing_silence_ms !== 'number' || msg.trailing_silence_ms < 0)) {
                 return this.sendError(s, 400, 'Invalid trailing_silence_ms.');
             }
+            const now = Date.now();
+            if (s.info.lastFinalizeAt !== null) {
+                const gap = now - s.info.lastFinalizeAt;
+                s.info.minFinalizeGapMs = s.info.minFinalizeGapMs === null ? gap : Math.min(s.info.minFinalizeGapMs, gap);
+            }
+            s.info.lastFinalizeAt = now;
             s.info.finalizeCount++;
             this.counters.finalizeCount++;
             if (s.stalled)
@@ -621,6 +632,10 @@ export class SonioxDouble extends EventEmitter {
         s.info.bytesReceived += buf.length;
         s.info.audioFrames++;
         this.counters.bytesReceived += buf.length;
+        const now = Date.now();
+        if (s.info.firstAudioAt === null)
+            s.info.firstAudioAt = now;
+        s.info.maxAudioAheadMs = Math.max(s.info.maxAudioAheadMs, Math.round(s.info.bytesReceived / s.bytesPerMs) - (now - s.info.firstAudioAt));
         this.emit('audio', buf.length, s.info);
         if (!s.stalled)
             this.armIdle(s);
@@ -640,6 +655,8 @@ export class SonioxDouble extends EventEmitter {
             s.slotFill += n;
             off += n;
             pos += n;
+            if (!s.stalled)
+                s.processed = pos;
             // A stall strikes once the stream has had `afterBytes` of audio answered.
             if (s.fault?.kind === 'stall' && pos > s.fault.afterBytes)
                 this.checkFault(s);
@@ -682,7 +699,7 @@ export class SonioxDouble extends EventEmitter {
         this.respond(s, { tokens: s.pending.map((w) => this.token(s, w, false)), final_audio_proc_ms: s.finalMs, total_audio_proc_ms: this.totalMs(s) });
     }
     totalMs(s) {
-        return Math.round(s.info.bytesReceived / s.bytesPerMs);
+        return Math.round(s.processed / s.bytesPerMs);
     }
     token(s, w, isFinal) {
         const cfg = s.info.config ?? {};

@@ -3,15 +3,16 @@ export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn'];
 
 const PROFILES = {
   full: {
-    budgetMs: 14 * 60_000,
+    budgetMs: 13 * 60_000,
     hardBudget: true,
     graceMs: 500,
     keepAliveMs: 1000,
-    relay: { users: 200, steps: [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 230_000 },
-    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 250_000 },
-    idle: { steps: [1000, 5000], warmup: 20, budgetMs: 190_000 },
+    heapSettleMs: 3000,
+    relay: { users: 200, steps: [1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 200_000 },
+    audio: { steps: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 220_000 },
+    idle: { steps: [1000, 5000], warmup: 100, budgetMs: 190_000 },
     appstart: { steps: [40], warmup: 3, budgetMs: 50_000 },
-    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 20, budgetMs: 80_000 },
+    churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 100, budgetMs: 80_000 },
   },
   quick: {
     budgetMs: 50_000,

@@ -41,7 +41,7 @@ export async function startUnits(ctx, out, opts) {
     } catch (e) {
       const msg = String(e?.message ?? e);
       out.serverErrors[kind] = msg;
-      if (ctx.broken) ctx.broken[kind] = msg;
+      if (ctx.broken && !e?.notReady) ctx.broken[kind] = msg;
       ctx.log(`  ${kind} FAILED to start: ${msg.split('\n')[0]}`);
     }
   }));

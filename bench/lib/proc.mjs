@@ -1,7 +1,7 @@
 // Process control: server processes (ours / baseline / stub), load-generator children, CPU pinning and sampling.
 import { spawn, fork, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, openSync, closeSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, existsSync, rmSync, cpSync, mkdirSync, symlinkSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,18 +121,62 @@ function tail(path, n = 40) {
   }
 }
 
+/** Every server / stub process this run started, so an interrupted run does not leave them behind. */
+const liveChildren = new Set();
+export function killAllChildren() {
+  for (const c of liveChildren) {
+    try { c.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  liveChildren.clear();
+}
+
+/**
+ * Copies dist/ once per run into bench/.snapshots/<id>/dist (with package.json and public/ linked next to it, so
+ * module scope and paths relative to dist resolve as in the project) and runs our server from there: other
+ * engineers rebuild dist/ while a 15-minute run is going, and a half-written build must not fail a scenario.
+ */
+let snapshot = null;
+export function snapshotDist() {
+  if (snapshot) return snapshot;
+  const src = join(ROOT_DIR, 'dist');
+  if (!existsSync(join(src, 'main.js'))) return null;
+  const base = join(BENCH_DIR, '.snapshots');
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `run-${process.pid}-`));
+  cpSync(src, join(dir, 'dist'), { recursive: true });
+  for (const name of ['package.json', 'public']) {
+    if (existsSync(join(ROOT_DIR, name))) symlinkSync(join(ROOT_DIR, name), join(dir, name));
+  }
+  snapshot = { dir, main: join(dir, 'dist', 'main.js') };
+  return snapshot;
+}
+export function removeSnapshot() {
+  if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
+  snapshot = null;
+  // snapshots left behind by runs that were killed
+  const base = join(BENCH_DIR, '.snapshots');
+  try {
+    for (const d of readdirSync(base)) {
+      const pid = Number(/^run-(\d+)-/.exec(d)?.[1]);
+      let alive = false;
+      try { process.kill(pid, 0); alive = true; } catch { alive = false; }
+      if (!alive) rmSync(join(base, d), { recursive: true, force: true });
+    }
+  } catch { /* none */ }
+}
+
 let serverSeq = 0;
 /**
  * Starts one server process and waits for GET /health = 200.
  * kind: 'ours' (node --expose-gc dist/main.js), 'baseline' (bench/baseline/server.mjs) or 'stub' (lib/stub-cloud.mjs).
  */
-export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 30_000 } = {}) {
+export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
   const port = await freePort();
   const root = benchTempRoot();
   const id = `${kind}-${++serverSeq}`;
   const dataDir = mkdtempSync(join(root, `${id}-data-`));
   const logPath = join(root, `${id}.log`);
-  const entry = kind === 'ours' ? join(ROOT_DIR, 'dist', 'main.js') : kind === 'baseline' ? join(BENCH_DIR, 'baseline', 'server.mjs') : join(BENCH_DIR, 'lib', 'stub-cloud.mjs');
+  const entry = kind === 'ours' ? (snapshot?.main ?? join(ROOT_DIR, 'dist', 'main.js')) : kind === 'baseline' ? join(BENCH_DIR, 'baseline', 'server.mjs') : join(BENCH_DIR, 'lib', 'stub-cloud.mjs');
   if (!existsSync(entry)) throw new Error(`${kind}: ${entry} does not exist${kind === 'ours' ? ' (run `npm run build` first)' : ''}`);
   const env = {
     ...process.env,
@@ -154,19 +198,27 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
   const child = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited = null;
-  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  liveChildren.add(child);
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    liveChildren.delete(child);
+  });
   const url = `http://127.0.0.1:${port}`;
   const t0 = Date.now();
+  let lastStatus = null;
   for (;;) {
     if (exited) throw new Error(`${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`);
     if (Date.now() - t0 > readyTimeoutMs) {
       child.kill('SIGKILL');
-      throw new Error(`${kind} server not ready after ${readyTimeoutMs} ms (GET /health); log ${logPath}:\n${tail(logPath)}`);
+      const e = new Error(`${kind} server not ready after ${readyTimeoutMs} ms (GET /health${lastStatus ? ` last answered ${lastStatus}` : ' never answered'}); log ${logPath}:\n${tail(logPath, 15)}`);
+      e.notReady = !lastStatus; // a slow machine, not a broken build: worth retrying in a later scenario
+      throw e;
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.status === 200) break;
+      lastStatus = res.status;
     } catch { /* not up yet */ }
     await sleep(100);
   }

@@ -194,22 +194,19 @@ function lastStartCell(entries) {
 function renderApps(apps, sessions) {
   const rows = apps.map((app) => {
     const runners = sessions.filter((s) => s.runningApps.includes(app.packageName)).map((s) => s.userId);
-    const seen = new Set();
-    const starts = [
+    // The newest outcome per user, from the live sessions or from starts made here.
+    const newest = new Map();
+    for (const x of [
       ...sessions
         .map((s) => ({ userId: s.userId, info: s.apps.find((a) => a.packageName === app.packageName) }))
         .filter((x) => x.info && x.info.lastStart)
         .map((x) => ({ userId: x.userId, lastStart: x.info.lastStart })),
       ...(localStarts()[app.packageName] || []),
-    ]
-      .filter((x) => {
-        const k = `${x.userId} ${x.lastStart.at}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      })
-      .sort((a, b) => (a.lastStart.at < b.lastStart.at ? 1 : -1))
-      .slice(0, 5);
+    ]) {
+      const had = newest.get(x.userId);
+      if (!had || had.lastStart.at < x.lastStart.at) newest.set(x.userId, x);
+    }
+    const starts = [...newest.values()].sort((a, b) => (a.lastStart.at < b.lastStart.at ? 1 : -1)).slice(0, 5);
     const needs = [
       ...app.permissions.map((p) => p.type.toLowerCase()),
       ...app.hardwareRequirements.map((hw) => `${hw.type.toLowerCase()}${hw.level === 'OPTIONAL' ? '?' : ''}`),
@@ -278,7 +275,6 @@ function renderApps(apps, sessions) {
       try {
         await api('PUT', `/api/admin/users/${seg(userId)}/apps/${seg(app.packageName)}`, undefined, `Installing ${app.packageName}`);
         status.textContent = `Installed for ${userId}. Try it: /simulator?user=${userId}`;
-        userInput.value = kept.user = '';
       } catch (err) {
         status.textContent = err.message;
       }

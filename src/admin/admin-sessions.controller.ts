@@ -90,9 +90,11 @@ export class AdminSessionsController {
     const mem = process.memoryUsage();
     let glassesSockets = 0;
     let appSockets = 0;
+    let providerStreams = 0;
     for (const s of this.registry.sessions()) {
       if (s.ctx.glassesOpen) glassesSockets++;
       for (const rt of s.connections.values()) if (rt.ws?.readyState === 1) appSockets++;
+      providerStreams += s.transcription.streamCount;
     }
     const p99 = loopDelay.percentile(99) / 1e6;
     loopDelay.reset();
@@ -106,6 +108,9 @@ export class AdminSessionsController {
       glassesSockets,
       appSockets,
       eventLoopDelayP99Ms: Number.isFinite(p99) ? p99 : 0,
+      providerStreams,
+      // Live timers and intervals of the whole process (leak checks compare this before and after a soak).
+      timers: process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
       uptimeSeconds: process.uptime(),
     };
   }

@@ -6,6 +6,7 @@ import { type ErrorCode } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
 import { isNonEmptyString, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { SocketTracker } from '../observability/socket-tracker.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AppMessageHandler, type BoundApp } from './app-message.handler.js';
@@ -27,6 +28,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     private readonly handler: AppMessageHandler,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tracker: SocketTracker,
   ) {}
 
   afterInit(server: WsServer): void {
@@ -46,7 +48,9 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         this.fatal(ws, 'NOT_INITIALIZED', `No tpa_connection_init within ${this.authTimeoutMs} ms`);
       }
     }, this.authTimeoutMs);
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const conn = this.tracker.app((message) => this.handler.error(ws, 'RATE_LIMITED', message));
+    conn.opened('app socket opened', 'debug');
+    ws.on('message', conn.wrap((data: Buffer, isBinary: boolean) => {
       const msg = this.handler.parse(ws, data, isBinary);
       if (msg === null) return;
       if (bound !== null) {
@@ -64,6 +68,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
       this.init(ws, msg, (b) => {
         bound = b;
         clearTimeout(authTimer);
+        conn.identify({ userId: b.session.userId, packageName: b.packageName, startId: b.rt.start?.id }, `app connected: ${b.packageName} for ${b.session.userId}`);
       })
         .catch((err) => {
           this.handler.logError(err, 'tpa_connection_init');
@@ -72,9 +77,10 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         .finally(() => {
           initializing = false;
         });
-    });
+    }));
     ws.on('error', (err) => this.logger.warn(`app socket: ${err.message}`));
-    ws.once('close', (code: number) => {
+    ws.once('close', (code: number, reason: Buffer) => {
+      conn.close(code, reason);
       clearTimeout(authTimer);
       if (bound) bound.session.apps.handleAppSocketClose(bound.packageName, ws, code);
       bound = null; // see GlassesGateway: a closed socket must not pin its session

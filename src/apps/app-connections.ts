@@ -5,7 +5,7 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 
 export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
-export type StartStage = 'LOOKUP' | 'HARDWARE_CHECK' | 'WEBHOOK' | 'TIMEOUT' | 'CANCELLED' | 'SESSION_ENDED';
+export type StartStage = 'LOOKUP' | 'HARDWARE_CHECK' | 'LIMIT' | 'WEBHOOK' | 'TIMEOUT' | 'CANCELLED' | 'SESSION_ENDED';
 
 export type StartResult =
   | { ok: true; packageName: string; alreadyRunning?: boolean }
@@ -17,6 +17,8 @@ export interface PendingStart {
   settle(result: StartResult): void;
   abort: AbortController;
   initTimer?: NodeJS.Timeout;
+  /** Names this start in every log line about it (and the app socket's connect line). */
+  id?: string;
 }
 
 /** Runtime state of one app in one user's session. */

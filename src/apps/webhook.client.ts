@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { requestIdHeaders } from '../observability/request-context.js';
 
 export class WebhookError extends Error {
   constructor(
@@ -30,7 +31,7 @@ export class WebhookClient {
     try {
       res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...requestIdHeaders() },
         body: JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         redirect: 'manual',
@@ -56,7 +57,8 @@ export class WebhookClient {
     const window = AbortSignal.timeout(Math.max(1, this.config.webhookRetryWindowMs));
     const policy = retry(handleWhen((e) => e instanceof WebhookError && e.retryable && !window.aborted), {
       maxAttempts: 1000,
-      backoff: new ExponentialBackoff({ initialDelay: this.config.webhookRetryBaseMs, maxDelay: Math.max(this.config.webhookRetryBaseMs, 8_000) }),
+      // The cap scales with the window (a fifth of it, at most 8 s), so a shortened window keeps the same schedule shape.
+      backoff: new ExponentialBackoff({ initialDelay: this.config.webhookRetryBaseMs, maxDelay: Math.max(this.config.webhookRetryBaseMs, Math.min(8_000, Math.floor(this.config.webhookRetryWindowMs / 5))) }),
     });
     let attempts = 0;
     let lastError: Error | null = null;

@@ -23,6 +23,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 const START_STAGE_STATUS: Record<string, number> = {
   LOOKUP: HttpStatus.NOT_FOUND, // the app does not exist or is not installed for the user
   HARDWARE_CHECK: HttpStatus.CONFLICT,
+  LIMIT: HttpStatus.CONFLICT, // MAX_APPS_PER_USER apps already running or starting
   CANCELLED: HttpStatus.CONFLICT,
   SESSION_ENDED: HttpStatus.CONFLICT,
   WEBHOOK: HttpStatus.BAD_GATEWAY,

@@ -46,6 +46,14 @@ export class EnvSchema {
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
+  /** One JSON object per line, or human-readable lines; unset: json when NODE_ENV=production, else pretty. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  /** A Bearer token that may read /metrics (the admin key always may); unset: only the admin key. */
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
   /** How long a user session outlives its glasses socket. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
   GLASSES_GRACE_MS: number = 60_000;
@@ -80,6 +88,22 @@ export class EnvSchema {
   /** Frames above this are refused by the socket layer itself (close 1009). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024)
   MAX_FRAME_BYTES: number = 16 * 1_048_576;
+
+  /** Live user sessions; a glasses connection that would open one more is refused at the upgrade (503). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  MAX_SESSIONS: number = 10_000;
+
+  /** Apps one user may have running or starting at once (the system dashboard not counted); a start beyond fails at LIMIT. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  MAX_APPS_PER_USER: number = 16;
+
+  /** Text messages one glasses socket may send per second (binary audio is not counted); the excess gets RATE_LIMITED and is dropped. 0 disables. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  GLASSES_SOCKET_MESSAGES_PER_SECOND: number = 200;
+
+  /** Messages one app socket may send per second; the excess gets RATE_LIMITED and is dropped. 0 disables. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  APP_SOCKET_MESSAGES_PER_SECOND: number = 100;
 
   /** Ignore an app's empty subscription list for this long after it (re)connects (apps.md §3.1). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
@@ -162,17 +186,30 @@ export class EnvSchema {
 
   @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9._-]+$/)
   SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
+
+  /** On SIGTERM: sockets get close 1012 (reconnect), state is flushed, and the process exits within this time. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(60_000)
+  SHUTDOWN_DRAIN_MS: number = 10_000;
+
+  /** Failed admin authentications one client IP may make per minute; past that every admin call from it gets 429 for a minute. 0 disables. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  ADMIN_AUTH_FAILURES_PER_MINUTE: number = 10;
+
+  /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000)
+  STORE_DELAY_MS: number = 0;
 }
 
 export const ENV_KEYS = [
   'PORT', 'HOST', 'AUGMENTOS_AUTH_JWT_SECRET', 'ADMIN_API_KEY', 'MONGO_URL', 'DATA_DIR', 'PUBLIC_URL', 'LOG_LEVEL',
+  'LOG_FORMAT', 'METRICS_TOKEN', 'MAX_SESSIONS', 'MAX_APPS_PER_USER', 'GLASSES_SOCKET_MESSAGES_PER_SECOND', 'APP_SOCKET_MESSAGES_PER_SECOND',
   'GLASSES_GRACE_MS', 'APP_GRACE_MS', 'APP_INIT_TIMEOUT_MS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_WINDOW_MS',
   'WEBHOOK_RETRY_BASE_MS', 'HEARTBEAT_INTERVAL_MS', 'MAX_MESSAGE_BYTES', 'MAX_FRAME_BYTES',
   'EMPTY_SUBSCRIPTION_GRACE_MS', 'RECENT_AUDIO_SECONDS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
   'TRANSCRIPTION_PROVIDERS', 'SONIOX_API_KEY', 'SONIOX_URL', 'SONIOX_MODEL', 'VOSK_URLS', 'LIBRETRANSLATE_URL',
   'LIBRETRANSLATE_API_KEY', 'TRANSCRIPTION_IDLE_CLOSE_MS', 'TRANSCRIPTION_STALL_MS', 'PROVIDER_FAILURE_THRESHOLD',
   'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS', 'PHOTO_TIMEOUT_MS', 'MANAGED_RTMP_INGEST_URL',
-  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS', 'APP_MESSAGES_PER_SECOND',
+  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS', 'APP_MESSAGES_PER_SECOND',  'SHUTDOWN_DRAIN_MS', 'ADMIN_AUTH_FAILURES_PER_MINUTE', 'STORE_DELAY_MS',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

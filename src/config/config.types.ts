@@ -15,6 +15,14 @@ export interface AppConfig {
   /** The WebSocket URL given to apps in session_request webhooks. */
   appWsUrl: string;
   logLevel: EnvSchema['LOG_LEVEL'];
+  logFormat: 'json' | 'pretty';
+  /** Bearer token accepted by /metrics besides the admin key. */
+  metricsToken?: string;
+  maxSessions: number;
+  maxAppsPerUser: number;
+  /** Per-socket message rate limits (0: none); glasses audio frames are not counted. */
+  glassesSocketMessagesPerSecond: number;
+  appSocketMessagesPerSecond: number;
   systemDashboardPackage: string;
   glassesGraceMs: number;
   appGraceMs: number;
@@ -30,6 +38,12 @@ export interface AppConfig {
   media: MediaConfig;
   photoTimeoutMs: number;
   appMessagesPerSecond: number;
+  /** Upper bound of a graceful shutdown (SIGTERM → exit). */
+  shutdownDrainMs: number;
+  /** Failed admin authentications per client IP per minute before 429; 0 disables. */
+  adminAuthFailuresPerMinute: number;
+  /** Test knob: artificial delay of every store call (0 in production). */
+  storeDelayMs: number;
   streaming: {
     keepAliveMs: number;
     ackTimeoutMs: number;

@@ -11,6 +11,13 @@ interface PathServer {
   emit(event: 'connection', ws: unknown, req: IncomingMessage): boolean;
 }
 
+interface TrackedSocket {
+  readyState: number;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  once(event: 'close', cb: () => void): unknown;
+}
+
 function reject(socket: Duplex, status: number, reason: string, body: object): void {
   const text = JSON.stringify(body);
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
@@ -23,6 +30,8 @@ function reject(socket: Duplex, status: number, reason: string, body: object): v
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private shuttingDown = false;
+  /** Every accepted socket of both gateways, until it closes (for the shutdown drain). */
+  private readonly sockets = new Set<TrackedSocket>();
 
   constructor(app: INestApplicationContext | Server) {
     super(app);
@@ -38,6 +47,27 @@ export class RealtimeWsAdapter extends WsAdapter {
   /** New upgrades are refused with 503 once shutdown has begun. */
   beginShutdown(): void {
     this.shuttingDown = true;
+  }
+
+  /**
+   * Graceful drain: every socket either gateway accepted gets a close frame with `code` (1012 Service Restart
+   * tells glasses and SDK apps to reconnect); the ones that have not closed within `timeoutMs` are terminated.
+   */
+  async closeAll(code: number, reason: string, timeoutMs: number): Promise<{ closed: number; terminated: number }> {
+    const sockets = [...this.sockets];
+    const done = sockets.map((ws) => (ws.readyState === 3 ? Promise.resolve() : new Promise<void>((r) => ws.once('close', () => r()))));
+    for (const ws of sockets) if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(done), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    let terminated = 0;
+    for (const ws of sockets) {
+      if (ws.readyState !== 3) {
+        ws.terminate();
+        terminated++;
+      }
+    }
+    return { closed: sockets.length - terminated, terminated };
   }
 
   override bindMessageHandlers(client: unknown, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
@@ -62,7 +92,12 @@ export class RealtimeWsAdapter extends WsAdapter {
           reject(socket, 404, 'Not Found', { type: 'connection_error', code: 'UNKNOWN_PATH', message: 'Unknown WebSocket path', timestamp: stamp });
           return;
         }
-        server.handleUpgrade(req, socket, head, (ws) => server.emit('connection', ws, req));
+        server.handleUpgrade(req, socket, head, (ws) => {
+          const tracked = ws as TrackedSocket;
+          this.sockets.add(tracked);
+          tracked.once('close', () => this.sockets.delete(tracked));
+          server.emit('connection', ws, req);
+        });
       } catch (err) {
         reject(socket, 400, 'Bad Request', { type: 'connection_error', code: 'BAD_UPGRADE', message: (err as Error).message, timestamp: stamp });
       }

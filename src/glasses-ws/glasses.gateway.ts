@@ -5,6 +5,7 @@ import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { CoreTokenService } from '../auth/core-token.service.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { SocketTracker } from '../observability/socket-tracker.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { GlassesMessageHandler } from './glasses-message.handler.js';
@@ -37,6 +38,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     private readonly tokens: CoreTokenService,
     private readonly handler: GlassesMessageHandler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tracker: SocketTracker,
   ) {}
 
   afterInit(server: WsServer): void {
@@ -45,6 +47,11 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     server.options.perMessageDeflate = false;
     server.options.verifyClient = (info, cb) => {
       const result = this.authenticate(info.req);
+      if (result.ok && !this.registry.get(result.userId) && this.registry.occupancy >= this.config.maxSessions) {
+        this.tracker.refused(result.userId);
+        const full = JSON.stringify({ type: 'connection_error', code: 'TOO_MANY_SESSIONS', message: `The server is at its limit of ${this.config.maxSessions} sessions; try again later`, timestamp: new Date().toISOString() });
+        return cb(false, 503, full, { 'Content-Type': 'application/json', 'Retry-After': '30' });
+      }
       if (result.ok) {
         principals.set(info.req, result.userId);
         return cb(true);
@@ -80,12 +87,15 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     }
     let session: UserSession | null = null;
     const early: Array<[Buffer, boolean]> = [];
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const conn = this.tracker.glasses(userId, (message) => this.handler.error(ws, 'RATE_LIMITED', message));
+    conn.opened(`glasses connected: ${userId}`);
+    ws.on('message', conn.wrap((data: Buffer, isBinary: boolean) => {
       if (session !== null) this.handler.handle(session, ws, data, isBinary);
       else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
-    });
+    }));
     ws.on('error', (err) => this.logger.warn(`glasses socket of ${userId}: ${err.message}`));
-    ws.once('close', (code: number) => {
+    ws.once('close', (code: number, reason: Buffer) => {
+      conn.close(code, reason);
       this.onClose(userId, ws, code, session);
       // Nest's connection stream keeps the last socket it saw (distinctUntilChanged), so a closed
       // socket must not keep its session reachable through these closures.

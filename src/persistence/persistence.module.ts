@@ -2,6 +2,8 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/config.types.js';
 import { EmbeddedPersistenceModule } from './embedded/embedded-persistence.module.js';
 import { MongoPersistenceModule } from './mongo/mongo-persistence.module.js';
+import { APP_REPOSITORY, USER_REPOSITORY } from './persistence.types.js';
+import { SIMPLE_STORAGE_REPOSITORY } from './simple-storage.types.js';
 
 /**
  * Provides APP_REPOSITORY, USER_REPOSITORY, SIMPLE_STORAGE_REPOSITORY and StoreHealth to the whole app: MongoDB when `mongoUrl` is set,
@@ -11,10 +13,40 @@ import { MongoPersistenceModule } from './mongo/mongo-persistence.module.js';
 @Global()
 @Module({})
 export class PersistenceModule {
-  static forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'>): DynamicModule {
-    const store = config.mongoUrl
-      ? MongoPersistenceModule.register(config.mongoUrl)
-      : EmbeddedPersistenceModule.register({ dataDir: config.dataDir });
+  static forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>): DynamicModule {
+    const store = withStoreDelay(
+      config.mongoUrl ? MongoPersistenceModule.register(config.mongoUrl) : EmbeddedPersistenceModule.register({ dataDir: config.dataDir }),
+      config.storeDelayMs ?? 0,
+    );
     return { module: PersistenceModule, global: true, imports: [store], exports: [store] };
   }
+}
+
+const DELAYED_TOKENS = new Set<unknown>([APP_REPOSITORY, USER_REPOSITORY, SIMPLE_STORAGE_REPOSITORY]);
+
+/**
+ * Test knob STORE_DELAY_MS (fault suite, "slow store"): every method of the three repositories waits `ms`
+ * before it runs. The store modules alias each token to a class (`useExisting`); with a delay the alias
+ * becomes a factory returning a delaying proxy of that class. Off (the module untouched) when `ms` is 0.
+ */
+function withStoreDelay(store: DynamicModule, ms: number): DynamicModule {
+  if (ms <= 0) return store;
+  const providers = (store.providers ?? []).map((p) => {
+    if (typeof p !== 'object' || !('provide' in p) || !DELAYED_TOKENS.has(p.provide) || !('useExisting' in p)) return p;
+    return { provide: p.provide, useFactory: (repo: object) => delayed(repo, ms), inject: [p.useExisting] };
+  });
+  return { ...store, providers };
+}
+
+function delayed<T extends object>(target: T, ms: number): T {
+  return new Proxy(target, {
+    get(obj, key, receiver) {
+      const value = Reflect.get(obj, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await new Promise((r) => setTimeout(r, ms));
+        return (value as (...a: unknown[]) => unknown).apply(obj, args);
+      };
+    },
+  });
 }

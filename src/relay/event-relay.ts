@@ -1,5 +1,6 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable, Optional, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager, type Subscriber } from '../subscriptions/subscription-manager.js';
 
@@ -20,6 +21,7 @@ export class EventRelay {
     private readonly ctx: SessionContext,
     private readonly subscriptions: SubscriptionManager,
     private readonly connections: AppConnections,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** `rawJson` must be the text of a JSON object that has already parsed successfully. */
@@ -72,8 +74,10 @@ export class EventRelay {
     const rt = this.connections.get(packageName);
     const ws = rt?.ws;
     if (!ws || ws.readyState !== OPEN) return false;
-    ws.send(rt.streamPrefix + streamTypeJson + suffix);
+    const frame = rt.streamPrefix + streamTypeJson + suffix;
+    ws.send(frame);
     this.delivered++;
+    this.metrics?.relayed(streamTypeJson, frame.length);
     return true;
   }
 }

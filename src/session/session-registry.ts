@@ -20,6 +20,7 @@ export class SessionRegistry implements BeforeApplicationShutdown {
   private readonly live = new Map<string, Entry>();
   private readonly opening = new Map<string, Promise<{ session: UserSession; created: boolean }>>();
   private shuttingDown = false;
+  private readonly drains: Array<() => Promise<unknown>> = [];
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -28,6 +29,11 @@ export class SessionRegistry implements BeforeApplicationShutdown {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** Live sessions plus those being built: what MAX_SESSIONS is checked against. */
+  get occupancy(): number {
+    return this.live.size + this.opening.size;
   }
 
   get isShuttingDown(): boolean {
@@ -95,8 +101,25 @@ export class SessionRegistry implements BeforeApplicationShutdown {
     return true;
   }
 
+  /** Work to run first at shutdown, before sessions are disposed (app.factory: refuse upgrades, close sockets with 1012). */
+  onShutdown(drain: () => Promise<unknown>): void {
+    this.drains.push(drain);
+  }
+
+  /**
+   * A restart, not the users leaving: the drains close every glasses and app socket with 1012 (Service
+   * Restart) so the phone and the SDK reconnect, then the sessions are disposed with their sockets already
+   * closed (no app_stopped, no "User session ended"), and the persisted running apps stay as they are, so a
+   * fresh session after the restart starts them again. `end()` (the admin DELETE, the grace period) is unchanged.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    // A grace period ending during the drain must not end a session the old way.
+    for (const entry of this.live.values()) {
+      if (entry.graceTimer) clearTimeout(entry.graceTimer);
+      entry.graceTimer = null;
+    }
+    await Promise.allSettled(this.drains.map((drain) => drain()));
     await Promise.allSettled([...this.live.keys()].map((id) => this.end(id)));
   }
 }

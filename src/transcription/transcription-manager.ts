@@ -157,9 +157,10 @@ export class TranscriptionManager {
 
   private onAudio(pcm: Buffer): void {
     const now = Date.now();
-    const wasActive = this.active(now - 1);
     this.lastAudioAt = now;
-    if (this.lastVad === null && !wasActive) this.reconcile();
+    // Reconcile when activity differs from what the last reconcile saw: audio after silence, or a bypass-VAD
+    // mic state that was sent (debounced) after the subscription change whose reconcile found no speech.
+    if (this.active(now) !== this.lastActive) this.reconcile();
     for (const slot of this.slots.values()) slot.write(pcm);
   }
 

@@ -45,6 +45,8 @@ export async function startCloud(env: Record<string, string> = {}): Promise<Test
     LOG_LEVEL: 'error',
     AUGMENTOS_AUTH_JWT_SECRET: randomBytes(24).toString('hex'),
     ADMIN_API_KEY: randomBytes(24).toString('hex'),
+    // Suites here make hundreds of deliberate auth failures from 127.0.0.1; the limiter has its own test (test/security).
+    ADMIN_AUTH_FAILURES_PER_MINUTE: '0',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     WEBHOOK_RETRY_BASE_MS: '100',
     WEBHOOK_RETRY_WINDOW_MS: '3000',

@@ -44,8 +44,23 @@ export interface CliRun {
   ms: number;
 }
 
-/** Runs the simulator CLI exactly as `npm run sim` does (node --import tsx …/bin.ts), as a child process. */
-export function runSimCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 90_000): Promise<CliRun> {
+export interface CliSession {
+  /** Writes to the CLI's stdin (keys in interactive mode). */
+  type(text: string): void;
+  /** Resolves when stdout (so far) matches. */
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Runs the simulator CLI exactly as `npm run sim` does (node --import tsx …/bin.ts), as a child
+ * process. With `interact`, stdin is a pipe the callback types into (interactive mode).
+ */
+export function runSimCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 90_000,
+  interact?: (cli: CliSession) => Promise<void>,
+): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = {};
@@ -53,11 +68,43 @@ export function runSimCli(args: string[], env: Record<string, string | undefined
     // The child must not inherit the test's own key or data dir unless a test sets them.
     if (!('ADMIN_API_KEY' in env)) delete childEnv.ADMIN_API_KEY;
     if (!('DATA_DIR' in env)) delete childEnv.DATA_DIR;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli/bin.ts', ...args], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli/bin.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: childEnv,
+      stdio: [interact ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const watchers = new Set<() => void>();
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      for (const w of [...watchers]) w();
+    });
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    if (interact) {
+      const session: CliSession = {
+        type: (text) => child.stdin!.write(text),
+        waitForOutput: (re, ms = 15_000) =>
+          new Promise<void>((res, rej) => {
+            const check = (): void => {
+              if (!re.test(stdout)) return;
+              watchers.delete(check);
+              clearTimeout(t);
+              res();
+            };
+            const t = setTimeout(() => {
+              watchers.delete(check);
+              rej(new Error(`CLI output never matched ${re} within ${ms} ms:\n${stdout}\n${stderr}`));
+            }, ms);
+            watchers.add(check);
+            check();
+          }),
+      };
+      interact(session).catch((err: unknown) => {
+        child.kill('SIGKILL');
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    }
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the CLI did not exit within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));

@@ -117,15 +117,10 @@ export class AdminClient {
     return { status: res.status, body: parsed as T };
   }
 
-  /** Reachability (no key needed). */
-  async health(): Promise<void> {
-    const r = await this.request('GET', '/health', undefined, { auth: false, timeoutMs: 10_000 });
-    if (r.status !== 200) throw new SetupError(`${this.baseUrl}/health answered HTTP ${r.status}: is this a MentraOS open cloud?`);
-  }
-
   async listApps(): Promise<Array<{ packageName: string; name: string; appType: string; publicUrl: string }>> {
     const r = await this.request<Array<{ packageName: string; name: string; appType: string; publicUrl: string }>>('GET', '/api/admin/apps');
-    if (r.status !== 200) throw new CloudRequestError(r.status, r.body, 'Listing apps');
+    if (r.status === 404) throw new SetupError(`${this.baseUrl} has no admin API (GET /api/admin/apps answered 404): is --cloud pointing at a MentraOS open cloud?`);
+    if (r.status !== 200 || !Array.isArray(r.body)) throw new CloudRequestError(r.status, r.body, 'Listing apps');
     return r.body;
   }
 
@@ -171,8 +166,8 @@ export class AdminClient {
   }
 
   /** A short-lived link to the web simulator for this user; null when the cloud has no web UI. */
-  async simulatorLink(userId: string, model: string): Promise<{ url: string; expiresAt: string } | null> {
-    const r = await this.request<{ url: string; expiresAt: string }>('POST', '/api/simulator/links', { userId, model });
+  async simulatorLink(userId: string, model: string): Promise<{ url: string; path: string; expiresAt: string } | null> {
+    const r = await this.request<{ url: string; path: string; expiresAt: string }>('POST', '/api/simulator/links', { userId, model });
     if (r.status !== 201 && r.status !== 200) return null;
     return r.body;
   }

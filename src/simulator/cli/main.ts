@@ -61,7 +61,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
 
     const link = await session.admin
       .simulatorLink(opts.userId, opts.model.name)
-      .then((l) => (l ? `${opts.cloudUrl}${new URL(l.url).pathname}${new URL(l.url).hash}` : null))
+      .then((l) => (l ? `${opts.cloudUrl}${l.path}` : null))
       .catch(() => null);
     await runInteractive(session, link);
     return EXIT.OK;

@@ -156,18 +156,19 @@ export async function runSteps(session: SimSession, script: PreparedScript, out:
         try {
           await g.waitForDisplay(step.pattern, { view, since: actionMark, timeoutMs: step.timeoutMs });
         } catch (err) {
-          throw new Error(describeDisplayMiss(view, step.pattern, step.timeoutMs, g.displayText(view), displays.filter((d) => d.seq > actionSeq && d.view === view), actionStep, err));
+          throw new Error(describeDisplayMiss(view, step.pattern, step.timeoutMs, g.displayText(view), displays.filter((d) => d.seq > actionSeq && d.view === view), actionStep, err), { cause: err });
         }
         return;
       }
       case 'expect_mic':
         try {
           await g.waitForMic(step.enabled, { timeoutMs: step.timeoutMs });
-        } catch {
+        } catch (err) {
           const s = g.state;
           throw new Error(
             `the microphone did not turn ${step.enabled ? 'on' : 'off'} within ${step.timeoutMs} ms\n` +
               `seen instead: mic ${s.micEnabled ? 'on' : 'off'}${s.lastMicMessage ? ` (last microphone_state_change: ${JSON.stringify({ isMicrophoneEnabled: s.lastMicMessage.isMicrophoneEnabled, requiredData: s.lastMicMessage.requiredData })})` : ' (no microphone_state_change received)'}`,
+            { cause: err },
           );
         }
         return;

@@ -258,7 +258,7 @@ export function compilePattern(source: string): RegExp {
     if (literal) return new RegExp(literal[1]!, literal[2]!.replace(/[gy]/g, ''));
     return new RegExp(source);
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`, { cause: err });
   }
 }
 
