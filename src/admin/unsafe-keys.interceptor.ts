@@ -24,7 +24,8 @@ export function findUnsafeKeys(body: unknown): string[] {
     }
     for (const key of Object.keys(value)) {
       const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-      if (!Array.isArray(value) && UNSAFE_KEYS.has(key)) found.push(`property ${child} should not exist`);
+      // `$…` keys are NoSQL operators: no admin body has a legitimate one.
+      if (!Array.isArray(value) && (UNSAFE_KEYS.has(key) || key.startsWith('$'))) found.push(`property ${child} should not exist`);
       stack.push({ value: (value as Record<string, unknown>)[key], path: child, depth: depth + 1 });
     }
   }

@@ -24,7 +24,7 @@ import {
   type PermissionType,
 } from '../../persistence/persistence.types.js';
 
-export const PACKAGE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
+export const PACKAGE_NAME_PATTERN = /^(?!(?:constructor|prototype)$)[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 
 export class PermissionDto {
   @ApiProperty({ enum: PERMISSION_TYPES }) @IsIn(PERMISSION_TYPES)

@@ -2,8 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Matches, MaxLength } from 'class-validator';
 import { PACKAGE_NAME_PATTERN } from './app.dto.js';
 
-/** User ids are emails; anything with control characters, spaces, slashes or `$` is refused. */
-export const USER_ID_PATTERN = /^[^\s\p{Cc}/\\$]{1,320}$/u;
+/** User ids are emails; anything with control characters, spaces, slashes or `$` is refused, and so are the object-prototype names. */
+export const USER_ID_PATTERN = /^(?!.*__proto__)(?!(?:constructor|prototype)$)[^\s\p{Cc}/\\$]{1,320}$/u;
 
 export class UserParams {
   @ApiProperty({ example: 'alice@example.com' }) @MaxLength(320) @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })

@@ -1,0 +1,384 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedGlasses } from '../../src/simulator/index.js';
+import { RawClient } from '../support/raw-ws.js';
+import { startRawApp, type RawApp } from '../support/raw-app.js';
+import { ensureBuilt, http, ROOT, sleep, spawnService, until, type HttpResult, type Service } from '../faults/support.js';
+
+/**
+ * The security matrix of issue 10 against the real process (`node dist/main.js`): every case is a test; the
+ * summary line counts the cases tried and the breaches (a case whose expectation failed). Admin failures come
+ * from their own loopback source addresses (127.0.0.x), because the admin guard rate-limits failures per IP.
+ */
+let tried = 0;
+let breaches = 0;
+const failedCases: string[] = [];
+let ipSeq = 10;
+/** A fresh client IP on loopback for up to 9 failed admin calls (the limiter allows 10 a minute). */
+const freshIp = () => `127.0.0.${ipSeq++}`;
+
+const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+function jwt(header: object, payload: object, secret: string | null): string {
+  const head = `${b64(header)}.${b64(payload)}`;
+  return secret === null ? `${head}.` : `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+function listTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      out.push(`${relative(dir, p)}${e.isDirectory() ? '/' : ''}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+describe('security matrix (real process)', () => {
+  let svc: Service;
+  let around: string;
+  let before: { around: string[]; root: string[] };
+  let appA: RawApp;
+  let keyB = '';
+  const USER1 = 'victim@security.test';
+  const USER2 = 'other@security.test';
+  const A = 'com.security.a';
+  const B = 'com.security.b';
+  const glasses: SimulatedGlasses[] = [];
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    around = mkdtempSync(join(tmpdir(), 'mentra-security-'));
+    const rootEntries = readdirSync(ROOT).sort();
+    svc = await spawnService({ dataDir: join(around, 'data'), env: { LOG_LEVEL: 'error', GLASSES_GRACE_MS: '60000' } });
+    before = { around: listTree(around).filter((p) => !p.startsWith('data/')), root: rootEntries };
+    appA = await startRawApp(A, () => ({ subscriptions: ['button_press', 'transcription:en-US'] }));
+    appA.apiKey = await svc.registerApp({ packageName: A, publicUrl: appA.url }, [USER1, USER2]);
+    keyB = await svc.registerApp({ packageName: B, publicUrl: 'http://127.0.0.1:9' }, [USER1]);
+    const g = new SimulatedGlasses({ cloudUrl: svc.url, token: svc.token(USER1) });
+    glasses.push(g);
+    await g.connect();
+    g.startApp(A);
+    await until(async () => (await svc.admin('GET', `/api/admin/sessions/${USER1}`)).body?.runningApps?.includes(A), 10_000, 'A running for the victim');
+    const g2 = new SimulatedGlasses({ cloudUrl: svc.url, token: svc.token(USER2) });
+    glasses.push(g2);
+    await g2.connect();
+  }, 180_000);
+
+  afterEach((ctx) => {
+    tried++;
+    if (ctx.task.result?.state === 'fail') {
+      breaches++;
+      failedCases.push(ctx.task.name);
+    }
+  });
+
+  afterAll(async () => {
+    for (const g of glasses) await g.disconnect().catch(() => undefined);
+    await appA?.close();
+    await svc?.close();
+    rmSync(around, { recursive: true, force: true });
+    console.log(`[security] cases=${tried} breaches=${breaches}${failedCases.length ? ` failed: ${failedCases.join(' | ')}` : ''}`);
+  });
+
+  // ------------------------------------------------------------------------------------------ glasses
+  describe('glasses upgrade', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const refused = async (headers: Record<string, string>, query = '') => RawClient.refused(`${svc.wsUrl}/glasses-ws${query}`, headers);
+    const expect401 = async (token: string | null, where: 'header' | 'query' = 'header') => {
+      const r = where === 'header' ? await refused(token === null ? {} : { authorization: `Bearer ${token}` }) : await refused({}, `?token=${encodeURIComponent(token ?? '')}`);
+      expect(r.status).toBe(401);
+      expect(r.body.type).toBe('connection_error');
+    };
+
+    it('no token → 401', () => expect401(null));
+    it('bad signature → 401', async () => {
+      const good = svc.token(USER1);
+      await expect401(`${good.slice(0, -4)}AAAA`);
+    });
+    for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+      it(`alg "${alg}" → 401 (header and query)`, async () => {
+        const t = jwt({ alg, typ: 'JWT' }, { email: USER1, sub: USER1, iat: now() }, null);
+        await expect401(t);
+        await expect401(t, 'query');
+      });
+    }
+    it('expired token (exp in the past) → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() - 7200, exp: now() - 3600 }, svc.jwtSecret)));
+    it('a token with exp in the future works (control)', async () => {
+      const g = new SimulatedGlasses({ cloudUrl: svc.url, token: jwt({ alg: 'HS256', typ: 'JWT' }, { email: 'exp-ok@security.test', iat: now(), exp: now() + 3600 }, svc.jwtSecret) });
+      await g.connect();
+      await g.disconnect();
+    });
+    it('signed with an empty secret → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, '')));
+    it('signed with the admin key → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, svc.adminKey)));
+    it('HS512/RS256 algorithm confusion → 401', async () => {
+      const head = `${b64({ alg: 'HS512', typ: 'JWT' })}.${b64({ email: USER1 })}`;
+      await expect401(`${head}.${createHmac('sha512', svc.jwtSecret).update(head).digest('base64url')}`);
+      await expect401(jwt({ alg: 'RS256', typ: 'JWT' }, { email: USER1 }, svc.jwtSecret));
+    });
+    it("a valid token of one user in the header and a forged one of another in ?token= → 401", async () => {
+      const forged = jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER2 }, 'not-the-secret-0123456789');
+      const r = await refused({ authorization: `Bearer ${svc.token(USER1)}` }, `?token=${forged}`);
+      expect(r.status).toBe(401);
+    });
+    it('a forged token in the header and a valid one of another user in ?token= → 401', async () => {
+      const forged = jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1 }, 'not-the-secret-0123456789');
+      const r = await refused({ authorization: `Bearer ${forged}` }, `?token=${svc.token(USER2)}`);
+      expect(r.status).toBe(401);
+    });
+    it('two valid tokens of different users (header and query) → 401', async () => {
+      const r = await refused({ authorization: `Bearer ${svc.token(USER1)}` }, `?token=${svc.token(USER2)}`);
+      expect(r.status).toBe(401);
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------ apps
+  describe('app socket', () => {
+    const appWs = () => RawClient.open(`${svc.wsUrl}/app-ws`);
+    const init = (c: RawClient, sessionId: string, packageName: string, apiKey: string) => c.send({ type: 'tpa_connection_init', sessionId, packageName, apiKey });
+    const refusedInit = async (sessionId: string, packageName: string, apiKey: string, code: string) => {
+      const c = await appWs();
+      init(c, sessionId, packageName, apiKey);
+      const err = await c.next((m) => m.type === 'tpa_connection_error');
+      expect(err.code).toBe(code);
+      expect((await c.waitClosed()).code).toBe(1008);
+      expect(c.messages.some((m) => m.type === 'tpa_connection_ack')).toBe(false);
+    };
+
+    it('wrong key → INVALID_API_KEY, closed', () => refusedInit(`${USER1}-${A}`, A, 'f'.repeat(64), 'INVALID_API_KEY'));
+    it("another app's key → INVALID_API_KEY, closed", () => refusedInit(`${USER1}-${A}`, A, keyB, 'INVALID_API_KEY'));
+    it('the sessionId of another user (app not started there) → refused', () => refusedInit(`${USER2}-${A}`, A, appA.apiKey, 'APP_NOT_STARTED'));
+    it('the sessionId of an app the user never started → refused', () => refusedInit(`${USER1}-${B}`, B, keyB, 'APP_NOT_STARTED'));
+    it('a sessionId naming one package with the key of another → refused', () => refusedInit(`${USER1}-${A}`, B, keyB, 'SESSION_NOT_FOUND'));
+    it('messages before init → NOT_INITIALIZED, nothing acted on', async () => {
+      const c = await appWs();
+      c.send({ type: 'subscription_update', packageName: A, sessionId: `${USER1}-${A}`, subscriptions: ['button_press'] });
+      c.send({ type: 'display_event', packageName: A, sessionId: `${USER1}-${A}`, layout: { layoutType: 'text_wall', text: 'PWNED' } });
+      await c.next((m) => m.code === 'NOT_INITIALIZED');
+      glasses[0]!.pressButton('short', 'pre-init-probe');
+      await sleep(300);
+      expect(c.messages.filter((m) => m.type === 'data_stream')).toEqual([]);
+      expect(glasses[0]!.received.some((m) => JSON.stringify(m).includes('PWNED'))).toBe(false);
+      c.close();
+    });
+    it('a second init on an acked socket naming another session → ALREADY_INITIALIZED, still bound to its own user', async () => {
+      const socket = appA.sockets.at(-1)!;
+      const from = socket.messages.length;
+      init(socket, `${USER2}-${A}`, A, appA.apiKey);
+      await socket.next((m) => m.code === 'ALREADY_INITIALIZED', 3000, from);
+      glasses[1]!.pressButton('short', 'other-user-press');
+      glasses[0]!.pressButton('short', 'own-user-press');
+      await socket.next((m) => m.type === 'data_stream' && m.data?.buttonId === 'own-user-press', 3000, from);
+      await sleep(200);
+      expect(socket.messages.slice(from).some((m) => JSON.stringify(m).includes('other-user-press'))).toBe(false);
+      expect(socket.closed).toBeNull();
+    });
+    it("no attempt above reached the other user's data (its session has no app, no subscription)", async () => {
+      const s = (await svc.admin('GET', `/api/admin/sessions/${USER2}`)).body;
+      expect(s.runningApps).toEqual([]);
+      expect(s.subscriptions).toEqual({});
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------ admin
+  describe('admin API', () => {
+    const call = (method: string, path: string, opts: { key?: string | null; body?: string; headers?: Record<string, string>; ip?: string } = {}): Promise<HttpResult> =>
+      http(svc.url + path, {
+        method,
+        localAddress: opts.ip,
+        headers: { ...(opts.key === null ? {} : { authorization: `Bearer ${opts.key ?? svc.adminKey}` }), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        body: opts.body,
+      });
+    let routes: Array<{ method: string; path: string }> = [];
+    beforeAll(async () => {
+      const doc = (await http(`${svc.url}/api/docs-json`)).body as { paths: Record<string, Record<string, unknown>> };
+      routes = Object.entries(doc.paths)
+        .filter(([p]) => p.startsWith('/api/admin'))
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })));
+    });
+    const fill = (path: string, values: Record<string, string>) => path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'x');
+
+    it('no key → 401 on every admin route', async () => {
+      expect(routes.length).toBeGreaterThan(10);
+      let ip = freshIp();
+      for (const [i, r] of routes.entries()) {
+        if (i % 9 === 8) ip = freshIp();
+        const res = await call(r.method, fill(r.path, { userId: USER1, packageName: A }), { key: null, ip });
+        expect(res.status, `${r.method} ${r.path}`).toBe(401);
+      }
+    });
+    it('wrong key (same length, one character off) → 401', async () => {
+      const wrong = svc.adminKey.slice(0, -1) + (svc.adminKey.endsWith('a') ? 'b' : 'a');
+      expect((await call('GET', '/api/admin/apps', { key: wrong, ip: freshIp() })).status).toBe(401);
+    });
+    it('the key comparison is timing-safe (sha256 digests through crypto.timingSafeEqual)', () => {
+      const util = readFileSync(join(ROOT, 'src/common/crypto.util.ts'), 'utf8');
+      const guard = readFileSync(join(ROOT, 'src/admin/admin.guard.ts'), 'utf8');
+      expect(util).toMatch(/timingSafeEqual\(ha, hb\)/);
+      expect(util).toMatch(/createHash\('sha256'\)/);
+      expect(guard).toMatch(/safeEqual\(/);
+      expect(guard).not.toMatch(/===\s*this\.config\.adminApiKey|adminApiKey\s*===/);
+    });
+    it('failures are rate limited per IP: 10 a minute, then 429 (the right key included); other IPs unaffected', async () => {
+      const ip = freshIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await call('GET', '/api/admin/apps', { key: `wrong-key-${i}-0123456789`, ip })).status);
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses.slice(10)).toEqual([429, 429]);
+      const blocked = await call('GET', '/api/admin/apps', { ip });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await call('GET', '/api/admin/apps', { ip: freshIp() })).status).toBe(200);
+    });
+
+    const OPERATORS = ['$gt', '$where', '$ne', '{"$gt":""}', '__proto__', 'constructor', 'prototype', '__proto__.polluted'];
+    it('NoSQL operators and __proto__/constructor in every path parameter → 4xx', async () => {
+      const bad: string[] = [];
+      for (const r of routes.filter((x) => x.path.includes('{'))) {
+        for (const op of OPERATORS) {
+          for (const name of ['userId', 'packageName']) {
+            if (!r.path.includes(`{${name}}`)) continue;
+            const res = await call(r.method, fill(r.path, { userId: USER1, packageName: A, [name]: encodeURIComponent(op) }));
+            if (res.status < 400 || res.status >= 500) bad.push(`${r.method} ${r.path} ${name}=${op} → ${res.status}`);
+          }
+        }
+      }
+      expect(bad).toEqual([]);
+    });
+    it('NoSQL operators and __proto__/constructor in every body → 4xx', async () => {
+      const bodies = [
+        '{"packageName":{"$gt":""},"name":"x","publicUrl":"http://127.0.0.1:9"}',
+        '{"$where":"sleep(100)","packageName":"com.security.op","name":"x","publicUrl":"http://127.0.0.1:9"}',
+        '{"__proto__":{"isAdmin":true},"packageName":"com.security.proto","name":"x","publicUrl":"http://127.0.0.1:9"}',
+        '{"constructor":{"prototype":{"isAdmin":true}},"packageName":"com.security.ctor","name":"x","publicUrl":"http://127.0.0.1:9"}',
+        '{"modelName":{"$ne":null}}',
+        '{"settings":[{"type":"toggle","key":"a","defaultValue":{"$gt":""}}]}',
+        '{"settings":[{"type":"toggle","key":"a","$where":"1"}]}',
+        '{"name":{"__proto__":{"x":1}}}',
+      ];
+      const bad: string[] = [];
+      for (const r of routes.filter((x) => ['POST', 'PUT', 'PATCH'].includes(x.method))) {
+        for (const body of bodies) {
+          const res = await call(r.method, fill(r.path, { userId: USER2, packageName: 'com.security.none' }), { body });
+          if (res.status < 400 || res.status >= 500) bad.push(`${r.method} ${r.path} ${body} → ${res.status} ${res.text.slice(0, 120)}`);
+        }
+      }
+      // An operator as a stored settings key (a value here) is refused where settings are stored.
+      for (const method of ['PATCH']) expect((await call(method, `/api/admin/apps/${A}`, { body: '{"settings":[{"type":"toggle","key":"$where"}]}' })).status).toBe(400);
+      expect(bad).toEqual([]);
+      expect((await svc.admin('GET', '/api/admin/apps')).body.map((a: { packageName: string }) => a.packageName).sort()).toEqual([A, B]);
+    });
+    it('NoSQL operators and __proto__/constructor in every query → never 5xx, nothing polluted', async () => {
+      const queries = ['?__proto__[polluted]=1', '?constructor[prototype][polluted]=1', '?$where=1', '?userId[$ne]=x', '?gc[$gt]=0', '?__proto__=1&__proto__=2'];
+      const bad: string[] = [];
+      for (const r of routes.filter((x) => x.method === 'GET')) {
+        for (const q of queries) {
+          const res = await call(r.method, fill(r.path, { userId: USER1, packageName: A }) + q);
+          if (res.status >= 500) bad.push(`${r.method} ${r.path}${q} → ${res.status}`);
+        }
+      }
+      expect(bad).toEqual([]);
+      const s = await svc.admin('GET', `/api/admin/sessions/${USER1}`);
+      expect(JSON.stringify(s.body)).not.toContain('polluted');
+    });
+    it('path traversal in ids → 4xx', async () => {
+      const ids = ['..%2F..%2F..%2Fetc%2Fpasswd', '..%2F..', '%2E%2E%2F%2E%2E%2Fsecrets.json', '..%5C..%5Cwindows', 'a%00b', '%2Fetc%2Fpasswd', '....%2F%2F....%2F%2Fetc'];
+      const bad: string[] = [];
+      for (const id of ids) {
+        for (const path of [`/api/admin/users/${id}`, `/api/admin/users/${id}/apps/${A}`, `/api/admin/apps/${id}`, `/api/admin/sessions/${id}`, `/api/admin/users/${USER1}/apps/${id}`]) {
+          for (const method of ['GET', 'PUT', 'DELETE']) {
+            const res = await call(method, path);
+            if (res.status < 400 || res.status >= 500) bad.push(`${method} ${path} → ${res.status}`);
+          }
+        }
+      }
+      expect(bad).toEqual([]);
+    });
+    it('5 MB body → 413', async () => {
+      const res = await call('POST', '/api/admin/apps', { body: JSON.stringify({ packageName: 'com.security.big', name: 'x', publicUrl: 'http://127.0.0.1:9', description: 'x'.repeat(5 * 1_048_576) }) });
+      expect(res.status).toBe(413);
+    });
+    it('100,000-deep JSON body → 4xx on the admin API and on SDK routes', async () => {
+      const deep = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+      const deepObj = `{"data":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`;
+      for (const [path, method, body, headers] of [
+        ['/api/admin/apps', 'POST', deep, {}],
+        [`/api/admin/apps/${A}`, 'PATCH', deepObj, {}],
+        [`/api/sdk/simple-storage/${USER1}`, 'PUT', deepObj, { authorization: `Bearer ${A}:${appA.apiKey}` }],
+      ] as const) {
+        const res = await call(method, path, { body, headers: { ...headers } });
+        expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${method} ${path}`).toBeLessThan(500);
+      }
+    });
+    it('64 KB headers → 4xx (431), the process unharmed', async () => {
+      // Raw TCP: node answers 431 and closes while the client may still be writing, which an HTTP client
+      // reports as ECONNRESET before it reads the answer.
+      const raw = (headers: string) =>
+        new Promise<string>((resolve) => {
+          const sock = connect(svc.port, '127.0.0.1');
+          let got = '';
+          sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+          sock.on('error', () => resolve(got));
+          sock.on('close', () => resolve(got));
+          sock.write(`GET /api/admin/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.adminKey}\r\n${headers}\r\n`);
+        });
+      const one = await raw(`X-Filler: ${'h'.repeat(64 * 1024)}\r\n`);
+      const many = await raw(Array.from({ length: 64 }, (_, i) => `X-H${i}: ${'v'.repeat(1024)}\r\n`).join(''));
+      expect(one.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(many.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect((await call('GET', '/api/admin/apps')).status).toBe(200);
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------ SDK REST
+  describe('SDK REST', () => {
+    const storage = (cred: string, method: string, user: string, body?: unknown) =>
+      http(`${svc.url}/api/sdk/simple-storage/${encodeURIComponent(user)}`, { method, headers: { authorization: `Bearer ${cred}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+
+    it("one package's storage is unreachable from another; one user's from another user's scope", async () => {
+      expect((await storage(`${A}:${appA.apiKey}`, 'PUT', USER1, { data: { secret: 'A-for-victim' } })).status).toBe(200);
+      const byB = await storage(`${B}:${keyB}`, 'GET', USER1);
+      expect(byB.status).toBe(200);
+      expect(byB.body.data).toEqual({});
+      const otherUser = await storage(`${A}:${appA.apiKey}`, 'GET', USER2);
+      expect(otherUser.body.data).toEqual({});
+      expect((await storage(`${A}:${keyB}`, 'GET', USER1)).status).toBe(401);
+      expect((await storage(`${B}:${appA.apiKey}`, 'GET', USER1)).status).toBe(401);
+      expect((await storage(`${B}:${keyB}`, 'DELETE', USER1)).status).toBe(200);
+      expect((await storage(`${A}:${appA.apiKey}`, 'GET', USER1)).body.data).toEqual({ secret: 'A-for-victim' });
+    });
+    it('storage ids with operators, traversal or __proto__ → 4xx', async () => {
+      for (const user of ['$gt', '../../etc/passwd', '..\\..\\x', '{"$ne":null}']) {
+        const res = await storage(`${A}:${appA.apiKey}`, 'GET', user);
+        expect(res.status, user).toBeGreaterThanOrEqual(400);
+        expect(res.status, user).toBeLessThan(500);
+      }
+      const proto = await http(`${svc.url}/api/sdk/simple-storage/${USER1}`, { method: 'PUT', headers: { authorization: `Bearer ${A}:${appA.apiKey}`, 'content-type': 'application/json' }, body: '{"data":{"__proto__":{"x":"1"},"$where":"1"}}' });
+      expect(proto.status).toBeLessThan(500);
+      expect(JSON.stringify((await storage(`${A}:${appA.apiKey}`, 'GET', USER1)).body)).not.toContain('"x"');
+    });
+    it('the unauthenticated TTS route is rate limited per IP', async () => {
+      const ip = freshIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 40 && !statuses.includes(429); i++) statuses.push((await http(`${svc.url}/api/tts?text=${i}`, { localAddress: ip })).status);
+      expect(statuses).toContain(429);
+      expect(statuses.every((s) => s < 500)).toBe(true);
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------ filesystem
+  it('nothing was written outside DATA_DIR (the temp dir around it and the repository root)', async () => {
+    await sleep(200);
+    expect(listTree(around).filter((p) => !p.startsWith('data/'))).toEqual(before.around);
+    expect(readdirSync(ROOT).sort()).toEqual(before.root);
+    for (const p of listTree(join(around, 'data'))) expect(statSync(join(around, 'data', p)).isFile() || p.endsWith('/')).toBe(true);
+  });
+});
