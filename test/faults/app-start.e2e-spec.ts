@@ -54,7 +54,6 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
   const glasses: SimulatedGlasses[] = [];
   const PKG = 'com.faults.outage';
   const DEAD = 'com.faults.dead';
-  const CONC = 'com.faults.concurrent';
   const users = { outage: 'outage@faults.test', dead: 'dead@faults.test', conc: 'conc@faults.test' };
 
   beforeAll(async () => {
