@@ -319,6 +319,8 @@ describe('web simulator and developer console in Chromium', () => {
       await row.locator('input').fill(USERS.console);
       await row.locator('button', { hasText: /^Start$/ }).click();
       await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('Start failed at stage WEBHOOK'), undefined, { timeout: 20_000 });
+      // The status line is set before the table's refresh lands: wait for the outcome cell itself.
+      await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.querySelectorAll('td')[3]!.textContent!.includes('WEBHOOK'), undefined, { timeout: 20_000 });
       const cell = (await row.locator('td').nth(3).textContent()) ?? '';
       expect(cell).toContain('WEBHOOK');
       expect(cell).toContain(USERS.console);
