@@ -17,6 +17,7 @@ const scenarioModules = {
   idle: () => import('./scenarios/idle.mjs'),
   appstart: () => import('./scenarios/appstart.mjs'),
   churn: () => import('./scenarios/churn.mjs'),
+  transcription: () => import('./scenarios/transcription.mjs'),
 };
 
 function git(args) {

@@ -78,7 +78,7 @@ describe('bench: npm run bench -- --quick --tiny', () => {
 
   it('prints a markdown summary table with every scenario', () => {
     expect(markdown).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
-    for (const title of ['1. Event relay', '2. Audio', '3. Idle sessions', '4. App start', '5. Churn']) expect(markdown).toContain(`## ${title}`);
+    for (const title of ['1. Event relay', '2. Audio', '3. Idle sessions', '4. App start', '5. Churn', '6. Transcription']) expect(markdown).toContain(`## ${title}`);
     expect(run.output).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
   });
 
@@ -103,6 +103,28 @@ describe('bench: npm run bench -- --quick --tiny', () => {
     for (const row of s.summary.rows) {
       expect(row.ours, `${name}: "${row.metric}" has no figure for ours`).not.toBeNull();
       expect(row.baseline, `${name}: "${row.metric}" has no figure for the baseline`).not.toBeNull();
+    }
+  });
+
+  // ours only: with transcription (through the Soniox double) vs relaying audio only; both modes are "servers" here
+  it('transcription: figures for both modes', () => {
+    const s = result.scenarios.transcription as unknown as Scenario & { steps: Record<string, ServerStep & { cpuPctPerUser: number | null }>[] };
+    expect(s, 'scenario transcription missing').toBeDefined();
+    expect(s.error, s.error).toBeUndefined();
+    expect(s.serverErrors ?? {}, JSON.stringify(s.serverErrors)).toEqual({});
+    expect(s.steps.length).toBeGreaterThanOrEqual(1);
+    for (const step of s.steps) {
+      for (const mode of ['transcription', 'relay']) {
+        const r = step[mode];
+        expect(r, `transcription step: no figures for ${mode}`).toBeDefined();
+        expect(r.reps.length).toBeGreaterThanOrEqual(2);
+        for (const f of ['deliveredPerS', 'p50', 'p99', 'serverCpuPct']) expect(Number.isFinite(r.summary[f]?.median), `${mode}.${f}`).toBe(true);
+        expect(Number.isFinite(r.cpuPctPerUser), `${mode}.cpuPctPerUser`).toBe(true);
+      }
+    }
+    for (const row of s.summary.rows) {
+      expect(row.ours, `transcription: "${row.metric}" has no figure with transcription`).not.toBeNull();
+      expect(row.baseline, `transcription: "${row.metric}" has no relay-only figure`).not.toBeNull();
     }
   });
 });

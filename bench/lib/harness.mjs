@@ -3,8 +3,9 @@
 import { performance } from 'node:perf_hooks';
 import { startServer, forkLoad, cpuMs, cpuStat, runtime, sleep } from './proc.mjs';
 
-export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, nodeArgs = [] } = {}) {
-  const server = await startServer(kind, { plan: ctx.plan, secrets: ctx.secrets, graceMs, nodeArgs });
+/** `extraEnv`: extra environment for the server process (e.g. SONIOX_URL for the transcription scenario). */
+export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, nodeArgs = [], extraEnv = {} } = {}) {
+  const server = await startServer(kind, { plan: ctx.plan, secrets: ctx.secrets, graceMs, nodeArgs, extraEnv });
   const load = forkLoad(ctx.plan, `load-${kind}`);
   try {
     await load.call('init', { serverUrl: server.url, wsBase: server.wsBase, adminKey: ctx.secrets.adminKey, jwtSecret: ctx.secrets.jwtSecret, kind, keepAliveMs: ctx.profile.keepAliveMs ?? 1000 });

@@ -584,6 +584,133 @@ const commands = {
     };
   },
 
+  /**
+   * Scenario 6 (transcription): `users` glasses each streaming 3,200-byte PCM frames 10 times a second to one
+   * `transcription:en-US` subscriber, through the Soniox double (run with bytesPerWord = 3,200: every frame
+   * completes exactly one word). Latency per word = send time of the frame that completed it → arrival at the app
+   * of the first transcript carrying it. Words are matched to frames in order, per user: each data_stream adds
+   * (words in its text − words already seen in the current utterance) words; a final ends the utterance.
+   */
+  async transcribe({ users, warmupMs, durationMs, drainMs, streamType = 'transcription:en-US', vadSettleMs = 300 }) {
+    const list = [...st.users.values()].slice(0, users);
+    if (list.length < users) throw new Error(`transcribe: only ${list.length} of ${users} sessions set up`);
+    const n = list.length;
+    const rate = n * 10;
+    const template = Buffer.alloc(PCM_FRAME_BYTES);
+    for (let i = 0; i < PCM_FRAME_BYTES / 2; i++) template.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)) || 1, i * 2);
+    // per user: send times of frames not yet answered (FIFO), words seen in the current utterance
+    const queues = list.map(() => ({ t: [], head: 0, uttWords: 0 }));
+    const cap = Math.min(Math.ceil(rate * (durationMs / 1000) * 1.2) + 1000, 6_000_000);
+    const lats = new Float64Array(cap);
+    let recv = 0;
+    let results = 0;
+    let finals = 0;
+    let extraWords = 0;
+    let misrouted = 0;
+    let measureFrom = Infinity;
+    const posBySession = new Map(list.map((u, i) => [u.app.sessionId, i]));
+    const countWords = (text) => (typeof text === 'string' ? text.split(/\s+/).filter(Boolean).length : 0);
+    st.onAppText = (data, rec) => {
+      const t = nowMs();
+      const str = data.toString();
+      if (str.indexOf('data_stream') === -1) return;
+      let m;
+      try { m = JSON.parse(str); } catch { return; }
+      if (m?.type !== 'data_stream' || m.streamType !== streamType) return;
+      const pos = posBySession.get(rec.sessionId);
+      if (pos === undefined) { misrouted++; return; }
+      results++;
+      const q = queues[pos];
+      const w = countWords(m.data?.text);
+      let fresh = Math.max(0, w - q.uttWords);
+      if (m.data?.isFinal) { finals++; q.uttWords = 0; } else q.uttWords = Math.max(q.uttWords, w);
+      for (; fresh > 0; fresh--) {
+        if (q.head >= q.t.length) { extraWords++; continue; }
+        const ts = q.t[q.head++];
+        if (ts < measureFrom) continue;
+        if (recv < cap) lats[recv] = t - ts;
+        recv++;
+      }
+    };
+    // speech on: the cloud opens (or resumes) the provider streams
+    for (const u of list) u.glasses.send(JSON.stringify({ type: 'VAD', status: true }));
+    let offered = 0;
+    let blocked = 0;
+    let k = 0;
+    const sendOne = (t) => {
+      const ui = k % n;
+      k++;
+      const g = list[ui].glasses;
+      const measured = t >= measureFrom;
+      if (measured) offered++;
+      if (g.readyState !== WebSocket.OPEN || g.bufferedAmount > MAX_BUFFERED) {
+        if (measured) blocked++;
+        return;
+      }
+      queues[ui].t.push(t);
+      const b = Buffer.allocUnsafe(PCM_FRAME_BYTES);
+      template.copy(b);
+      g.send(b, { binary: true });
+    };
+    const t0 = nowMs();
+    measureFrom = t0 + warmupMs;
+    const measureTo = measureFrom + durationMs;
+    let total = 0;
+    let startMarked = false;
+    let maxGap = 0;
+    let lastTick = t0;
+    await new Promise((resolve) => {
+      const tick = () => {
+        const now = nowMs();
+        if (now - lastTick > maxGap && startMarked) maxGap = now - lastTick;
+        lastTick = now;
+        if (!startMarked && now >= measureFrom) {
+          startMarked = true;
+          total = Math.max(total, Math.floor((rate * (now - t0)) / 1000) - 1);
+          mark('measureStart');
+        }
+        const until = Math.min(now, measureTo);
+        let due = Math.floor((rate * (until - t0)) / 1000) - total;
+        if (due > 2000) due = 2000;
+        for (let i = 0; i < due; i++) sendOne(nowMs());
+        total += Math.max(due, 0);
+        if (now >= measureTo && Math.floor((rate * (measureTo - t0)) / 1000) <= total) {
+          mark('measureEnd');
+          resolve();
+        } else setTimeout(tick, 1);
+      };
+      tick();
+    });
+    const sentOk = offered - blocked;
+    const d0 = Date.now();
+    while (recv < sentOk && Date.now() - d0 < drainMs) await sleep(10);
+    const drainedMs = Date.now() - d0;
+    // speech off: the cloud finalizes; let the finals (words already counted) land before the next step
+    for (const u of list) if (u.glasses.readyState === WebSocket.OPEN) u.glasses.send(JSON.stringify({ type: 'VAD', status: false }));
+    await sleep(vadSettleMs);
+    st.onAppText = null;
+    const durS = durationMs / 1000;
+    return {
+      users: n,
+      targetFramesPerS: rate,
+      offered,
+      offeredPerS: offered / durS,
+      achievedPct: (offered / (rate * durS)) * 100,
+      blocked,
+      delivered: recv,
+      deliveredPerS: recv / durS,
+      lost: Math.max(0, offered - recv),
+      lossPct: offered ? (Math.max(0, offered - recv) / offered) * 100 : 0,
+      results,
+      finals,
+      extraWords,
+      misrouted,
+      drainMs: drainedMs,
+      maxSendGapMs: maxGap,
+      latency: percentiles(lats, Math.min(recv, cap)),
+    };
+  },
+
   /** Scenario 5: connect -> start_app -> (app acked + subscribed) -> stop_app -> app socket closed -> disconnect. */
   async churn({ packageName, prefix, count, rate, concurrency, cycleTimeoutMs = 15_000, maxMs = Infinity }) {
     const durs = new Float64Array(count);

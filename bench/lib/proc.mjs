@@ -123,6 +123,12 @@ function tail(path, n = 40) {
 
 /** Every server / stub process this run started, so an interrupted run does not leave them behind. */
 const liveChildren = new Set();
+/** Registers a helper process (e.g. the Soniox double) so an interrupted run kills it too. */
+export function trackChild(child) {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
 export function killAllChildren() {
   for (const c of liveChildren) {
     try { c.kill('SIGKILL'); } catch { /* gone */ }

@@ -1,5 +1,5 @@
 // Markdown rendering of a bench result (summary table + per-step detail).
-const SCN_TITLE = { relay: '1. Event relay', audio: '2. Audio', idle: '3. Idle sessions', appstart: '4. App start', churn: '5. Churn' };
+const SCN_TITLE = { relay: '1. Event relay', audio: '2. Audio', idle: '3. Idle sessions', appstart: '4. App start', churn: '5. Churn', transcription: '6. Transcription' };
 
 const num = (x, d = 1) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(d));
 const cell = (v) => (v == null ? 'n/a' : typeof v === 'number' ? num(v, 2) : String(v));
@@ -63,7 +63,7 @@ export function renderMarkdown(res) {
     }
     out.push(describe(name, s));
     out.push('');
-    out.push(detail(name, s, m.servers));
+    out.push(detail(name, s, s.modes ?? m.servers));
     out.push('');
     for (const n of s.notes ?? []) out.push(`- ${n}`);
     if (s.notes?.length) out.push('');
@@ -103,6 +103,8 @@ function describe(name, s) {
       return `Heap/RSS after forced GC (\`GET /api/admin/runtime?gc=1\`, twice) before and after opening N sessions (glasses + one running app subscribed to 2 streams); then glasses close, grace ${c.graceMs} ms, heap again. Start heap is measured after a ${c.warmup}-session warm-up.`;
     case 'appstart':
       return `${c.starts} sequential starts per repeat with a real @mentra/sdk 2.1.29 AppServer (logger at warn) on loopback; time from the glasses' start_app to the SDK's onSession (called right after tpa_connection_ack). Floor = same path through a bare stub cloud (no lookups).`;
+    case 'transcription':
+      return `Ours only, two server instances (both with SONIOX_URL = the Soniox double, its own process, bytesPerWord ${c.double?.bytesPerWord}: one word per frame): N glasses each send \`VAD\` true then 3,200-byte PCM16 frames 10×/s to one \`transcription:en-US\` app ("transcription", Words/s) vs to one \`audio_chunk\` app ("relay", Frames/s); ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up. Text latency = send time of the frame that completed a word → arrival of the first transcript (interim or final) carrying that word, words matched to frames in order per user; relay latency = frame send → app receive. CPU per user = server CPU % / N.`;
     case 'churn':
       return `${c.cycles} cycles offered at ${c.rate}/s (≤ ${c.concurrency} in flight): glasses connect → start_app → app acked + subscribed → stop_app → app socket closed → glasses close. Then grace ${c.graceMs} ms and GC.`;
     default:
@@ -112,8 +114,8 @@ function describe(name, s) {
 
 function detail(name, s, servers) {
   const rows = [];
-  if (name === 'relay' || name === 'audio') {
-    const head = ['Step', 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'CPU µs/msg', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
+  if (name === 'relay' || name === 'audio' || name === 'transcription') {
+    const head = ['Step', name === 'transcription' ? 'Mode' : 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : name === 'transcription' ? 'Words or frames/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'CPU µs/msg', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
