@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,12 +9,6 @@ import { JsonLogger } from './observability/json-logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { requestIdMiddleware } from './observability/request-id.middleware.js';
 import { SessionRegistry } from './session/session-registry.js';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-export function logLevels(level: AppConfig['logLevel']): LogLevel[] {
-  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
-}
 
 /** Builds the whole service (HTTP, both gateways, Swagger) without listening: used by main.ts and tests. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {

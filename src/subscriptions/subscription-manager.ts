@@ -5,11 +5,9 @@ import { SessionContext } from '../session/session-context.js';
 import {
   hasPermission,
   normalizeSubscription,
-  parseLanguageStream,
   permissionSet,
   relayKeyOf,
   requiredPermission,
-  type LanguageStream,
 } from './stream-types.js';
 
 /** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
@@ -157,18 +155,6 @@ export class SubscriptionManager {
   /** Every subscription string across apps (for the microphone and transcription managers). */
   *allSubscriptions(): Iterable<{ packageName: string; subscription: string }> {
     for (const [packageName, e] of this.apps) for (const subscription of e.subscriptions) yield { packageName, subscription };
-  }
-
-  languageStreams(): Map<string, { stream: LanguageStream; subscribers: Subscriber[] }> {
-    const out = new Map<string, { stream: LanguageStream; subscribers: Subscriber[] }>();
-    for (const { packageName, subscription } of this.allSubscriptions()) {
-      const stream = parseLanguageStream(subscription);
-      if (!stream) continue;
-      const entry = out.get(stream.base) ?? { stream, subscribers: [] };
-      entry.subscribers.push({ packageName, subscription, streamTypeJson: JSON.stringify(subscription) });
-      out.set(stream.base, entry);
-    }
-    return out;
   }
 
   locationRates(): string[] {

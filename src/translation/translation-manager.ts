@@ -59,7 +59,6 @@ export class TranslationManager {
   private wantingAudio = false;
   private errors = 0;
   private lastError: string | null = null;
-  private seq = 0;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -229,7 +228,6 @@ export class TranslationManager {
   }
 
   private deliver(base: string, data: TranslationData): void {
-    this.seq++;
     for (const sub of this.subscriptions.lookup(base)) this.relay.sendData(sub, data);
   }
 
