@@ -116,7 +116,9 @@ describe('core: glasses and an unmodified SDK app meet in a UserSession', () => 
     const rt = cloud.registry.get(user)!.connections.get('com.example.phoenix')!;
     rt.ws!.terminate();
     await eventually(() => sessionsSeen === 2, 8000, 'resurrected session');
-    expect(app.stops.length).toBeGreaterThanOrEqual(0);
+    // Resurrection is stop + start: the SDK's onStop ran with the system-stop reason.
+    await eventually(() => app.stops.length >= 1, 3000, 'onStop of the dead session');
+    expect(app.stops[0]).toMatchObject({ userId: user, reason: 'system_stop' });
     await eventually(async () => (await cloud.admin('GET', `/api/admin/sessions/${user}`)).body.runningApps?.includes('com.example.phoenix'), 5000, 'running again');
   });
 });
