@@ -718,6 +718,18 @@ describe('admin REST API', () => {
       }
     });
 
+    it('recent audio is off by default: 409 UNSUPPORTED naming the setting, and nothing is kept', async () => {
+      const user = 'session-recent-off@example.com';
+      const glasses = await glassesFor(user);
+      glasses.sendAudio(Buffer.alloc(3200, 7));
+      await eventually(() => (cloud.registry.get(user)?.audio.framesReceived ?? 0) === 1, 2000, 'frame received');
+      expect(cloud.registry.get(user)!.audio.recentAudio().length).toBe(0);
+      const res = await cloud.admin('GET', `/api/admin/sessions/${enc(user)}/audio/recent`);
+      expect(res.status).toBe(409);
+      expectErrorBody(res.body, 409, 'UNSUPPORTED');
+      expect(JSON.stringify(res.body)).toContain('RECENT_AUDIO_SECONDS');
+    });
+
     it('DELETE /sessions/:userId ends a live session and closes the glasses socket', async () => {
       const user = 'session-end@example.com';
       const glasses = await glassesFor(user);

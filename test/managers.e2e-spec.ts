@@ -12,7 +12,7 @@ describe('session managers', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
   beforeAll(async () => {
-    cloud = await startCloud({ EMPTY_SUBSCRIPTION_GRACE_MS: '0' });
+    cloud = await startCloud({ EMPTY_SUBSCRIPTION_GRACE_MS: '0', RECENT_AUDIO_SECONDS: '10' });
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();

@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Put, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { wavHeader } from '../audio/recent-audio.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { SessionSummary, UserSession } from '../session/user-session.js';
 import { AdminGuard } from './admin.guard.js';
@@ -20,7 +21,10 @@ loopDelay.enable();
 @UseInterceptors(UnsafeKeysInterceptor)
 @Controller('api/admin')
 export class AdminSessionsController {
-  constructor(private readonly registry: SessionRegistry) {}
+  constructor(
+    private readonly registry: SessionRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Get('sessions')
   @ApiOperation({ summary: 'Every live user session' })
@@ -70,10 +74,11 @@ export class AdminSessionsController {
   }
 
   @Get('sessions/:userId/audio/recent')
-  @ApiOperation({ summary: 'The last seconds of the session\'s audio as a WAV file (PCM s16le, 16 kHz, mono)' })
+  @ApiOperation({ summary: 'The last seconds of the session\'s audio as a WAV file (PCM s16le, 16 kHz, mono); 409 UNSUPPORTED while RECENT_AUDIO_SECONDS is 0 (the default)' })
   @ApiProduces('audio/wav')
   @Header('Content-Type', 'audio/wav')
   recentAudio(@Param() params: UserParams): StreamableFile {
+    if (this.config.recentAudioSeconds <= 0) throw new CloudError('UNSUPPORTED', 'Recent audio is off on this cloud: set RECENT_AUDIO_SECONDS (1–60) to keep it');
     const pcm = this.session(params.userId).audio.recentAudio();
     return new StreamableFile(Buffer.concat([wavHeader(pcm.length), pcm]));
   }

@@ -12,7 +12,8 @@ export class RecentAudio {
   constructor(capacity: number) {
     // A zero, negative or fractional capacity must not turn the write offset into NaN.
     this.capacity = Number.isFinite(capacity) && capacity > 0 ? Math.floor(capacity) : 0;
-    this.buf = Buffer.alloc(this.capacity);
+    // Not zero-filled (that was most of the ring's cost at stream start): read() only returns written bytes.
+    this.buf = Buffer.allocUnsafeSlow(this.capacity);
   }
 
   push(pcm: Buffer): void {

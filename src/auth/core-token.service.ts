@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { createSecretKey } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 
 export type TokenCheck = { ok: true; userId: string } | { ok: false; message: string };
@@ -15,7 +16,9 @@ export class CoreTokenService {
   private readonly jwt: JwtService;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.jwt = new JwtService({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
+    // A KeyObject made once: given a string, jsonwebtoken first tries (and fails) to parse it as a public
+    // key on every verify, which was the largest CPU cost of a glasses connection.
+    this.jwt = new JwtService({ secret: createSecretKey(Buffer.from(config.jwtSecret)), signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
   }
 
   sign(userId: string): string {

@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MALFORMED_MESSAGE: HttpStatus.BAD_REQUEST,
   MESSAGE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  UNSUPPORTED: HttpStatus.CONFLICT, // a feature this cloud's configuration turns off
 };
 
 /** A failed start: what went wrong decides the status, the stage stays in `details`. */

@@ -180,9 +180,13 @@ export class EnvSchema {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1)
   APP_MESSAGES_PER_SECOND: number = 20;
 
-  /** Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables. */
+  /**
+   * Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables.
+   * Off by default: the ring costs 32 KB of memory per second per streaming user and a copy of every
+   * frame, a quarter of the audio relay's CPU in the benchmark, for a diagnostic most clouds never read.
+   */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
-  RECENT_AUDIO_SECONDS: number = 10;
+  RECENT_AUDIO_SECONDS: number = 0;
 
   @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9._-]+$/)
   SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
