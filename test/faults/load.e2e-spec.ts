@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedGlasses } from '../../src/simulator/index.js';
 import { startSdkAppOn, type SdkAppRecord } from './apps.js';
-import { ensureBuilt, LONG, quantile, report, sleep, spawnService, until, type Service } from './support.js';
+import { cpuPlan, ensureBuilt, LONG, pinSelf, quantile, report, sleep, spawnService, until, type Service } from './support.js';
 
 /**
  * Fault case 6 — slow store: every store call delayed 300 ms (STORE_DELAY_MS, a test knob honoured by
@@ -126,9 +126,14 @@ describe('fault 8: event-loop health under audio load', () => {
   const glassesSockets: WebSocket[] = [];
   let framesAtApps = 0;
 
+  // The long form measures the service, not the 2-core scheduler: service on one core, this load process on the others.
+  const plan = LONG ? cpuPlan() : null;
+  let pinned = false;
+
   beforeAll(async () => {
     await ensureBuilt();
-    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' } });
+    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' }, cpus: plan?.server });
+    if (plan) pinned = pinSelf(plan.load);
     // A protocol-level app server (as the benchmark's): init, subscribe to audio, answer 200.
     hooks = createServer((req, res) => {
       let text = '';
@@ -158,6 +163,7 @@ describe('fault 8: event-loop health under audio load', () => {
   }, 180_000);
 
   afterAll(async () => {
+    if (pinned && plan) pinSelf(plan.all);
     for (const ws of [...glassesSockets, ...appSockets]) ws.terminate();
     hooks?.closeAllConnections();
     await new Promise((r) => hooks?.close(r));
@@ -220,6 +226,7 @@ describe('fault 8: event-loop health under audio load', () => {
     report('8 event-loop health', {
       audioUsers: USERS,
       seconds: SECONDS,
+      pinned: pinned ? `service on CPU ${plan!.server}, load on CPU ${plan!.load}` : 'no',
       framesSent: sent,
       framesAtApps,
       windows: windows.map((x) => `p99=${x.p99.toFixed(1)}ms/health≤${x.healthMax.toFixed(0)}ms`).join(','),

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signCoreToken } from '../../src/simulator/core-token.js';
@@ -119,6 +119,24 @@ export interface SpawnOptions {
   /** Extra node flags; --expose-gc is always on. */
   nodeArgs?: string[];
   keepDataDir?: boolean;
+  /** A CPU list for `taskset -c` (see cpuPlan); the service runs unpinned when absent. */
+  cpus?: string;
+}
+
+/**
+ * Separate cores for the service and for the test process that generates the load, as the benchmark does: on a
+ * 2-core machine an unpinned load generator takes the server's core in turns, and the figures measure the
+ * scheduler. Null (no pinning) when taskset is missing or there is a single core.
+ */
+export function cpuPlan(): { server: string; load: string; all: string } | null {
+  const n = availableParallelism();
+  if (n < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
+  return { server: '0', load: n === 2 ? '1' : `1-${n - 1}`, all: `0-${n - 1}` };
+}
+
+/** Moves every thread of this process to `cpus` (taskset -a -p -c); false when it could not. */
+export function pinSelf(cpus: string): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
 /** `node --expose-gc dist/main.js` on 127.0.0.1; resolves once /health answers. */
@@ -141,7 +159,10 @@ export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
   let attempt = 0;
   for (;;) {
     attempt++;
-    const child = spawn(process.execPath, ['--expose-gc', ...(opts.nodeArgs ?? []), MAIN], {
+    const argv = [process.execPath, '--expose-gc', ...(opts.nodeArgs ?? []), MAIN];
+    // taskset execs node in place, so the child's pid is the service's.
+    const [cmd, ...args] = opts.cpus ? ['taskset', '-c', opts.cpus, ...argv] : argv;
+    const child = spawn(cmd!, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
