@@ -9,6 +9,7 @@ import type { AppPermission, AppRecord } from '../persistence/persistence.types.
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AUDIO_PLAY_EXPIRY_MS, AudioManager } from './audio-manager.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -28,20 +29,7 @@ function rng(seed: number): () => number {
   };
 }
 
-function appRecord(packageName: string, permissions: AppPermission[]): AppRecord {
-  return {
-    packageName,
-    name: packageName,
-    publicUrl: 'http://apps.invalid',
-    appType: 'background',
-    permissions,
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  } as AppRecord;
-}
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
 
 interface FakeApp {
   json: Sent[];

@@ -9,6 +9,7 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { CALENDAR_CACHE_MAX, CalendarManager } from './calendar-manager.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');
@@ -17,20 +18,7 @@ const CALENDAR: AppPermission[] = [{ type: 'CALENDAR' }];
 
 type Sent = Record<string, any>;
 
-function appRecord(packageName: string, permissions: AppPermission[]): AppRecord {
-  return {
-    packageName,
-    name: packageName,
-    publicUrl: 'http://apps.invalid',
-    appType: 'background',
-    permissions,
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  } as AppRecord;
-}
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });

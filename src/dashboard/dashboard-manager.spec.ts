@@ -7,6 +7,7 @@ import { DisplayManager } from '../display/display-manager.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { DashboardManager } from './dashboard-manager.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
@@ -14,20 +15,7 @@ const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
-function appRecord(packageName: string): AppRecord {
-  return {
-    packageName,
-    name: packageName,
-    publicUrl: 'http://apps.invalid',
-    appType: packageName === DASH ? 'system_dashboard' : 'background',
-    permissions: [],
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  } as AppRecord;
-}
+const appRecord = (packageName: string): AppRecord => fixtureApp(packageName, { appType: packageName === DASH ? 'system_dashboard' : 'background' });
 
 function socket(into: Sent[]): WebSocket {
   return { readyState: 1, send: (s: string) => into.push(JSON.parse(s)) } as unknown as WebSocket;

@@ -7,26 +7,14 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { capabilitiesFor } from './capability-profiles.js';
 import { DeviceManager } from './device-manager.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
-function appRecord(packageName: string): AppRecord {
-  return {
-    packageName,
-    name: packageName,
-    publicUrl: 'http://apps.invalid',
-    appType: 'background',
-    permissions: [],
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  } as AppRecord;
-}
+const appRecord = (packageName: string): AppRecord => fixtureApp(packageName);
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });

@@ -8,6 +8,7 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { DisplayManager } from './display-manager.js';
 import type { DisplayOutcome, DisplayRequest, ViewName } from './display.types.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const DASH = 'system.augmentos.dashboard';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -21,20 +22,7 @@ interface DisplayOpts {
   forceDisplay?: boolean;
 }
 
-function appRecord(packageName: string, appType: AppType, name: string): AppRecord {
-  return {
-    packageName,
-    name,
-    publicUrl: 'http://apps.invalid',
-    appType,
-    permissions: [],
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  };
-}
+const appRecord = (packageName: string, appType: AppType, name: string): AppRecord => fixtureApp(packageName, { appType, name });
 
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });

@@ -9,6 +9,7 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { LOCATION_TIERS, LocationManager, POLL_TIMEOUT_MS, TIER_MAX_AGE_MS, type LocationTier } from './location-manager.js';
+import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -16,20 +17,7 @@ const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
 
 type Sent = Record<string, any>;
 
-function appRecord(packageName: string, permissions: AppPermission[]): AppRecord {
-  return {
-    packageName,
-    name: packageName,
-    publicUrl: 'http://apps.invalid',
-    appType: 'background',
-    permissions,
-    hardwareRequirements: [],
-    settings: [],
-    hashedApiKey: '0'.repeat(64),
-    createdAt: new Date(T0),
-    updatedAt: new Date(T0),
-  } as AppRecord;
-}
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
