@@ -10,6 +10,7 @@ import { SocketTracker } from '../observability/socket-tracker.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AppMessageHandler, type BoundApp } from './app-message.handler.js';
+import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 
 const OPEN = 1;
 
@@ -21,7 +22,7 @@ const OPEN = 1;
 export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('AppGateway');
   @WebSocketServer() server!: WsServer;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: StaggeredHeartbeat | null = null;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -34,10 +35,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
   afterInit(server: WsServer): void {
     server.options.maxPayload = this.config.maxFrameBytes;
     server.options.perMessageDeflate = false;
-    this.heartbeat = setInterval(() => {
-      for (const ws of server.clients) if (ws.readyState === OPEN) ws.ping();
-    }, this.config.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.heartbeat = new StaggeredHeartbeat(() => server.clients, this.config.heartbeatIntervalMs);
   }
 
   handleConnection(ws: WebSocket): void {
@@ -129,6 +127,6 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
   }
 
   onModuleDestroy(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
   }
 }

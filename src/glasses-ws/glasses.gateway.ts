@@ -9,6 +9,7 @@ import { SocketTracker } from '../observability/socket-tracker.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { GlassesMessageHandler } from './glasses-message.handler.js';
+import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 
 const OPEN = 1;
 const MAX_EARLY_FRAMES = 64;
@@ -31,7 +32,7 @@ function bearer(req: IncomingMessage): string | null {
 export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('GlassesGateway');
   @WebSocketServer() server!: WsServer;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: StaggeredHeartbeat | null = null;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -59,10 +60,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       const body = JSON.stringify({ type: 'connection_error', message: result.message, timestamp: new Date().toISOString() });
       cb(false, 401, body, { 'Content-Type': 'application/json' });
     };
-    this.heartbeat = setInterval(() => {
-      for (const ws of server.clients) if (ws.readyState === OPEN) ws.ping();
-    }, this.config.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.heartbeat = new StaggeredHeartbeat(() => server.clients, this.config.heartbeatIntervalMs);
   }
 
   /** Header first, then `?token=`; when both are present they must both be valid for the same user. */
@@ -149,6 +147,6 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   }
 
   onModuleDestroy(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
   }
 }
