@@ -1,7 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/config.types.js';
 import { EmbeddedPersistenceModule } from './embedded/embedded-persistence.module.js';
-import { MongoPersistenceModule } from './mongo/mongo-persistence.module.js';
 import { APP_REPOSITORY, USER_REPOSITORY } from './persistence.types.js';
 import { SIMPLE_STORAGE_REPOSITORY } from './simple-storage.types.js';
 
@@ -13,9 +12,12 @@ import { SIMPLE_STORAGE_REPOSITORY } from './simple-storage.types.js';
 @Global()
 @Module({})
 export class PersistenceModule {
-  static forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>): DynamicModule {
+  static async forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>): Promise<DynamicModule> {
+    // Imported only when used: mongoose and its driver hold about 16 MB of heap, which every major GC of a
+    // cloud on the embedded store would otherwise mark again (and which showed in its event-loop pauses).
+    const mongo = config.mongoUrl ? (await import('./mongo/mongo-persistence.module.js')).MongoPersistenceModule : null;
     const store = withStoreDelay(
-      config.mongoUrl ? MongoPersistenceModule.register(config.mongoUrl) : EmbeddedPersistenceModule.register({ dataDir: config.dataDir }),
+      mongo && config.mongoUrl ? mongo.register(config.mongoUrl) : EmbeddedPersistenceModule.register({ dataDir: config.dataDir }),
       config.storeDelayMs ?? 0,
     );
     return { module: PersistenceModule, global: true, imports: [store], exports: [store] };
