@@ -8,7 +8,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APP_REPOSITORY, APP_TYPES, PERMISSION_TYPES, type AppRepository } from '../src/persistence/persistence.types.js';
 import { SimulatedGlasses } from '../src/simulator/index.js';
-import { freePort, startCloud, type TestCloud } from './support/cloud.js';
+import { connectGlasses, freePort, startCloud, type TestCloud } from './support/cloud.js';
 import { eventually, startSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 /**
@@ -93,11 +93,9 @@ describe('admin REST API', () => {
   }
 
   async function glassesFor(userId: string): Promise<SimulatedGlasses> {
-    const g = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(userId) });
-    cleanups.push(() => g.disconnect().catch(() => undefined));
-    const ack = await g.connect();
+    const { glasses, ack } = await connectGlasses(cloud, userId, cleanups);
     expect(ack.type).toBe('connection_ack');
-    return g;
+    return glasses;
   }
 
   /** Every (method, concrete path) of /api/admin/* in the OpenAPI document. */

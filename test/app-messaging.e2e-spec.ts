@@ -3,7 +3,7 @@ import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { startCloud, type TestCloud } from './support/cloud.js';
 import { startRawApp } from './support/raw-app.js';
-import { eventually, startSdkApp } from './support/sdk-app.js';
+import { eventually, serveSdkApp } from './support/sdk-app.js';
 
 /** App-to-app messaging with the unmodified SDK (upstream never routed these messages). */
 describe('app-to-app messaging', () => {
@@ -15,13 +15,11 @@ describe('app-to-app messaging', () => {
 
   beforeAll(async () => {
     cloud = await startCloud({ APP_MESSAGES_PER_SECOND: '10' });
-    const apiKey = await cloud.registerApp({ packageName: 'com.example.chat', publicUrl: 'http://127.0.0.1:1' }, users);
-    const app = await startSdkApp('com.example.chat', apiKey, (s) => {
+    const { app } = await serveSdkApp(cloud, { packageName: 'com.example.chat' }, users, (s) => {
       sessions.set(s.userId, s);
       s.onAppMessage((m: any) => (received.get(s.userId) ?? received.set(s.userId, []).get(s.userId)!).push(m));
     });
     cleanups.push(() => app.close());
-    await cloud.admin('PATCH', '/api/admin/apps/com.example.chat', { publicUrl: app.url });
     // A different package run by the same users must never see the chat's messages.
     const other = await startRawApp('com.example.other', () => ({}));
     cleanups.push(() => other.close());

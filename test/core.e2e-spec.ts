@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
-import { startCloud, type TestCloud } from './support/cloud.js';
-import { eventually, startSdkApp, type SdkAppHandle } from './support/sdk-app.js';
+import { connectGlasses, startCloud, type TestCloud } from './support/cloud.js';
+import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 /**
  * The core path with real parts: the service on a loopback port, a real @mentra/sdk AppServer,
@@ -23,26 +23,13 @@ describe('core: glasses and an unmodified SDK app meet in a UserSession', () => 
   });
 
   async function glassesFor(userId: string): Promise<SimulatedGlasses> {
-    const g = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(userId) });
-    cleanups.push(() => g.disconnect().catch(() => undefined));
-    await g.connect();
-    return g;
+    return (await connectGlasses(cloud, userId, cleanups)).glasses;
   }
 
   async function sdkApp(packageName: string, userId: string, onSession: (s: AppSession) => void, extra: Record<string, unknown> = {}): Promise<SdkAppHandle> {
-    const port = 0;
-    void port;
-    // Register with a placeholder URL first: the SDK app needs the key before it can listen.
-    const apiKeyHolder: { key?: string } = {};
-    const handle = await startSdkApp(packageName, 'pending', (s) => onSession(s));
-    await handle.close();
-    const apiKey = await cloud.registerApp({ packageName, publicUrl: 'http://127.0.0.1:9', permissions: [{ type: 'MICROPHONE' }], ...extra }, [userId]);
-    apiKeyHolder.key = apiKey;
-    const real = await startSdkApp(packageName, apiKey, (s) => onSession(s));
-    cleanups.push(() => real.close());
-    const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: real.url });
-    expect(patched.status).toBe(200);
-    return real;
+    const { app } = await serveSdkApp(cloud, { packageName, permissions: [{ type: 'MICROPHONE' }], ...extra }, [userId], (s) => onSession(s));
+    cleanups.push(() => app.close());
+    return app;
   }
 
   it('start_app → webhook → init → a button press reaches the app, which shows a text wall on the glasses', async () => {

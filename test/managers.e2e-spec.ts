@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
-import { startCloud, type TestCloud } from './support/cloud.js';
+import { connectGlasses, startCloud, type TestCloud } from './support/cloud.js';
 import { startRawApp, type RawApp, type WebhookReply } from './support/raw-app.js';
-import { eventually, startSdkApp, type SdkAppHandle } from './support/sdk-app.js';
+import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 /** The session managers end to end: real SDK apps (or raw ones where timing must be scripted) and the simulated glasses. */
 describe('session managers', () => {
@@ -22,17 +22,12 @@ describe('session managers', () => {
   const nextUser = () => `mgr${++n}@example.com`;
 
   async function glassesFor(user: string, model?: string): Promise<SimulatedGlasses> {
-    const g = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user), ...(model ? { model } : {}) });
-    cleanups.push(() => g.disconnect().catch(() => undefined));
-    await g.connect();
-    return g;
+    return (await connectGlasses(cloud, user, cleanups, model ? { model } : {})).glasses;
   }
 
   async function sdkApp(packageName: string, users: string[], onSession: (s: AppSession) => void, def: Record<string, unknown> = {}): Promise<SdkAppHandle> {
-    const apiKey = await cloud.registerApp({ packageName, publicUrl: 'http://127.0.0.1:1', ...def }, users);
-    const app = await startSdkApp(packageName, apiKey, onSession);
+    const { app } = await serveSdkApp(cloud, { packageName, ...def }, users, onSession);
     cleanups.push(() => app.close());
-    await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: app.url });
     return app;
   }
 

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses, TINY_JPEG } from '../src/simulator/index.js';
-import { freePort, startCloud, type TestCloud } from './support/cloud.js';
+import { connectGlasses, freePort, startCloud, type TestCloud } from './support/cloud.js';
 import { publishTestStream, startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.js';
 import { startRawApp, type RawApp } from './support/raw-app.js';
-import { eventually, startSdkApp } from './support/sdk-app.js';
+import { eventually, serveSdkApp } from './support/sdk-app.js';
 
 /** Photo, RTMP and managed streaming with real parts: the SDK, a real nginx-rtmp ingest, ffmpeg as the glasses' encoder. */
 describe('media: photo, RTMP, managed streaming', () => {
@@ -39,15 +39,11 @@ describe('media: photo, RTMP, managed streaming', () => {
     const user = `media${++n}@example.com`;
     const pkg = `com.example.cam${n}`;
     let session: AppSession | undefined;
-    const apiKey = await cloud.registerApp({ packageName: pkg, publicUrl: 'http://127.0.0.1:1', permissions: (opts.permissions ?? ['CAMERA']).map((type) => ({ type })) }, [user]);
-    const app = await startSdkApp(pkg, apiKey, (s) => {
+    const { app } = await serveSdkApp(cloud, { packageName: pkg, permissions: (opts.permissions ?? ['CAMERA']).map((type) => ({ type })) }, [user], (s) => {
       session = s;
     });
     cleanups.push(() => app.close());
-    await cloud.admin('PATCH', `/api/admin/apps/${pkg}`, { publicUrl: app.url });
-    const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user), model: opts.model ?? 'live', autoAnswer: opts.autoAnswer });
-    cleanups.push(() => glasses.disconnect().catch(() => undefined));
-    await glasses.connect();
+    const { glasses } = await connectGlasses(cloud, user, cleanups, { model: opts.model ?? 'live', autoAnswer: opts.autoAnswer });
     const r = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/start`);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     await eventually(() => session, 3000, 'session');

@@ -3,8 +3,8 @@ import { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { rewriteTtsUrl } from '../src/tts/tts-url.js';
 import { wavInfo } from '../src/tts/wav.util.js';
-import { startCloud, type TestCloud } from './support/cloud.js';
-import { eventually, startSdkApp, type SdkAppHandle } from './support/sdk-app.js';
+import { connectGlasses, startCloud, type TestCloud } from './support/cloud.js';
+import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 /**
  * The SDK's HTTP surfaces (issue 9) with real parts: the service on a loopback port, real @mentra/sdk apps
@@ -49,23 +49,17 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
   });
 
   async function glassesFor(userId: string): Promise<SimulatedGlasses> {
-    const g = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(userId) });
-    cleanups.push(() => g.disconnect().catch(() => undefined));
-    await g.connect();
-    return g;
+    return (await connectGlasses(cloud, userId, cleanups)).glasses;
   }
 
   /** Registers the app (installed for `users`), serves it with the real SDK and points the cloud at it. */
   async function sdkApp(packageName: string, users: string[], extra: Record<string, unknown> = {}, onSession?: (s: AppSession, userId: string) => void): Promise<StartedApp> {
-    const apiKey = await cloud.registerApp({ packageName, publicUrl: 'http://127.0.0.1:9', permissions: [{ type: 'MICROPHONE' }], ...extra }, users);
     const sessions = new Map<string, AppSession>();
-    const handle = await startSdkApp(packageName, apiKey, (session, _sessionId, userId) => {
+    const { app: handle, apiKey } = await serveSdkApp(cloud, { packageName, permissions: [{ type: 'MICROPHONE' }], ...extra }, users, (session, _sessionId, userId) => {
       sessions.set(userId, session);
       onSession?.(session, userId);
     });
     cleanups.push(() => handle.close());
-    const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: handle.url });
-    expect(patched.status).toBe(200);
     return { handle, apiKey, packageName, sessions };
   }
 

@@ -3,7 +3,7 @@ import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { createLibreTranslateDouble, createSonioxDouble, createVoskDouble, type LibreTranslateDouble, type SonioxDouble, type VoskDouble } from './doubles/index.js';
 import { startCloud, type TestCloud } from './support/cloud.js';
-import { eventually, startSdkApp } from './support/sdk-app.js';
+import { eventually, serveSdkApp } from './support/sdk-app.js';
 import { silence, synthesizePcm } from './support/speech.js';
 
 /**
@@ -22,10 +22,8 @@ describe('transcription and translation', () => {
   });
 
   async function sdkApp(cloud: TestCloud, pkg: string, user: string, onSession: (s: AppSession) => void) {
-    const apiKey = await cloud.registerApp({ packageName: pkg, publicUrl: 'http://127.0.0.1:1', permissions: [{ type: 'MICROPHONE' }] }, [user]);
-    const app = await startSdkApp(pkg, apiKey, onSession);
+    const { app } = await serveSdkApp(cloud, { packageName: pkg, permissions: [{ type: 'MICROPHONE' }] }, [user], onSession);
     cleanups.push(() => app.close());
-    await cloud.admin('PATCH', `/api/admin/apps/${pkg}`, { publicUrl: app.url });
     const r = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/start`);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   }

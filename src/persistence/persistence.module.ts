@@ -15,11 +15,10 @@ export class PersistenceModule {
   static async forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>): Promise<DynamicModule> {
     // Imported only when used: mongoose and its driver hold about 16 MB of heap, which every major GC of a
     // cloud on the embedded store would otherwise mark again (and which showed in its event-loop pauses).
-    const mongo = config.mongoUrl ? (await import('./mongo/mongo-persistence.module.js')).MongoPersistenceModule : null;
-    const store = withStoreDelay(
-      mongo && config.mongoUrl ? mongo.register(config.mongoUrl) : EmbeddedPersistenceModule.register({ dataDir: config.dataDir }),
-      config.storeDelayMs ?? 0,
-    );
+    const backend = config.mongoUrl
+      ? (await import('./mongo/mongo-persistence.module.js')).MongoPersistenceModule.register(config.mongoUrl)
+      : EmbeddedPersistenceModule.register({ dataDir: config.dataDir });
+    const store = withStoreDelay(backend, config.storeDelayMs ?? 0);
     return { module: PersistenceModule, global: true, imports: [store], exports: [store] };
   }
 }

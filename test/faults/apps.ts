@@ -1,6 +1,6 @@
 import type { AppSession } from '@mentra/sdk';
 import { logger as sdkLogger } from '@mentra/sdk';
-import { startSdkApp, type SdkAppHandle } from '../support/sdk-app.js';
+import { serveSdkApp, type SdkAppHandle } from '../support/sdk-app.js';
 import type { Service } from './support.js';
 
 // The SDK logs its own reconnection attempts (ECONNREFUSED while the cloud restarts) as errors: expected here.
@@ -26,9 +26,8 @@ export async function startSdkAppOn(
   onSession: (session: AppSession, userId: string) => void | Promise<void>,
   permissions: { type: string }[] = [{ type: 'MICROPHONE' }],
 ): Promise<SdkAppRecord> {
-  const apiKey = await svc.registerApp({ packageName, publicUrl: 'http://127.0.0.1:9', appType: 'background', permissions }, users);
-  const record: SdkAppRecord = { handle: undefined as never, apiKey, webhooks: [], disconnects: [] };
-  record.handle = await startSdkApp(packageName, apiKey, async (session, sessionId, userId) => {
+  const record: SdkAppRecord = { handle: undefined as never, apiKey: '', webhooks: [], disconnects: [] };
+  const { app, apiKey } = await serveSdkApp(svc, { packageName, appType: 'background', permissions }, users, async (session, sessionId, userId) => {
     record.webhooks.push({ sessionId, userId, at: Date.now() });
     session.events.onDisconnected((info) => {
       const i = typeof info === 'string' ? { code: 0, reason: info } : { code: info.code ?? 0, reason: info.reason ?? '' };
@@ -36,7 +35,7 @@ export async function startSdkAppOn(
     });
     await onSession(session, userId);
   });
-  const patched = await svc.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: record.handle.url });
-  if (patched.status !== 200) throw new Error(`PATCH publicUrl: ${patched.status} ${patched.text}`);
+  record.handle = app;
+  record.apiKey = apiKey;
   return record;
 }

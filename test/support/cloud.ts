@@ -9,6 +9,7 @@ import type { AppConfig } from '../../src/config/config.types.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { SessionRegistry } from '../../src/session/session-registry.js';
 import { signCoreToken } from '../../src/simulator/core-token.js';
+import { SimulatedGlasses, type SimulatedGlassesOptions } from '../../src/simulator/index.js';
 
 export interface TestCloud {
   url: string;
@@ -92,4 +93,20 @@ export async function startCloud(env: Record<string, string> = {}): Promise<Test
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Simulated glasses of `userId`, connected (resolves on the ack) and disconnected by the caller's `cleanups`
+ * after the test.
+ */
+export async function connectGlasses(
+  cloud: Pick<TestCloud, 'url' | 'token'>,
+  userId: string,
+  cleanups: Array<() => unknown>,
+  options: Partial<SimulatedGlassesOptions> = {},
+): Promise<{ glasses: SimulatedGlasses; ack: Awaited<ReturnType<SimulatedGlasses['connect']>> }> {
+  const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(userId), ...options });
+  cleanups.push(() => glasses.disconnect().catch(() => undefined));
+  const ack = await glasses.connect();
+  return { glasses, ack };
 }

@@ -55,6 +55,33 @@ export async function startSdkApp(packageName: string, apiKey: string, onSession
   };
 }
 
+/** What serveSdkApp needs of a cloud: the in-process TestCloud and the fault suite's spawned Service both have it. */
+export interface AppRegistrar {
+  registerApp(app: { packageName: string; publicUrl: string }, installFor?: string[]): Promise<string>;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body?: unknown }>;
+}
+
+/**
+ * Registers `registration` (installed for `users`) with a placeholder URL, since the SDK app needs its key before
+ * it can listen; serves it from a real AppServer (startSdkApp) and points the registration at it.
+ */
+export async function serveSdkApp(
+  cloud: AppRegistrar,
+  registration: { packageName: string } & Record<string, unknown>,
+  users: string[],
+  onSession: OnSession,
+): Promise<{ app: SdkAppHandle; apiKey: string }> {
+  const { packageName } = registration;
+  const apiKey = await cloud.registerApp({ publicUrl: 'http://127.0.0.1:9', ...registration }, users);
+  const app = await startSdkApp(packageName, apiKey, onSession);
+  const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: app.url });
+  if (patched.status !== 200) {
+    await app.close();
+    throw new Error(`PATCH publicUrl of ${packageName}: ${patched.status} ${JSON.stringify(patched.body)}`);
+  }
+  return { app, apiKey };
+}
+
 /** Polls until `check` returns truthy (or throws its last error after `timeoutMs`). */
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

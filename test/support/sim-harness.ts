@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppSession } from '@mentra/sdk';
 import type { TestCloud } from './cloud.js';
 import { exampleOnSession, newExampleStats, type ExampleStats } from './example-app.js';
-import { startSdkApp, type SdkAppHandle } from './sdk-app.js';
+import { serveSdkApp, type SdkAppHandle } from './sdk-app.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,16 +24,10 @@ export async function startExampleApp(
   opts: { audio?: boolean; onSession?: (s: AppSession) => void; extra?: Record<string, unknown> } = {},
 ): Promise<ExampleAppHandle> {
   const stats = newExampleStats();
-  const apiKey = await cloud.registerApp(
-    { packageName, publicUrl: 'http://127.0.0.1:9', appType: 'standard', permissions: [{ type: 'MICROPHONE' }], ...opts.extra },
-    users,
-  );
-  const app = await startSdkApp(packageName, apiKey, (session) => {
+  const { app, apiKey } = await serveSdkApp(cloud, { packageName, appType: 'standard', permissions: [{ type: 'MICROPHONE' }], ...opts.extra }, users, (session) => {
     exampleOnSession(session, stats, { audio: opts.audio });
     opts.onSession?.(session);
   });
-  const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: app.url });
-  if (patched.status !== 200) throw new Error(`PATCH publicUrl: ${patched.status} ${JSON.stringify(patched.body)}`);
   return { app, stats, apiKey };
 }
 
