@@ -123,6 +123,33 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     });
   });
 
+  it('an open socket does not keep its upgrade request alive (headers and all, for every open socket)', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    let collected = false;
+    const registry = new FinalizationRegistry<string>(() => (collected = true));
+    ((globalThis as { __keepFinalizer?: unknown[] }).__keepFinalizer ??= []).push(registry);
+    const server = cloud.app.getHttpServer() as import('node:http').Server;
+    const mark = (req: import('node:http').IncomingMessage) => registry.register(req, 'upgrade request');
+    server.prependOnceListener('upgrade', mark);
+    const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('upgrade@example.com') });
+    await glasses.connect();
+    // Nest's connection stream holds the arguments of the gateway's latest connection (distinctUntilChanged):
+    // one request per gateway, not one per socket. A second connection takes that place.
+    const next = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('upgrade2@example.com') });
+    await next.connect();
+    try {
+      await eventually(async () => {
+        gc();
+        await new Promise((r) => setTimeout(r, 20));
+        return collected;
+      }, 5000, 'the upgrade request collected while its socket is open');
+      expect(cloud.registry.get('upgrade@example.com')?.ctx.glassesOpen).toBe(true);
+    } finally {
+      await glasses.disconnect();
+      await next.disconnect();
+    }
+  });
+
   it('a new session after dispose starts the previously running apps again', async () => {
     const webhooksBefore = app.webhooks.filter((w) => w.userId === 'restart@example.com').length;
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('restart@example.com') });

@@ -102,6 +102,7 @@ export class AdminSessionsController {
       providerStreams += s.transcription.streamCount;
     }
     const p99 = loopDelay.percentile(99) / 1e6;
+    const max = loopDelay.max / 1e6;
     loopDelay.reset();
     return {
       heapUsed: mem.heapUsed,
@@ -113,6 +114,7 @@ export class AdminSessionsController {
       glassesSockets,
       appSockets,
       eventLoopDelayP99Ms: Number.isFinite(p99) ? p99 : 0,
+      eventLoopDelayMaxMs: Number.isFinite(max) ? max : 0,
       providerStreams,
       // Live timers and intervals of the whole process (leak checks compare this before and after a soak).
       timers: process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
