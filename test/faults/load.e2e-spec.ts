@@ -126,23 +126,33 @@ const zeroMask = (mask: Buffer): Buffer => mask.fill(0);
 /**
  * GET `url` every 200 ms for `ms` from a child process of its own, and its round trips (ms). Timed inside this
  * process, a round trip would include this process's own event-loop lag while it drives 2,000 sockets; the
- * prober sleeps between requests, so it is scheduled at once and measures the service.
+ * prober sleeps between requests, so it is scheduled at once and measures the service. The probes share one
+ * keep-alive connection and one untimed probe goes first: the first request of a fresh process loads and
+ * compiles the client's own code (with `fetch`, the whole of undici: a 150 ms outlier per window that the
+ * service's event-loop histogram never saw), and a connection per probe would time the accept and the first
+ * read too, one event-loop turn each (measured: up to 190 ms from send to handler while the loop's own p99 was 45 ms).
  */
 async function probeHealth(url: string, ms: number): Promise<number[]> {
   const script = `
+    const http = require('node:http');
     const [url, ms] = [process.argv[1], Number(process.argv[2])];
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () => new Promise((resolve, reject) => {
+      http.get(url, { agent }, (res) => { res.resume(); res.once('end', resolve); }).once('error', reject);
+    });
     const out = [];
-    const end = Date.now() + ms;
     (async () => {
+      await get();
+      const end = Date.now() + ms;
       while (Date.now() < end) {
         const t = performance.now();
-        const r = await fetch(url);
-        await r.arrayBuffer();
+        await get();
         out.push(performance.now() - t);
         await new Promise((res) => setTimeout(res, 200));
       }
+      agent.destroy();
       process.stdout.write(JSON.stringify(out));
-    })();`;
+    })().catch((e) => { console.error(e); process.exit(1); });`;
   const child = spawn(process.execPath, ['-e', script, url, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
@@ -166,10 +176,14 @@ describe('fault 8: event-loop health under audio load', () => {
   // The long form measures the service, not the 2-core scheduler: service on one core, this load process on the others.
   const plan = LONG ? cpuPlan() : null;
   let pinned = false;
+  // On its one core the service runs as README "Running on one CPU" says: with V8's concurrent GC threads, marking a
+  // ~65 MB heap every second or so took the core from the event loop for 100–150 ms at a time (measured here:
+  // loop p99 37–65 ms, /health max 128–190 ms; with this flag loop p99 25–27 ms, /health max 63–71 ms).
+  const nodeArgs = plan ? ['--single-threaded-gc'] : [];
 
   beforeAll(async () => {
     await ensureBuilt();
-    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' }, cpus: plan?.server });
+    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' }, cpus: plan?.server, nodeArgs });
     if (plan) pinned = pinSelf(plan.load);
     // A protocol-level app server (as the benchmark's): init, subscribe to audio, answer 200.
     hooks = createServer((req, res) => {
@@ -239,14 +253,22 @@ describe('fault 8: event-loop health under audio load', () => {
       }
     })();
     // The machine is shared (other suites, other processes): up to three measured windows, judged on the best.
-    const windows: Array<{ p99: number; healthMax: number; healthP50: number }> = [];
+    const windows: Array<{ p99: number; loopMax: number; healthMax: number; healthP50: number; healthP99: number; healthOver100: number; probes: number }> = [];
     let rt = await svc.runtime();
     for (let w = 0; w < 3; w++) {
       await sleep(1000);
       await svc.runtime(); // resets the server's event-loop histogram
       const healthMs = await probeHealth(`${svc.url}/health`, SECONDS * 1000);
       rt = await svc.runtime();
-      windows.push({ p99: rt.eventLoopDelayP99Ms, healthMax: Math.max(...healthMs), healthP50: quantile(healthMs, 0.5) });
+      windows.push({
+        p99: rt.eventLoopDelayP99Ms,
+        loopMax: rt.eventLoopDelayMaxMs,
+        healthMax: Math.max(...healthMs),
+        healthP50: quantile(healthMs, 0.5),
+        healthP99: quantile(healthMs, 0.99),
+        healthOver100: healthMs.filter((x) => x >= 100).length,
+        probes: healthMs.length,
+      });
       if (rt.eventLoopDelayP99Ms < 50 && Math.max(...healthMs) < 100) break;
     }
     stop = true;
@@ -256,9 +278,10 @@ describe('fault 8: event-loop health under audio load', () => {
       audioUsers: USERS,
       seconds: SECONDS,
       pinned: pinned ? `service on CPU ${plan!.server}, load on CPU ${plan!.load}` : 'no',
+      serviceFlags: nodeArgs.join(' ') || 'none',
       framesSent: sent,
       framesAtApps,
-      windows: windows.map((x) => `p99=${x.p99.toFixed(1)}ms/health≤${x.healthMax.toFixed(0)}ms`).join(','),
+      windows: windows.map((x) => `loop p99=${x.p99.toFixed(1)}/max=${x.loopMax.toFixed(0)}ms health p99=${x.healthP99.toFixed(0)}/max=${x.healthMax.toFixed(0)}ms (${x.healthOver100}/${x.probes} ≥100ms)`).join('; '),
       eventLoopP99Ms: best.p99,
       healthP50Ms: best.healthP50,
       healthMaxMs: best.healthMax,

@@ -78,6 +78,7 @@ export interface Runtime {
   providerStreams: number;
   timers: number;
   eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
   uptimeSeconds: number;
 }
 
