@@ -171,10 +171,22 @@ export function removeSnapshot() {
   } catch { /* none */ }
 }
 
+/**
+ * The node flags of `npm start` (`node <flags> dist/main.js`). Both servers get them: the product runs with them,
+ * and the comparison is between the two servers' code, not between V8 settings.
+ */
+export function startFlags() {
+  const script = JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')).scripts.start;
+  const m = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(script.trim());
+  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js": ${script}`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
+}
+
 let serverSeq = 0;
 /**
  * Starts one server process and waits for GET /health = 200.
- * kind: 'ours' (node --expose-gc dist/main.js), 'baseline' (bench/baseline/server.mjs) or 'stub' (lib/stub-cloud.mjs).
+ * kind: 'ours' (node --expose-gc <npm start's flags> dist/main.js), 'baseline' (bench/baseline/server.mjs, the same
+ * flags) or 'stub' (lib/stub-cloud.mjs).
  */
 export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
   const port = await freePort();
@@ -198,7 +210,7 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
     ...extraEnv,
   };
   delete env.NODE_OPTIONS;
-  const args = ['--expose-gc', ...nodeArgs, entry];
+  const args = ['--expose-gc', ...(kind === 'stub' ? [] : startFlags()), ...nodeArgs, entry];
   const fd = openSync(logPath, 'a');
   const [cmd, ...cmdArgs] = wrap(plan, plan.serverCpu, [process.execPath, ...args]);
   const child = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });

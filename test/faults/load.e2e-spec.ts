@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedGlasses } from '../../src/simulator/index.js';
 import { startSdkAppOn, type SdkAppRecord } from './apps.js';
-import { cpuPlan, ensureBuilt, LONG, pinSelf, quantile, report, sleep, spawnService, until, type Service } from './support.js';
+import { cpuPlan, ensureBuilt, LONG, pinSelf, quantile, report, sleep, spawnService, startFlags, until, type Service } from './support.js';
 
 /**
  * Fault case 6 — slow store: every store call delayed 300 ms (STORE_DELAY_MS, a test knob honoured by
@@ -176,14 +176,10 @@ describe('fault 8: event-loop health under audio load', () => {
   // The long form measures the service, not the 2-core scheduler: service on one core, this load process on the others.
   const plan = LONG ? cpuPlan() : null;
   let pinned = false;
-  // On its one core the service runs as README "Running on one CPU" says: with V8's concurrent GC threads, marking a
-  // ~65 MB heap every second or so took the core from the event loop for 100–150 ms at a time (measured here:
-  // loop p99 37–65 ms, /health max 128–190 ms; with this flag loop p99 25–27 ms, /health max 63–71 ms).
-  const nodeArgs = plan ? ['--single-threaded-gc'] : [];
 
   beforeAll(async () => {
     await ensureBuilt();
-    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' }, cpus: plan?.server, nodeArgs });
+    svc = await spawnService({ env: { GLASSES_GRACE_MS: '1000', LOG_LEVEL: 'error' }, cpus: plan?.server });
     if (plan) pinned = pinSelf(plan.load);
     // A protocol-level app server (as the benchmark's): init, subscribe to audio, answer 200.
     hooks = createServer((req, res) => {
@@ -278,7 +274,7 @@ describe('fault 8: event-loop health under audio load', () => {
       audioUsers: USERS,
       seconds: SECONDS,
       pinned: pinned ? `service on CPU ${plan!.server}, load on CPU ${plan!.load}` : 'no',
-      serviceFlags: nodeArgs.join(' ') || 'none',
+      serviceFlags: startFlags().join(' ') || 'none',
       framesSent: sent,
       framesAtApps,
       windows: windows.map((x) => `loop p99=${x.p99.toFixed(1)}/max=${x.loopMax.toFixed(0)}ms health p99=${x.healthP99.toFixed(0)}/max=${x.healthMax.toFixed(0)}ms (${x.healthOver100}/${x.probes} ≥100ms)`).join('; '),

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { signCoreToken } from '../../src/simulator/core-token.js';
 import { freePort } from '../support/cloud.js';
 
 /**
- * The fault suite's harness: the real service (`node --expose-gc dist/main.js`, what `npm start` runs) as a
+ * The fault suite's harness: the real service (`npm start`'s command line, plus --expose-gc) as a
  * child process on a free loopback port with a temporary DATA_DIR, plus the small tools every case shares.
  */
 
@@ -140,7 +140,15 @@ export function pinSelf(cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-/** `node --expose-gc dist/main.js` on 127.0.0.1; resolves once /health answers. */
+/** The node flags of `npm start` (`node <flags> dist/main.js`), so the service under test runs as shipped. */
+export function startFlags(): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(script.trim());
+  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js": ${script}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
+/** `node --expose-gc <npm start's flags> dist/main.js` on 127.0.0.1; resolves once /health answers. */
 export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mentra-faults-'));
   const port = opts.port ?? (await freePort());
@@ -160,7 +168,7 @@ export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
   let attempt = 0;
   for (;;) {
     attempt++;
-    const argv = [process.execPath, '--expose-gc', ...(opts.nodeArgs ?? []), MAIN];
+    const argv = [process.execPath, '--expose-gc', ...startFlags(), ...(opts.nodeArgs ?? []), MAIN];
     // taskset execs node in place, so the child's pid is the service's.
     const [cmd, ...args] = opts.cpus ? ['taskset', '-c', opts.cpus, ...argv] : argv;
     const child = spawn(cmd!, args, {
