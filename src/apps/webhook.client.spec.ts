@@ -20,6 +20,7 @@ beforeAll(async () => {
     const statuses = script.get(path) ?? [200];
     const status = statuses[Math.min(n, statuses.length - 1)]!;
     if (status === 0) return; // never answers
+    if (status === -1) return void res.writeHead(200, { 'content-type': 'application/json' }).write('{'); // headers, then silence
     res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -60,6 +61,29 @@ describe('WebhookClient', () => {
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/gave up after \d+ attempt\(s\) in 800 ms; last error: .*timed out after 300 ms/);
     expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('a 200 whose body never ends is a timeout, not a success', async () => {
+    script.set('/half', [-1]);
+    const err = (await client().postOnce(`${base}/half`, {}).catch((e: unknown) => e)) as WebhookError;
+    expect(err).toBeInstanceOf(WebhookError);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/timed out after 300 ms/);
+  });
+
+  it('keeps one connection alive across posts to the same app server', async () => {
+    script.set('/reuse', [200]);
+    const sockets = new Set<unknown>();
+    const seen = (req: { socket: unknown }) => sockets.add(req.socket);
+    server.on('request', seen);
+    try {
+      const c = client();
+      for (let i = 0; i < 5; i++) await c.postOnce(`${base}/reuse`, { i });
+      expect(sockets.size).toBe(1);
+      c.onModuleDestroy();
+    } finally {
+      server.off('request', seen);
+    }
   });
 
   it('the caller aborting stops the retries at once', async () => {
