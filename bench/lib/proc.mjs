@@ -6,6 +6,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { startFlags } from './start-flags.mjs';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const ROOT_DIR = dirname(BENCH_DIR);
@@ -171,17 +172,6 @@ export function removeSnapshot() {
   } catch { /* none */ }
 }
 
-/**
- * The node flags of `npm start` (`node <flags> dist/main.js`). Both servers get them: the product runs with them,
- * and the comparison is between the two servers' code, not between V8 settings.
- */
-export function startFlags() {
-  const script = JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')).scripts.start;
-  const m = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(script.trim());
-  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js": ${script}`);
-  return m[1].trim().split(/\s+/).filter(Boolean);
-}
-
 let serverSeq = 0;
 /**
  * Starts one server process and waits for GET /health = 200.
@@ -210,6 +200,7 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
     ...extraEnv,
   };
   delete env.NODE_OPTIONS;
+  // Both servers get npm start's flags: the comparison is between the two servers' code, not V8 settings.
   const args = ['--expose-gc', ...(kind === 'stub' ? [] : startFlags()), ...nodeArgs, entry];
   const fd = openSync(logPath, 'a');
   const [cmd, ...cmdArgs] = wrap(plan, plan.serverCpu, [process.execPath, ...args]);

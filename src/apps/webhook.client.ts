@@ -74,9 +74,8 @@ export class WebhookClient implements OnModuleDestroy {
         },
         (res: IncomingMessage) => {
           res.once('error', reject);
+          // A body cut off (the deadline, or the server gone) emits 'error' (ECONNRESET, "aborted").
           res.once('end', () => resolve(res.statusCode ?? 0));
-          // A body cut off (the deadline, or the server gone) ends in 'close' without 'end'.
-          res.once('close', () => reject(Object.assign(new Error('response cut off'), { code: 'ECONNRESET' })));
           res.resume();
         },
       );

@@ -70,9 +70,9 @@ describe('fault 5: soak against the real process', () => {
     for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(Math.round(6000 * Math.sin(i / 5)), i);
     // Warm-up: every user once, in full waves, so every code path has run (JIT, lazy modules), the pools sized by
     // the concurrency (the webhook client's keep-alive connections to the app server, one per cycle in flight)
-    // exist, and so does what the service keeps per known user after a session (the store's user record). The
-    // start figures are then those of a warm service, and growth means a leak. (A warm-up of one wave, 50 of the
-    // 200 users, measured 2.2 MB of growth over 2,000 cycles, 1.06×: the other 150 users' first sessions.)
+    // exist, and so does whatever the service keeps per known user after a session. The start figures are then
+    // those of a warm service, and growth means a leak. (With a warm-up of one wave, 50 of the 200 users, a long
+    // run grew 2.2 MB, 1.06×; with every user warmed, 1.2 MB, most of it in the first half.)
     for (let i = 0; i < USERS; i += WAVE) await Promise.all(Array.from({ length: WAVE }, (_, j) => cycle(`soak${i + j}@faults.test`, pcm)));
     const start = await settle();
     const t0 = Date.now();
@@ -95,7 +95,7 @@ describe('fault 5: soak against the real process', () => {
           }
         }),
       );
-    // Halfway, the heap once more: a leak grows with the cycles, so it shows in both halves.
+    // Halfway, the heap once more (reported): a leak grows with the cycles and shows in both halves, warm-up in the first.
     await runUntil(CYCLES / 2);
     const mid = await settle();
     await runUntil(CYCLES);

@@ -1,12 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFlags } from '../../bench/lib/start-flags.mjs';
 import { signCoreToken } from '../../src/simulator/core-token.js';
 import { freePort } from '../support/cloud.js';
+
+export { startFlags };
 
 /**
  * The fault suite's harness: the real service (`npm start`'s command line, plus --expose-gc) as a
@@ -138,14 +141,6 @@ export function cpuPlan(): { server: string; load: string; all: string } | null 
 /** Moves every thread of this process to `cpus` (taskset -a -p -c); false when it could not. */
 export function pinSelf(cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
-}
-
-/** The node flags of `npm start` (`node <flags> dist/main.js`), so the service under test runs as shipped. */
-export function startFlags(): string[] {
-  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(script.trim());
-  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js": ${script}`);
-  return m[1]!.trim().split(/\s+/).filter(Boolean);
 }
 
 /** `node --expose-gc <npm start's flags> dist/main.js` on 127.0.0.1; resolves once /health answers. */
