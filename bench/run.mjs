@@ -6,7 +6,19 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release, arch, setPriority } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { parseArgs, profileFor, SCENARIOS } from './lib/config.mjs';
-import { pinningPlan, pinPid, makeSecrets, cleanupTempRoot, benchTempRoot, forkProbe, killAllChildren, snapshotDist, removeSnapshot, ROOT_DIR, BENCH_DIR } from './lib/proc.mjs';
+import {
+  pinningPlan,
+  pinPid,
+  makeSecrets,
+  cleanupTempRoot,
+  benchTempRoot,
+  forkProbe,
+  killAllChildren,
+  snapshotDist,
+  removeSnapshot,
+  ROOT_DIR,
+  BENCH_DIR,
+} from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { profileHeaviest } from './lib/profile.mjs';
 import { stopPool } from './lib/harness.mjs';
@@ -59,8 +71,20 @@ async function main() {
   const snap = opts.servers.includes('ours') ? snapshotDist() : null;
   if (opts.repeat < 2) log(`warning: --repeat ${opts.repeat}: the spec asks for at least 2 repeats per step`);
   const kinds = ['ours', 'baseline'].filter((k) => opts.servers.includes(k));
-  const ctx = { plan, secrets: makeSecrets(), profile, kinds, repeat: opts.repeat, log, t0, broken: {}, pool: profile.reuseServers ? {} : null };
-  log(`bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}${plan.nice ? `; nice ${plan.nice}` : ''}; logs in ${benchTempRoot()}`);
+  const ctx = {
+    plan,
+    secrets: makeSecrets(),
+    profile,
+    kinds,
+    repeat: opts.repeat,
+    log,
+    t0,
+    broken: {},
+    pool: profile.reuseServers ? {} : null,
+  };
+  log(
+    `bench: profile ${profile.name}, scenarios ${opts.scenarios.join(',')}, servers ${kinds.join(',')}, ${opts.repeat} repeats; pinned: ${plan.pinned ? plan.reason : `no (${plan.reason})`}${plan.nice ? `; nice ${plan.nice}` : ''}; logs in ${benchTempRoot()}`,
+  );
 
   const commit = git(['rev-parse', '--short=12', 'HEAD']);
   const dirty = git(['status', '--porcelain']);
@@ -74,12 +98,16 @@ async function main() {
     cores: cpus().length,
     memGB: totalmem() / 2 ** 30,
     platform: `${platform()} ${release()} ${arch()}`,
-    commit: commit ? `${commit}${dirty ? ' (+ uncommitted changes)' : ''}` : `none (no commit yet${dirty ? '; working tree only' : ''})`,
+    commit: commit
+      ? `${commit}${dirty ? ' (+ uncommitted changes)' : ''}`
+      : `none (no commit yet${dirty ? '; working tree only' : ''})`,
     wsVersion: pkgVersion('ws'),
     sdkVersion: pkgVersion('@mentra/sdk'),
     pinned: plan.pinned,
     oursFrom: snap ? `snapshot of dist/ taken at start (${relative(ROOT_DIR, snap.dir)}/dist)` : null,
-    serversPerScenario: profile.reuseServers ? 'one server per kind for the whole run (--quick), sessions closed between scenarios' : 'fresh servers for every scenario (idle: for every size)',
+    serversPerScenario: profile.reuseServers
+      ? 'one server per kind for the whole run (--quick), sessions closed between scenarios'
+      : 'fresh servers for every scenario (idle: for every size)',
     pinReason: plan.reason,
     nice: plan.nice,
     taskset: plan.taskset,
@@ -89,13 +117,19 @@ async function main() {
   };
   const result = { meta, scenarios: {} };
   // stall probes (one per core we use) mark measurements during which the machine took a core away
-  ctx.probes = plan.pinned ? [forkProbe(plan, plan.serverCpu), forkProbe(plan, plan.loadCpu)] : [Object.assign(forkProbe(plan, null), { cpu: 'all' })];
+  ctx.probes = plan.pinned
+    ? [forkProbe(plan, plan.serverCpu), forkProbe(plan, plan.loadCpu)]
+    : [Object.assign(forkProbe(plan, null), { cpu: 'all' })];
   let failures = 0;
   for (const name of SCENARIOS.filter((s) => opts.scenarios.includes(s))) {
     log(`\n== ${name} ==`);
     const ts = Date.now();
     if (profile.hardBudget && ts - t0 > profile.budgetMs) {
-      result.scenarios[name] = { scenario: name, skipped: `time budget of ${Math.round(profile.budgetMs / 1000)} s used up before this scenario (the machine was slow: see the noise columns of earlier scenarios)`, steps: [] };
+      result.scenarios[name] = {
+        scenario: name,
+        skipped: `time budget of ${Math.round(profile.budgetMs / 1000)} s used up before this scenario (the machine was slow: see the noise columns of earlier scenarios)`,
+        steps: [],
+      };
       log(`  skipped: ${result.scenarios[name].skipped}`);
       continue;
     }
@@ -133,9 +167,12 @@ async function main() {
   writeFileSync(jsonPath, JSON.stringify(result, null, 2));
   writeFileSync(join(outDir, 'latest.md'), md);
   console.log(`\n${md}`);
-  console.log(`written: ${relative(process.cwd(), join(outDir, 'latest.md')) || 'latest.md'}, ${relative(process.cwd(), jsonPath)}`);
+  console.log(
+    `written: ${relative(process.cwd(), join(outDir, 'latest.md')) || 'latest.md'}, ${relative(process.cwd(), jsonPath)}`,
+  );
   cleanupTempRoot(opts.keepLogs || failures > 0);
-  if (failures > 0) console.log(`${failures} scenario(s) failed; server and load-generator logs kept in ${benchTempRoot()}`);
+  if (failures > 0)
+    console.log(`${failures} scenario(s) failed; server and load-generator logs kept in ${benchTempRoot()}`);
   return failures > 0 ? 2 : 0;
 }
 

@@ -33,7 +33,9 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     app,
     new DocumentBuilder()
       .setTitle('MentraOS open cloud — admin API')
-      .setDescription('Operate apps, users and live sessions. Every /api/admin route needs `Authorization: Bearer <ADMIN_API_KEY>`.')
+      .setDescription(
+        'Operate apps, users and live sessions. Every /api/admin route needs `Authorization: Bearer <ADMIN_API_KEY>`.',
+      )
       .setVersion('0.1.0')
       .addBearerAuth()
       .build(),

@@ -45,7 +45,13 @@ export class AppModule {
       providers: [
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, forbidUnknownValues: true, stopAtFirstError: false }),
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+            forbidUnknownValues: true,
+            stopAtFirstError: false,
+          }),
         },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],

@@ -25,9 +25,14 @@ async function bootstrap(): Promise<void> {
   }
   await app.listen(config.port, config.host);
   const logger = new Logger('Bootstrap');
-  logger.log(`MentraOS open cloud listening on ${config.host}:${config.port} (store: ${config.mongoUrl ? 'MongoDB' : `embedded in ${config.dataDir}`})`);
-  logger.log(`glasses: ${config.publicUrl.replace(/^http/, 'ws')}/glasses-ws  apps: ${config.appWsUrl}  admin docs: ${config.publicUrl}/api/docs`);
-  if (config.adminKeyFromDataDir) logger.log(`admin API key (kept in ${config.dataDir}/secrets.json): ${config.adminApiKey}`);
+  logger.log(
+    `MentraOS open cloud listening on ${config.host}:${config.port} (store: ${config.mongoUrl ? 'MongoDB' : `embedded in ${config.dataDir}`})`,
+  );
+  logger.log(
+    `glasses: ${config.publicUrl.replace(/^http/, 'ws')}/glasses-ws  apps: ${config.appWsUrl}  admin docs: ${config.publicUrl}/api/docs`,
+  );
+  if (config.adminKeyFromDataDir)
+    logger.log(`admin API key (kept in ${config.dataDir}/secrets.json): ${config.adminApiKey}`);
 }
 
 void bootstrap();

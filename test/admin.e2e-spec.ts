@@ -6,7 +6,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { APP_REPOSITORY, APP_TYPES, PERMISSION_TYPES, type AppRepository } from '../src/persistence/persistence.types.js';
+import {
+  APP_REPOSITORY,
+  APP_TYPES,
+  PERMISSION_TYPES,
+  type AppRepository,
+} from '../src/persistence/persistence.types.js';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { connectGlasses, freePort, startCloud, type TestCloud } from './support/cloud.js';
 import { eventually, startSdkApp, type SdkAppHandle } from './support/sdk-app.js';
@@ -66,7 +71,13 @@ describe('admin REST API', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
   beforeAll(async () => {
-    cloud = await startCloud({ WEBHOOK_RETRY_WINDOW_MS: '500', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_TIMEOUT_MS: '1000', GLASSES_GRACE_MS: '60000', APP_INIT_TIMEOUT_MS: '1500' });
+    cloud = await startCloud({
+      WEBHOOK_RETRY_WINDOW_MS: '500',
+      WEBHOOK_RETRY_BASE_MS: '50',
+      WEBHOOK_TIMEOUT_MS: '1000',
+      GLASSES_GRACE_MS: '60000',
+      APP_INIT_TIMEOUT_MS: '1500',
+    });
     const res = await fetch(`${cloud.url}/api/docs-json`);
     expect(res.status).toBe(200);
     doc = (await res.json()) as OpenApiDoc;
@@ -80,8 +91,16 @@ describe('admin REST API', () => {
 
   const appsRepo = (): AppRepository => cloud.app.get<AppRepository>(APP_REPOSITORY);
 
-  async function createApp(packageName: string, extra: Record<string, unknown> = {}): Promise<{ app: any; apiKey: string }> {
-    const res = await cloud.admin('POST', '/api/admin/apps', { packageName, name: `App ${packageName}`, publicUrl: 'http://127.0.0.1:9', ...extra });
+  async function createApp(
+    packageName: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ app: any; apiKey: string }> {
+    const res = await cloud.admin('POST', '/api/admin/apps', {
+      packageName,
+      name: `App ${packageName}`,
+      publicUrl: 'http://127.0.0.1:9',
+      ...extra,
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   }
@@ -117,13 +136,17 @@ describe('admin REST API', () => {
 
   /** Every /api/admin route Express actually serves, as `method /path/{param}` (also those hidden from Swagger). */
   function servedAdminRoutes(): string[] {
-    const instance = cloud.app.getHttpAdapter().getInstance() as { router?: { stack: any[] }; _router?: { stack: any[] } };
+    const instance = cloud.app.getHttpAdapter().getInstance() as {
+      router?: { stack: any[] };
+      _router?: { stack: any[] };
+    };
     const stack = (instance.router ?? instance._router)!.stack;
     const routes: string[] = [];
     for (const layer of stack) {
       const path: unknown = layer.route?.path;
       if (typeof path !== 'string' || !path.startsWith('/api/admin')) continue;
-      for (const method of Object.keys(layer.route.methods)) routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
+      for (const method of Object.keys(layer.route.methods))
+        routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
     }
     return routes;
   }
@@ -164,7 +187,9 @@ describe('admin REST API', () => {
       const failures: string[] = [];
       for (const op of ops) {
         for (const [label, headers] of variants) {
-          const body = ['post', 'put', 'patch'].includes(op.method) ? JSON.stringify({ packageName: 'com.example.guarded', name: 'x', publicUrl: 'http://127.0.0.1:9' }) : undefined;
+          const body = ['post', 'put', 'patch'].includes(op.method)
+            ? JSON.stringify({ packageName: 'com.example.guarded', name: 'x', publicUrl: 'http://127.0.0.1:9' })
+            : undefined;
           const res = await fetch(cloud.url + op.path, {
             method: op.method.toUpperCase(),
             headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -177,8 +202,14 @@ describe('admin REST API', () => {
           } catch {
             json = undefined;
           }
-          const ok = res.status === 401 && json?.statusCode === 401 && json?.code === 'UNAUTHORIZED' && typeof json?.message === 'string' && json.message.length > 0;
-          if (!ok) failures.push(`${op.method.toUpperCase()} ${op.path} [${label}] → ${res.status} ${text.slice(0, 200)}`);
+          const ok =
+            res.status === 401 &&
+            json?.statusCode === 401 &&
+            json?.code === 'UNAUTHORIZED' &&
+            typeof json?.message === 'string' &&
+            json.message.length > 0;
+          if (!ok)
+            failures.push(`${op.method.toUpperCase()} ${op.path} [${label}] → ${res.status} ${text.slice(0, 200)}`);
         }
       }
       expect(failures).toEqual([]);
@@ -187,7 +218,11 @@ describe('admin REST API', () => {
     });
 
     it('the right key works, with any spacing or case of the Bearer scheme', async () => {
-      for (const authorization of [`Bearer ${cloud.config.adminApiKey}`, `bearer ${cloud.config.adminApiKey}`, `Bearer   ${cloud.config.adminApiKey}  `]) {
+      for (const authorization of [
+        `Bearer ${cloud.config.adminApiKey}`,
+        `bearer ${cloud.config.adminApiKey}`,
+        `Bearer   ${cloud.config.adminApiKey}  `,
+      ]) {
         const res = await fetch(`${cloud.url}/api/admin/apps`, { headers: { authorization } });
         expect(res.status, authorization).toBe(200);
       }
@@ -222,7 +257,9 @@ describe('admin REST API', () => {
         const [method, path] = route.split(' ') as [string, string];
         const op = doc.paths[path]?.[method] as { security?: unknown[] } | undefined;
         expect(op, route).toBeDefined();
-        expect(op!.security, route).toEqual(expect.arrayContaining([expect.objectContaining({ bearer: expect.anything() })]));
+        expect(op!.security, route).toEqual(
+          expect.arrayContaining([expect.objectContaining({ bearer: expect.anything() })]),
+        );
       }
     });
 
@@ -231,7 +268,18 @@ describe('admin REST API', () => {
       const create = schemas.CreateAppDto;
       expect(create).toBeDefined();
       const props = create!.properties!;
-      for (const p of ['packageName', 'name', 'description', 'publicUrl', 'webviewURL', 'logoURL', 'appType', 'permissions', 'hardwareRequirements', 'settings']) {
+      for (const p of [
+        'packageName',
+        'name',
+        'description',
+        'publicUrl',
+        'webviewURL',
+        'logoURL',
+        'appType',
+        'permissions',
+        'hardwareRequirements',
+        'settings',
+      ]) {
         expect(props, p).toHaveProperty(p);
       }
       expect([...props.appType.enum].sort()).toEqual([...APP_TYPES].sort());
@@ -240,7 +288,8 @@ describe('admin REST API', () => {
       expect(schemas.HardwareRequirementDto?.properties?.level?.enum).toEqual(['REQUIRED', 'OPTIONAL']);
       const body = (doc.paths['/api/admin/apps']!.post as any).requestBody.content['application/json'].schema;
       expect(body.$ref).toBe('#/components/schemas/CreateAppDto');
-      const patch = (doc.paths['/api/admin/apps/{packageName}']!.patch as any).requestBody.content['application/json'].schema;
+      const patch = (doc.paths['/api/admin/apps/{packageName}']!.patch as any).requestBody.content['application/json']
+        .schema;
       expect(patch.$ref).toBe('#/components/schemas/UpdateAppDto');
       expect(schemas.UpdateAppDto?.properties).toHaveProperty('publicUrl');
       expect(schemas.AppView?.properties).not.toHaveProperty('hashedApiKey');
@@ -264,7 +313,13 @@ describe('admin REST API', () => {
           { type: 'toggle', key: 'on', label: 'On', defaultValue: true },
           { type: 'group', title: 'More' },
           { type: 'titleValue', label: 'Version', value: '1.0' },
-          { type: 'select', key: 'lang', label: 'Language', defaultValue: 'en', options: [{ label: 'English', value: 'en' }] },
+          {
+            type: 'select',
+            key: 'lang',
+            label: 'Language',
+            defaultValue: 'en',
+            options: [{ label: 'English', value: 'en' }],
+          },
           { type: 'slider', key: 'size', label: 'Size', defaultValue: 3, min: 1, max: 5, step: 1 },
           { type: 'text', key: 'note', label: 'Note', placeholder: 'type', maxLines: 3 },
           { type: 'time_picker', key: 'at', label: 'At', defaultValue: 60, showSeconds: false },
@@ -310,7 +365,11 @@ describe('admin REST API', () => {
 
     it('a duplicate packageName → 409 and the original key is kept', async () => {
       const { apiKey } = await createApp('com.example.dup');
-      const res = await cloud.admin('POST', '/api/admin/apps', { packageName: 'com.example.dup', name: 'Other', publicUrl: 'http://127.0.0.1:10' });
+      const res = await cloud.admin('POST', '/api/admin/apps', {
+        packageName: 'com.example.dup',
+        name: 'Other',
+        publicUrl: 'http://127.0.0.1:10',
+      });
       expect(res.status).toBe(409);
       expectErrorBody(res.body, 409, 'CONFLICT');
       const stored = await appsRepo().findByPackageName('com.example.dup');
@@ -332,18 +391,38 @@ describe('admin REST API', () => {
     });
 
     it('PATCH changes the given fields only and never the package name or key', async () => {
-      const { apiKey } = await createApp('com.example.patch', { description: 'before', permissions: [{ type: 'LOCATION' }] });
-      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', { name: 'Renamed', publicUrl: 'https://apps.example.com/notes/', appType: 'standard' });
+      const { apiKey } = await createApp('com.example.patch', {
+        description: 'before',
+        permissions: [{ type: 'LOCATION' }],
+      });
+      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', {
+        name: 'Renamed',
+        publicUrl: 'https://apps.example.com/notes/',
+        appType: 'standard',
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body).toMatchObject({ packageName: 'com.example.patch', name: 'Renamed', publicUrl: 'https://apps.example.com/notes', appType: 'standard', description: 'before', permissions: [{ type: 'LOCATION' }] });
+      expect(res.body).toMatchObject({
+        packageName: 'com.example.patch',
+        name: 'Renamed',
+        publicUrl: 'https://apps.example.com/notes',
+        appType: 'standard',
+        description: 'before',
+        permissions: [{ type: 'LOCATION' }],
+      });
       expect(res.body).not.toHaveProperty('hashedApiKey');
       expect((await cloud.admin('GET', '/api/admin/apps/com.example.patch')).body.name).toBe('Renamed');
 
-      const same = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', { packageName: 'com.example.patch', description: 'after' });
+      const same = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', {
+        packageName: 'com.example.patch',
+        description: 'after',
+      });
       expect(same.status).toBe(200);
       expect(same.body.description).toBe('after');
 
-      const rename = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', { packageName: 'com.example.other', name: 'Nope' });
+      const rename = await cloud.admin('PATCH', '/api/admin/apps/com.example.patch', {
+        packageName: 'com.example.other',
+        name: 'Nope',
+      });
       expect(rename.status).toBe(400);
       expectErrorBody(rename.body, 400);
       expect(messagesOf(rename.body)).toMatch(/packageName/);
@@ -363,7 +442,14 @@ describe('admin REST API', () => {
         expect(messagesOf(res.body)).toContain(field);
       }
       const after = await cloud.admin('GET', '/api/admin/apps/com.example.nulls');
-      expect(after.body).toMatchObject({ name: 'App com.example.nulls', publicUrl: 'http://127.0.0.1:9', appType: 'background', permissions: [], hardwareRequirements: [], settings: [] });
+      expect(after.body).toMatchObject({
+        name: 'App com.example.nulls',
+        publicUrl: 'http://127.0.0.1:9',
+        appType: 'background',
+        permissions: [],
+        hardwareRequirements: [],
+        settings: [],
+      });
       const stored = await appsRepo().findByPackageName('com.example.nulls');
       expect(stored).toMatchObject({ name: 'App com.example.nulls', appType: 'background', permissions: [] });
     });
@@ -374,21 +460,33 @@ describe('admin REST API', () => {
         const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchbody', body);
         expect(res.status, `${body} → ${JSON.stringify(res.body)}`).toBe(400);
       }
-      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchbody', `{"__proto__":{"name":"polluted"},"description":"x"}`);
+      const res = await cloud.admin(
+        'PATCH',
+        '/api/admin/apps/com.example.patchbody',
+        `{"__proto__":{"name":"polluted"},"description":"x"}`,
+      );
       expect(res.status).toBe(400);
       expect(messagesOf(res.body)).toMatch(/__proto__/);
-      expect((await cloud.admin('GET', '/api/admin/apps/com.example.patchbody')).body).not.toHaveProperty('description');
+      expect((await cloud.admin('GET', '/api/admin/apps/com.example.patchbody')).body).not.toHaveProperty(
+        'description',
+      );
     });
 
     it('PATCH validates like POST', async () => {
       await createApp('com.example.patchval');
-      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchval', { publicUrl: 'not a url', appType: 'weird', isAdmin: true });
+      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.patchval', {
+        publicUrl: 'not a url',
+        appType: 'weird',
+        isAdmin: true,
+      });
       expect(res.status).toBe(400);
       const text = messagesOf(res.body);
       expect(text).toMatch(/publicUrl/);
       expect(text).toMatch(/appType/);
       expect(text).toMatch(/isAdmin/);
-      expect((await cloud.admin('GET', '/api/admin/apps/com.example.patchval')).body.publicUrl).toBe('http://127.0.0.1:9');
+      expect((await cloud.admin('GET', '/api/admin/apps/com.example.patchval')).body.publicUrl).toBe(
+        'http://127.0.0.1:9',
+      );
     });
 
     it('DELETE → 204, then 404; the app is uninstalled from every user', async () => {
@@ -398,7 +496,10 @@ describe('admin REST API', () => {
         expect((await cloud.admin('PUT', `/api/admin/users/${enc(u)}/apps/com.example.gone`)).status).toBe(200);
         expect((await cloud.admin('PUT', `/api/admin/users/${enc(u)}/apps/com.example.stays`)).status).toBe(200);
       }
-      const del = await fetch(`${cloud.url}/api/admin/apps/com.example.gone`, { method: 'DELETE', headers: { authorization: `Bearer ${cloud.config.adminApiKey}` } });
+      const del = await fetch(`${cloud.url}/api/admin/apps/com.example.gone`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${cloud.config.adminApiKey}` },
+      });
       expect(del.status).toBe(204);
       expect(await del.text()).toBe('');
       expect((await cloud.admin('GET', '/api/admin/apps/com.example.gone')).status).toBe(404);
@@ -434,24 +535,22 @@ describe('admin REST API', () => {
     async function rejected(body: unknown, expectMessages: RegExp[]): Promise<void> {
       const before = await appCount();
       const res = await cloud.admin('POST', '/api/admin/apps', body);
-      expect(res.status, `${typeof body === 'string' ? body : JSON.stringify(body)} → ${JSON.stringify(res.body)}`).toBe(400);
+      expect(
+        res.status,
+        `${typeof body === 'string' ? body : JSON.stringify(body)} → ${JSON.stringify(res.body)}`,
+      ).toBe(400);
       expectErrorBody(res.body, 400);
       const text = messagesOf(res.body);
       for (const re of expectMessages) expect(text, JSON.stringify(res.body)).toMatch(re);
       expect(await appCount()).toBe(before);
     }
 
-    it.each([
-      ['../etc'],
-      ['$where'],
-      ['a'.repeat(300)],
-      [''],
-      ['.hidden'],
-      ['com.example/evil'],
-      ['com example'],
-    ])('bad packageName %j → 400', async (packageName) => {
-      await rejected({ ...valid, packageName }, [/packageName/]);
-    });
+    it.each([['../etc'], ['$where'], ['a'.repeat(300)], [''], ['.hidden'], ['com.example/evil'], ['com example']])(
+      'bad packageName %j → 400',
+      async (packageName) => {
+        await rejected({ ...valid, packageName }, [/packageName/]);
+      },
+    );
 
     it('a non-URL publicUrl → 400', async () => {
       await rejected({ ...valid, publicUrl: 'not a url' }, [/publicUrl/]);
@@ -468,12 +567,24 @@ describe('admin REST API', () => {
 
     it('extra unknown properties → 400 naming them', async () => {
       await rejected({ ...valid, isAdmin: true }, [/isAdmin/]);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","__proto__":{"isAdmin":true}}`, [/__proto__/]);
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","__proto__":{"isAdmin":true}}`,
+        [/__proto__/],
+      );
       await rejected({ ...valid, $gt: '' }, [/\$gt/]);
       await rejected({ ...valid, permissions: [{ type: 'MICROPHONE', $where: 'x' }] }, [/\$where/]);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","constructor":{"prototype":{"isAdmin":true}}}`, [/constructor/]);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","permissions":[{"type":"CAMERA","__proto__":{"isAdmin":true}}]}`, [/__proto__/]);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","settings":[{"type":"toggle","key":"k","defaultValue":{"__proto__":{"isAdmin":true}}}]}`, [/__proto__/]);
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","constructor":{"prototype":{"isAdmin":true}}}`,
+        [/constructor/],
+      );
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","permissions":[{"type":"CAMERA","__proto__":{"isAdmin":true}}]}`,
+        [/__proto__/],
+      );
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","settings":[{"type":"toggle","key":"k","defaultValue":{"__proto__":{"isAdmin":true}}}]}`,
+        [/__proto__/],
+      );
       expect(({} as any).isAdmin).toBeUndefined();
     });
 
@@ -490,28 +601,52 @@ describe('admin REST API', () => {
     });
 
     it('settings values with keys the stores cannot keep → 400, not 500', async () => {
-      await rejected({ ...valid, settings: [{ type: 'toggle', key: 'k', defaultValue: { $where: 'x' } }] }, [/\$where/]);
-      await rejected({ ...valid, settings: [{ type: 'select', key: 'k', options: [{ label: 'a', value: { 'a.b': 1 } }] }] }, [/a\.b/]);
+      await rejected({ ...valid, settings: [{ type: 'toggle', key: 'k', defaultValue: { $where: 'x' } }] }, [
+        /\$where/,
+      ]);
+      await rejected(
+        { ...valid, settings: [{ type: 'select', key: 'k', options: [{ label: 'a', value: { 'a.b': 1 } }] }] },
+        [/a\.b/],
+      );
       await rejected({ ...valid, settings: [{ type: '$x', key: '$k' }] }, [/key/]);
       await createApp('com.example.settingspatch');
-      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.settingspatch', { settings: [{ type: 'toggle', key: 'k', defaultValue: { $gt: 1 } }] });
+      const res = await cloud.admin('PATCH', '/api/admin/apps/com.example.settingspatch', {
+        settings: [{ type: 'toggle', key: 'k', defaultValue: { $gt: 1 } }],
+      });
       expect(res.status).toBe(400);
       expect(messagesOf(res.body)).toMatch(/\$gt/);
     });
 
     it('a body nested absurdly deep → 400, not a stack overflow', async () => {
       const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","settings":[{"type":"t","defaultValue":${deep}}]}`, [/deeper/]);
-      await rejected(`{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","zz":${deep}}`, []);
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","settings":[{"type":"t","defaultValue":${deep}}]}`,
+        [/deeper/],
+      );
+      await rejected(
+        `{"packageName":"com.example.valid","name":"Valid","publicUrl":"http://127.0.0.1:9","zz":${deep}}`,
+        [],
+      );
       // Moderate nesting in a setting's value is fine.
       const nested = JSON.parse('{"a":'.repeat(10) + '1' + '}'.repeat(10));
-      const ok = await cloud.admin('POST', '/api/admin/apps', { packageName: 'com.example.nested', name: 'Nested', publicUrl: 'http://127.0.0.1:9', settings: [{ type: 'text', key: 'k', defaultValue: nested }] });
+      const ok = await cloud.admin('POST', '/api/admin/apps', {
+        packageName: 'com.example.nested',
+        name: 'Nested',
+        publicUrl: 'http://127.0.0.1:9',
+        settings: [{ type: 'text', key: 'k', defaultValue: nested }],
+      });
       expect(ok.status, JSON.stringify(ok.body)).toBe(201);
       expect(ok.body.app.settings[0].defaultValue).toEqual(nested);
     });
 
     it('several problems are listed together', async () => {
-      await rejected({ packageName: '../etc', name: 42, publicUrl: 'nope', appType: 'x', extra: 1 }, [/packageName/, /name/, /publicUrl/, /appType/, /extra/]);
+      await rejected({ packageName: '../etc', name: 42, publicUrl: 'nope', appType: 'x', extra: 1 }, [
+        /packageName/,
+        /name/,
+        /publicUrl/,
+        /appType/,
+        /extra/,
+      ]);
     });
 
     it('missing required fields and an empty body → 400', async () => {
@@ -529,7 +664,11 @@ describe('admin REST API', () => {
         ['text/plain', JSON.stringify(valid)],
         ['application/octet-stream', JSON.stringify(valid)],
       ]) {
-        const res = await fetch(`${cloud.url}/api/admin/apps`, { method: 'POST', headers: { authorization: `Bearer ${cloud.config.adminApiKey}`, 'content-type': type! }, body });
+        const res = await fetch(`${cloud.url}/api/admin/apps`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${cloud.config.adminApiKey}`, 'content-type': type! },
+          body,
+        });
         expect(res.status, type).toBe(400);
         expectErrorBody(await res.json(), 400);
       }
@@ -571,7 +710,10 @@ describe('admin REST API', () => {
       const unknown = await cloud.admin('PUT', `/api/admin/users/${enc(user)}/apps/com.example.missing`);
       expect(unknown.status).toBe(404);
       expectErrorBody(unknown.body, 404, 'APP_NOT_FOUND');
-      const unknownNewUser = await cloud.admin('PUT', `/api/admin/users/${enc('ghost@example.com')}/apps/com.example.missing`);
+      const unknownNewUser = await cloud.admin(
+        'PUT',
+        `/api/admin/users/${enc('ghost@example.com')}/apps/com.example.missing`,
+      );
       expect(unknownNewUser.status).toBe(404);
       expect((await cloud.admin('GET', `/api/admin/users/${enc('ghost@example.com')}`)).status).toBe(404);
     });
@@ -581,7 +723,9 @@ describe('admin REST API', () => {
       const put = await cloud.admin('PUT', `/api/admin/users/${enc('Mixed.Case@Example.com')}/apps/com.example.case`);
       expect(put.status).toBe(200);
       expect(put.body.userId).toBe('mixed.case@example.com');
-      expect((await cloud.admin('GET', `/api/admin/users/${enc('mixed.case@example.com')}`)).body.installedApps).toHaveLength(1);
+      expect(
+        (await cloud.admin('GET', `/api/admin/users/${enc('mixed.case@example.com')}`)).body.installedApps,
+      ).toHaveLength(1);
     });
 
     it('DELETE uninstalls; an unknown user → 404', async () => {
@@ -592,7 +736,10 @@ describe('admin REST API', () => {
       expect(del.status).toBe(200);
       expect(del.body.installedApps).toEqual([]);
       expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).body.installedApps).toEqual([]);
-      const unknownUser = await cloud.admin('DELETE', `/api/admin/users/${enc('nobody@example.com')}/apps/com.example.uninstall`);
+      const unknownUser = await cloud.admin(
+        'DELETE',
+        `/api/admin/users/${enc('nobody@example.com')}/apps/com.example.uninstall`,
+      );
       expect(unknownUser.status).toBe(404);
       expectErrorBody(unknownUser.body, 404, 'USER_NOT_FOUND');
     });
@@ -682,7 +829,17 @@ describe('admin REST API', () => {
       const list = await cloud.admin('GET', '/api/admin/sessions');
       const mine = (list.body as any[]).find((s) => s.userId === user);
       expect(mine).toBeDefined();
-      for (const field of ['userId', 'startTime', 'disconnectedAt', 'runningApps', 'loadingApps', 'subscriptions', 'modelName', 'capabilities', 'isTranscribing']) {
+      for (const field of [
+        'userId',
+        'startTime',
+        'disconnectedAt',
+        'runningApps',
+        'loadingApps',
+        'subscriptions',
+        'modelName',
+        'capabilities',
+        'isTranscribing',
+      ]) {
         expect(mine, field).toHaveProperty(field);
       }
       expect(Number.isNaN(Date.parse(mine.startTime))).toBe(false);
@@ -701,8 +858,14 @@ describe('admin REST API', () => {
       expect(unknown.status).toBe(404);
       expectErrorBody(unknown.body, 404, 'SESSION_NOT_FOUND');
       expect((await cloud.admin('DELETE', `/api/admin/sessions/${enc('nosession@example.com')}`)).status).toBe(404);
-      expect((await cloud.admin('POST', `/api/admin/sessions/${enc('nosession@example.com')}/apps/com.example.x/start`)).status).toBe(404);
-      expect((await cloud.admin('POST', `/api/admin/sessions/${enc('nosession@example.com')}/apps/com.example.x/stop`)).status).toBe(404);
+      expect(
+        (await cloud.admin('POST', `/api/admin/sessions/${enc('nosession@example.com')}/apps/com.example.x/start`))
+          .status,
+      ).toBe(404);
+      expect(
+        (await cloud.admin('POST', `/api/admin/sessions/${enc('nosession@example.com')}/apps/com.example.x/stop`))
+          .status,
+      ).toBe(404);
     });
 
     it('the sessions list starts empty on a fresh service', async () => {
@@ -733,7 +896,10 @@ describe('admin REST API', () => {
       const glasses = await glassesFor(user);
       expect(cloud.registry.get(user)).toBeDefined();
       const closed = glasses.waitForClose({ timeoutMs: 5000 });
-      const res = await fetch(`${cloud.url}/api/admin/sessions/${enc(user)}`, { method: 'DELETE', headers: { authorization: `Bearer ${cloud.config.adminApiKey}` } });
+      const res = await fetch(`${cloud.url}/api/admin/sessions/${enc(user)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${cloud.config.adminApiKey}` },
+      });
       expect(res.status).toBe(204);
       const info = await closed;
       expect(info.code).toBe(1000);
@@ -777,7 +943,9 @@ describe('admin REST API', () => {
         session.events.onButtonPress(() => undefined);
       });
       cleanups.push(() => handle.close());
-      expect((await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: handle.url })).status).toBe(200);
+      expect((await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: handle.url })).status).toBe(
+        200,
+      );
       expect((await cloud.admin('PUT', `/api/admin/users/${enc(user)}/apps/${packageName}`)).status).toBe(200);
       return { handle, apiKey };
     }
@@ -792,8 +960,12 @@ describe('admin REST API', () => {
       expect(start.body).toEqual({ ok: true, packageName: 'com.example.sdkstart', alreadyRunning: false });
       // The outcome was awaited: the app is running when the response arrives.
       expect(handle.sessions).toHaveLength(1);
-      expect((await cloud.admin('GET', `/api/admin/sessions/${enc(user)}`)).body.runningApps).toEqual(['com.example.sdkstart']);
-      expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).body.runningApps).toEqual(['com.example.sdkstart']);
+      expect((await cloud.admin('GET', `/api/admin/sessions/${enc(user)}`)).body.runningApps).toEqual([
+        'com.example.sdkstart',
+      ]);
+      expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).body.runningApps).toEqual([
+        'com.example.sdkstart',
+      ]);
 
       const again = await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkstart/start`);
       expect(again.body).toEqual({ ok: true, packageName: 'com.example.sdkstart', alreadyRunning: true });
@@ -805,7 +977,9 @@ describe('admin REST API', () => {
       await eventually(() => handle.stops.length === 1, 3000, 'onStop');
       expect((await cloud.admin('GET', `/api/admin/sessions/${enc(user)}`)).body.runningApps).toEqual([]);
       expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).body.runningApps).toEqual([]);
-      expect((await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkstart/stop`)).status).toBe(409);
+      expect(
+        (await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkstart/stop`)).status,
+      ).toBe(409);
     });
 
     it('after a key rotation an SDK app with the old key cannot start; one with the new key can', async () => {
@@ -822,7 +996,9 @@ describe('admin REST API', () => {
 
       const newApp = await startSdkApp('com.example.sdkrotate', rotated.body.apiKey, () => undefined);
       cleanups.push(() => newApp.close());
-      expect((await cloud.admin('PATCH', '/api/admin/apps/com.example.sdkrotate', { publicUrl: newApp.url })).status).toBe(200);
+      expect(
+        (await cloud.admin('PATCH', '/api/admin/apps/com.example.sdkrotate', { publicUrl: newApp.url })).status,
+      ).toBe(200);
       const ok = await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkrotate/start`);
       expect(ok.body, JSON.stringify(ok.body)).toMatchObject({ ok: true });
       expect(newApp.sessions).toHaveLength(1);
@@ -832,7 +1008,9 @@ describe('admin REST API', () => {
       const user = 'session-delete@example.com';
       const { handle } = await sdkApp('com.example.sdkdelete', user);
       await glassesFor(user);
-      expect((await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkdelete/start`)).body).toMatchObject({ ok: true });
+      expect(
+        (await cloud.admin('POST', `/api/admin/sessions/${enc(user)}/apps/com.example.sdkdelete/start`)).body,
+      ).toMatchObject({ ok: true });
       expect((await cloud.admin('DELETE', '/api/admin/apps/com.example.sdkdelete')).status).toBe(204);
       await eventually(() => handle.stops.length === 1, 3000, 'onStop');
       const summary = await cloud.admin('GET', `/api/admin/sessions/${enc(user)}`);
@@ -868,7 +1046,8 @@ function newestMtime(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
+      newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
@@ -881,7 +1060,11 @@ interface Run {
 
 function runMain(env: Record<string, string>): Run {
   // Only what a bare shell has: no secrets, no store, no log level.
-  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -902,7 +1085,10 @@ async function stop(run: Run): Promise<void> {
 async function exitCode(run: Run, ms: number): Promise<number | null | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([run.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+    return await Promise.race([
+      run.exited,
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -942,14 +1128,22 @@ describe('node dist/main.js', () => {
     const port = await freePort();
     const first = runMain({ PORT: String(port), DATA_DIR: dataDir });
     runs.push(first);
-    const key = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(first.output())?.[1], 45_000, `admin key in output:\n${first.output()}`);
+    const key = await eventually(
+      () => /admin API key[^:]*:\s*(\S+)/.exec(first.output())?.[1],
+      45_000,
+      `admin key in output:\n${first.output()}`,
+    );
     const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
     expect(key).toBe(secrets.adminApiKey);
     expect(statSync(join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
     expect(secrets.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.output()).not.toContain(secrets.jwtSecret);
 
-    const health = await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`)).json(), 10_000, 'health');
+    const health = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${port}/health`)).json(),
+      10_000,
+      'health',
+    );
     expect(health).toMatchObject({ status: 'ok' });
     expect((await fetch(`http://127.0.0.1:${port}/api/admin/apps`)).status).toBe(401);
     const ok = await fetch(`http://127.0.0.1:${port}/api/admin/apps`, { headers: { authorization: `Bearer ${key}` } });
@@ -959,7 +1153,11 @@ describe('node dist/main.js', () => {
 
     const second = runMain({ PORT: String(port), DATA_DIR: dataDir });
     runs.push(second);
-    const again = await eventually(() => /admin API key[^:]*:\s*(\S+)/.exec(second.output())?.[1], 45_000, `admin key in output:\n${second.output()}`);
+    const again = await eventually(
+      () => /admin API key[^:]*:\s*(\S+)/.exec(second.output())?.[1],
+      45_000,
+      `admin key in output:\n${second.output()}`,
+    );
     expect(again).toBe(key);
   }, 120_000);
 
@@ -970,7 +1168,9 @@ describe('node dist/main.js', () => {
     const run = runMain({ PORT: String(port), DATA_DIR: dataDir, ADMIN_API_KEY: adminKey });
     runs.push(run);
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 45_000, 'health');
-    const ok = await fetch(`http://127.0.0.1:${port}/api/admin/apps`, { headers: { authorization: `Bearer ${adminKey}` } });
+    const ok = await fetch(`http://127.0.0.1:${port}/api/admin/apps`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     expect(ok.status).toBe(200);
     expect(run.output()).not.toContain(adminKey);
   }, 120_000);
@@ -981,18 +1181,22 @@ describe('node dist/main.js', () => {
     [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL/],
     [{ ADMIN_API_KEY: 'short' }, /ADMIN_API_KEY/],
     [{ AUGMENTOS_AUTH_JWT_SECRET: 'same-secret-0123456789', ADMIN_API_KEY: 'same-secret-0123456789' }, /ADMIN_API_KEY/],
-  ])('exits non-zero with a clear message for %j', async (env, message) => {
-    const run = runMain({ DATA_DIR: tempDir(), ...env });
-    runs.push(run);
-    const code = await exitCode(run, 45_000);
-    expect(code, run.output()).not.toBe('timeout');
-    expect(code).not.toBe(0);
-    const out = run.output();
-    expect(out).toMatch(/Invalid configuration/);
-    expect(out).toMatch(message);
-    expect(out).not.toMatch(/Invalid configuration:\s*Invalid configuration/);
-    expect(out).not.toMatch(/\n\s+at /); // a message, not a stack trace
-  }, 60_000);
+  ])(
+    'exits non-zero with a clear message for %j',
+    async (env, message) => {
+      const run = runMain({ DATA_DIR: tempDir(), ...env });
+      runs.push(run);
+      const code = await exitCode(run, 45_000);
+      expect(code, run.output()).not.toBe('timeout');
+      expect(code).not.toBe(0);
+      const out = run.output();
+      expect(out).toMatch(/Invalid configuration/);
+      expect(out).toMatch(message);
+      expect(out).not.toMatch(/Invalid configuration:\s*Invalid configuration/);
+      expect(out).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    },
+    60_000,
+  );
 
   it('exits non-zero with a clear message when DATA_DIR/secrets.json is damaged', async () => {
     const dataDir = tempDir();

@@ -11,7 +11,13 @@ describe('app lifecycle', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
   beforeAll(async () => {
-    cloud = await startCloud({ APP_INIT_TIMEOUT_MS: '800', WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_WINDOW_MS: '2500', APP_GRACE_MS: '300', EMPTY_SUBSCRIPTION_GRACE_MS: '600' });
+    cloud = await startCloud({
+      APP_INIT_TIMEOUT_MS: '800',
+      WEBHOOK_RETRY_BASE_MS: '100',
+      WEBHOOK_RETRY_WINDOW_MS: '2500',
+      APP_GRACE_MS: '300',
+      EMPTY_SUBSCRIPTION_GRACE_MS: '600',
+    });
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -68,7 +74,13 @@ describe('app lifecycle', () => {
     expect(summary.runningApps).toEqual([]);
     expect(summary.loadingApps).toEqual([]);
     // The failing stage stays visible to operators after the runtime is gone.
-    expect(summary.apps).toEqual([expect.objectContaining({ packageName: pkg, state: 'stopped', lastStart: expect.objectContaining({ ok: false, stage: 'WEBHOOK' }) })]);
+    expect(summary.apps).toEqual([
+      expect.objectContaining({
+        packageName: pkg,
+        state: 'stopped',
+        lastStart: expect.objectContaining({ ok: false, stage: 'WEBHOOK' }),
+      }),
+    ]);
     expect((await cloud.admin('GET', `/api/admin/users/${user}`)).body.runningApps).toEqual([]);
   });
 
@@ -118,16 +130,24 @@ describe('app lifecycle', () => {
     const { user, pkg, app } = await setup(() => ({}), { appType: 'standard' });
     const second = await startRawApp(`${pkg}.two`, () => ({}));
     cleanups.push(() => second.close());
-    second.apiKey = await cloud.registerApp({ packageName: `${pkg}.two`, publicUrl: second.url, appType: 'standard' }, [user]);
+    second.apiKey = await cloud.registerApp({ packageName: `${pkg}.two`, publicUrl: second.url, appType: 'standard' }, [
+      user,
+    ]);
     const background = await startRawApp(`${pkg}.bg`, () => ({}));
     cleanups.push(() => background.close());
-    background.apiKey = await cloud.registerApp({ packageName: `${pkg}.bg`, publicUrl: background.url, appType: 'background' }, [user]);
+    background.apiKey = await cloud.registerApp(
+      { packageName: `${pkg}.bg`, publicUrl: background.url, appType: 'background' },
+      [user],
+    );
     await start(user, pkg);
     await start(user, `${pkg}.bg`);
     await start(user, `${pkg}.two`);
     expect(cloud.registry.get(user)!.apps.runningApps().sort()).toEqual([`${pkg}.bg`, `${pkg}.two`].sort());
     await eventually(() => app.webhooks.some((w) => w.type === 'stop_request'), 2000, 'stop of the first');
-    expect(app.webhooks.find((w) => w.type === 'stop_request')).toMatchObject({ reason: 'system_stop', sessionId: `${user}-${pkg}` });
+    expect(app.webhooks.find((w) => w.type === 'stop_request')).toMatchObject({
+      reason: 'system_stop',
+      sessionId: `${user}-${pkg}`,
+    });
     const closed = await app.sockets[0]!.waitClosed();
     expect(closed).toEqual({ code: 1000, reason: 'App stopped' });
     expect(app.sockets[0]!.messages.at(-1)).toMatchObject({ type: 'app_stopped' });
@@ -149,7 +169,9 @@ describe('app lifecycle', () => {
         { type: 'text', key: 'greeting', label: 'Greeting', defaultValue: 'hi' },
       ],
     });
-    await cloud.app.get((await import('../src/persistence/persistence.types.js')).USER_REPOSITORY).setAppSettings(user, pkg, [{ key: 'greeting', value: 'hello' }]);
+    await cloud.app
+      .get((await import('../src/persistence/persistence.types.js')).USER_REPOSITORY)
+      .setAppSettings(user, pkg, [{ key: 'greeting', value: 'hello' }]);
     await start(user, pkg);
     const ack = app.sockets[0]!.messages.find((m) => m.type === 'tpa_connection_ack');
     expect(ack.settings.map((s: any) => [s.key, s.value])).toEqual([
@@ -163,7 +185,9 @@ describe('app lifecycle', () => {
 
   describe('subscriptions', () => {
     it('filters by permission with one permission_error per newly dropped stream; the mic stays off for a dropped audio stream', async () => {
-      const { user, pkg, app, glasses } = await setup(() => ({ subscriptions: ['button_press', 'audio_chunk', 'location_stream'] }));
+      const { user, pkg, app, glasses } = await setup(() => ({
+        subscriptions: ['button_press', 'audio_chunk', 'location_stream'],
+      }));
       await start(user, pkg);
       const socket = app.sockets[0]!;
       const err = await socket.next((m) => m.type === 'permission_error');
@@ -173,7 +197,12 @@ describe('app lifecycle', () => {
       ]);
       expect(cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg)).toEqual(['button_press']);
       // The SDK re-sends its full list: nothing new is reported.
-      socket.send({ type: 'subscription_update', packageName: pkg, sessionId: `${user}-${pkg}`, subscriptions: ['button_press', 'audio_chunk', 'location_stream', 'calendar_event'] });
+      socket.send({
+        type: 'subscription_update',
+        packageName: pkg,
+        sessionId: `${user}-${pkg}`,
+        subscriptions: ['button_press', 'audio_chunk', 'location_stream', 'calendar_event'],
+      });
       const second = await socket.next((m) => m.type === 'permission_error' && m !== err);
       expect(second.details.map((d: any) => d.stream)).toEqual(['calendar_event']);
       await new Promise((r) => setTimeout(r, 200));
@@ -194,22 +223,39 @@ describe('app lifecycle', () => {
       expect(cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg)).toEqual(['button_press']);
       await new Promise((r) => setTimeout(r, 600));
       socket.send({ type: 'subscription_update', packageName: pkg, sessionId, subscriptions: [] });
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg).length === 0, 2000, 'emptied');
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg).length === 0,
+        2000,
+        'emptied',
+      );
     });
 
     it('echoes each app its own subscription string: language options, touch gestures, location_stream', async () => {
       const subs = ['transcription:en-US?hints=ja', 'touch_event:single_tap', 'touch_event', 'location_stream'];
-      const { user, pkg, app, glasses } = await setup(() => ({ subscriptions: subs }), { permissions: [{ type: 'MICROPHONE' }, { type: 'LOCATION' }] });
+      const { user, pkg, app, glasses } = await setup(() => ({ subscriptions: subs }), {
+        permissions: [{ type: 'MICROPHONE' }, { type: 'LOCATION' }],
+      });
       await start(user, pkg);
       const socket = app.sockets[0]!;
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg).length === 4, 2000, 'subscribed');
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf(pkg).length === 4,
+        2000,
+        'subscribed',
+      );
       const from = socket.messages.length;
       glasses.sendTranscript('konnichiwa');
       glasses.touch('single_tap');
       glasses.touch('double_tap');
       glasses.setLocation(52.5, 13.4, 10);
-      await eventually(() => socket.messages.slice(from).filter((m) => m.type === 'data_stream').length >= 4, 2000, 'four streams');
-      const streams = socket.messages.slice(from).filter((m) => m.type === 'data_stream').map((m) => [m.streamType, m.data.type]);
+      await eventually(
+        () => socket.messages.slice(from).filter((m) => m.type === 'data_stream').length >= 4,
+        2000,
+        'four streams',
+      );
+      const streams = socket.messages
+        .slice(from)
+        .filter((m) => m.type === 'data_stream')
+        .map((m) => [m.streamType, m.data.type]);
       expect(streams).toEqual([
         ['transcription:en-US?hints=ja', 'transcription'],
         ['touch_event:single_tap', 'touch_event'],

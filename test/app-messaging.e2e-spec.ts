@@ -28,7 +28,8 @@ describe('app-to-app messaging', () => {
       const g = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(u) });
       cleanups.push(() => g.disconnect().catch(() => undefined));
       await g.connect();
-      if (u !== 'cid@example.com') expect((await cloud.admin('POST', `/api/admin/sessions/${u}/apps/com.example.chat/start`)).status).toBe(201);
+      if (u !== 'cid@example.com')
+        expect((await cloud.admin('POST', `/api/admin/sessions/${u}/apps/com.example.chat/start`)).status).toBe(201);
       expect((await cloud.admin('POST', `/api/admin/sessions/${u}/apps/com.example.other/start`)).status).toBe(201);
     }
     await eventually(() => sessions.size === 2, 5000, 'two chat sessions');
@@ -40,7 +41,7 @@ describe('app-to-app messaging', () => {
     await cloud.close();
   });
 
-  it('discoverAppUsers lists the other users running the package, for the app\'s own key only', async () => {
+  it("discoverAppUsers lists the other users running the package, for the app's own key only", async () => {
     const ann = sessions.get('ann@example.com')!;
     const list = await ann.discoverAppUsers(cloud.url);
     expect(list.users.map((u: any) => u.userId)).toEqual(['ben@example.com']);
@@ -59,7 +60,11 @@ describe('app-to-app messaging', () => {
     await eventually(() => received.get('ben@example.com')?.length === 1, 3000, 'ben got it');
     await new Promise((r) => setTimeout(r, 200));
     expect(received.get('ann@example.com')).toBeUndefined();
-    expect(received.get('ben@example.com')![0]).toMatchObject({ payload: { text: 'hi all' }, senderUserId: 'ann@example.com', senderSessionId: 'ann@example.com-com.example.chat' });
+    expect(received.get('ben@example.com')![0]).toMatchObject({
+      payload: { text: 'hi all' },
+      senderUserId: 'ann@example.com',
+      senderSessionId: 'ann@example.com-com.example.chat',
+    });
     const other = (globalThis as any).__otherApp;
     expect(other.sockets.some((s: any) => s.messages.some((m: any) => m.type === 'app_message_received'))).toBe(false);
   });
@@ -78,9 +83,19 @@ describe('app-to-app messaging', () => {
     void other;
     // Ben's chat socket claims to be Ann.
     const ben = sessions.get('ben@example.com')!;
-    (ben as any).send({ type: 'app_broadcast_message', packageName: 'com.example.chat', sessionId: 'ann@example.com-com.example.chat', payload: { forged: true }, messageId: 'm1', senderUserId: 'ann@example.com' });
+    (ben as any).send({
+      type: 'app_broadcast_message',
+      packageName: 'com.example.chat',
+      sessionId: 'ann@example.com-com.example.chat',
+      payload: { forged: true },
+      messageId: 'm1',
+      senderUserId: 'ann@example.com',
+    });
     await eventually(() => received.get('ann@example.com')?.length === 1, 3000, 'ann got it');
-    expect(received.get('ann@example.com')![0]).toMatchObject({ senderUserId: 'ben@example.com', senderSessionId: 'ben@example.com-com.example.chat' });
+    expect(received.get('ann@example.com')![0]).toMatchObject({
+      senderUserId: 'ben@example.com',
+      senderSessionId: 'ben@example.com-com.example.chat',
+    });
   });
 
   it('rate limits a flood with an error and keeps the socket', async () => {

@@ -14,13 +14,48 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn'] as const;
 const SERVERS = ['ours', 'baseline'] as const;
 
-interface Stat { median: number | null; min: number | null; max: number | null; n: number }
-interface ServerStep { reps: Record<string, unknown>[]; summary: Record<string, Stat>; pass: boolean }
-interface Step { step: number; label: string; ours?: ServerStep; baseline?: ServerStep }
-interface Row { metric: string; ours: unknown; baseline: unknown; target: string; met: boolean | null }
-interface Scenario { scenario: string; error?: string; serverErrors?: Record<string, string>; steps: Step[]; summary: { rows: Row[] } }
+interface Stat {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  n: number;
+}
+interface ServerStep {
+  reps: Record<string, unknown>[];
+  summary: Record<string, Stat>;
+  pass: boolean;
+}
+interface Step {
+  step: number;
+  label: string;
+  ours?: ServerStep;
+  baseline?: ServerStep;
+}
+interface Row {
+  metric: string;
+  ours: unknown;
+  baseline: unknown;
+  target: string;
+  met: boolean | null;
+}
+interface Scenario {
+  scenario: string;
+  error?: string;
+  serverErrors?: Record<string, string>;
+  steps: Step[];
+  summary: { rows: Row[] };
+}
 interface BenchResult {
-  meta: { node: string; cpuModel: string; cores: number; commit: string; pinned: boolean; date: string; repeat: number; servers: string[] };
+  meta: {
+    node: string;
+    cpuModel: string;
+    cores: number;
+    commit: string;
+    pinned: boolean;
+    date: string;
+    repeat: number;
+    servers: string[];
+  };
   scenarios: Record<string, Scenario>;
 }
 
@@ -35,7 +70,10 @@ const KEY_FIGURES: Record<(typeof SCENARIOS)[number], string[]> = {
 
 function runBench(outDir: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['bench/run.mjs', '--quick', '--tiny', '--out', outDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bench/run.mjs', '--quick', '--tiny', '--out', outDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -59,7 +97,10 @@ describe('bench: npm run bench -- --quick --tiny', () => {
     outDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
     run = await runBench(outDir);
     const json = readdirSync(outDir).filter((f) => f.endsWith('.json'));
-    if (json.length !== 1) throw new Error(`expected one JSON result in ${outDir}, found ${json.length}; exit ${run.code}; output tail:\n${run.output.slice(-4000)}`);
+    if (json.length !== 1)
+      throw new Error(
+        `expected one JSON result in ${outDir}, found ${json.length}; exit ${run.code}; output tail:\n${run.output.slice(-4000)}`,
+      );
     result = JSON.parse(readFileSync(join(outDir, json[0]), 'utf8')) as BenchResult;
     markdown = readFileSync(join(outDir, 'latest.md'), 'utf8');
     rmSync(outDir, { recursive: true, force: true });
@@ -78,7 +119,15 @@ describe('bench: npm run bench -- --quick --tiny', () => {
 
   it('prints a markdown summary table with every scenario', () => {
     expect(markdown).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
-    for (const title of ['1. Event relay', '2. Audio', '3. Idle sessions', '4. App start', '5. Churn', '6. Transcription']) expect(markdown).toContain(`## ${title}`);
+    for (const title of [
+      '1. Event relay',
+      '2. Audio',
+      '3. Idle sessions',
+      '4. App start',
+      '5. Churn',
+      '6. Transcription',
+    ])
+      expect(markdown).toContain(`## ${title}`);
     expect(run.output).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
   });
 
@@ -108,7 +157,9 @@ describe('bench: npm run bench -- --quick --tiny', () => {
 
   // ours only: with transcription (through the Soniox double) vs relaying audio only; both modes are "servers" here
   it('transcription: figures for both modes', () => {
-    const s = result.scenarios.transcription as unknown as Scenario & { steps: Record<string, ServerStep & { cpuPctPerUser: number | null }>[] };
+    const s = result.scenarios.transcription as unknown as Scenario & {
+      steps: Record<string, ServerStep & { cpuPctPerUser: number | null }>[];
+    };
     expect(s, 'scenario transcription missing').toBeDefined();
     expect(s.error, s.error).toBeUndefined();
     expect(s.serverErrors ?? {}, JSON.stringify(s.serverErrors)).toEqual({});
@@ -118,7 +169,8 @@ describe('bench: npm run bench -- --quick --tiny', () => {
         const r = step[mode];
         expect(r, `transcription step: no figures for ${mode}`).toBeDefined();
         expect(r.reps.length).toBeGreaterThanOrEqual(2);
-        for (const f of ['deliveredPerS', 'p50', 'p99', 'serverCpuPct']) expect(Number.isFinite(r.summary[f]?.median), `${mode}.${f}`).toBe(true);
+        for (const f of ['deliveredPerS', 'p50', 'p99', 'serverCpuPct'])
+          expect(Number.isFinite(r.summary[f]?.median), `${mode}.${f}`).toBe(true);
         expect(Number.isFinite(r.cpuPctPerUser), `${mode}.cpuPctPerUser`).toBe(true);
       }
     }

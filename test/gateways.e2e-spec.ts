@@ -30,7 +30,14 @@ describe('gateways: authentication and bad input', () => {
     await bystander.connect();
     glasses.startApp('com.example.gate');
     bystander.startApp('com.example.gate');
-    await eventually(() => app.sockets.length === 2 && cloud.registry.get(USER)?.subscriptions.subscriptionsOf('com.example.gate').length === 1 && cloud.registry.get(OTHER)?.subscriptions.subscriptionsOf('com.example.gate').length === 1, 5000, 'both apps running');
+    await eventually(
+      () =>
+        app.sockets.length === 2 &&
+        cloud.registry.get(USER)?.subscriptions.subscriptionsOf('com.example.gate').length === 1 &&
+        cloud.registry.get(OTHER)?.subscriptions.subscriptionsOf('com.example.gate').length === 1,
+      5000,
+      'both apps running',
+    );
   });
   afterAll(async () => {
     await glasses.disconnect().catch(() => undefined);
@@ -41,7 +48,9 @@ describe('gateways: authentication and bad input', () => {
 
   /** The other user's session keeps working: a press still reaches their app. */
   async function bystanderStillServed(): Promise<void> {
-    const socket = app.sockets.find((s) => s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(OTHER)))!;
+    const socket = app.sockets.find((s) =>
+      s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(OTHER)),
+    )!;
     const from = socket.messages.length;
     bystander.pressButton('short', `probe-${from}`);
     const got = await socket.next((m) => m.type === 'data_stream' && m.data.buttonId === `probe-${from}`, 3000, from);
@@ -76,9 +85,13 @@ describe('gateways: authentication and bad input', () => {
       await ok.next((m) => m.type === 'connection_ack' && m.sessionId === 'query@example.com');
       ok.close();
       const forged = signCoreToken(OTHER, 'forged-secret-forged-secret-1234');
-      const a = await RawClient.refused(`${glassesWs}?token=${forged}`, { authorization: `Bearer ${cloud.token('query@example.com')}` });
+      const a = await RawClient.refused(`${glassesWs}?token=${forged}`, {
+        authorization: `Bearer ${cloud.token('query@example.com')}`,
+      });
       expect(a.status).toBe(401);
-      const b = await RawClient.refused(`${glassesWs}?token=${cloud.token(OTHER)}`, { authorization: `Bearer ${cloud.token('query@example.com')}` });
+      const b = await RawClient.refused(`${glassesWs}?token=${cloud.token(OTHER)}`, {
+        authorization: `Bearer ${cloud.token('query@example.com')}`,
+      });
       expect(b.status).toBe(401);
     });
 
@@ -146,11 +159,16 @@ describe('gateways: authentication and bad input', () => {
       c.close();
     });
 
-    it('refuses a wrong API key, another app\'s key and malformed init with tpa_connection_error + close 1008', async () => {
+    it("refuses a wrong API key, another app's key and malformed init with tpa_connection_error + close 1008", async () => {
       const sessionId = `${USER}-com.example.gate`;
       const attempts = [
         { type: 'tpa_connection_init', sessionId, packageName: 'com.example.gate', apiKey: 'f'.repeat(64) },
-        { type: 'tpa_connection_init', sessionId: `${USER}-com.example.second`, packageName: 'com.example.second', apiKey: app.apiKey },
+        {
+          type: 'tpa_connection_init',
+          sessionId: `${USER}-com.example.second`,
+          packageName: 'com.example.second',
+          apiKey: app.apiKey,
+        },
         { type: 'tpa_connection_init', sessionId, packageName: 'com.example.gate', apiKey: { $ne: '' } },
       ];
       const codes = [];
@@ -165,7 +183,7 @@ describe('gateways: authentication and bad input', () => {
       await bystanderStillServed();
     });
 
-    it('cannot attach to another user\'s session or an app the user never started', async () => {
+    it("cannot attach to another user's session or an app the user never started", async () => {
       const cases = [
         // the right key, but a user whose session does not run this app
         { sessionId: `ghost@example.com-com.example.gate`, code: 'SESSION_NOT_FOUND' },
@@ -189,20 +207,42 @@ describe('gateways: authentication and bad input', () => {
     });
 
     it('answers bad messages after init with errors and never closes the socket', async () => {
-      const socket = app.sockets.find((s) => s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(USER)))!;
+      const socket = app.sockets.find((s) =>
+        s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(USER)),
+      )!;
       const from = socket.messages.length;
       socket.send('{oops');
       socket.send({ type: 'no_such_type' });
       socket.send({ type: 'display_event', layout: { layoutType: 'hologram' } });
       socket.send({ type: 'subscription_update', subscriptions: 'all' });
-      socket.send({ type: 'tpa_connection_init', sessionId: `${OTHER}-com.example.gate`, packageName: 'com.example.gate', apiKey: app.apiKey });
+      socket.send({
+        type: 'tpa_connection_init',
+        sessionId: `${OTHER}-com.example.gate`,
+        packageName: 'com.example.gate',
+        apiKey: app.apiKey,
+      });
       socket.send(Buffer.from([1, 2, 3]));
       socket.send('y'.repeat(5000));
-      const codes = await eventually(() => {
-        const errors = socket.messages.slice(from).filter((m) => m.type === 'tpa_connection_error').map((m) => m.code);
-        return errors.length >= 7 ? errors : null;
-      }, 3000, 'seven errors');
-      expect(codes).toEqual(['MALFORMED_MESSAGE', 'UNKNOWN_MESSAGE_TYPE', 'MALFORMED_MESSAGE', 'MALFORMED_MESSAGE', 'ALREADY_INITIALIZED', 'MALFORMED_MESSAGE', 'MESSAGE_TOO_LARGE']);
+      const codes = await eventually(
+        () => {
+          const errors = socket.messages
+            .slice(from)
+            .filter((m) => m.type === 'tpa_connection_error')
+            .map((m) => m.code);
+          return errors.length >= 7 ? errors : null;
+        },
+        3000,
+        'seven errors',
+      );
+      expect(codes).toEqual([
+        'MALFORMED_MESSAGE',
+        'UNKNOWN_MESSAGE_TYPE',
+        'MALFORMED_MESSAGE',
+        'MALFORMED_MESSAGE',
+        'ALREADY_INITIALIZED',
+        'MALFORMED_MESSAGE',
+        'MESSAGE_TOO_LARGE',
+      ]);
       expect(socket.closed).toBeNull();
       // The second init named another user's session: that user's app got nothing from it.
       const other = cloud.registry.get(OTHER)!;

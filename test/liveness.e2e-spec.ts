@@ -14,7 +14,9 @@ describe('liveness', () => {
   beforeAll(async () => {
     cloud = await startCloud({ HEARTBEAT_INTERVAL_MS: '100', APP_GRACE_MS: '1500' });
     app = await startRawApp('com.example.alive', () => ({ subscriptions: ['button_press'] }));
-    app.apiKey = await cloud.registerApp({ packageName: 'com.example.alive', publicUrl: app.url }, ['alive@example.com']);
+    app.apiKey = await cloud.registerApp({ packageName: 'com.example.alive', publicUrl: app.url }, [
+      'alive@example.com',
+    ]);
   });
   afterAll(async () => {
     await app.close();
@@ -24,7 +26,10 @@ describe('liveness', () => {
   it('pings every socket on the configured period and never closes one whose pongs are missing', async () => {
     const url = `${cloud.url.replace('http', 'ws')}/glasses-ws`;
     // autoPong off: this client never answers protocol pings, as behind a proxy that eats them.
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${cloud.token('silent@example.com')}` }, autoPong: false });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${cloud.token('silent@example.com')}` },
+      autoPong: false,
+    });
     let pings = 0;
     ws.on('ping', () => pings++);
     let closed = false;
@@ -38,7 +43,11 @@ describe('liveness', () => {
   });
 
   it('answers every connection_init with a fresh connection_ack and starts nothing again', async () => {
-    const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('alive@example.com'), sendConnectionInit: true });
+    const glasses = new SimulatedGlasses({
+      cloudUrl: cloud.url,
+      token: cloud.token('alive@example.com'),
+      sendConnectionInit: true,
+    });
     await glasses.connect();
     glasses.startApp('com.example.alive');
     await eventually(() => cloud.registry.get('alive@example.com')?.apps.runningApps().length === 1, 3000, 'running');
@@ -60,15 +69,26 @@ describe('liveness', () => {
     const init = first.messages.find((m) => m.type === 'tpa_connection_ack');
     expect(init).toBeTruthy();
     first.ws.terminate(); // the app's network blips
-    await eventually(() => cloud.registry.get('alive@example.com')?.connections.get('com.example.alive')?.state === 'grace', 2000, 'grace');
+    await eventually(
+      () => cloud.registry.get('alive@example.com')?.connections.get('com.example.alive')?.state === 'grace',
+      2000,
+      'grace',
+    );
     const again = await RawClient.open(`${cloud.url.replace('http', 'ws')}/app-ws`);
-    again.send({ type: 'tpa_connection_init', sessionId: 'alive@example.com-com.example.alive', packageName: 'com.example.alive', apiKey: app.apiKey });
+    again.send({
+      type: 'tpa_connection_init',
+      sessionId: 'alive@example.com-com.example.alive',
+      packageName: 'com.example.alive',
+      apiKey: app.apiKey,
+    });
     await again.next((m) => m.type === 'tpa_connection_ack');
     await new Promise((r) => setTimeout(r, 1_800));
     expect(app.webhooks.length).toBe(hooksBefore);
     const rt = cloud.registry.get('alive@example.com')!.connections.get('com.example.alive')!;
     expect(rt.state).toBe('running');
-    expect(cloud.registry.get('alive@example.com')!.subscriptions.subscriptionsOf('com.example.alive')).toEqual(['button_press']);
+    expect(cloud.registry.get('alive@example.com')!.subscriptions.subscriptionsOf('com.example.alive')).toEqual([
+      'button_press',
+    ]);
     const from = again.messages.length;
     glasses.pressButton('short', 'after-blip');
     await again.next((m) => m.type === 'data_stream' && m.data.buttonId === 'after-blip', 2000, from);

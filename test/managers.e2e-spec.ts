@@ -25,13 +25,23 @@ describe('session managers', () => {
     return (await connectGlasses(cloud, user, cleanups, model ? { model } : {})).glasses;
   }
 
-  async function sdkApp(packageName: string, users: string[], onSession: (s: AppSession) => void, def: Record<string, unknown> = {}): Promise<SdkAppHandle> {
+  async function sdkApp(
+    packageName: string,
+    users: string[],
+    onSession: (s: AppSession) => void,
+    def: Record<string, unknown> = {},
+  ): Promise<SdkAppHandle> {
     const { app } = await serveSdkApp(cloud, { packageName, ...def }, users, onSession);
     cleanups.push(() => app.close());
     return app;
   }
 
-  async function rawApp(packageName: string, users: string[], reply: (b: any, i: number) => WebhookReply, def: Record<string, unknown> = {}): Promise<RawApp> {
+  async function rawApp(
+    packageName: string,
+    users: string[],
+    reply: (b: any, i: number) => WebhookReply,
+    def: Record<string, unknown> = {},
+  ): Promise<RawApp> {
     const app = await startRawApp(packageName, reply);
     cleanups.push(() => app.close());
     app.apiKey = await cloud.registerApp({ packageName, publicUrl: app.url, ...def }, users);
@@ -46,19 +56,34 @@ describe('session managers', () => {
 
   it('display arbitration between a standard and a background SDK app; the main display comes back after a timed popup', async () => {
     const user = nextUser();
-    await sdkApp('com.example.main', [user], (s) => s.events.onButtonPress(() => s.layouts.showTextWall('MAIN VIEW')), { appType: 'standard' });
+    await sdkApp('com.example.main', [user], (s) => s.events.onButtonPress(() => s.layouts.showTextWall('MAIN VIEW')), {
+      appType: 'standard',
+    });
     await sdkApp('com.example.popup', [user], (s) => {
       s.events.onHeadPosition((h) => {
         if (h.position === 'up') s.layouts.showTextWall('POPUP', { durationMs: 700 });
         else s.layouts.showTextWall('SECOND POPUP');
       });
     });
-    await sdkApp('com.example.intruder', [user], (s) => s.events.onTouchEvent(() => s.layouts.showTextWall('INTRUDER')));
+    await sdkApp('com.example.intruder', [user], (s) =>
+      s.events.onTouchEvent(() => s.layouts.showTextWall('INTRUDER')),
+    );
     const glasses = await glassesFor(user);
     for (const pkg of ['com.example.main', 'com.example.popup', 'com.example.intruder']) await start(user, pkg);
-    await eventually(() => subs(user, 'com.example.intruder').length > 0 && subs(user, 'com.example.popup').length > 0 && subs(user, 'com.example.main').length > 0, 5000, 'subscriptions');
+    await eventually(
+      () =>
+        subs(user, 'com.example.intruder').length > 0 &&
+        subs(user, 'com.example.popup').length > 0 &&
+        subs(user, 'com.example.main').length > 0,
+      5000,
+      'subscriptions',
+    );
     // Boot screens end 1.5 s after the last start.
-    await glasses.waitFor('display_event', (m) => m.layout.layoutType === 'text_wall' && (m.layout as any).text === '', { timeoutMs: 4000 }).catch(() => undefined);
+    await glasses
+      .waitFor('display_event', (m) => m.layout.layoutType === 'text_wall' && (m.layout as any).text === '', {
+        timeoutMs: 4000,
+      })
+      .catch(() => undefined);
 
     glasses.pressButton();
     await glasses.waitForDisplay('MAIN VIEW');
@@ -69,7 +94,15 @@ describe('session managers', () => {
     // Another background app cannot take the screen while the lock is held.
     await new Promise((r) => setTimeout(r, 350));
     glasses.touch('single_tap');
-    await eventually(() => cloud.registry.get(user)!.display.describe().recent.some((d) => d.packageName === 'com.example.intruder' && d.outcome === 'rejected'), 3000, 'intruder rejected');
+    await eventually(
+      () =>
+        cloud.registry
+          .get(user)!
+          .display.describe()
+          .recent.some((d) => d.packageName === 'com.example.intruder' && d.outcome === 'rejected'),
+      3000,
+      'intruder rejected',
+    );
     expect(glasses.displayText()).toBe('POPUP');
     // When the popup expires the main app's persistent display returns (upstream cleared the screen).
     await glasses.waitForDisplay('MAIN VIEW', { since: glasses.mark(), timeoutMs: 3000 });
@@ -81,9 +114,14 @@ describe('session managers', () => {
   it('the mic state is right after a burst of subscription changes and two reconnects', async () => {
     const user = nextUser();
     let session: AppSession | undefined;
-    await sdkApp('com.example.listener', [user], (s) => {
-      session = s;
-    }, { permissions: [{ type: 'MICROPHONE' }] });
+    await sdkApp(
+      'com.example.listener',
+      [user],
+      (s) => {
+        session = s;
+      },
+      { permissions: [{ type: 'MICROPHONE' }] },
+    );
     const glasses = await glassesFor(user);
     await start(user, 'com.example.listener');
     await eventually(() => session, 3000, 'session');
@@ -100,7 +138,11 @@ describe('session managers', () => {
     session!.events.onAudioChunk(() => undefined);
     await glasses.reconnect();
     await eventually(() => subs(user, 'com.example.listener').includes('audio_chunk'), 3000, 'final subscription');
-    await eventually(() => glasses.state.micEnabled === true && glasses.state.bypassVad === true, 3000, 'mic on with bypassVad');
+    await eventually(
+      () => glasses.state.micEnabled === true && glasses.state.bypassVad === true,
+      3000,
+      'mic on with bypassVad',
+    );
     expect(glasses.state.requiredData).toEqual(['pcm']);
     const last = glasses.received.filter((m) => m.type === 'microphone_state_change').at(-1) as any;
     expect(last).toMatchObject({ isMicrophoneEnabled: true, requiredData: ['pcm'], bypassVad: true });
@@ -110,15 +152,24 @@ describe('session managers', () => {
     const user = nextUser();
     let session: AppSession | undefined;
     const caps: string[] = [];
-    const app = await sdkApp('com.example.screen', [user], (s) => {
-      session = s;
-      s.events.on('capabilities_update' as any, (c: any) => caps.push(c?.modelName ?? c?.capabilities?.modelName));
-    }, { hardwareRequirements: [{ type: 'DISPLAY', level: 'REQUIRED' }] });
+    const app = await sdkApp(
+      'com.example.screen',
+      [user],
+      (s) => {
+        session = s;
+        s.events.on('capabilities_update' as any, (c: any) => caps.push(c?.modelName ?? c?.capabilities?.modelName));
+      },
+      { hardwareRequirements: [{ type: 'DISPLAY', level: 'REQUIRED' }] },
+    );
     await glassesFor(user, 'z100');
     await start(user, 'com.example.screen');
     await eventually(() => session, 3000, 'session');
     expect(session!.capabilities?.modelName).toBe('Vuzix Z100');
-    await eventually(() => session!.device.state.modelName.value === 'Vuzix Z100' && session!.device.state.connected.value === true, 3000, 'device snapshot');
+    await eventually(
+      () => session!.device.state.modelName.value === 'Vuzix Z100' && session!.device.state.connected.value === true,
+      3000,
+      'device snapshot',
+    );
     const r = await cloud.admin('PUT', `/api/admin/sessions/${user}/device`, { modelName: 'Mentra Live' });
     expect(r.status).toBe(200);
     await eventually(() => app.stops.length === 1, 5000, 'incompatible app stopped');
@@ -148,8 +199,18 @@ describe('session managers', () => {
   it('location: the tier follows the highest location_stream rate, is re-sent on reconnect, and polls are answered only to the asker', async () => {
     const user = nextUser();
     const perms = { permissions: [{ type: 'LOCATION' }] };
-    const hi = await rawApp('com.example.nav', [user], () => ({ subscriptions: [{ stream: 'location_stream', rate: 'high' }] }), perms);
-    const lo = await rawApp('com.example.weather', [user], () => ({ subscriptions: [{ stream: 'location_stream', rate: 'kilometer' }] }), perms);
+    const hi = await rawApp(
+      'com.example.nav',
+      [user],
+      () => ({ subscriptions: [{ stream: 'location_stream', rate: 'high' }] }),
+      perms,
+    );
+    const lo = await rawApp(
+      'com.example.weather',
+      [user],
+      () => ({ subscriptions: [{ stream: 'location_stream', rate: 'kilometer' }] }),
+      perms,
+    );
     const glasses = await glassesFor(user);
     await start(user, 'com.example.weather');
     await glasses.waitFor('set_location_tier', (m) => m.tier === 'kilometer', { since: 0 });
@@ -163,17 +224,37 @@ describe('session managers', () => {
     glasses.setLocation(48.1, 11.5, 5);
     const pollFrom = { hi: hi.sockets[0]!.messages.length, lo: lo.sockets[0]!.messages.length };
     // Fresh fix for "kilometer": answered from the cache.
-    lo.sockets[0]!.send({ type: 'location_poll_request', packageName: 'com.example.weather', sessionId: `${user}-com.example.weather`, accuracy: 'kilometer', correlationId: 'poll-cache' });
-    const cached = await lo.sockets[0]!.next((m) => m.type === 'data_stream' && m.data.correlationId === 'poll-cache', 3000, pollFrom.lo);
+    lo.sockets[0]!.send({
+      type: 'location_poll_request',
+      packageName: 'com.example.weather',
+      sessionId: `${user}-com.example.weather`,
+      accuracy: 'kilometer',
+      correlationId: 'poll-cache',
+    });
+    const cached = await lo.sockets[0]!.next(
+      (m) => m.type === 'data_stream' && m.data.correlationId === 'poll-cache',
+      3000,
+      pollFrom.lo,
+    );
     expect(cached).toMatchObject({ streamType: 'location_update', data: { lat: 48.1, lng: 11.5 } });
     // "realtime" needs a fix younger than 1 s: asked of the glasses, answered to the asker only.
     await new Promise((r) => setTimeout(r, 1100));
     glasses.setLocation(48.2, 11.6, 3);
     await new Promise((r) => setTimeout(r, 1100));
-    hi.sockets[0]!.send({ type: 'location_poll_request', packageName: 'com.example.nav', sessionId: `${user}-com.example.nav`, accuracy: 'realtime', correlationId: 'poll-live' });
+    hi.sockets[0]!.send({
+      type: 'location_poll_request',
+      packageName: 'com.example.nav',
+      sessionId: `${user}-com.example.nav`,
+      accuracy: 'realtime',
+      correlationId: 'poll-live',
+    });
     const req = await glasses.waitFor('request_single_location', (m) => m.correlationId === 'poll-live');
     expect(req.accuracy).toBe('realtime');
-    const answer = await hi.sockets[0]!.next((m) => m.type === 'data_stream' && m.data.correlationId === 'poll-live', 3000, pollFrom.hi);
+    const answer = await hi.sockets[0]!.next(
+      (m) => m.type === 'data_stream' && m.data.correlationId === 'poll-live',
+      3000,
+      pollFrom.hi,
+    );
     expect(answer.data.type).toBe('location_update');
     await new Promise((r) => setTimeout(r, 100));
     expect(lo.sockets[0]!.messages.slice(pollFrom.lo).some((m) => m.data?.correlationId === 'poll-live')).toBe(false);
@@ -183,9 +264,14 @@ describe('session managers', () => {
   it('the SDK location poll resolves through request_single_location', async () => {
     const user = nextUser();
     let session: AppSession | undefined;
-    await sdkApp('com.example.where', [user], (s) => {
-      session = s;
-    }, { permissions: [{ type: 'LOCATION' }] });
+    await sdkApp(
+      'com.example.where',
+      [user],
+      (s) => {
+        session = s;
+      },
+      { permissions: [{ type: 'LOCATION' }] },
+    );
     const glasses = await glassesFor(user);
     glasses.setLocation(10, 20, 4);
     await start(user, 'com.example.where');
@@ -197,15 +283,36 @@ describe('session managers', () => {
   it('calendar events are cached and replayed to a newly subscribed app', async () => {
     const user = nextUser();
     const glasses = await glassesFor(user);
-    for (let i = 0; i < 3; i++) glasses.calendarEvent({ eventId: `e${i}`, title: `Meeting ${i}`, dtStart: new Date(Date.now() + (i + 1) * 3600_000).toISOString(), dtEnd: new Date(Date.now() + (i + 2) * 3600_000).toISOString(), timezone: 'UTC' } as any);
-    glasses.calendarEvent({ eventId: 'e1', title: 'Meeting 1 (dup)', dtStart: 'x', dtEnd: 'y', timezone: 'UTC' } as any);
+    for (let i = 0; i < 3; i++)
+      glasses.calendarEvent({
+        eventId: `e${i}`,
+        title: `Meeting ${i}`,
+        dtStart: new Date(Date.now() + (i + 1) * 3600_000).toISOString(),
+        dtEnd: new Date(Date.now() + (i + 2) * 3600_000).toISOString(),
+        timezone: 'UTC',
+      } as any);
+    glasses.calendarEvent({
+      eventId: 'e1',
+      title: 'Meeting 1 (dup)',
+      dtStart: 'x',
+      dtEnd: 'y',
+      timezone: 'UTC',
+    } as any);
     await eventually(() => cloud.registry.get(user)?.calendar.size === 4, 2000, 'cached');
-    const app = await rawApp('com.example.cal', [user], () => ({ subscriptions: ['calendar_event'] }), { permissions: [{ type: 'CALENDAR' }] });
+    const app = await rawApp('com.example.cal', [user], () => ({ subscriptions: ['calendar_event'] }), {
+      permissions: [{ type: 'CALENDAR' }],
+    });
     await start(user, 'com.example.cal');
-    const got = await eventually(() => {
-      const events = app.sockets[0]!.messages.filter((m) => m.type === 'data_stream' && m.streamType === 'calendar_event');
-      return events.length >= 4 ? events : null;
-    }, 3000, 'replay');
+    const got = await eventually(
+      () => {
+        const events = app.sockets[0]!.messages.filter(
+          (m) => m.type === 'data_stream' && m.streamType === 'calendar_event',
+        );
+        return events.length >= 4 ? events : null;
+      },
+      3000,
+      'replay',
+    );
     expect(got.map((m: any) => m.data.title)).toContain('Meeting 2');
   });
 
@@ -228,7 +335,9 @@ describe('session managers', () => {
 
     await glasses.disconnect();
     const t0 = Date.now();
-    const failed = await session!.audio.playAudio({ audioUrl: 'https://example.com/b.mp3' }).catch((e: Error) => ({ success: false, error: e.message }));
+    const failed = await session!.audio
+      .playAudio({ audioUrl: 'https://example.com/b.mp3' })
+      .catch((e: Error) => ({ success: false, error: e.message }));
     expect(failed.success).toBe(false);
     expect(String((failed as any).error)).toMatch(/GLASSES_NOT_CONNECTED/);
     expect(Date.now() - t0).toBeLessThan(1000);
@@ -236,7 +345,9 @@ describe('session managers', () => {
 
   it('fail fast: display, LED, Wi-Fi and location requests with the glasses away get GLASSES_NOT_CONNECTED at once, and the socket stays open', async () => {
     const user = nextUser();
-    const app = await rawApp('com.example.fast', [user], () => ({ subscriptions: ['button_press'] }), { permissions: [{ type: 'LOCATION' }] });
+    const app = await rawApp('com.example.fast', [user], () => ({ subscriptions: ['button_press'] }), {
+      permissions: [{ type: 'LOCATION' }],
+    });
     const glasses = await glassesFor(user);
     await start(user, 'com.example.fast');
     await glasses.disconnect();
@@ -245,14 +356,39 @@ describe('session managers', () => {
     const from = socket.messages.length;
     const sessionId = `${user}-com.example.fast`;
     const t0 = Date.now();
-    socket.send({ type: 'display_event', packageName: 'com.example.fast', sessionId: '', view: 'main', layout: { layoutType: 'text_wall', text: 'while away' } });
-    socket.send({ type: 'rgb_led_control', packageName: 'com.example.fast', sessionId, requestId: 'led1', action: 'on', color: 'green' });
+    socket.send({
+      type: 'display_event',
+      packageName: 'com.example.fast',
+      sessionId: '',
+      view: 'main',
+      layout: { layoutType: 'text_wall', text: 'while away' },
+    });
+    socket.send({
+      type: 'rgb_led_control',
+      packageName: 'com.example.fast',
+      sessionId,
+      requestId: 'led1',
+      action: 'on',
+      color: 'green',
+    });
     socket.send({ type: 'request_wifi_setup', packageName: 'com.example.fast', sessionId, reason: 'stream' });
-    socket.send({ type: 'location_poll_request', packageName: 'com.example.fast', sessionId, accuracy: 'realtime', correlationId: 'c1' });
-    const errors = await eventually(() => {
-      const e = socket.messages.slice(from).filter((m) => m.type === 'tpa_connection_error' && m.code === 'GLASSES_NOT_CONNECTED');
-      return e.length === 4 ? e : null;
-    }, 1000, 'four errors');
+    socket.send({
+      type: 'location_poll_request',
+      packageName: 'com.example.fast',
+      sessionId,
+      accuracy: 'realtime',
+      correlationId: 'c1',
+    });
+    const errors = await eventually(
+      () => {
+        const e = socket.messages
+          .slice(from)
+          .filter((m) => m.type === 'tpa_connection_error' && m.code === 'GLASSES_NOT_CONNECTED');
+        return e.length === 4 ? e : null;
+      },
+      1000,
+      'four errors',
+    );
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(errors[0].message).toMatch(/cloud → phone/);
     expect(socket.closed).toBeNull();
@@ -268,7 +404,17 @@ describe('session managers', () => {
     await start(user, 'com.example.led');
     const socket = app.sockets[0]!;
     const sessionId = `${user}-com.example.led`;
-    socket.send({ type: 'rgb_led_control', packageName: 'com.example.led', sessionId, requestId: 'led-1', action: 'on', color: 'blue', ontime: 500, offtime: 0, count: 1 });
+    socket.send({
+      type: 'rgb_led_control',
+      packageName: 'com.example.led',
+      sessionId,
+      requestId: 'led-1',
+      action: 'on',
+      color: 'blue',
+      ontime: 500,
+      offtime: 0,
+      count: 1,
+    });
     const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
     expect(led).toMatchObject({ requestId: 'led-1', action: 'on', color: 'blue', packageName: 'com.example.led' });
     socket.send({ type: 'request_wifi_setup', packageName: 'com.example.led', sessionId, reason: 'needs wifi' });
@@ -278,7 +424,7 @@ describe('session managers', () => {
     await socket.next((m) => m.type === 'tpa_connection_error' && m.code === 'MALFORMED_MESSAGE');
   });
 
-  it('dashboard: writeToMain reaches the dashboard view (never the main view), a new write replaces the old, a stopped app\'s content goes', async () => {
+  it("dashboard: writeToMain reaches the dashboard view (never the main view), a new write replaces the old, a stopped app's content goes", async () => {
     const user = nextUser();
     let session: AppSession | undefined;
     await sdkApp('com.example.dash', [user], (s) => {
@@ -287,14 +433,22 @@ describe('session managers', () => {
     const glasses = await glassesFor(user);
     await start(user, 'com.example.dash');
     await eventually(() => session, 3000, 'session');
-    await eventually(async () => (await session!.dashboard.content.getCurrentMode()) === 'main', 3000, 'mode told to the app');
+    await eventually(
+      async () => (await session!.dashboard.content.getCurrentMode()) === 'main',
+      3000,
+      'mode told to the app',
+    );
     const mark = glasses.mark();
     session!.dashboard.content.writeToMain('first note');
     await glasses.waitForDisplay('first note', { view: 'dashboard', since: mark, timeoutMs: 1000 });
     session!.dashboard.content.writeToMain('second note');
     await glasses.waitForDisplay('second note', { view: 'dashboard', since: mark, timeoutMs: 1000 });
     expect(glasses.displayText('dashboard')).not.toContain('first note');
-    expect(glasses.received.slice(mark).some((m) => m.type === 'display_event' && m.view === 'main' && JSON.stringify(m.layout).includes('note'))).toBe(false);
+    expect(
+      glasses.received
+        .slice(mark)
+        .some((m) => m.type === 'display_event' && m.view === 'main' && JSON.stringify(m.layout).includes('note')),
+    ).toBe(false);
     await cloud.admin('POST', `/api/admin/sessions/${user}/apps/com.example.dash/stop`);
     await eventually(() => !glasses.displayText('dashboard').includes('second note'), 2000, 'content removed');
   });
@@ -305,30 +459,65 @@ describe('session managers', () => {
     await glassesFor(user);
     await start(user, 'com.example.notdash');
     const socket = app.sockets[0]!;
-    socket.send({ type: 'dashboard_system_update', packageName: 'com.example.notdash', section: 'topLeft', content: 'hacked' });
+    socket.send({
+      type: 'dashboard_system_update',
+      packageName: 'com.example.notdash',
+      section: 'topLeft',
+      content: 'hacked',
+    });
     socket.send({ type: 'dashboard_mode_change', packageName: 'com.example.notdash', mode: 'expanded' });
-    const errs = await eventually(() => {
-      const e = socket.messages.filter((m) => m.type === 'tpa_connection_error' && m.code === 'PERMISSION_DENIED');
-      return e.length === 2 ? e : null;
-    }, 2000, 'denials');
+    const errs = await eventually(
+      () => {
+        const e = socket.messages.filter((m) => m.type === 'tpa_connection_error' && m.code === 'PERMISSION_DENIED');
+        return e.length === 2 ? e : null;
+      },
+      2000,
+      'denials',
+    );
     expect(errs).toHaveLength(2);
     expect(cloud.registry.get(user)!.dashboard.describe()).toMatchObject({ mode: 'main', sections: { topLeft: '' } });
   });
 
   it('the system dashboard app renders sections; head-up rotates app items; mode changes reach every app', async () => {
     const user = nextUser();
-    const dash = await rawApp('system.augmentos.dashboard', [user], () => ({ subscriptions: ['head_position'] }), { appType: 'system_dashboard' });
+    const dash = await rawApp('system.augmentos.dashboard', [user], () => ({ subscriptions: ['head_position'] }), {
+      appType: 'system_dashboard',
+    });
     const a = await rawApp('com.example.itema', [user], () => ({}));
     const b = await rawApp('com.example.itemb', [user], () => ({}));
     const glasses = await glassesFor(user);
-    await eventually(() => cloud.registry.get(user)?.apps.runningApps().includes('system.augmentos.dashboard'), 3000, 'dashboard app auto-started');
+    await eventually(
+      () => cloud.registry.get(user)?.apps.runningApps().includes('system.augmentos.dashboard'),
+      3000,
+      'dashboard app auto-started',
+    );
     await start(user, 'com.example.itema');
     await start(user, 'com.example.itemb');
     const d = dash.sockets[0]!;
-    d.send({ type: 'dashboard_system_update', packageName: 'system.augmentos.dashboard', section: 'topLeft', content: '10:42' });
-    d.send({ type: 'dashboard_system_update', packageName: 'system.augmentos.dashboard', section: 'topRight', content: '87%' });
-    a.sockets[0]!.send({ type: 'dashboard_content_update', packageName: 'com.example.itema', content: 'item A', modes: ['main'] });
-    b.sockets[0]!.send({ type: 'dashboard_content_update', packageName: 'com.example.itemb', content: 'item B', modes: ['main'] });
+    d.send({
+      type: 'dashboard_system_update',
+      packageName: 'system.augmentos.dashboard',
+      section: 'topLeft',
+      content: '10:42',
+    });
+    d.send({
+      type: 'dashboard_system_update',
+      packageName: 'system.augmentos.dashboard',
+      section: 'topRight',
+      content: '87%',
+    });
+    a.sockets[0]!.send({
+      type: 'dashboard_content_update',
+      packageName: 'com.example.itema',
+      content: 'item A',
+      modes: ['main'],
+    });
+    b.sockets[0]!.send({
+      type: 'dashboard_content_update',
+      packageName: 'com.example.itemb',
+      content: 'item B',
+      modes: ['main'],
+    });
     const shown = await glasses.waitForDisplay(/10:42[\s\S]*87%[\s\S]*item B/, { view: 'dashboard' });
     expect(shown.layout.layoutType).toBe('double_text_wall');
     glasses.headPosition('up');
@@ -347,7 +536,9 @@ describe('session managers', () => {
     for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(i % 3000, i);
     glasses.sendAudio(pcm);
     await eventually(() => cloud.registry.get(user)!.audio.recentAudio().length === 6400, 2000, 'audio buffered');
-    const res = await fetch(`${cloud.url}/api/admin/sessions/${user}/audio/recent`, { headers: { authorization: `Bearer ${cloud.config.adminApiKey}` } });
+    const res = await fetch(`${cloud.url}/api/admin/sessions/${user}/audio/recent`, {
+      headers: { authorization: `Bearer ${cloud.config.adminApiKey}` },
+    });
     expect(res.headers.get('content-type')).toBe('audio/wav');
     const wav = Buffer.from(await res.arrayBuffer());
     expect(wav.subarray(0, 4).toString()).toBe('RIFF');

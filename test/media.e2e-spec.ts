@@ -35,15 +35,29 @@ describe('media: photo, RTMP, managed streaming', () => {
     await nginx?.close();
   });
 
-  async function setup(opts: { model?: string; permissions?: string[]; autoAnswer?: ConstructorParameters<typeof SimulatedGlasses>[0]['autoAnswer'] } = {}) {
+  async function setup(
+    opts: {
+      model?: string;
+      permissions?: string[];
+      autoAnswer?: ConstructorParameters<typeof SimulatedGlasses>[0]['autoAnswer'];
+    } = {},
+  ) {
     const user = `media${++n}@example.com`;
     const pkg = `com.example.cam${n}`;
     let session: AppSession | undefined;
-    const { app } = await serveSdkApp(cloud, { packageName: pkg, permissions: (opts.permissions ?? ['CAMERA']).map((type) => ({ type })) }, [user], (s) => {
-      session = s;
-    });
+    const { app } = await serveSdkApp(
+      cloud,
+      { packageName: pkg, permissions: (opts.permissions ?? ['CAMERA']).map((type) => ({ type })) },
+      [user],
+      (s) => {
+        session = s;
+      },
+    );
     cleanups.push(() => app.close());
-    const { glasses } = await connectGlasses(cloud, user, cleanups, { model: opts.model ?? 'live', autoAnswer: opts.autoAnswer });
+    const { glasses } = await connectGlasses(cloud, user, cleanups, {
+      model: opts.model ?? 'live',
+      autoAnswer: opts.autoAnswer,
+    });
     const r = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/start`);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     await eventually(() => session, 3000, 'session');
@@ -93,8 +107,16 @@ describe('media: photo, RTMP, managed streaming', () => {
       const user = `rtmp${++n}@example.com`;
       const pkg = `com.example.rtmp${n}`;
       raw = await startRawApp(pkg, () => ({ subscriptions: [] }));
-      raw.apiKey = await cloud.registerApp({ packageName: pkg, publicUrl: raw.url, permissions: [{ type: 'CAMERA' }] }, [user]);
-      const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user), model: 'live', autoAnswer });
+      raw.apiKey = await cloud.registerApp(
+        { packageName: pkg, publicUrl: raw.url, permissions: [{ type: 'CAMERA' }] },
+        [user],
+      );
+      const glasses = new SimulatedGlasses({
+        cloudUrl: cloud.url,
+        token: cloud.token(user),
+        model: 'live',
+        autoAnswer,
+      });
       cleanups.push(() => glasses.disconnect().catch(() => undefined));
       await glasses.connect();
       await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/start`);
@@ -105,7 +127,13 @@ describe('media: photo, RTMP, managed streaming', () => {
       const { pkg, glasses, socket, sessionId } = await rawSetup();
       socket.send({ type: 'rtmp_stream_request', packageName: pkg, sessionId, rtmpUrl: 'http://not-rtmp' });
       await socket.next((m) => m.type === 'tpa_connection_error' && m.code === 'MALFORMED_MESSAGE');
-      socket.send({ type: 'rtmp_stream_request', packageName: pkg, sessionId, rtmpUrl: 'rtmp://example.com/live/x', video: { width: 1280 } });
+      socket.send({
+        type: 'rtmp_stream_request',
+        packageName: pkg,
+        sessionId,
+        rtmpUrl: 'rtmp://example.com/live/x',
+        video: { width: 1280 },
+      });
       const start = await glasses.waitFor('start_rtmp_stream', undefined, { since: 0 });
       expect(start).toMatchObject({ rtmpUrl: 'rtmp://example.com/live/x', appId: pkg });
       await socket.next((m) => m.type === 'rtmp_stream_status' && m.status === 'initializing');
@@ -116,7 +144,10 @@ describe('media: photo, RTMP, managed streaming', () => {
       const from = socket.messages.length;
       socket.send({ type: 'stream_status_check', packageName: pkg, sessionId });
       const check = await socket.next((m) => m.type === 'stream_status_check_response', 2000, from);
-      expect(check).toMatchObject({ hasActiveStream: true, streamInfo: { type: 'unmanaged', streamId: start.streamId, status: 'active' } });
+      expect(check).toMatchObject({
+        hasActiveStream: true,
+        streamInfo: { type: 'unmanaged', streamId: start.streamId, status: 'active' },
+      });
       expect(socket.messages.some((m) => m.type === 'stream_status')).toBe(false);
       socket.send({ type: 'rtmp_stream_stop', packageName: pkg, sessionId });
       await glasses.waitFor('stop_rtmp_stream', (m: any) => m.streamId === start.streamId, { since: 0 });
@@ -136,7 +167,9 @@ describe('media: photo, RTMP, managed streaming', () => {
 
   it('startManagedStream() resolves with playable URLs once ffmpeg publishes to the real nginx-rtmp ingest; the HLS playlist is served', async () => {
     const { session, glasses } = await setup({ autoAnswer: { rtmp: false } });
-    const started = session.camera.startManagedStream({ restreamDestinations: [{ url: 'rtmp://youtube.example/live/abc', name: 'yt' }] } as any);
+    const started = session.camera.startManagedStream({
+      restreamDestinations: [{ url: 'rtmp://youtube.example/live/abc', name: 'yt' }],
+    } as any);
     const start = await glasses.waitFor('start_rtmp_stream', undefined, { since: 0 });
     expect(start.rtmpUrl).toMatch(new RegExp(`^${nginx.ingestUrl}/[0-9a-f]{32}$`));
     // A wrong key is refused by the ingest (the cloud says no in on_publish).
@@ -147,10 +180,14 @@ describe('media: photo, RTMP, managed streaming', () => {
     const result = await started;
     expect(result.hlsUrl).toMatch(/\.m3u8$/);
     expect(result.dashUrl).toMatch(/\.mpd$/);
-    const playlist = await eventually(async () => {
-      const res = await fetch(result.hlsUrl);
-      return res.ok ? res.text() : null;
-    }, 10_000, 'HLS playlist');
+    const playlist = await eventually(
+      async () => {
+        const res = await fetch(result.hlsUrl);
+        return res.ok ? res.text() : null;
+      },
+      10_000,
+      'HLS playlist',
+    );
     expect(playlist).toContain('#EXTM3U');
     // The same key cannot be published twice.
     const again = publishTestStream(start.rtmpUrl!, 2);

@@ -30,7 +30,11 @@ const v = (m: Map<string, number>, series: string) => m.get(series) ?? 0;
 function captureLogs(): { lines: Array<Record<string, any>>; restore(): void } {
   const lines: Array<Record<string, any>> = [];
   const previous = (Logger as unknown as { staticInstanceRef?: LoggerService }).staticInstanceRef;
-  const logger = new JsonLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+  const logger = new JsonLogger({
+    level: 'debug',
+    format: 'json',
+    destination: { write: (s: string) => void lines.push(JSON.parse(s)) },
+  });
   Logger.overrideLogger(logger);
   return { lines, restore: () => Logger.overrideLogger(previous ?? false) };
 }
@@ -59,7 +63,10 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
   beforeAll(async () => {
     cloud = await startCloud({ METRICS_TOKEN });
     app = await startRawApp(PKG, () => ({ subscriptions: ['button_press'] }));
-    app.apiKey = await cloud.registerApp({ packageName: PKG, publicUrl: app.url, permissions: [{ type: 'MICROPHONE' }] }, ['obs@example.com', 'bystander@example.com', 'appflood@example.com']);
+    app.apiKey = await cloud.registerApp(
+      { packageName: PKG, publicUrl: app.url, permissions: [{ type: 'MICROPHONE' }] },
+      ['obs@example.com', 'bystander@example.com', 'appflood@example.com'],
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -69,9 +76,16 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
   describe('/metrics', () => {
     it('is never open: no key or a wrong key is 401; the admin key and METRICS_TOKEN are let in', async () => {
       expect((await fetch(`${cloud.url}/metrics`)).status).toBe(401);
-      expect((await fetch(`${cloud.url}/metrics`, { headers: { authorization: 'Bearer not-the-token-not-the-token' } })).status).toBe(401);
-      expect((await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status).toBe(401);
-      const admin = await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${cloud.config.adminApiKey}` } });
+      expect(
+        (await fetch(`${cloud.url}/metrics`, { headers: { authorization: 'Bearer not-the-token-not-the-token' } }))
+          .status,
+      ).toBe(401);
+      expect(
+        (await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status,
+      ).toBe(401);
+      const admin = await fetch(`${cloud.url}/metrics`, {
+        headers: { authorization: `Bearer ${cloud.config.adminApiKey}` },
+      });
       expect(admin.status).toBe(200);
       expect(admin.headers.get('content-type')).toMatch(/^text\/plain/);
       const scraper = await fetch(`${cloud.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -104,42 +118,75 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
       await glasses.connect();
       let now = await scrape(cloud, METRICS_TOKEN);
       expect(v(now, 'mentra_sessions')).toBe(v(before, 'mentra_sessions') + 1);
-      expect(v(now, 'mentra_websocket_connections{gateway="glasses"}')).toBe(v(before, 'mentra_websocket_connections{gateway="glasses"}') + 1);
-      expect(v(now, 'mentra_websocket_connections_total{gateway="glasses"}')).toBe(v(before, 'mentra_websocket_connections_total{gateway="glasses"}') + 1);
+      expect(v(now, 'mentra_websocket_connections{gateway="glasses"}')).toBe(
+        v(before, 'mentra_websocket_connections{gateway="glasses"}') + 1,
+      );
+      expect(v(now, 'mentra_websocket_connections_total{gateway="glasses"}')).toBe(
+        v(before, 'mentra_websocket_connections_total{gateway="glasses"}') + 1,
+      );
 
       glasses.startApp(PKG);
-      await eventually(() => cloud.registry.get('obs@example.com')?.subscriptions.subscriptionsOf(PKG).length === 1, 5000, 'app running and subscribed');
+      await eventually(
+        () => cloud.registry.get('obs@example.com')?.subscriptions.subscriptionsOf(PKG).length === 1,
+        5000,
+        'app running and subscribed',
+      );
       now = await scrape(cloud);
       expect(v(now, 'mentra_apps{state="running"}')).toBe(v(before, 'mentra_apps{state="running"}') + 1);
-      expect(v(now, 'mentra_app_starts_total{outcome="ok"}')).toBe(v(before, 'mentra_app_starts_total{outcome="ok"}') + 1);
-      expect(v(now, 'mentra_app_start_duration_seconds_count{result="ok"}')).toBe(v(before, 'mentra_app_start_duration_seconds_count{result="ok"}') + 1);
-      expect(v(now, 'mentra_websocket_connections{gateway="app"}')).toBe(v(before, 'mentra_websocket_connections{gateway="app"}') + 1);
+      expect(v(now, 'mentra_app_starts_total{outcome="ok"}')).toBe(
+        v(before, 'mentra_app_starts_total{outcome="ok"}') + 1,
+      );
+      expect(v(now, 'mentra_app_start_duration_seconds_count{result="ok"}')).toBe(
+        v(before, 'mentra_app_start_duration_seconds_count{result="ok"}') + 1,
+      );
+      expect(v(now, 'mentra_websocket_connections{gateway="app"}')).toBe(
+        v(before, 'mentra_websocket_connections{gateway="app"}') + 1,
+      );
 
       const socket = app.sockets.at(-1)!;
       const from = socket.messages.length;
       glasses.pressButton('short', 'metrics-probe');
       await socket.next((m) => m.type === 'data_stream' && m.data.buttonId === 'metrics-probe', 3000, from);
       const pressed = await scrape(cloud);
-      expect(v(pressed, 'mentra_relay_messages_total{type="button_press"}')).toBe(v(now, 'mentra_relay_messages_total{type="button_press"}') + 1);
-      expect(v(pressed, 'mentra_relay_bytes_total{type="button_press"}')).toBeGreaterThan(v(now, 'mentra_relay_bytes_total{type="button_press"}') + 50);
-      expect(v(pressed, 'mentra_websocket_messages_total{gateway="glasses"}')).toBeGreaterThan(v(now, 'mentra_websocket_messages_total{gateway="glasses"}'));
+      expect(v(pressed, 'mentra_relay_messages_total{type="button_press"}')).toBe(
+        v(now, 'mentra_relay_messages_total{type="button_press"}') + 1,
+      );
+      expect(v(pressed, 'mentra_relay_bytes_total{type="button_press"}')).toBeGreaterThan(
+        v(now, 'mentra_relay_bytes_total{type="button_press"}') + 50,
+      );
+      expect(v(pressed, 'mentra_websocket_messages_total{gateway="glasses"}')).toBeGreaterThan(
+        v(now, 'mentra_websocket_messages_total{gateway="glasses"}'),
+      );
 
       for (let i = 0; i < 25; i++) glasses.sendAudio(Buffer.alloc(640, i));
-      const streamed = await eventually(async () => {
-        const m = await scrape(cloud);
-        return v(m, 'mentra_audio_frames_total') >= v(pressed, 'mentra_audio_frames_total') + 25 ? m : null;
-      }, 5000, 'audio frames counted');
+      const streamed = await eventually(
+        async () => {
+          const m = await scrape(cloud);
+          return v(m, 'mentra_audio_frames_total') >= v(pressed, 'mentra_audio_frames_total') + 25 ? m : null;
+        },
+        5000,
+        'audio frames counted',
+      );
       expect(v(streamed, 'mentra_audio_frames_total')).toBe(v(pressed, 'mentra_audio_frames_total') + 25);
       expect(v(streamed, 'mentra_audio_bytes_total')).toBe(v(pressed, 'mentra_audio_bytes_total') + 25 * 640);
       expect(v(streamed, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
       expect(streamed.has('nodejs_eventloop_lag_p99_seconds')).toBe(true);
 
       await glasses.disconnect();
-      const gone = await eventually(async () => {
-        const m = await scrape(cloud);
-        return v(m, 'mentra_websocket_connections{gateway="glasses"}') === v(before, 'mentra_websocket_connections{gateway="glasses"}') ? m : null;
-      }, 3000, 'glasses socket closed');
-      expect(v(gone, 'mentra_websocket_disconnects_total{gateway="glasses",cause="normal"}')).toBe(v(before, 'mentra_websocket_disconnects_total{gateway="glasses",cause="normal"}') + 1);
+      const gone = await eventually(
+        async () => {
+          const m = await scrape(cloud);
+          return v(m, 'mentra_websocket_connections{gateway="glasses"}') ===
+            v(before, 'mentra_websocket_connections{gateway="glasses"}')
+            ? m
+            : null;
+        },
+        3000,
+        'glasses socket closed',
+      );
+      expect(v(gone, 'mentra_websocket_disconnects_total{gateway="glasses",cause="normal"}')).toBe(
+        v(before, 'mentra_websocket_disconnects_total{gateway="glasses",cause="normal"}') + 1,
+      );
       await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent('obs@example.com')}`);
     });
   });
@@ -197,43 +244,88 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
       const hook = await recordingWebhook();
       const REFUSING = 'com.example.refusing';
       await cloud.registerApp({ packageName: REFUSING, publicUrl: hook.url }, ['trace@example.com']);
-      expect((await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent('trace@example.com')}/apps/${PKG}`)).status).toBe(200);
+      expect(
+        (await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent('trace@example.com')}/apps/${PKG}`)).status,
+      ).toBe(200);
       const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('trace@example.com') });
       await glasses.connect();
       const logs = captureLogs();
       try {
-        const res = await fetch(`${cloud.url}/api/admin/sessions/${encodeURIComponent('trace@example.com')}/apps/${REFUSING}/start`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${cloud.config.adminApiKey}`, 'x-request-id': 'obs-start-1' },
-        });
+        const res = await fetch(
+          `${cloud.url}/api/admin/sessions/${encodeURIComponent('trace@example.com')}/apps/${REFUSING}/start`,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${cloud.config.adminApiKey}`, 'x-request-id': 'obs-start-1' },
+          },
+        );
         expect(res.headers.get('x-request-id')).toBe('obs-start-1');
         expect(res.status).toBe(502);
         expect(((await res.json()) as { details: unknown }).details).toMatchObject({ stage: 'WEBHOOK' });
         expect(hook.headers.at(-1)?.['x-request-id']).toBe('obs-start-1');
 
         const start = logs.lines.find((l) => l.event === 'app.start' && l.packageName === REFUSING)!;
-        expect(start).toMatchObject({ reqId: 'obs-start-1', userId: 'trace@example.com', packageName: REFUSING, startId: expect.stringMatching(/^start-/) });
+        expect(start).toMatchObject({
+          reqId: 'obs-start-1',
+          userId: 'trace@example.com',
+          packageName: REFUSING,
+          startId: expect.stringMatching(/^start-/),
+        });
         const failed = logs.lines.find((l) => l.event === 'app.start_failed' && l.startId === start.startId)!;
-        expect(failed).toMatchObject({ level: 'warn', reqId: 'obs-start-1', userId: 'trace@example.com', packageName: REFUSING, stage: 'WEBHOOK' });
+        expect(failed).toMatchObject({
+          level: 'warn',
+          reqId: 'obs-start-1',
+          userId: 'trace@example.com',
+          packageName: REFUSING,
+          stage: 'WEBHOOK',
+        });
 
         // A start from the glasses carries the glasses connection's id; the app's connect line carries the start id.
         glasses.startApp(PKG);
-        await eventually(() => cloud.registry.get('trace@example.com')?.subscriptions.subscriptionsOf(PKG).length === 1, 5000, 'app running');
-        const wsStart = logs.lines.find((l) => l.event === 'app.start' && l.packageName === PKG && l.userId === 'trace@example.com')!;
+        await eventually(
+          () => cloud.registry.get('trace@example.com')?.subscriptions.subscriptionsOf(PKG).length === 1,
+          5000,
+          'app running',
+        );
+        const wsStart = logs.lines.find(
+          (l) => l.event === 'app.start' && l.packageName === PKG && l.userId === 'trace@example.com',
+        )!;
         expect(wsStart.reqId).toMatch(/^g-[0-9a-f]{12}$/);
-        const connected = await eventually(() => logs.lines.find((l) => l.event === 'app.connected' && l.startId === wsStart.startId), 3000, 'app connect line');
-        expect(connected).toMatchObject({ userId: 'trace@example.com', packageName: PKG, connId: expect.stringMatching(/^a-/) });
+        const connected = await eventually(
+          () => logs.lines.find((l) => l.event === 'app.connected' && l.startId === wsStart.startId),
+          3000,
+          'app connect line',
+        );
+        expect(connected).toMatchObject({
+          userId: 'trace@example.com',
+          packageName: PKG,
+          connId: expect.stringMatching(/^a-/),
+        });
         const started = logs.lines.find((l) => l.event === 'app.started' && l.startId === wsStart.startId)!;
-        expect(started).toMatchObject({ level: 'info', reqId: wsStart.reqId, userId: 'trace@example.com', packageName: PKG });
+        expect(started).toMatchObject({
+          level: 'info',
+          reqId: wsStart.reqId,
+          userId: 'trace@example.com',
+          packageName: PKG,
+        });
         expect(typeof started.durationMs).toBe('number');
 
         await glasses.disconnect(1000, 'bye');
-        const close = await eventually(() => logs.lines.filter((l) => l.event === 'glasses.close' && l.userId === 'trace@example.com'), 3000, 'glasses close line');
+        const close = await eventually(
+          () => logs.lines.filter((l) => l.event === 'glasses.close' && l.userId === 'trace@example.com'),
+          3000,
+          'glasses close line',
+        );
         await new Promise((r) => setTimeout(r, 100));
-        expect(logs.lines.filter((l) => l.event === 'glasses.close' && l.userId === 'trace@example.com')).toHaveLength(1);
+        expect(logs.lines.filter((l) => l.event === 'glasses.close' && l.userId === 'trace@example.com')).toHaveLength(
+          1,
+        );
         expect(close[0]).toMatchObject({ code: 1000, cause: 'normal', reason: 'bye', connId: wsStart.reqId });
         await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent('trace@example.com')}`);
-        const appClose = await eventually(() => logs.lines.find((l) => l.event === 'app.close' && l.userId === 'trace@example.com'), 3000, 'app close line');
+        const appClose = await eventually(
+          () => logs.lines.find((l) => l.event === 'app.close' && l.userId === 'trace@example.com'),
+          3000,
+          'app close line',
+        );
         expect(appClose).toMatchObject({ code: 1000, packageName: PKG, cause: 'normal' });
       } finally {
         logs.restore();
@@ -246,18 +338,27 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
   describe('per-socket rate limits', () => {
     it('a flooding glasses socket and a flooding app socket get RATE_LIMITED and are dropped, never closed, while another user is served', async () => {
       const bystander = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('bystander@example.com') });
-      const appFlooderGlasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('appflood@example.com') });
+      const appFlooderGlasses = new SimulatedGlasses({
+        cloudUrl: cloud.url,
+        token: cloud.token('appflood@example.com'),
+      });
       const flooder = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('flood@example.com') });
       await Promise.all([bystander.connect(), appFlooderGlasses.connect(), flooder.connect()]);
       try {
         bystander.startApp(PKG);
         appFlooderGlasses.startApp(PKG);
         await eventually(
-          () => ['bystander@example.com', 'appflood@example.com'].every((u) => cloud.registry.get(u)?.subscriptions.subscriptionsOf(PKG).length === 1),
+          () =>
+            ['bystander@example.com', 'appflood@example.com'].every(
+              (u) => cloud.registry.get(u)?.subscriptions.subscriptionsOf(PKG).length === 1,
+            ),
           5000,
           'both apps running',
         );
-        const socketOf = (user: string) => app.sockets.find((s) => s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(`${user}-`)))!;
+        const socketOf = (user: string) =>
+          app.sockets.find((s) =>
+            s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith(`${user}-`)),
+          )!;
         const bystanderApp = socketOf('bystander@example.com');
         const floodingApp = socketOf('appflood@example.com');
         const before = await scrape(cloud);
@@ -275,9 +376,15 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
         await bystanderApp.next((m) => m.type === 'data_stream' && m.data.buttonId === 'during-flood', 3000, from);
         expect(Date.now() - t0).toBeLessThan(3000);
 
-        const glassesError = await flooder.waitFor('connection_error', (m) => m.code === 'RATE_LIMITED', { since: glassesMark });
+        const glassesError = await flooder.waitFor('connection_error', (m) => m.code === 'RATE_LIMITED', {
+          since: glassesMark,
+        });
         expect(glassesError.message).toMatch(/200 per second/);
-        const appError = await floodingApp.next((m) => m.type === 'tpa_connection_error' && m.code === 'RATE_LIMITED', 3000, appFrom);
+        const appError = await floodingApp.next(
+          (m) => m.type === 'tpa_connection_error' && m.code === 'RATE_LIMITED',
+          3000,
+          appFrom,
+        );
         expect(appError.message).toMatch(/100 per second/);
         // The app's admitted messages were handled (unknown type), the rest dropped: at most 100 + one notice per window.
         await new Promise((r) => setTimeout(r, 300));
@@ -286,8 +393,14 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
         expect(answered.filter((m) => m.code === 'RATE_LIMITED').length).toBeLessThanOrEqual(3);
 
         const after = await scrape(cloud);
-        expect(v(after, 'mentra_websocket_rate_limited_total{gateway="glasses"}') - v(before, 'mentra_websocket_rate_limited_total{gateway="glasses"}')).toBeGreaterThanOrEqual(1500 - 400);
-        expect(v(after, 'mentra_websocket_rate_limited_total{gateway="app"}') - v(before, 'mentra_websocket_rate_limited_total{gateway="app"}')).toBeGreaterThanOrEqual(600 - 200);
+        expect(
+          v(after, 'mentra_websocket_rate_limited_total{gateway="glasses"}') -
+            v(before, 'mentra_websocket_rate_limited_total{gateway="glasses"}'),
+        ).toBeGreaterThanOrEqual(1500 - 400);
+        expect(
+          v(after, 'mentra_websocket_rate_limited_total{gateway="app"}') -
+            v(before, 'mentra_websocket_rate_limited_total{gateway="app"}'),
+        ).toBeGreaterThanOrEqual(600 - 200);
 
         // Neither flooding socket was closed, and both are served again once the window has passed.
         await new Promise((r) => setTimeout(r, 1100));
@@ -296,11 +409,19 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
         expect(floodingApp.closed).toBeNull();
         const again = floodingApp.messages.length;
         floodingApp.send({ type: 'flood_probe_after' });
-        await floodingApp.next((m) => m.type === 'tpa_connection_error' && m.code === 'UNKNOWN_MESSAGE_TYPE' && /flood_probe_after/.test(m.message), 3000, again);
+        await floodingApp.next(
+          (m) =>
+            m.type === 'tpa_connection_error' &&
+            m.code === 'UNKNOWN_MESSAGE_TYPE' &&
+            /flood_probe_after/.test(m.message),
+          3000,
+          again,
+        );
         expect(cloud.registry.get('appflood@example.com')?.connections.get(PKG)?.state).toBe('running');
       } finally {
         await Promise.all([bystander, appFlooderGlasses, flooder].map((g) => g.disconnect().catch(() => undefined)));
-        for (const u of ['bystander@example.com', 'appflood@example.com', 'flood@example.com']) await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent(u)}`);
+        for (const u of ['bystander@example.com', 'appflood@example.com', 'flood@example.com'])
+          await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent(u)}`);
       }
     });
   });
@@ -361,13 +482,20 @@ describe('observability: MAX_SESSIONS and MAX_APPS_PER_USER', () => {
     apps.push(first, second, std1, std2);
     first.apiKey = await cloud.registerApp({ packageName: 'com.example.first', publicUrl: first.url }, [user]);
     second.apiKey = await cloud.registerApp({ packageName: 'com.example.second', publicUrl: second.url }, [user]);
-    std1.apiKey = await cloud.registerApp({ packageName: 'com.example.std1', publicUrl: std1.url, appType: 'standard' }, [user]);
-    std2.apiKey = await cloud.registerApp({ packageName: 'com.example.std2', publicUrl: std2.url, appType: 'standard' }, [user]);
+    std1.apiKey = await cloud.registerApp(
+      { packageName: 'com.example.std1', publicUrl: std1.url, appType: 'standard' },
+      [user],
+    );
+    std2.apiKey = await cloud.registerApp(
+      { packageName: 'com.example.std2', publicUrl: std2.url, appType: 'standard' },
+      [user],
+    );
     await eventually(() => cloud.registry.size === 0, 3000, 'the sessions of the previous test ended');
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user) });
     await glasses.connect();
     try {
-      const start = (pkg: string) => cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/${pkg}/start`);
+      const start = (pkg: string) =>
+        cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/${pkg}/start`);
       expect((await start('com.example.first')).status).toBe(201);
 
       const over = await start('com.example.second');
@@ -379,11 +507,17 @@ describe('observability: MAX_SESSIONS and MAX_APPS_PER_USER', () => {
       const mark = glasses.mark();
       glasses.startApp('com.example.second');
       const err = await glasses.waitFor('connection_error', (m) => m.code === 'START_FAILED', { since: mark });
-      expect((err as { details?: unknown }).details).toMatchObject({ packageName: 'com.example.second', stage: 'LIMIT' });
+      expect((err as { details?: unknown }).details).toMatchObject({
+        packageName: 'com.example.second',
+        stage: 'LIMIT',
+      });
       expect(cloud.registry.get(user)!.apps.runningApps()).toEqual(['com.example.first']);
 
       // A standard app replaces the running standard app, so it does not count against the limit.
-      expect((await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/com.example.first/stop`)).status).toBeLessThan(300);
+      expect(
+        (await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/com.example.first/stop`))
+          .status,
+      ).toBeLessThan(300);
       expect((await start('com.example.std1')).status).toBe(201);
       expect((await start('com.example.std2')).status).toBe(201);
       expect(cloud.registry.get(user)!.apps.runningApps()).toEqual(['com.example.std2']);

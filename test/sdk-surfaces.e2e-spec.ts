@@ -53,37 +53,65 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
   }
 
   /** Registers the app (installed for `users`), serves it with the real SDK and points the cloud at it. */
-  async function sdkApp(packageName: string, users: string[], extra: Record<string, unknown> = {}, onSession?: (s: AppSession, userId: string) => void): Promise<StartedApp> {
+  async function sdkApp(
+    packageName: string,
+    users: string[],
+    extra: Record<string, unknown> = {},
+    onSession?: (s: AppSession, userId: string) => void,
+  ): Promise<StartedApp> {
     const sessions = new Map<string, AppSession>();
-    const { app: handle, apiKey } = await serveSdkApp(cloud, { packageName, permissions: [{ type: 'MICROPHONE' }], ...extra }, users, (session, _sessionId, userId) => {
-      sessions.set(userId, session);
-      onSession?.(session, userId);
-    });
+    const { app: handle, apiKey } = await serveSdkApp(
+      cloud,
+      { packageName, permissions: [{ type: 'MICROPHONE' }], ...extra },
+      users,
+      (session, _sessionId, userId) => {
+        sessions.set(userId, session);
+        onSession?.(session, userId);
+      },
+    );
     cleanups.push(() => handle.close());
     return { handle, apiKey, packageName, sessions };
   }
 
   async function start(app: StartedApp, userId: string): Promise<AppSession> {
     app.sessions.delete(userId);
-    const res = await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${app.packageName}/start`);
+    const res = await cloud.admin(
+      'POST',
+      `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${app.packageName}/start`,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return eventually(() => app.sessions.get(userId), 5000, `${app.packageName} session for ${userId}`);
   }
 
   async function stop(app: StartedApp, userId: string): Promise<void> {
-    const res = await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${app.packageName}/stop`);
+    const res = await cloud.admin(
+      'POST',
+      `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${app.packageName}/stop`,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
 
   /** A raw call to the storage routes, with any Authorization header (or none). */
-  async function storage(method: string, path: string, auth: string | undefined, body?: unknown): Promise<{ status: number; body: any; contentType: string | null }> {
+  async function storage(
+    method: string,
+    path: string,
+    auth: string | undefined,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; contentType: string | null }> {
     const res = await fetch(`${cloud.url}/api/sdk/simple-storage/${path}`, {
       method,
-      headers: { ...(auth !== undefined ? { authorization: auth } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(auth !== undefined ? { authorization: auth } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, contentType: res.headers.get('content-type') };
+    return {
+      status: res.status,
+      body: text ? JSON.parse(text) : undefined,
+      contentType: res.headers.get('content-type'),
+    };
   }
 
   const cred = (app: StartedApp): string => `Bearer ${app.packageName}:${app.apiKey}`;
@@ -118,7 +146,9 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
       expect(Object.getPrototypeOf(values)).toBe(Object.prototype);
       await s.simpleStorage.flush();
 
-      expect(await stored(notes, alice)).toEqual(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      expect(await stored(notes, alice)).toEqual(
+        Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
       expect(({} as Record<string, unknown>).greeting).toBeUndefined(); // no prototype pollution in this process either
 
       // Another user of the app and another app of the user see nothing of it.
@@ -133,7 +163,11 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
       // A write right before a stop is flushed by the SDK after its stop webhook was answered: no session needed.
       await s.simpleStorage.set('late', 'written while stopping');
       await stop(notes, alice);
-      await eventually(async () => (await stored(notes, alice)).some(([k]) => k === 'late'), 8000, 'the flush after stop');
+      await eventually(
+        async () => (await stored(notes, alice)).some(([k]) => k === 'late'),
+        8000,
+        'the flush after stop',
+      );
 
       // A new session reads everything back with the SDK's own methods.
       const s2 = await start(notes, alice);
@@ -221,7 +255,14 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
 
       // Through the SDK: its flush reports the 413 as the 1 MB error.
       const s = await start(app, user);
-      await s.simpleStorage.setMultiple({ f: big('f'), g: big('g'), h: big('h'), i: big('i'), j: big('j'), k: big('k') });
+      await s.simpleStorage.setMultiple({
+        f: big('f'),
+        g: big('g'),
+        h: big('h'),
+        i: big('i'),
+        j: big('j'),
+        k: big('k'),
+      });
       await expect(s.simpleStorage.flush()).rejects.toThrow(/1MB/);
       expect((await stored(app, user)).map(([k]) => k)).toEqual(['a', 'b', 'c', 'd', 'e']);
     });
@@ -247,10 +288,18 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
       ]);
       expect(fetched[1]).toMatchObject({ type: 'select', label: 'Mode', defaultValue: 'fast' });
 
-      const put = await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`, { settings: [{ key: 'mode', value: 'slow' }] });
+      const put = await cloud.admin(
+        'PUT',
+        `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`,
+        { settings: [{ key: 'mode', value: 'slow' }] },
+      );
       expect(put.status, JSON.stringify(put.body)).toBe(200);
       expect(put.body).toMatchObject({ userId: user, packageName: app.packageName, delivered: true });
-      await eventually(() => changes.some((c) => c.key === 'mode' && c.value === 'slow'), 3000, 'onSettingChange(mode)');
+      await eventually(
+        () => changes.some((c) => c.key === 'mode' && c.value === 'slow'),
+        3000,
+        'onSettingChange(mode)',
+      );
       expect(s.settings.get('mode')).toBe('slow');
       expect(s.settings.get('enabled')).toBe(true);
       expect((await s.settings.fetch()).find((x) => x.key === 'mode')?.value).toBe('slow');
@@ -262,29 +311,63 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
         body: JSON.stringify([{ key: 'enabled', value: false }]),
       });
       expect(phone.status).toBe(200);
-      expect(((await phone.json()) as { settings: Array<{ key: string; value: unknown }> }).settings.map((x) => [x.key, x.value])).toEqual([
+      expect(
+        ((await phone.json()) as { settings: Array<{ key: string; value: unknown }> }).settings.map((x) => [
+          x.key,
+          x.value,
+        ]),
+      ).toEqual([
         ['enabled', false],
         ['mode', 'slow'],
       ]);
-      await eventually(() => changes.some((c) => c.key === 'enabled' && c.value === false), 3000, 'onSettingChange(enabled)');
+      await eventually(
+        () => changes.some((c) => c.key === 'enabled' && c.value === false),
+        3000,
+        'onSettingChange(enabled)',
+      );
       expect(s.settings.get('enabled')).toBe(false);
       expect(s.settings.get('mode')).toBe('slow');
       // The socket's settings_update and the app server's /settings copy both arrived.
       await eventually(() => updates.length >= 3, 3000, 'settings_update events');
 
       // Bad input: a clear error, nothing changes.
-      const unknownKey = await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`, { settings: [{ key: 'nope', value: 1 }] });
+      const unknownKey = await cloud.admin(
+        'PUT',
+        `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`,
+        { settings: [{ key: 'nope', value: 1 }] },
+      );
       expect(unknownKey.status).toBe(400);
-      expect((await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`, { settings: [{ key: 'mode', value: 'x' }] }, 'wrong-admin-key')).status).toBe(401);
-      const noToken = await fetch(`${cloud.url}/appsettings/${app.packageName}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[{"key":"mode","value":"fast"}]' });
+      expect(
+        (
+          await cloud.admin(
+            'PUT',
+            `/api/admin/users/${encodeURIComponent(user)}/apps/${app.packageName}/settings`,
+            { settings: [{ key: 'mode', value: 'x' }] },
+            'wrong-admin-key',
+          )
+        ).status,
+      ).toBe(401);
+      const noToken = await fetch(`${cloud.url}/appsettings/${app.packageName}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[{"key":"mode","value":"fast"}]',
+      });
       expect(noToken.status).toBe(401);
-      const badBody = await fetch(`${cloud.url}/appsettings/${app.packageName}`, { method: 'POST', headers: { authorization: `Bearer ${cloud.token(user)}`, 'content-type': 'application/json' }, body: '{"whatever":1}' });
+      const badBody = await fetch(`${cloud.url}/appsettings/${app.packageName}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cloud.token(user)}`, 'content-type': 'application/json' },
+        body: '{"whatever":1}',
+      });
       expect(badBody.status).toBe(400);
-      const wrongBearer = await fetch(`${cloud.url}/appsettings/user/${app.packageName}`, { headers: { authorization: `Bearer ${user}` } });
+      const wrongBearer = await fetch(`${cloud.url}/appsettings/user/${app.packageName}`, {
+        headers: { authorization: `Bearer ${user}` },
+      });
       expect(wrongBearer.status).toBe(401);
-      const unknownApp = await fetch(`${cloud.url}/appsettings/user/com.example.nothing`, { headers: { authorization: `Bearer ${user}-com.example.nothing` } });
+      const unknownApp = await fetch(`${cloud.url}/appsettings/user/com.example.nothing`, {
+        headers: { authorization: `Bearer ${user}-com.example.nothing` },
+      });
       expect(unknownApp.status).toBe(404);
-      expect(((await s.settings.fetch()).map((x) => [x.key, x.value]))).toEqual([
+      expect((await s.settings.fetch()).map((x) => [x.key, x.value])).toEqual([
         ['enabled', false],
         ['mode', 'slow'],
       ]);
@@ -293,12 +376,18 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
 
   describe('permissions', () => {
     it('answers what the SDK reads: JSON {permissions:[{type, description?}]}, 404 JSON for an unknown app', async () => {
-      await sdkApp('com.example.perms', [], { permissions: [{ type: 'MICROPHONE', description: 'captions' }, { type: 'LOCATION' }] });
+      await sdkApp('com.example.perms', [], {
+        permissions: [{ type: 'MICROPHONE', description: 'captions' }, { type: 'LOCATION' }],
+      });
       const res = await fetch(`${cloud.url}/api/public/permissions/${encodeURIComponent('com.example.perms')}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
       const body = (await res.json()) as { permissions: Array<{ type: string }> };
-      expect(body).toEqual({ success: true, packageName: 'com.example.perms', permissions: [{ type: 'MICROPHONE', description: 'captions' }, { type: 'LOCATION' }] });
+      expect(body).toEqual({
+        success: true,
+        packageName: 'com.example.perms',
+        permissions: [{ type: 'MICROPHONE', description: 'captions' }, { type: 'LOCATION' }],
+      });
       // The SDK's check: data.permissions.some((p) => p.type === "MICROPHONE").
       expect(body.permissions.some((p) => p.type === 'MICROPHONE')).toBe(true);
 
@@ -313,7 +402,9 @@ describe('SDK surfaces: simple storage, settings, permissions and TTS with the u
     it('speaks a real WAV for the URL the SDK builds (rewritten to PUBLIC_URL), caches it, and refuses bad input', async () => {
       // Exactly what session.audio.speak("hello world") puts in audio_play_request here.
       // (The SDK's own static helper; private in its typings, public at runtime.)
-      const sdkBase = (AppSession as unknown as { convertToHttps(url: string): string }).convertToHttps(cloud.config.appWsUrl);
+      const sdkBase = (AppSession as unknown as { convertToHttps(url: string): string }).convertToHttps(
+        cloud.config.appWsUrl,
+      );
       const params = new URLSearchParams();
       params.append('text', 'hello world');
       params.append('voice_id', '21m00Tcm4TlvDq8ikWAM'); // an upstream hosted voice: the default voice is used

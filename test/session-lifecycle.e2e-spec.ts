@@ -31,7 +31,10 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
   beforeAll(async () => {
     cloud = await startCloud({ GLASSES_GRACE_MS: String(GRACE_MS), APP_GRACE_MS: '200' });
     app = await startRawApp('com.example.life', () => ({ subscriptions: ['button_press', 'audio_chunk'] }));
-    app.apiKey = await cloud.registerApp({ packageName: 'com.example.life', publicUrl: app.url, permissions: [{ type: 'MICROPHONE' }] }, ['life@example.com', 'gc@example.com', 'restart@example.com']);
+    app.apiKey = await cloud.registerApp(
+      { packageName: 'com.example.life', publicUrl: app.url, permissions: [{ type: 'MICROPHONE' }] },
+      ['life@example.com', 'gc@example.com', 'restart@example.com'],
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -42,7 +45,11 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('life@example.com') });
     await glasses.connect();
     glasses.startApp('com.example.life');
-    await eventually(() => cloud.registry.get('life@example.com')?.subscriptions.subscriptionsOf('com.example.life').length === 2, 5000, 'subscriptions');
+    await eventually(
+      () => cloud.registry.get('life@example.com')?.subscriptions.subscriptionsOf('com.example.life').length === 2,
+      5000,
+      'subscriptions',
+    );
     await glasses.waitForMic(true);
     const before = cloud.registry.get('life@example.com')!;
     const startTime = before.summary().startTime;
@@ -99,12 +106,18 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('gc@example.com') });
     await glasses.connect();
     glasses.startApp('com.example.life');
-    await eventually(() => cloud.registry.get('gc@example.com')?.subscriptions.subscriptionsOf('com.example.life').length === 2, 5000, 'running');
+    await eventually(
+      () => cloud.registry.get('gc@example.com')?.subscriptions.subscriptionsOf('com.example.life').length === 2,
+      5000,
+      'running',
+    );
     glasses.sendAudio(Buffer.alloc(640));
     glasses.pressButton();
     const labels = trackSession(cloud, 'gc@example.com', finalized);
     expect(labels.length).toBeGreaterThanOrEqual(10);
-    const socket = app.sockets.find((s) => s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith('gc@')))!;
+    const socket = app.sockets.find((s) =>
+      s.messages.some((m) => m.type === 'tpa_connection_ack' && m.sessionId.startsWith('gc@')),
+    )!;
 
     await glasses.disconnect();
     await eventually(() => cloud.registry.get('gc@example.com') === undefined, GRACE_MS + 2000, 'session ended');
@@ -112,14 +125,22 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     expect(closed).toEqual({ code: 1000, reason: 'User session ended' });
     expect(socket.messages.at(-1)).toMatchObject({ type: 'app_stopped' });
     // The persisted running list survives, so the next fresh connection restarts the app.
-    expect((await cloud.admin('GET', '/api/admin/users/gc@example.com')).body.runningApps).toEqual(['com.example.life']);
+    expect((await cloud.admin('GET', '/api/admin/users/gc@example.com')).body.runningApps).toEqual([
+      'com.example.life',
+    ]);
 
-    await eventually(async () => {
-      gc!();
-      await new Promise((r) => setTimeout(r, 20));
-      return labels.every((l) => finalized.has(l));
-    }, 10_000, `collection of ${labels.join(', ')}`).catch((err) => {
-      throw new Error(`${(err as Error).message}; not collected: ${labels.filter((l) => !finalized.has(l)).join(', ')}`);
+    await eventually(
+      async () => {
+        gc!();
+        await new Promise((r) => setTimeout(r, 20));
+        return labels.every((l) => finalized.has(l));
+      },
+      10_000,
+      `collection of ${labels.join(', ')}`,
+    ).catch((err) => {
+      throw new Error(
+        `${(err as Error).message}; not collected: ${labels.filter((l) => !finalized.has(l)).join(', ')}`,
+      );
     });
   });
 
@@ -138,11 +159,15 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     const next = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('upgrade2@example.com') });
     await next.connect();
     try {
-      await eventually(async () => {
-        gc();
-        await new Promise((r) => setTimeout(r, 20));
-        return collected;
-      }, 5000, 'the upgrade request collected while its socket is open');
+      await eventually(
+        async () => {
+          gc();
+          await new Promise((r) => setTimeout(r, 20));
+          return collected;
+        },
+        5000,
+        'the upgrade request collected while its socket is open',
+      );
       expect(cloud.registry.get('upgrade@example.com')?.ctx.glassesOpen).toBe(true);
     } finally {
       await glasses.disconnect();
@@ -159,8 +184,14 @@ describe('session lifecycle: reconnect within grace, dispose after it, nothing l
     await glasses.disconnect();
     await eventually(() => cloud.registry.get('restart@example.com') === undefined, GRACE_MS + 2000, 'ended');
     await glasses.reconnect();
-    await eventually(() => cloud.registry.get('restart@example.com')?.apps.runningApps().includes('com.example.life'), 5000, 'restarted');
-    expect(app.webhooks.filter((w) => w.userId === 'restart@example.com' && w.type === 'session_request').length).toBe(webhooksBefore + 2);
+    await eventually(
+      () => cloud.registry.get('restart@example.com')?.apps.runningApps().includes('com.example.life'),
+      5000,
+      'restarted',
+    );
+    expect(app.webhooks.filter((w) => w.userId === 'restart@example.com' && w.type === 'session_request').length).toBe(
+      webhooksBefore + 2,
+    );
     await glasses.disconnect();
   });
 });

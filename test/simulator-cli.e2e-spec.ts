@@ -17,7 +17,13 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
   let example: ExampleAppHandle;
   let dir: string;
   const PKG = 'com.example.hello';
-  const users = ['cli-pass@example.com', 'cli-fail@example.com', 'cli-datadir@example.com', 'cli-webhook@example.com', 'cli-tty@example.com'];
+  const users = [
+    'cli-pass@example.com',
+    'cli-fail@example.com',
+    'cli-datadir@example.com',
+    'cli-webhook@example.com',
+    'cli-tty@example.com',
+  ];
 
   beforeAll(async () => {
     cloud = await startCloud({ GLASSES_GRACE_MS: '500' });
@@ -36,7 +42,14 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     return path;
   }
 
-  const base = (user: string): string[] => ['--user', user, '--cloud', cloud.url, '--admin-key', cloud.config.adminApiKey];
+  const base = (user: string): string[] => [
+    '--user',
+    user,
+    '--cloud',
+    cloud.url,
+    '--admin-key',
+    cloud.config.adminApiKey,
+  ];
 
   it('runs press / say / speak / play / head / mic / reconnect / stop_app steps and exits 0', async () => {
     // A 1 s 440 Hz tone at 44.1 kHz stereo: the CLI must resample it to 16 kHz mono.
@@ -98,20 +111,30 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
   });
 
   it('exits 1 naming the failing step and what was on the display instead', async () => {
-    const path = await script('fail.yaml', ['- press: short', '- expect_display: "Button: long"', '  timeout_ms: 1500', '- say: never reached'].join('\n'));
+    const path = await script(
+      'fail.yaml',
+      ['- press: short', '- expect_display: "Button: long"', '  timeout_ms: 1500', '- say: never reached'].join('\n'),
+    );
     const run = await runSimCli([...base(users[1]!), '--app', PKG, '--script', path]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/✓ 1\. press: short/);
     expect(run.stdout).toMatch(/✗ 2\. expect_display: "Button: long" {3}\[line 2\]/);
     expect(run.stdout).not.toMatch(/3\. say/);
-    expect(run.stderr).toMatch(/^FAIL: step 2 \(expect_display: "Button: long", line 2\) failed after 1 passed: no main view display matched \/Button: long\/ within 1500 ms — seen instead: the main view shows "Button: short press #\d+"/);
+    expect(run.stderr).toMatch(
+      /^FAIL: step 2 \(expect_display: "Button: long", line 2\) failed after 1 passed: no main view display matched \/Button: long\/ within 1500 ms — seen instead: the main view shows "Button: short press #\d+"/,
+    );
   });
 
   it('takes the admin key from <DATA_DIR>/secrets.json when no key is given', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sim-data-'));
-    await writeFile(join(dataDir, 'secrets.json'), JSON.stringify({ jwtSecret: 'x'.repeat(40), adminApiKey: cloud.config.adminApiKey }));
+    await writeFile(
+      join(dataDir, 'secrets.json'),
+      JSON.stringify({ jwtSecret: 'x'.repeat(40), adminApiKey: cloud.config.adminApiKey }),
+    );
     const path = await script('short.yaml', '- press: short\n- expect_display: "Button: short"\n');
-    const run = await runSimCli(['--user', users[2]!, '--cloud', cloud.url, '--app', PKG, '--script', path], { DATA_DIR: dataDir });
+    const run = await runSimCli(['--user', users[2]!, '--cloud', cloud.url, '--app', PKG, '--script', path], {
+      DATA_DIR: dataDir,
+    });
     await rm(dataDir, { recursive: true, force: true });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -133,7 +156,9 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Main view (com.example.hello)');
     expect(run.stdout).toMatch(/web simulator: http:\/\/127\.0\.0\.1:\d+\/simulator#link=/);
-    expect(run.stdout).toContain('keys: b short press · B long press · u head up · d head down · s say · t speak · r reconnect · q quit');
+    expect(run.stdout).toContain(
+      'keys: b short press · B long press · u head up · d head down · s say · t speak · r reconnect · q quit',
+    );
     expect(example.stats.transcripts).toContain('typed in the terminal');
   });
 
@@ -143,7 +168,9 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
       const run = await runSimCli([...base('x@example.com'), '--script', path]);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('error in script unknown.yaml: 2 problems:');
-      expect(run.stderr).toContain('line 2: step 2: unknown step "prss" (did you mean "press"?); known steps: press, say, speak, play');
+      expect(run.stderr).toContain(
+        'line 2: step 2: unknown step "prss" (did you mean "press"?); known steps: press, say, speak, play',
+      );
       expect(run.stderr).toContain('line 3: step 3: wait takes milliseconds');
     });
 
@@ -151,7 +178,9 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
       const path = await script('missing-audio.yaml', '- play: no-such-file.wav\n');
       const run = await runSimCli([...base('x@example.com'), '--script', path]);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/error: line 1: step 1 \(play: no-such-file\.wav\): cannot read audio file .*no-such-file\.wav: no such file/);
+      expect(run.stderr).toMatch(
+        /error: line 1: step 1 \(play: no-such-file\.wav\): cannot read audio file .*no-such-file\.wav: no such file/,
+      );
       const notWav = await script('not-audio.wav', 'plain text');
       const path2 = await script('bad-audio.yaml', `- play: ${notWav}\n`);
       const run2 = await runSimCli([...base('x@example.com'), '--script', path2]);
@@ -162,7 +191,9 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     it('an unknown model, with the valid ones', async () => {
       const run = await runSimCli([...base('x@example.com'), '--model', 'g7']);
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain('error: Unknown glasses model "g7". Valid models (aliases): "Even Realities G1" (g1), "Even Realities G2" (g2), "Mentra Live" (live)');
+      expect(run.stderr).toContain(
+        'error: Unknown glasses model "g7". Valid models (aliases): "Even Realities G1" (g1), "Even Realities G2" (g2), "Mentra Live" (live)',
+      );
     });
 
     it('a missing script file and a missing --user', async () => {
@@ -178,16 +209,32 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
   describe('cloud problems: a clear message and exit 3', () => {
     it('the cloud is not reachable', async () => {
       const port = await freePort();
-      const run = await runSimCli(['--user', 'x@example.com', '--cloud', `http://127.0.0.1:${port}`, '--admin-key', 'k', '--app', PKG]);
+      const run = await runSimCli([
+        '--user',
+        'x@example.com',
+        '--cloud',
+        `http://127.0.0.1:${port}`,
+        '--admin-key',
+        'k',
+        '--app',
+        PKG,
+      ]);
       expect(run.code).toBe(3);
-      expect(run.stderr).toContain(`error: Cannot reach the cloud at http://127.0.0.1:${port} (ECONNREFUSED). Is it running (npm start)?`);
+      expect(run.stderr).toContain(
+        `error: Cannot reach the cloud at http://127.0.0.1:${port} (ECONNREFUSED). Is it running (npm start)?`,
+      );
     });
 
     it('a bad admin key', async () => {
-      const run = await runSimCli(['--user', 'x@example.com', '--cloud', cloud.url, '--admin-key', 'not-the-key', '--app', PKG], {});
+      const run = await runSimCli(
+        ['--user', 'x@example.com', '--cloud', cloud.url, '--admin-key', 'not-the-key', '--app', PKG],
+        {},
+      );
       expect(run.code).toBe(3);
       expect(run.stderr).toContain('refused the admin API key (401) taken from --admin-key');
-      const viaEnv = await runSimCli(['--user', 'x@example.com', '--cloud', cloud.url, '--app', PKG], { ADMIN_API_KEY: 'wrong-from-env' });
+      const viaEnv = await runSimCli(['--user', 'x@example.com', '--cloud', cloud.url, '--app', PKG], {
+        ADMIN_API_KEY: 'wrong-from-env',
+      });
       expect(viaEnv.code).toBe(3);
       expect(viaEnv.stderr).toContain('taken from ADMIN_API_KEY');
     });
@@ -195,21 +242,33 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     it('an unknown app, with the registered ones', async () => {
       const run = await runSimCli([...base('x@example.com'), '--app', 'com.example.nope']);
       expect(run.code).toBe(3);
-      expect(run.stderr).toContain(`error: Unknown app com.example.nope: it is not registered in this cloud. Registered apps: ${PKG}`);
+      expect(run.stderr).toContain(
+        `error: Unknown app com.example.nope: it is not registered in this cloud. Registered apps: ${PKG}`,
+      );
     });
 
-    it("an app whose webhook fails, with the failing stage", async () => {
+    it('an app whose webhook fails, with the failing stage', async () => {
       const dead = await freePort();
       await cloud.registerApp({ packageName: 'com.example.broken', publicUrl: `http://127.0.0.1:${dead}` });
-      const run = await runSimCli([...base(users[3]!), '--app', 'com.example.broken', '--script', await script('noop.yaml', '- wait: 1\n')]);
+      const run = await runSimCli([
+        ...base(users[3]!),
+        '--app',
+        'com.example.broken',
+        '--script',
+        await script('noop.yaml', '- wait: 1\n'),
+      ]);
       expect(run.code).toBe(3);
       expect(run.stderr).toMatch(/error: Starting com\.example\.broken failed at stage WEBHOOK: /);
-      expect(run.stderr).toContain("hint: the cloud could not deliver the session webhook");
+      expect(run.stderr).toContain('hint: the cloud could not deliver the session webhook');
     });
   });
 
   it('npm run sim is wired to the CLI (no build step needed)', () => {
-    const r = spawnSync('npm', ['run', '--silent', 'sim', '--', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('npm', ['run', '--silent', 'sim', '--', '--help'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: npm run sim -- --user EMAIL [options]');
     expect(r.stdout).toContain('- expect_display: "regex"');

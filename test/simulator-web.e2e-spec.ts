@@ -27,7 +27,12 @@ type HTMLCanvasElement = { width: number; height: number; getContext(kind: '2d')
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = join(REPO_ROOT, 'test-output');
 const PKG = 'com.example.hello';
-const USERS = { page: 'web-page@example.com', mic: 'web-mic@example.com', link: 'web-link@example.com', console: 'web-console@example.com' };
+const USERS = {
+  page: 'web-page@example.com',
+  mic: 'web-mic@example.com',
+  link: 'web-link@example.com',
+  console: 'web-console@example.com',
+};
 
 /** A 1-bit 576×135 BMP (the G1 bitmap size): white background, black rectangle at x0..x1, y0..y1. */
 function bmp(x0: number, x1: number, y0: number, y1: number): string {
@@ -65,7 +70,9 @@ describe('web simulator and developer console in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH. This suite never downloads a browser.`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH. This suite never downloads a browser.`,
+      );
     }
     await mkdir(OUTPUT, { recursive: true });
     profile = await mkdtemp(join(tmpdir(), 'sim-chromium-'));
@@ -79,7 +86,8 @@ describe('web simulator and developer console in Chromium', () => {
         session.events.onTranscription((t) => {
           if (!t.isFinal) return;
           if (t.text === 'show bitmap') void session.layouts.showBitmapView(bmp(100, 300, 20, 110));
-          if (t.text === 'animate') session.layouts.showBitmapAnimation([bmp(0, 100, 0, 40), bmp(200, 576, 0, 135)], 300, true);
+          if (t.text === 'animate')
+            session.layouts.showBitmapAnimation([bmp(0, 100, 0, 40), bmp(200, 576, 0, 135)], 300, true);
         });
       },
     });
@@ -130,7 +138,11 @@ describe('web simulator and developer console in Chromium', () => {
     await page.click('#connect');
     await page.waitForFunction(() => document.querySelector('#conn-status')!.textContent!.startsWith('connected'));
     await page.click(`[data-testid="start-${PKG}"]`);
-    await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)?.textContent?.includes('running'), PKG, { timeout: 15_000 });
+    await page.waitForFunction(
+      (pkg) => document.querySelector(`tr[data-app="${pkg}"]`)?.textContent?.includes('running'),
+      PKG,
+      { timeout: 15_000 },
+    );
   }
 
   /** Lit (green) pixels on the lens canvas. */
@@ -156,17 +168,23 @@ describe('web simulator and developer console in Chromium', () => {
     expect(await page.textContent('#lens-res')).toBe('640×200 · 5 lines · green');
 
     await connectAndStart(page);
-    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent!.includes('ready'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent!.includes('ready'), undefined, {
+      timeout: 10_000,
+    });
     const pressesBefore = example.stats.presses;
     await page.click('#btn-short');
-    await page.waitForFunction(() => /Button: short press #\d+/.test(document.querySelector('#main-text')!.textContent!));
+    await page.waitForFunction(() =>
+      /Button: short press #\d+/.test(document.querySelector('#main-text')!.textContent!),
+    );
     expect(example.stats.presses).toBe(pressesBefore + 1);
     expect(await page.textContent('#main-owner')).toContain(PKG);
     expect(await litPixels(page)).toBeGreaterThan(200); // the text is drawn on the lens
 
     await page.fill('#speech-text', 'hello from the browser');
     await page.click('#speech-send');
-    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent === 'You said: hello from the browser');
+    await page.waitForFunction(
+      () => document.querySelector('#main-text')!.textContent === 'You said: hello from the browser',
+    );
     expect(example.stats.transcripts).toContain('hello from the browser');
 
     // Head up shows the dashboard on the lens.
@@ -190,19 +208,29 @@ describe('web simulator and developer console in Chromium', () => {
     // bitmap_view and bitmap_animation are drawn as lit pixels.
     await page.fill('#speech-text', 'show bitmap');
     await page.click('#speech-send');
-    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent === '[bitmap]', undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent === '[bitmap]', undefined, {
+      timeout: 10_000,
+    });
     await eventually(async () => (await litPixels(page)) > 5000, 5000, 'bitmap pixels');
     const rect = await litPixels(page);
     expect(rect).toBeLessThan(200 * 90 * 1.2); // the rectangle (200×90 px after padding), not the background
     await page.screenshot({ path: join(OUTPUT, 'simulator-bitmap.png') });
     await page.fill('#speech-text', 'animate');
     await page.click('#speech-send');
-    await page.waitForFunction(() => document.querySelector('#main-text')!.textContent === '[bitmap animation: 2 frames]', undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#main-text')!.textContent === '[bitmap animation: 2 frames]',
+      undefined,
+      { timeout: 10_000 },
+    );
     const seen = new Set<number>();
-    await eventually(async () => {
-      seen.add(Math.round((await litPixels(page)) / 1000));
-      return seen.size >= 2;
-    }, 5000, 'two different animation frames');
+    await eventually(
+      async () => {
+        seen.add(Math.round((await litPixels(page)) / 1000));
+        return seen.size >= 2;
+      },
+      5000,
+      'two different animation frames',
+    );
     await page.close();
   }, 90_000);
 
@@ -210,7 +238,11 @@ describe('web simulator and developer console in Chromium', () => {
     const page = await openPage(`/simulator?user=${USERS.mic}`);
     await signIn(page);
     await connectAndStart(page);
-    await page.waitForFunction(() => document.querySelector('#mic-state')!.textContent!.startsWith('cloud mic: on'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#mic-state')!.textContent!.startsWith('cloud mic: on'),
+      undefined,
+      { timeout: 10_000 },
+    );
     const a = example.stats.audio;
     Object.assign(a, { chunks: 0, bytes: 0, firstAt: 0, lastAt: 0, pcm: [], pcmBytes: 0 });
     await page.click('#mic');
@@ -225,7 +257,11 @@ describe('web simulator and developer console in Chromium', () => {
     // The fake device's 440 Hz tone is still 440 Hz when read as 16 kHz samples (skip the first 0.5 s).
     const pcm = Buffer.concat(a.pcm).subarray(16_000);
     expect(Math.abs(estimateToneHz(pcm) - 440)).toBeLessThan(440 * 0.05);
-    const stats = await page.evaluate(() => (window as unknown as { simulator: { stats: { micInputRate: number; audioBytesSent: number } } }).simulator.stats);
+    const stats = await page.evaluate(
+      () =>
+        (window as unknown as { simulator: { stats: { micInputRate: number; audioBytesSent: number } } }).simulator
+          .stats,
+    );
     expect(stats.micInputRate).toBeGreaterThanOrEqual(16_000);
     expect(stats.audioBytesSent).toBeGreaterThanOrEqual(a.bytes);
     expect(await page.getAttribute('#mic', 'aria-pressed')).toBe('true');
@@ -235,25 +271,41 @@ describe('web simulator and developer console in Chromium', () => {
   }, 90_000);
 
   it('opens from a short-lived link (no admin key in the page) for one user and model', async () => {
-    const created = await cloud.admin('POST', '/api/simulator/links', { userId: USERS.link, model: 'g2', ttlSeconds: 600 });
+    const created = await cloud.admin('POST', '/api/simulator/links', {
+      userId: USERS.link,
+      model: 'g2',
+      ttlSeconds: 600,
+    });
     expect(created.status).toBe(201);
     expect(created.body.url).toBe(`${cloud.config.publicUrl}/simulator#link=${created.body.token}`);
     const page = await openPage(created.body.path);
-    await page.waitForFunction(() => document.querySelector('#conn-status')!.textContent!.startsWith('connected'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#conn-status')!.textContent!.startsWith('connected'),
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(page.url()).toBe(`${cloud.url}/simulator`); // the token left the address bar
     expect(await page.evaluate(() => sessionStorage.getItem('mentra.adminKey'))).toBeNull();
     expect(await page.inputValue('#user-id')).toBe(USERS.link);
     expect(await page.$eval('#user-id', (el) => (el as HTMLInputElement).readOnly)).toBe(true);
     expect(await page.inputValue('#model')).toBe('Even Realities G2');
     expect(await page.$$eval('#gestures button', (b) => b.map((x) => x.textContent))).toContain('double tap');
-    const summary = await eventually(async () => {
-      const r = await cloud.admin('GET', `/api/admin/sessions/${USERS.link}`);
-      return r.body?.modelName === 'Even Realities G2' ? r.body : null;
-    }, 5000, 'G2 session');
+    const summary = await eventually(
+      async () => {
+        const r = await cloud.admin('GET', `/api/admin/sessions/${USERS.link}`);
+        return r.body?.modelName === 'Even Realities G2' ? r.body : null;
+      },
+      5000,
+      'G2 session',
+    );
     expect(summary.glassesConnected).toBe(true);
     // The link user's installed app can be started from the page.
     await page.click(`[data-testid="start-${PKG}"]`);
-    await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)?.textContent?.includes('running'), PKG, { timeout: 15_000 });
+    await page.waitForFunction(
+      (pkg) => document.querySelector(`tr[data-app="${pkg}"]`)?.textContent?.includes('running'),
+      PKG,
+      { timeout: 15_000 },
+    );
     await page.close();
 
     // A forged link lands on the sign-in form with an explanation.
@@ -310,7 +362,9 @@ describe('web simulator and developer console in Chromium', () => {
     // Install for a user, then a start whose webhook fails shows its stage in the console.
     await row.locator('input').fill(USERS.console);
     await row.locator('button', { hasText: 'Install' }).click();
-    await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('Installed for'));
+    await page.waitForFunction(() =>
+      document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('Installed for'),
+    );
     const user = await cloud.admin('GET', `/api/admin/users/${USERS.console}`);
     expect(user.body.installedApps.map((a: { packageName: string }) => a.packageName)).toContain('com.example.console');
     const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(USERS.console) });
@@ -318,9 +372,24 @@ describe('web simulator and developer console in Chromium', () => {
     try {
       await row.locator('input').fill(USERS.console);
       await row.locator('button', { hasText: /^Start$/ }).click();
-      await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.textContent!.includes('Start failed at stage WEBHOOK'), undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('tr[data-app="com.example.console"]')!
+            .textContent!.includes('Start failed at stage WEBHOOK'),
+        undefined,
+        { timeout: 20_000 },
+      );
       // The status line is set before the table's refresh lands: wait for the outcome cell itself.
-      await page.waitForFunction(() => document.querySelector('tr[data-app="com.example.console"]')!.querySelectorAll('td')[3]!.textContent!.includes('WEBHOOK'), undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('tr[data-app="com.example.console"]')!
+            .querySelectorAll('td')[3]!
+            .textContent!.includes('WEBHOOK'),
+        undefined,
+        { timeout: 20_000 },
+      );
       const cell = (await row.locator('td').nth(3).textContent()) ?? '';
       expect(cell).toContain('WEBHOOK');
       expect(cell).toContain(USERS.console);
@@ -328,9 +397,16 @@ describe('web simulator and developer console in Chromium', () => {
       const pkgRow = page.locator(`tr[data-app="${PKG}"]`);
       await pkgRow.locator('input').fill(USERS.console);
       await pkgRow.locator('button', { hasText: 'Install' }).click();
-      await page.waitForFunction((pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Installed for'), PKG);
+      await page.waitForFunction(
+        (pkg) => document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!.includes('Installed for'),
+        PKG,
+      );
       await pkgRow.locator('button', { hasText: /^Start$/ }).click();
-      await page.waitForFunction((pkg) => /Started for|failed/.test(document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!), PKG, { timeout: 20_000 });
+      await page.waitForFunction(
+        (pkg) => /Started for|failed/.test(document.querySelector(`tr[data-app="${pkg}"]`)!.textContent!),
+        PKG,
+        { timeout: 20_000 },
+      );
       expect(await pkgRow.locator('td').nth(4).textContent()).toContain(`Started for ${USERS.console}.`);
       expect(await pkgRow.locator('td').nth(2).textContent()).toBe(USERS.console);
       expect(await pkgRow.locator('td').nth(3).textContent()).toMatch(/^ok web-console@example\.com/);
@@ -363,7 +439,10 @@ describe('simulator links API', () => {
     const link = (await cloud.admin('POST', '/api/simulator/links', { userId: 'Link-User@Example.com' })).body;
     expect(link).toMatchObject({ userId: 'link-user@example.com', model: 'Even Realities G1' });
     const asLink = (method: string, path: string) => cloud.admin(method, path, undefined, link.token);
-    expect((await asLink('GET', '/api/simulator/link')).body).toMatchObject({ userId: 'link-user@example.com', model: 'Even Realities G1' });
+    expect((await asLink('GET', '/api/simulator/link')).body).toMatchObject({
+      userId: 'link-user@example.com',
+      model: 'Even Realities G1',
+    });
     // The admin key is not a link, and a link is not an admin key.
     expect((await cloud.admin('GET', '/api/simulator/link')).status).toBe(401);
     expect((await asLink('GET', '/api/admin/apps')).status).toBe(401);
@@ -395,7 +474,15 @@ describe('simulator links API', () => {
     expect(js.headers.get('content-type')).toContain('text/javascript');
     expect((await fetch(`${cloud.url}/ui/..%2Fsimulator.html`)).status).toBe(404);
     expect((await fetch(`${cloud.url}/ui/nope.js`)).status).toBe(404);
-    const meta = (await (await fetch(`${cloud.url}/api/simulator/meta`)).json()) as { models: Array<{ name: string; display: unknown }> };
-    expect(meta.models.find((m) => m.name === 'Even Realities G1')!.display).toEqual({ width: 640, height: 200, maxTextLines: 5, color: 'green', canDisplayBitmap: true });
+    const meta = (await (await fetch(`${cloud.url}/api/simulator/meta`)).json()) as {
+      models: Array<{ name: string; display: unknown }>;
+    };
+    expect(meta.models.find((m) => m.name === 'Even Realities G1')!.display).toEqual({
+      width: 640,
+      height: 200,
+      maxTextLines: 5,
+      color: 'green',
+      canDisplayBitmap: true,
+    });
   });
 });

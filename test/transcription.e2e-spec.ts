@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses } from '../src/simulator/index.js';
-import { createLibreTranslateDouble, createSonioxDouble, createVoskDouble, type LibreTranslateDouble, type SonioxDouble, type VoskDouble } from './doubles/index.js';
+import {
+  createLibreTranslateDouble,
+  createSonioxDouble,
+  createVoskDouble,
+  type LibreTranslateDouble,
+  type SonioxDouble,
+  type VoskDouble,
+} from './doubles/index.js';
 import { startCloud, type TestCloud } from './support/cloud.js';
 import { eventually, serveSdkApp } from './support/sdk-app.js';
 import { silence, synthesizePcm } from './support/speech.js';
@@ -22,7 +29,12 @@ describe('transcription and translation', () => {
   });
 
   async function sdkApp(cloud: TestCloud, pkg: string, user: string, onSession: (s: AppSession) => void) {
-    const { app } = await serveSdkApp(cloud, { packageName: pkg, permissions: [{ type: 'MICROPHONE' }] }, [user], onSession);
+    const { app } = await serveSdkApp(
+      cloud,
+      { packageName: pkg, permissions: [{ type: 'MICROPHONE' }] },
+      [user],
+      onSession,
+    );
     cleanups.push(() => app.close());
     const r = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/start`);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -32,9 +44,19 @@ describe('transcription and translation', () => {
     let soniox: SonioxDouble;
     let cloud: TestCloud;
     beforeAll(async () => {
-      soniox = createSonioxDouble({ apiKeys: ['test-soniox-key'], bytesPerWord: 8_000, wordsPerUtterance: 4, translate: (t, target) => `[${target}] ${t}` });
+      soniox = createSonioxDouble({
+        apiKeys: ['test-soniox-key'],
+        bytesPerWord: 8_000,
+        wordsPerUtterance: 4,
+        translate: (t, target) => `[${target}] ${t}`,
+      });
       const { url } = await soniox.start();
-      cloud = await startCloud({ SONIOX_API_KEY: 'test-soniox-key', SONIOX_URL: url, STREAM_RESTART_BASE_MS: '100', EMPTY_SUBSCRIPTION_GRACE_MS: '0' });
+      cloud = await startCloud({
+        SONIOX_API_KEY: 'test-soniox-key',
+        SONIOX_URL: url,
+        STREAM_RESTART_BASE_MS: '100',
+        EMPTY_SUBSCRIPTION_GRACE_MS: '0',
+      });
     });
     afterAll(async () => {
       await cloud.close();
@@ -49,8 +71,17 @@ describe('transcription and translation', () => {
       cleanups.push(() => glasses.disconnect().catch(() => undefined));
       await glasses.connect();
       await sdkApp(cloud, 'com.example.capa', user, (s) => s.events.onTranscription((t) => a.push(t)));
-      await sdkApp(cloud, 'com.example.capb', user, (s) => s.events.onTranscriptionForLanguage('en-US', (t) => b.push(t), { hints: ['ja'] }));
-      await eventually(() => Object.keys(cloud.registry.get(user)!.subscriptions.all()).every((p) => cloud.registry.get(user)!.subscriptions.subscriptionsOf(p).length > 0), 3000, 'subscriptions');
+      await sdkApp(cloud, 'com.example.capb', user, (s) =>
+        s.events.onTranscriptionForLanguage('en-US', (t) => b.push(t), { hints: ['ja'] }),
+      );
+      await eventually(
+        () =>
+          Object.keys(cloud.registry.get(user)!.subscriptions.all()).every(
+            (p) => cloud.registry.get(user)!.subscriptions.subscriptionsOf(p).length > 0,
+          ),
+        3000,
+        'subscriptions',
+      );
       glasses.vad(true);
       await glasses.streamPcm(speech, { realtime: false, frameBytes: 3200 });
       await eventually(() => a.some((t) => t.isFinal) && b.some((t) => t.isFinal), 8000, 'finals for both apps');
@@ -82,7 +113,11 @@ describe('transcription and translation', () => {
       cleanups.push(() => glasses.disconnect().catch(() => undefined));
       await glasses.connect();
       await sdkApp(cloud, 'com.example.capc', user, (s) => s.events.onTranscription((t) => got.push(t)));
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.capc').length > 0, 3000, 'subscribed');
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.capc').length > 0,
+        3000,
+        'subscribed',
+      );
       const before = soniox.stats().connections;
       soniox.dropNext(1, { afterBytes: 12_000 });
       glasses.vad(true);
@@ -101,14 +136,26 @@ describe('transcription and translation', () => {
       const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user) });
       cleanups.push(() => glasses.disconnect().catch(() => undefined));
       await glasses.connect();
-      await sdkApp(cloud, 'com.example.tr', user, (s) => s.events.ontranslationForLanguage('en-US', 'es-ES', (t) => got.push(t)));
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.tr').length > 0, 3000, 'subscribed');
+      await sdkApp(cloud, 'com.example.tr', user, (s) =>
+        s.events.ontranslationForLanguage('en-US', 'es-ES', (t) => got.push(t)),
+      );
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.tr').length > 0,
+        3000,
+        'subscribed',
+      );
       glasses.vad(true);
       await glasses.streamPcm(speech, { realtime: false });
       glasses.vad(false);
       await eventually(() => got.some((t) => t.isFinal), 8000, 'a final translation');
       const final = got.find((t) => t.isFinal);
-      expect(final).toMatchObject({ type: 'translation', transcribeLanguage: 'en-US', translateLanguage: 'es-ES', didTranslate: true, provider: 'soniox' });
+      expect(final).toMatchObject({
+        type: 'translation',
+        transcribeLanguage: 'en-US',
+        translateLanguage: 'es-ES',
+        didTranslate: true,
+        provider: 'soniox',
+      });
       expect(final.text).toMatch(/^\[es\]/);
       const cfg = soniox.streams.at(-1)!.config as any;
       expect(cfg.translation).toEqual({ type: 'one_way', target_language: 'es' });
@@ -120,7 +167,11 @@ describe('transcription and translation', () => {
       cleanups.push(() => glasses.disconnect().catch(() => undefined));
       await glasses.connect();
       await sdkApp(cloud, 'com.example.capd', user, (s) => s.events.onTranscription(() => undefined));
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.capd').length > 0, 3000, 'subscribed');
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.capd').length > 0,
+        3000,
+        'subscribed',
+      );
       const openBefore = soniox.openStreams;
       for (let i = 0; i < 5; i++) {
         glasses.vad(true);
@@ -141,11 +192,20 @@ describe('transcription and translation', () => {
     let libre: LibreTranslateDouble;
     let cloud: TestCloud;
     beforeAll(async () => {
-      vosk = createVoskDouble({ language: 'es', words: 'hola mundo esto es una prueba', bytesPerWord: 8_000, wordsPerUtterance: 3 });
+      vosk = createVoskDouble({
+        language: 'es',
+        words: 'hola mundo esto es una prueba',
+        bytesPerWord: 8_000,
+        wordsPerUtterance: 3,
+      });
       const v = await vosk.start();
       libre = createLibreTranslateDouble({ dictionary: { 'es:en': { 'hola mundo esto': 'hello world this' } } });
       const l = await libre.start();
-      cloud = await startCloud({ VOSK_URLS: `es-ES=${v.url}`, LIBRETRANSLATE_URL: l.url, EMPTY_SUBSCRIPTION_GRACE_MS: '0' });
+      cloud = await startCloud({
+        VOSK_URLS: `es-ES=${v.url}`,
+        LIBRETRANSLATE_URL: l.url,
+        EMPTY_SUBSCRIPTION_GRACE_MS: '0',
+      });
     });
     afterAll(async () => {
       await cloud.close();
@@ -164,11 +224,30 @@ describe('transcription and translation', () => {
         s.events.onTranscriptionForLanguage('es-ES', (t) => es.push(t));
         s.events.ontranslationForLanguage('es-ES', 'en-US', (t) => tr.push(t));
       });
-      await eventually(() => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.es').length === 2, 3000, 'subscribed');
+      await eventually(
+        () => cloud.registry.get(user)!.subscriptions.subscriptionsOf('com.example.es').length === 2,
+        3000,
+        'subscribed',
+      );
       await glasses.streamPcm(speech, { realtime: false });
-      await eventually(() => es.some((t) => t.isFinal) && tr.some((t) => t.isFinal), 8000, 'final transcript and translation');
-      expect(es.find((t) => t.isFinal)).toMatchObject({ text: 'hola mundo esto', provider: 'vosk', transcribeLanguage: 'es-ES' });
-      expect(tr.find((t) => t.isFinal)).toMatchObject({ text: 'hello world this', originalText: 'hola mundo esto', transcribeLanguage: 'es-ES', translateLanguage: 'en-US', didTranslate: true, provider: 'libretranslate' });
+      await eventually(
+        () => es.some((t) => t.isFinal) && tr.some((t) => t.isFinal),
+        8000,
+        'final transcript and translation',
+      );
+      expect(es.find((t) => t.isFinal)).toMatchObject({
+        text: 'hola mundo esto',
+        provider: 'vosk',
+        transcribeLanguage: 'es-ES',
+      });
+      expect(tr.find((t) => t.isFinal)).toMatchObject({
+        text: 'hello world this',
+        originalText: 'hola mundo esto',
+        transcribeLanguage: 'es-ES',
+        translateLanguage: 'en-US',
+        didTranslate: true,
+        provider: 'libretranslate',
+      });
       expect(libre.translateBodies.some((b: any) => b.source === 'es' && b.target === 'en')).toBe(true);
       expect(vosk.stats().connections).toBe(1);
     });

@@ -24,7 +24,10 @@ describe('webview login', () => {
     });
     appUrl = app.url;
     close = () => app.close();
-    await cloud.admin('PATCH', '/api/admin/apps/com.example.web', { publicUrl: app.url, webviewURL: `${app.url}/whoami` });
+    await cloud.admin('PATCH', '/api/admin/apps/com.example.web', {
+      publicUrl: app.url,
+      webviewURL: `${app.url}/whoami`,
+    });
     await cloud.registerApp({ packageName: 'com.example.elsewhere', publicUrl: 'http://127.0.0.1:1' }, [user]);
   });
   afterAll(async () => {
@@ -33,7 +36,11 @@ describe('webview login', () => {
   });
 
   const phone = (path: string, body: unknown, token = cloud.token(user)) =>
-    fetch(`${cloud.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${cloud.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('a temp token opens the webview once: the SDK exchanges it with this cloud (cloudApiUrl + checksum) and logs the user in', async () => {
     const res = await phone('/api/auth/generate-webview-token', { packageName: 'com.example.web' });
@@ -53,21 +60,37 @@ describe('webview login', () => {
     const { token } = (await res.json()) as { token: string };
     const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
     expect(header).toMatchObject({ alg: 'RS256', kid: 'v1' });
-    const got = (await (await fetch(`${appUrl}/whoami?aos_signed_user_token=${token}`)).json()) as { userId: string | null };
+    const got = (await (await fetch(`${appUrl}/whoami?aos_signed_user_token=${token}`)).json()) as {
+      userId: string | null;
+    };
     expect(got.userId).toBe(user);
     const tampered = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
-    const bad = (await (await fetch(`${appUrl}/whoami?aos_signed_user_token=${tampered}`)).json()) as { userId: string | null };
+    const bad = (await (await fetch(`${appUrl}/whoami?aos_signed_user_token=${tampered}`)).json()) as {
+      userId: string | null;
+    };
     expect(bad.userId).toBeNull();
   });
 
-  it('refuses bad credentials: no core token, an app not installed, another package\'s token, a wrong API key', async () => {
-    expect((await phone('/api/auth/generate-webview-token', { packageName: 'com.example.web' }, 'garbage')).status).toBe(401);
-    const stranger = await phone('/api/auth/generate-webview-token', { packageName: 'com.example.web' }, cloud.token('stranger@example.com'));
+  it("refuses bad credentials: no core token, an app not installed, another package's token, a wrong API key", async () => {
+    expect(
+      (await phone('/api/auth/generate-webview-token', { packageName: 'com.example.web' }, 'garbage')).status,
+    ).toBe(401);
+    const stranger = await phone(
+      '/api/auth/generate-webview-token',
+      { packageName: 'com.example.web' },
+      cloud.token('stranger@example.com'),
+    );
     expect(stranger.status).toBe(403);
-    const { token } = (await (await phone('/api/auth/generate-webview-token', { packageName: 'com.example.elsewhere' })).json()) as { token: string };
+    const { token } = (await (
+      await phone('/api/auth/generate-webview-token', { packageName: 'com.example.elsewhere' })
+    ).json()) as { token: string };
     const apps = await cloud.admin('POST', '/api/admin/apps/com.example.web/api-key');
     const exchange = (key: string) =>
-      fetch(`${cloud.url}/api/auth/exchange-user-token`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ aos_temp_token: token, packageName: 'com.example.web' }) });
+      fetch(`${cloud.url}/api/auth/exchange-user-token`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ aos_temp_token: token, packageName: 'com.example.web' }),
+      });
     expect((await exchange('f'.repeat(64))).status).toBe(401);
     const wrongPackage = await exchange(apps.body.apiKey);
     expect(wrongPackage.status).toBe(401);

@@ -50,10 +50,21 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 function postJson(url, body, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = http.request(url, { method: 'POST', agent, timeout: timeoutMs, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode < 300 ? resolve(res.statusCode) : reject(new Error(`webhook ${res.statusCode}`))));
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        timeout: timeoutMs,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode < 300 ? resolve(res.statusCode) : reject(new Error(`webhook ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('webhook timeout')));
     req.on('error', reject);
     req.end(data);
@@ -95,11 +106,14 @@ class UserSession {
     const now = new Date();
     const send = (a) => {
       if (a.ws === null || a.ws.readyState !== 1) return;
-      a.ws.send(JSON.stringify({ type: 'data_stream', sessionId: a.sessionId, streamType: type, data: msg, timestamp: now }));
+      a.ws.send(
+        JSON.stringify({ type: 'data_stream', sessionId: a.sessionId, streamType: type, data: msg, timestamp: now }),
+      );
     };
     if (exact !== undefined) for (let i = 0; i < exact.length; i++) send(exact[i]);
     if (star !== undefined) for (let i = 0; i < star.length; i++) if (!exact?.includes(star[i])) send(star[i]);
-    if (all !== undefined) for (let i = 0; i < all.length; i++) if (!exact?.includes(all[i]) && !star?.includes(all[i])) send(all[i]);
+    if (all !== undefined)
+      for (let i = 0; i < all.length; i++) if (!exact?.includes(all[i]) && !star?.includes(all[i])) send(all[i]);
   }
 
   audio(buf) {
@@ -116,7 +130,15 @@ class UserSession {
     if (!app || !installs.get(this.userId)?.has(packageName)) return;
     const existing = this.apps.get(packageName);
     if (existing && (existing.state === 'running' || existing.state === 'connecting')) return;
-    const a = { packageName, sessionId: `${this.userId}-${packageName}`, state: 'connecting', ws: null, subs: [], connectedAt: 0, timer: null };
+    const a = {
+      packageName,
+      sessionId: `${this.userId}-${packageName}`,
+      state: 'connecting',
+      ws: null,
+      subs: [],
+      connectedAt: 0,
+      timer: null,
+    };
     a.timer = setTimeout(() => {
       if (a.state === 'connecting' && this.apps.get(packageName) === a) this.apps.delete(packageName);
     }, APP_INIT_TIMEOUT_MS);
@@ -128,7 +150,9 @@ class UserSession {
       timestamp: new Date().toISOString(),
       augmentOSWebsocketUrl: APP_WS_URL,
       mentraOSWebsocketUrl: APP_WS_URL,
-    }).catch(() => { /* success is the init arriving, not the webhook answer */ });
+    }).catch(() => {
+      /* success is the init arriving, not the webhook answer */
+    });
   }
 
   stopApp(packageName, reasonClose = 'App stopped') {
@@ -140,7 +164,13 @@ class UserSession {
     this.reindex();
     const app = apps.get(packageName);
     if (app && reasonClose === 'App stopped') {
-      postJson(`${app.publicUrl}/webhook`, { type: 'stop_request', sessionId: a.sessionId, userId: this.userId, reason: 'user_disabled', timestamp: new Date().toISOString() }).catch(() => {});
+      postJson(`${app.publicUrl}/webhook`, {
+        type: 'stop_request',
+        sessionId: a.sessionId,
+        userId: this.userId,
+        reason: 'user_disabled',
+        timestamp: new Date().toISOString(),
+      }).catch(() => {});
     }
     if (a.ws) {
       if (a.ws.readyState === 1) a.ws.send(JSON.stringify({ type: 'app_stopped', timestamp: new Date() }));
@@ -162,7 +192,9 @@ const wssApps = new WebSocketServer({ noServer: true, perMessageDeflate: false, 
 
 function reject401(socket, message) {
   const body = JSON.stringify({ type: 'connection_error', message, timestamp: new Date() });
-  socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function onGlassesUpgrade(req, socket, head) {
@@ -197,7 +229,9 @@ function onGlassesConnection(ws, userId) {
   }
   user.glasses = ws;
   ws.isAlive = true;
-  ws.on('pong', () => { ws.isAlive = true; });
+  ws.on('pong', () => {
+    ws.isAlive = true;
+  });
   ws.on('message', (data, isBinary) => {
     if (isBinary) {
       user.audio(data);
@@ -242,14 +276,17 @@ function onGlassesConnection(ws, userId) {
 // ---------------------------------------------------------------- app gateway
 
 function appError(ws, code, message, closeCode = 1008) {
-  if (ws.readyState === 1) ws.send(JSON.stringify({ type: 'tpa_connection_error', code, message, timestamp: new Date() }));
+  if (ws.readyState === 1)
+    ws.send(JSON.stringify({ type: 'tpa_connection_error', code, message, timestamp: new Date() }));
   ws.close(closeCode, message);
 }
 
 function onAppConnection(ws) {
   appSockets.add(ws);
   ws.isAlive = true;
-  ws.on('pong', () => { ws.isAlive = true; });
+  ws.on('pong', () => {
+    ws.isAlive = true;
+  });
   let session = null; // { user, a }
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
@@ -263,15 +300,21 @@ function onAppConnection(ws) {
     if (session === null) {
       if (msg.type !== 'tpa_connection_init') return appError(ws, 'SESSION_NOT_FOUND', 'Session not found', 1008);
       const app = apps.get(msg.packageName);
-      if (!app || typeof msg.apiKey !== 'string' || createHash('sha256').update(msg.apiKey).digest('hex') !== app.hashedApiKey) {
+      if (
+        !app ||
+        typeof msg.apiKey !== 'string' ||
+        createHash('sha256').update(msg.apiKey).digest('hex') !== app.hashedApiKey
+      ) {
         return appError(ws, 'INVALID_API_KEY', 'Invalid API key');
       }
       const suffix = `-${msg.packageName}`;
-      if (typeof msg.sessionId !== 'string' || !msg.sessionId.endsWith(suffix)) return appError(ws, 'SESSION_NOT_FOUND', 'Session not found');
+      if (typeof msg.sessionId !== 'string' || !msg.sessionId.endsWith(suffix))
+        return appError(ws, 'SESSION_NOT_FOUND', 'Session not found');
       const user = users.get(msg.sessionId.slice(0, -suffix.length));
       if (!user) return appError(ws, 'SESSION_NOT_FOUND', 'Session not found');
       const a = user.apps.get(msg.packageName);
-      if (!a || (a.state !== 'connecting' && a.state !== 'running')) return appError(ws, 'APP_NOT_STARTED', 'App not started for this session');
+      if (!a || (a.state !== 'connecting' && a.state !== 'running'))
+        return appError(ws, 'APP_NOT_STARTED', 'App not started for this session');
       clearTimeout(a.timer);
       if (a.ws && a.ws !== ws) a.ws.close(1000, 'Replaced');
       a.ws = ws;
@@ -279,21 +322,25 @@ function onAppConnection(ws) {
       a.connectedAt = Date.now();
       session = { user, a };
       user.reindex();
-      ws.send(JSON.stringify({
-        type: 'tpa_connection_ack',
-        sessionId: a.sessionId,
-        settings: [],
-        mentraosSettings: {},
-        augmentosSettings: {},
-        capabilities: null,
-        timestamp: new Date(),
-      }));
+      ws.send(
+        JSON.stringify({
+          type: 'tpa_connection_ack',
+          sessionId: a.sessionId,
+          settings: [],
+          mentraosSettings: {},
+          augmentosSettings: {},
+          capabilities: null,
+          timestamp: new Date(),
+        }),
+      );
       return;
     }
     if (msg.type === 'subscription_update' && Array.isArray(msg.subscriptions)) {
       const { user, a } = session;
       if (msg.subscriptions.length === 0 && Date.now() - a.connectedAt < EMPTY_SUB_GRACE_MS) return;
-      a.subs = msg.subscriptions.map((s) => (typeof s === 'string' ? s : s?.stream)).filter((s) => typeof s === 'string');
+      a.subs = msg.subscriptions
+        .map((s) => (typeof s === 'string' ? s : s?.stream))
+        .filter((s) => typeof s === 'string');
       user.reindex();
     }
   });
@@ -363,17 +410,27 @@ const server = http.createServer(async (req, res) => {
     if (path === '/health') return json(res, 200, { status: 'ok' });
     if (!path.startsWith('/api/admin/')) return json(res, 404, { message: 'Not found' });
     if (req.headers.authorization !== `Bearer ${ADMIN_KEY}`) return json(res, 401, { message: 'Unauthorized' });
-    if (req.method === 'GET' && path === '/api/admin/runtime') return json(res, 200, runtimeInfo(url.searchParams.get('gc') === '1'));
+    if (req.method === 'GET' && path === '/api/admin/runtime')
+      return json(res, 200, runtimeInfo(url.searchParams.get('gc') === '1'));
     if (req.method === 'GET' && path === '/api/admin/sessions') {
-      return json(res, 200, [...users.values()].map((u) => ({
-        userId: u.userId,
-        glassesConnected: u.glasses !== null,
-        apps: [...u.apps.values()].map((a) => ({ packageName: a.packageName, state: a.state, subscriptions: a.subs })),
-      })));
+      return json(
+        res,
+        200,
+        [...users.values()].map((u) => ({
+          userId: u.userId,
+          glassesConnected: u.glasses !== null,
+          apps: [...u.apps.values()].map((a) => ({
+            packageName: a.packageName,
+            state: a.state,
+            subscriptions: a.subs,
+          })),
+        })),
+      );
     }
     if (req.method === 'POST' && path === '/api/admin/apps') {
       const b = await readBody(req);
-      if (typeof b.packageName !== 'string' || typeof b.publicUrl !== 'string') return json(res, 400, { message: 'packageName and publicUrl required' });
+      if (typeof b.packageName !== 'string' || typeof b.publicUrl !== 'string')
+        return json(res, 400, { message: 'packageName and publicUrl required' });
       if (apps.has(b.packageName)) return json(res, 409, { message: 'exists' });
       const apiKey = randomBytes(32).toString('hex');
       const app = {

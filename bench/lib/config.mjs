@@ -8,12 +8,39 @@ const PROFILES = {
     graceMs: 500,
     keepAliveMs: 1000,
     heapSettleMs: 3000,
-    relay: { users: 200, steps: [4000, 8000, 12000, 16000, 24000, 32000, 48000], warmupMs: 500, durationMs: 4000, drainMs: 2000, settleMs: 300, maxExtra: 2, quietWaitMs: 3000, budgetMs: 240_000 },
-    audio: { steps: [500, 1000, 1250, 1500, 1750, 2000, 2500, 3000], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, maxExtra: 2, quietWaitMs: 3000, budgetMs: 220_000 },
+    relay: {
+      users: 200,
+      steps: [4000, 8000, 12000, 16000, 24000, 32000, 48000],
+      warmupMs: 500,
+      durationMs: 4000,
+      drainMs: 2000,
+      settleMs: 300,
+      maxExtra: 2,
+      quietWaitMs: 3000,
+      budgetMs: 240_000,
+    },
+    audio: {
+      steps: [500, 1000, 1250, 1500, 1750, 2000, 2500, 3000],
+      warmupMs: 1000,
+      durationMs: 4000,
+      drainMs: 2000,
+      settleMs: 500,
+      maxExtra: 2,
+      quietWaitMs: 3000,
+      budgetMs: 220_000,
+    },
     idle: { steps: [1000, 5000], warmup: 100, budgetMs: 190_000 },
     appstart: { steps: [40], warmup: 3, budgetMs: 50_000 },
     churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 100, budgetMs: 80_000 },
-    transcription: { steps: [25, 50, 100, 200], warmupMs: 1000, durationMs: 4000, drainMs: 2000, settleMs: 500, quietWaitMs: 3000, budgetMs: 60_000 },
+    transcription: {
+      steps: [25, 50, 100, 200],
+      warmupMs: 1000,
+      durationMs: 4000,
+      drainMs: 2000,
+      settleMs: 500,
+      quietWaitMs: 3000,
+      budgetMs: 60_000,
+    },
   },
   quick: {
     budgetMs: 52_000,
@@ -21,7 +48,15 @@ const PROFILES = {
     graceMs: 300,
     keepAliveMs: 250,
     reuseServers: true,
-    relay: { users: 20, steps: [1000, 4000], warmupMs: 150, durationMs: 600, drainMs: 400, settleMs: 30, budgetMs: 12_000 },
+    relay: {
+      users: 20,
+      steps: [1000, 4000],
+      warmupMs: 150,
+      durationMs: 600,
+      drainMs: 400,
+      settleMs: 30,
+      budgetMs: 12_000,
+    },
     audio: { steps: [40, 120], warmupMs: 150, durationMs: 600, drainMs: 400, settleMs: 30, budgetMs: 10_000 },
     idle: { steps: [40], warmup: 5 },
     appstart: { steps: [5], warmup: 1 },
@@ -69,10 +104,23 @@ const HELP = `usage: node bench/run.mjs [flags]
   -h, --help`;
 
 export function parseArgs(argv) {
-  const o = { quick: false, tiny: false, scenarios: [...SCENARIOS], stepsAll: null, steps: {}, repeat: 2, servers: ['ours', 'baseline'], profile: false, out: null, keepLogs: false, nice: 0 };
+  const o = {
+    quick: false,
+    tiny: false,
+    scenarios: [...SCENARIOS],
+    stepsAll: null,
+    steps: {},
+    repeat: 2,
+    servers: ['ours', 'baseline'],
+    profile: false,
+    out: null,
+    keepLogs: false,
+    nice: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
+    const [flag, inline] =
+      a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
     const val = () => {
       if (inline !== null) return inline;
       const v = argv[++i];
@@ -80,31 +128,61 @@ export function parseArgs(argv) {
       return v;
     };
     switch (flag) {
-      case '--quick': o.quick = true; break;
-      case '--tiny': o.tiny = true; break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--tiny':
+        o.tiny = true;
+        break;
       case '--profile':
         // --profile = the heaviest relay/audio step; --profile=relay|audio|churn picks the scenario
         o.profile = inline ? inline.toLowerCase() : true;
-        if (o.profile !== true && !['relay', 'audio', 'churn'].includes(o.profile)) throw new Error('--profile=<relay|audio|churn>');
+        if (o.profile !== true && !['relay', 'audio', 'churn'].includes(o.profile))
+          throw new Error('--profile=<relay|audio|churn>');
         break;
-      case '--keep-logs': o.keepLogs = true; break;
-      case '--baseline-only': o.servers = ['baseline']; break;
-      case '--ours-only': o.servers = ['ours']; break;
-      case '--servers': o.servers = val().split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--out': o.out = val(); break;
-      case '--nice': o.nice = Math.trunc(Number(val())) || 0; break;
-      case '--repeat': o.repeat = Math.max(1, Math.floor(Number(val()))); break;
+      case '--keep-logs':
+        o.keepLogs = true;
+        break;
+      case '--baseline-only':
+        o.servers = ['baseline'];
+        break;
+      case '--ours-only':
+        o.servers = ['ours'];
+        break;
+      case '--servers':
+        o.servers = val()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--out':
+        o.out = val();
+        break;
+      case '--nice':
+        o.nice = Math.trunc(Number(val())) || 0;
+        break;
+      case '--repeat':
+        o.repeat = Math.max(1, Math.floor(Number(val())));
+        break;
       case '--scenario':
       case '--scenarios': {
-        const list = val().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-        for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
+        const list = val()
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean);
+        for (const s of list)
+          if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
         o.scenarios = SCENARIOS.filter((s) => list.includes(s));
         break;
       }
       case '--steps': {
         const v = val();
         const m = /^([a-z]+)[=:](.+)$/.exec(v);
-        const nums = (s) => s.split(',').map(Number).filter((x) => Number.isFinite(x) && x > 0);
+        const nums = (s) =>
+          s
+            .split(',')
+            .map(Number)
+            .filter((x) => Number.isFinite(x) && x > 0);
         if (m) {
           if (!SCENARIOS.includes(m[1])) throw new Error(`--steps: unknown scenario ${m[1]}`);
           o.steps[m[1]] = nums(m[2]);

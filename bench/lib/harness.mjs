@@ -8,13 +8,22 @@ export async function startUnit(ctx, kind, { graceMs = ctx.profile.graceMs, node
   const server = await startServer(kind, { plan: ctx.plan, secrets: ctx.secrets, graceMs, nodeArgs, extraEnv });
   const load = forkLoad(ctx.plan, `load-${kind}`);
   try {
-    await load.call('init', { serverUrl: server.url, wsBase: server.wsBase, adminKey: ctx.secrets.adminKey, jwtSecret: ctx.secrets.jwtSecret, kind, keepAliveMs: ctx.profile.keepAliveMs ?? 1000 });
+    await load.call('init', {
+      serverUrl: server.url,
+      wsBase: server.wsBase,
+      adminKey: ctx.secrets.adminKey,
+      jwtSecret: ctx.secrets.jwtSecret,
+      kind,
+      keepAliveMs: ctx.profile.keepAliveMs ?? 1000,
+    });
   } catch (e) {
     await load.stop();
     await server.stop();
     throw e;
   }
-  ctx.log(`  ${kind}: server pid ${server.pid} on :${server.port} (ready in ${server.startupMs} ms), load pid ${load.pid}`);
+  ctx.log(
+    `  ${kind}: server pid ${server.pid} on :${server.port} (ready in ${server.startupMs} ms), load pid ${load.pid}`,
+  );
   return { kind, server, load };
 }
 
@@ -26,27 +35,35 @@ export async function startUnits(ctx, out, opts) {
   const units = {};
   out.serverErrors ??= {};
   // started side by side (they are idle until the load starts); a failure only drops that kind
-  await Promise.all(ctx.kinds.map(async (kind) => {
-    if (ctx.broken?.[kind]) {
-      out.serverErrors[kind] = `not started: it failed to start earlier in this run (${ctx.broken[kind].split('\n')[0]})`;
-      return;
-    }
-    const pooled = ctx.pool?.[kind];
-    if (pooled && !opts?.fresh && !pooled.server.exited) {
-      units[kind] = pooled;
-      return;
-    }
-    try {
-      units[kind] = await startUnit(ctx, kind, opts);
-      if (ctx.pool && !opts?.fresh) ctx.pool[kind] = units[kind];
-    } catch (e) {
-      const msg = String(e?.message ?? e);
-      out.serverErrors[kind] = msg;
-      if (ctx.broken && !e?.notReady) ctx.broken[kind] = msg;
-      ctx.log(`  ${kind} FAILED to start: ${msg.split('\n')[0]}`);
-    }
-  }));
-  if (Object.keys(units).length === 0) throw new Error(`no server could be started: ${Object.entries(out.serverErrors).map(([k, v]) => `${k}: ${v.split('\n')[0]}`).join('; ')}`);
+  await Promise.all(
+    ctx.kinds.map(async (kind) => {
+      if (ctx.broken?.[kind]) {
+        out.serverErrors[kind] =
+          `not started: it failed to start earlier in this run (${ctx.broken[kind].split('\n')[0]})`;
+        return;
+      }
+      const pooled = ctx.pool?.[kind];
+      if (pooled && !opts?.fresh && !pooled.server.exited) {
+        units[kind] = pooled;
+        return;
+      }
+      try {
+        units[kind] = await startUnit(ctx, kind, opts);
+        if (ctx.pool && !opts?.fresh) ctx.pool[kind] = units[kind];
+      } catch (e) {
+        const msg = String(e?.message ?? e);
+        out.serverErrors[kind] = msg;
+        if (ctx.broken && !e?.notReady) ctx.broken[kind] = msg;
+        ctx.log(`  ${kind} FAILED to start: ${msg.split('\n')[0]}`);
+      }
+    }),
+  );
+  if (Object.keys(units).length === 0)
+    throw new Error(
+      `no server could be started: ${Object.entries(out.serverErrors)
+        .map(([k, v]) => `${k}: ${v.split('\n')[0]}`)
+        .join('; ')}`,
+    );
   return units;
 }
 
@@ -57,7 +74,8 @@ export async function guard(ctx, out, units, kind, fn) {
   } catch (e) {
     const u = units[kind];
     let msg = String(e?.message ?? e);
-    if (u?.server.exited) msg += `\n${u.kind} server exited (${JSON.stringify(u.server.exited)}); log tail:\n${u.server.logTail(30)}`;
+    if (u?.server.exited)
+      msg += `\n${u.kind} server exited (${JSON.stringify(u.server.exited)}); log tail:\n${u.server.logTail(30)}`;
     out.serverErrors ??= {};
     out.serverErrors[kind] = msg;
     ctx.log(`  ${kind} FAILED: ${msg.split('\n')[0]}`);
@@ -124,7 +142,13 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
   const marks = {};
   const snap = () => {
     const u = process.cpuUsage();
-    return { srv: cpuMs(unit.server.pid), load: cpuMs(unit.load.pid), me: (u.user + u.system) / 1000, cpu: cpuStat(), t: performance.now() };
+    return {
+      srv: cpuMs(unit.server.pid),
+      load: cpuMs(unit.load.pid),
+      me: (u.user + u.system) / 1000,
+      cpu: cpuStat(),
+      t: performance.now(),
+    };
   };
   const off = unit.load.onEvent((m) => {
     if (m.name === 'measureStart') {
@@ -134,7 +158,9 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
     } else if (m.name === 'measureEnd') {
       marks.e = snap();
       marks.rt1 = marks.rt0.then(() => runtime(unit.server, ctx.secrets));
-      marks.p1 = marks.p0.then(() => Promise.all((ctx.probes ?? []).map((p) => p.call('read', {}, 5000).catch(() => null))));
+      marks.p1 = marks.p0.then(() =>
+        Promise.all((ctx.probes ?? []).map((p) => p.call('read', {}, 5000).catch(() => null))),
+      );
     }
   });
   let result;
@@ -143,7 +169,10 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
   } finally {
     off();
   }
-  if (unit.server.exited) throw new Error(`${unit.kind} server died (${JSON.stringify(unit.server.exited)}); log tail:\n${unit.server.logTail(30)}`);
+  if (unit.server.exited)
+    throw new Error(
+      `${unit.kind} server died (${JSON.stringify(unit.server.exited)}); log tail:\n${unit.server.logTail(30)}`,
+    );
   const rt1 = marks.rt1 ? await marks.rt1 : null;
   const dt = marks.e && marks.s ? marks.e.t - marks.s.t : null;
   const pct = (a, b) => (dt && a != null && b != null ? ((b - a) / dt) * 100 : null);
@@ -158,7 +187,8 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
     ...result,
     ...noise,
     // server CPU time per delivered message: less sensitive to other tenants than latency is
-    cpuUsPerMsg: serverCpuPct != null && result.deliveredPerS ? (serverCpuPct / 100) * 1e6 / result.deliveredPerS : null,
+    cpuUsPerMsg:
+      serverCpuPct != null && result.deliveredPerS ? ((serverCpuPct / 100) * 1e6) / result.deliveredPerS : null,
     serverCpuPct,
     loadCpuPct: pct(marks.s?.load, marks.e?.load),
     eldP99Ms: typeof rt1?.eventLoopDelayP99Ms === 'number' ? rt1.eventLoopDelayP99Ms : null,
@@ -171,7 +201,8 @@ export async function measured(ctx, unit, cmd, args, timeoutMs) {
  * core: on the server's core and on the load generator's core when pinned, else over all cores. Plus steal time.
  */
 function foreignCpu(ctx, marks, dt) {
-  if (!dt || !marks.s?.cpu || !marks.e?.cpu) return { foreignServerCorePct: null, foreignLoadCorePct: null, stealPct: null };
+  if (!dt || !marks.s?.cpu || !marks.e?.cpu)
+    return { foreignServerCorePct: null, foreignLoadCorePct: null, stealPct: null };
   const d = (name, f) => (marks.e.cpu[name]?.[f] ?? 0) - (marks.s.cpu[name]?.[f] ?? 0);
   const srv = marks.e.srv - marks.s.srv;
   const load = marks.e.load - marks.s.load;
@@ -182,7 +213,11 @@ function foreignCpu(ctx, marks, dt) {
   if (ctx.plan.pinned) {
     const sc = `cpu${ctx.plan.serverCpu}`;
     const lc = `cpu${ctx.plan.loadCpu}`;
-    return { foreignServerCorePct: r(d(sc, 'task') - srv), foreignLoadCorePct: r(d(lc, 'task') - load - me), stealPct: r(steal) };
+    return {
+      foreignServerCorePct: r(d(sc, 'task') - srv),
+      foreignLoadCorePct: r(d(lc, 'task') - load - me),
+      stealPct: r(steal),
+    };
   }
   const all = cores.reduce((a, c) => a + d(c, 'task'), 0);
   const f = r(all - srv - load - me);

@@ -14,7 +14,13 @@ const nowMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** All-zero masking key: a legal mask that lets `ws` skip the XOR copy, so the load side stays cheap. */
 const zeroMask = (mask) => mask.fill(0);
-const CLIENT_OPTS = { perMessageDeflate: false, generateMask: zeroMask, skipUTF8Validation: true, handshakeTimeout: 10_000, maxPayload: 64 * 1024 * 1024 };
+const CLIENT_OPTS = {
+  perMessageDeflate: false,
+  generateMask: zeroMask,
+  skipUTF8Validation: true,
+  handshakeTimeout: 10_000,
+  maxPayload: 64 * 1024 * 1024,
+};
 const MAX_BUFFERED = 1 << 20; // a glasses socket with more than 1 MiB unsent counts further sends as lost
 const PCM_FRAME_BYTES = 3200; // 100 ms of 16 kHz mono PCM16
 
@@ -84,7 +90,10 @@ const userIdOf = (prefix, idx) => `${prefix}${idx}@bench.local`;
 function connectGlasses(userId, { url, token } = {}) {
   return new Promise((resolve, reject) => {
     const t = token ?? signCoreToken(userId, st.cfg.jwtSecret);
-    const ws = new WebSocket(url ?? `${st.cfg.wsBase}/glasses-ws`, { ...CLIENT_OPTS, headers: { Authorization: `Bearer ${t}` } });
+    const ws = new WebSocket(url ?? `${st.cfg.wsBase}/glasses-ws`, {
+      ...CLIENT_OPTS,
+      headers: { Authorization: `Bearer ${t}` },
+    });
     let settled = false;
     const timer = setTimeout(() => fail(new Error(`glasses ${userId}: no connection_ack within 10 s`)), 10_000);
     function fail(e) {
@@ -94,13 +103,19 @@ function connectGlasses(userId, { url, token } = {}) {
       ws.terminate();
       reject(e);
     }
-    ws.on('unexpected-response', (_req, res) => fail(new Error(`glasses ${userId}: upgrade answered HTTP ${res.statusCode}`)));
+    ws.on('unexpected-response', (_req, res) =>
+      fail(new Error(`glasses ${userId}: upgrade answered HTTP ${res.statusCode}`)),
+    );
     ws.on('error', (e) => fail(e));
     ws.on('close', () => fail(new Error(`glasses ${userId}: closed before connection_ack`)));
     const onMsg = (data, isBinary) => {
       if (isBinary) return;
       let m;
-      try { m = JSON.parse(data.toString()); } catch { return; }
+      try {
+        m = JSON.parse(data.toString());
+      } catch {
+        return;
+      }
       if (m?.type === 'connection_ack' && !settled) {
         settled = true;
         clearTimeout(timer);
@@ -140,7 +155,11 @@ function startWebhookServer() {
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
         let body;
-        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = null; }
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = null;
+        }
         const reply = (status, obj) => {
           if (res.headersSent) return;
           const s = JSON.stringify(obj);
@@ -194,7 +213,15 @@ function handleSessionRequest(body, reply) {
     }
   }
   ws.on('open', () => {
-    ws.send(JSON.stringify({ type: 'tpa_connection_init', sessionId, packageName: pkg, apiKey: app.apiKey, timestamp: new Date() }));
+    ws.send(
+      JSON.stringify({
+        type: 'tpa_connection_init',
+        sessionId,
+        packageName: pkg,
+        apiKey: app.apiKey,
+        timestamp: new Date(),
+      }),
+    );
   });
   ws.on('error', (e) => fail(String(e?.message ?? e)));
   ws.on('unexpected-response', (_q, r) => fail(`upgrade answered HTTP ${r.statusCode}`));
@@ -212,14 +239,27 @@ function handleSessionRequest(body, reply) {
       return;
     }
     let m;
-    try { m = JSON.parse(data.toString()); } catch { return; }
+    try {
+      m = JSON.parse(data.toString());
+    } catch {
+      return;
+    }
     if (m?.type === 'tpa_connection_ack') {
       clearTimeout(timer);
       rec.acked = true;
       // Exactly what @mentra/sdk 2.1.29 sends: the (empty) list on ack, then one growing list per handler
       // registered in onSession; only then does AppServer answer the webhook.
       const subs = [];
-      const send = () => ws.send(JSON.stringify({ type: 'subscription_update', packageName: pkg, subscriptions: [...subs], sessionId, timestamp: new Date() }));
+      const send = () =>
+        ws.send(
+          JSON.stringify({
+            type: 'subscription_update',
+            packageName: pkg,
+            subscriptions: [...subs],
+            sessionId,
+            timestamp: new Date(),
+          }),
+        );
       send();
       for (const s of app.subscriptions) {
         subs.push(s);
@@ -243,11 +283,21 @@ function waitApp(sessionId, timeoutMs = 12_000) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       st.appWaiters.delete(sessionId);
-      reject(new Error(`app ${sessionId}: not ready within ${timeoutMs} ms (webhooks seen: ${st.webhookStats.sessionRequests})`));
+      reject(
+        new Error(
+          `app ${sessionId}: not ready within ${timeoutMs} ms (webhooks seen: ${st.webhookStats.sessionRequests})`,
+        ),
+      );
     }, timeoutMs);
     st.appWaiters.set(sessionId, {
-      resolve: (r) => { clearTimeout(t); resolve(r); },
-      reject: (e) => { clearTimeout(t); reject(e); },
+      resolve: (r) => {
+        clearTimeout(t);
+        resolve(r);
+      },
+      reject: (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
     });
   });
 }
@@ -280,7 +330,12 @@ const commands = {
     const idx = [];
     for (let i = from; i < to; i++) idx.push(i);
     const t0 = Date.now();
-    const r = await pool(idx, concurrency, (i) => adminCall('PUT', `/api/admin/users/${encodeURIComponent(userIdOf(prefix, i))}/apps/${encodeURIComponent(packageName)}`));
+    const r = await pool(idx, concurrency, (i) =>
+      adminCall(
+        'PUT',
+        `/api/admin/users/${encodeURIComponent(userIdOf(prefix, i))}/apps/${encodeURIComponent(packageName)}`,
+      ),
+    );
     if (r.failed) throw new Error(`install: ${r.failed} of ${idx.length} failed: ${r.errors.join(' | ')}`);
     return { ms: Date.now() - t0 };
   },
@@ -373,7 +428,11 @@ const commands = {
       // start inside `data` so an envelope timestamp (ISO string or number, before or after it) is never taken
       let from = buf.indexOf('"data":{');
       if (from === -1) {
-        try { ts = JSON.parse(buf.toString()).data?.timestamp; } catch { /* stale */ }
+        try {
+          ts = JSON.parse(buf.toString()).data?.timestamp;
+        } catch {
+          /* stale */
+        }
         from = buf.length;
       }
       for (;;) {
@@ -388,12 +447,26 @@ const commands = {
         }
         from = i + 12;
       }
-      if (!(ts >= measureFrom)) { stale++; return; }
+      if (!(ts >= measureFrom)) {
+        stale++;
+        return;
+      }
       if ((++sampleTick & 31) === 0) {
         checked++;
         let m = null;
-        try { m = JSON.parse(buf.toString()); } catch { /* counted below */ }
-        if (!m || m.type !== 'data_stream' || m.streamType !== m.data?.type || m.sessionId !== rec.sessionId || m.data.timestamp !== ts) wrongType++;
+        try {
+          m = JSON.parse(buf.toString());
+        } catch {
+          /* counted below */
+        }
+        if (
+          !m ||
+          m.type !== 'data_stream' ||
+          m.streamType !== m.data?.type ||
+          m.sessionId !== rec.sessionId ||
+          m.data.timestamp !== ts
+        )
+          wrongType++;
       }
       const i = idxBySession.get(rec.sessionId);
       if (i !== undefined) recvPer[i]++;
@@ -419,7 +492,10 @@ const commands = {
         return;
       }
       if (measured) sentPer[ui]++;
-      if (kind === 0 || kind === 2) g.send(`{"type":"button_press","buttonId":"main","pressType":"${kind === 0 ? 'short' : 'long'}","timestamp":${t}}`);
+      if (kind === 0 || kind === 2)
+        g.send(
+          `{"type":"button_press","buttonId":"main","pressType":"${kind === 0 ? 'short' : 'long'}","timestamp":${t}}`,
+        );
       else g.send(`{"type":"head_position","position":"${kind === 1 ? 'up' : 'down'}","timestamp":${t}}`);
     };
     let total = 0;
@@ -484,7 +560,8 @@ const commands = {
     const n = list.length;
     const rate = n * 10;
     const template = Buffer.alloc(PCM_FRAME_BYTES);
-    for (let i = 0; i < PCM_FRAME_BYTES / 2; i++) template.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2);
+    for (let i = 0; i < PCM_FRAME_BYTES / 2; i++)
+      template.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2);
     const sentPer = new Float64Array(n);
     const recvPer = new Float64Array(n);
     const cap = Math.min(Math.ceil(rate * (durationMs / 1000) * 1.2) + 1000, 6_000_000);
@@ -497,9 +574,15 @@ const commands = {
     const posBySession = new Map(list.map((u, i) => [u.app.sessionId, i]));
     st.onAppBinary = (buf, rec) => {
       const t = nowMs();
-      if (buf.length !== PCM_FRAME_BYTES) { stale++; return; }
+      if (buf.length !== PCM_FRAME_BYTES) {
+        stale++;
+        return;
+      }
       const ts = buf.readDoubleLE(0);
-      if (buf.readUInt32LE(8) !== stepId || ts < measureFrom) { stale++; return; }
+      if (buf.readUInt32LE(8) !== stepId || ts < measureFrom) {
+        stale++;
+        return;
+      }
       const pos = buf.readUInt32LE(12);
       if (posBySession.get(rec.sessionId) !== pos) misrouted++;
       else recvPer[pos]++;
@@ -597,7 +680,8 @@ const commands = {
     const n = list.length;
     const rate = n * 10;
     const template = Buffer.alloc(PCM_FRAME_BYTES);
-    for (let i = 0; i < PCM_FRAME_BYTES / 2; i++) template.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)) || 1, i * 2);
+    for (let i = 0; i < PCM_FRAME_BYTES / 2; i++)
+      template.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)) || 1, i * 2);
     // per user: send times of frames not yet answered (FIFO), words seen in the current utterance
     const queues = list.map(() => ({ t: [], head: 0, uttWords: 0 }));
     const cap = Math.min(Math.ceil(rate * (durationMs / 1000) * 1.2) + 1000, 6_000_000);
@@ -615,17 +699,30 @@ const commands = {
       const str = data.toString();
       if (str.indexOf('data_stream') === -1) return;
       let m;
-      try { m = JSON.parse(str); } catch { return; }
+      try {
+        m = JSON.parse(str);
+      } catch {
+        return;
+      }
       if (m?.type !== 'data_stream' || m.streamType !== streamType) return;
       const pos = posBySession.get(rec.sessionId);
-      if (pos === undefined) { misrouted++; return; }
+      if (pos === undefined) {
+        misrouted++;
+        return;
+      }
       results++;
       const q = queues[pos];
       const w = countWords(m.data?.text);
       let fresh = Math.max(0, w - q.uttWords);
-      if (m.data?.isFinal) { finals++; q.uttWords = 0; } else q.uttWords = Math.max(q.uttWords, w);
+      if (m.data?.isFinal) {
+        finals++;
+        q.uttWords = 0;
+      } else q.uttWords = Math.max(q.uttWords, w);
       for (; fresh > 0; fresh--) {
-        if (q.head >= q.t.length) { extraWords++; continue; }
+        if (q.head >= q.t.length) {
+          extraWords++;
+          continue;
+        }
         const ts = q.t[q.head++];
         if (ts < measureFrom) continue;
         if (recv < cap) lats[recv] = t - ts;
@@ -686,7 +783,8 @@ const commands = {
     while (recv < sentOk && Date.now() - d0 < drainMs) await sleep(10);
     const drainedMs = Date.now() - d0;
     // speech off: the cloud finalizes; let the finals (words already counted) land before the next step
-    for (const u of list) if (u.glasses.readyState === WebSocket.OPEN) u.glasses.send(JSON.stringify({ type: 'VAD', status: false }));
+    for (const u of list)
+      if (u.glasses.readyState === WebSocket.OPEN) u.glasses.send(JSON.stringify({ type: 'VAD', status: false }));
     await sleep(vadSettleMs);
     st.onAppText = null;
     const durS = durationMs / 1000;
@@ -715,7 +813,12 @@ const commands = {
   async churn({ packageName, prefix, count, rate, concurrency, cycleTimeoutMs = 15_000, maxMs = Infinity }) {
     const durs = new Float64Array(count);
     // per-phase durations: connect→connection_ack, start_app→app subscribed, stop_app→app socket closed, close
-    const phases = { connect: new Float64Array(count), start: new Float64Array(count), stop: new Float64Array(count), disconnect: new Float64Array(count) };
+    const phases = {
+      connect: new Float64Array(count),
+      start: new Float64Array(count),
+      stop: new Float64Array(count),
+      disconnect: new Float64Array(count),
+    };
     let done = 0;
     let failed = 0;
     const errors = [];
@@ -735,7 +838,8 @@ const commands = {
         const t2 = nowMs();
         const appClosed = waitClose(app.ws, cycleTimeoutMs);
         g.send(JSON.stringify({ type: 'stop_app', packageName }));
-        if (!(await appClosed)) throw new Error(`${sessionId}: app socket not closed within ${cycleTimeoutMs} ms after stop_app`);
+        if (!(await appClosed))
+          throw new Error(`${sessionId}: app socket not closed within ${cycleTimeoutMs} ms after stop_app`);
         const t3 = nowMs();
         const gClosed = waitClose(g, cycleTimeoutMs);
         g.close(1000);
@@ -790,7 +894,11 @@ const commands = {
   async sdkStart({ packageName, apiKey, port }) {
     const sdk = await import('@mentra/sdk');
     // The SDK logs at debug level through pino-pretty; keep the load side quiet (warn and above).
-    try { sdk.logger.level = 'warn'; } catch { /* older SDKs */ }
+    try {
+      sdk.logger.level = 'warn';
+    } catch {
+      /* older SDKs */
+    }
     class BenchAppServer extends sdk.AppServer {
       async onSession(_session, sessionId) {
         const t = nowMs();
@@ -828,7 +936,9 @@ const commands = {
       try {
         const g =
           mode === 'floor'
-            ? await connectGlasses(userId, { url: `${stubWsBase}/glasses-ws?user=${encodeURIComponent(userId)}&hook=${encodeURIComponent(st.sdkUrl ?? '')}` })
+            ? await connectGlasses(userId, {
+                url: `${stubWsBase}/glasses-ws?user=${encodeURIComponent(userId)}&hook=${encodeURIComponent(st.sdkUrl ?? '')}`,
+              })
             : await connectGlasses(userId);
         glasses.push(g);
         await sleep(pauseMs);
@@ -857,7 +967,12 @@ const commands = {
   },
 
   async stats() {
-    return { webhook: st.webhookStats, users: st.users.size, appClients: st.appClients.size, mem: process.memoryUsage() };
+    return {
+      webhook: st.webhookStats,
+      users: st.users.size,
+      appClients: st.appClients.size,
+      mem: process.memoryUsage(),
+    };
   },
 
   async exit() {

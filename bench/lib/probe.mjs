@@ -30,7 +30,16 @@ process.on('message', (m) => {
     process.send({ id: m.id, ok: true, result: {} });
   } else if (m?.cmd === 'read') {
     const windowMs = performance.now() - since;
-    process.send({ id: m.id, ok: true, result: { maxStallMs: Math.round(maxLate * 10) / 10, stalls, stalledPct: windowMs ? Math.round((stalledMs / windowMs) * 1000) / 10 : 0, windowMs: Math.round(windowMs) } });
+    process.send({
+      id: m.id,
+      ok: true,
+      result: {
+        maxStallMs: Math.round(maxLate * 10) / 10,
+        stalls,
+        stalledPct: windowMs ? Math.round((stalledMs / windowMs) * 1000) / 10 : 0,
+        windowMs: Math.round(windowMs),
+      },
+    });
   } else if (m?.cmd === 'exit') process.exit(0);
 });
 process.on('disconnect', () => process.exit(0));

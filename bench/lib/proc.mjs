@@ -1,7 +1,18 @@
 // Process control: server processes (ours / baseline / stub), load-generator children, CPU pinning and sampling.
 import { spawn, fork, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, openSync, closeSync, readFileSync, existsSync, rmSync, cpSync, mkdirSync, symlinkSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  existsSync,
+  rmSync,
+  cpSync,
+  mkdirSync,
+  symlinkSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +25,9 @@ export const ROOT_DIR = dirname(BENCH_DIR);
 let clkTck = 100;
 try {
   clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch { /* default 100 */ }
+} catch {
+  /* default 100 */
+}
 
 /** Decides CPU pinning: servers on core 0, load generators (and this orchestrator) on core 1. */
 /** The command prefix that applies pinning (taskset) and, with --nice, a scheduling priority (nice). */
@@ -31,12 +44,21 @@ export function pinningPlan() {
   if (!taskset) {
     try {
       taskset = execFileSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).trim() || null;
-    } catch { taskset = null; }
+    } catch {
+      taskset = null;
+    }
   }
   const cores = cpus().length;
   if (!taskset) return { pinned: false, taskset: null, cores, reason: 'taskset not found' };
   if (cores < 2) return { pinned: false, taskset, cores, reason: 'fewer than 2 cores' };
-  return { pinned: true, taskset, cores, serverCpu: '0', loadCpu: '1', reason: `servers on CPU 0, load generators and orchestrator on CPU 1 (taskset)` };
+  return {
+    pinned: true,
+    taskset,
+    cores,
+    serverCpu: '0',
+    loadCpu: '1',
+    reason: `servers on CPU 0, load generators and orchestrator on CPU 1 (taskset)`,
+  };
 }
 
 /** Pins an existing process (all threads) to a CPU list; used for the orchestrator itself. */
@@ -84,9 +106,15 @@ export function cpuStat() {
       const f = m[2].trim().split(/\s+/).map(Number);
       const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = f;
       const k = 1000 / clkTck;
-      out[m[1]] = { task: (user + nice + system) * k, steal: steal * k, total: (user + nice + system + idle + iowait + irq + softirq + steal) * k };
+      out[m[1]] = {
+        task: (user + nice + system) * k,
+        steal: steal * k,
+        total: (user + nice + system + idle + iowait + irq + softirq + steal) * k,
+      };
     }
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return out;
 }
 
@@ -102,7 +130,10 @@ export function rssKb(pid) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function makeSecrets() {
-  return { adminKey: `bench-admin-${randomBytes(12).toString('hex')}`, jwtSecret: `bench-jwt-${randomBytes(16).toString('hex')}` };
+  return {
+    adminKey: `bench-admin-${randomBytes(12).toString('hex')}`,
+    jwtSecret: `bench-jwt-${randomBytes(16).toString('hex')}`,
+  };
 }
 
 let tempRoot = null;
@@ -132,7 +163,11 @@ export function trackChild(child) {
 }
 export function killAllChildren() {
   for (const c of liveChildren) {
-    try { c.kill('SIGKILL'); } catch { /* gone */ }
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   liveChildren.clear();
 }
@@ -166,10 +201,17 @@ export function removeSnapshot() {
     for (const d of readdirSync(base)) {
       const pid = Number(/^run-(\d+)-/.exec(d)?.[1]);
       let alive = false;
-      try { process.kill(pid, 0); alive = true; } catch { alive = false; }
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
       if (!alive) rmSync(join(base, d), { recursive: true, force: true });
     }
-  } catch { /* none */ }
+  } catch {
+    /* none */
+  }
 }
 
 let serverSeq = 0;
@@ -178,14 +220,23 @@ let serverSeq = 0;
  * kind: 'ours' (node --expose-gc <npm start's flags> dist/main.js), 'baseline' (bench/baseline/server.mjs, the same
  * flags) or 'stub' (lib/stub-cloud.mjs).
  */
-export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
+export async function startServer(
+  kind,
+  { plan, secrets, graceMs = 500, extraEnv = {}, nodeArgs = [], readyTimeoutMs = 60_000 } = {},
+) {
   const port = await freePort();
   const root = benchTempRoot();
   const id = `${kind}-${++serverSeq}`;
   const dataDir = mkdtempSync(join(root, `${id}-data-`));
   const logPath = join(root, `${id}.log`);
-  const entry = kind === 'ours' ? (snapshot?.main ?? join(ROOT_DIR, 'dist', 'main.js')) : kind === 'baseline' ? join(BENCH_DIR, 'baseline', 'server.mjs') : join(BENCH_DIR, 'lib', 'stub-cloud.mjs');
-  if (!existsSync(entry)) throw new Error(`${kind}: ${entry} does not exist${kind === 'ours' ? ' (run `npm run build` first)' : ''}`);
+  const entry =
+    kind === 'ours'
+      ? (snapshot?.main ?? join(ROOT_DIR, 'dist', 'main.js'))
+      : kind === 'baseline'
+        ? join(BENCH_DIR, 'baseline', 'server.mjs')
+        : join(BENCH_DIR, 'lib', 'stub-cloud.mjs');
+  if (!existsSync(entry))
+    throw new Error(`${kind}: ${entry} does not exist${kind === 'ours' ? ' (run `npm run build` first)' : ''}`);
   const env = {
     ...process.env,
     NODE_ENV: 'production',
@@ -216,10 +267,15 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
   const t0 = Date.now();
   let lastStatus = null;
   for (;;) {
-    if (exited) throw new Error(`${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`);
+    if (exited)
+      throw new Error(
+        `${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`,
+      );
     if (Date.now() - t0 > readyTimeoutMs) {
       child.kill('SIGKILL');
-      const e = new Error(`${kind} server not ready after ${readyTimeoutMs} ms (GET /health${lastStatus ? ` last answered ${lastStatus}` : ' never answered'}); log ${logPath}:\n${tail(logPath, 15)}`);
+      const e = new Error(
+        `${kind} server not ready after ${readyTimeoutMs} ms (GET /health${lastStatus ? ` last answered ${lastStatus}` : ' never answered'}); log ${logPath}:\n${tail(logPath, 15)}`,
+      );
       e.notReady = !lastStatus; // a slow machine, not a broken build: worth retrying in a later scenario
       throw e;
     }
@@ -228,7 +284,9 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
       await res.arrayBuffer();
       if (res.status === 200) break;
       lastStatus = res.status;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(100);
   }
   const server = {
@@ -241,12 +299,16 @@ export async function startServer(kind, { plan, secrets, graceMs = 500, extraEnv
     logPath,
     startupMs: Date.now() - t0,
     child,
-    get exited() { return exited; },
+    get exited() {
+      return exited;
+    },
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      const t = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5000);
+      const t = setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, 5000);
       await done;
       clearTimeout(t);
     },
@@ -265,7 +327,11 @@ export async function admin(server, secrets, method, path, body, timeoutMs = 15_
   });
   const text = await res.text();
   let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
   if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text.slice(0, 300)}`);
   return json;
 }
@@ -289,7 +355,12 @@ export async function gcRuntime(server, secrets) {
 /** Starts a stall probe pinned to `cpu` (see probe.mjs); returns an RPC handle or null. */
 export function forkProbe(plan, cpu) {
   const [cmd, ...pre] = wrap(plan, cpu, [process.execPath]);
-  const child = fork(join(BENCH_DIR, 'lib', 'probe.mjs'), [], { cwd: ROOT_DIR, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execPath: cmd, execArgv: pre });
+  const child = fork(join(BENCH_DIR, 'lib', 'probe.mjs'), [], {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    execPath: cmd,
+    execArgv: pre,
+  });
   const h = rpcHandle(child, '(probe)');
   h.cpu = cpu;
   return h;
@@ -337,7 +408,11 @@ function rpcHandle(child, logPath) {
     exited = { code, signal };
     for (const p of pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error(`load generator exited (code ${code}, signal ${signal}) during ${p.cmd}; log ${logPath}:\n${tail(logPath)}`));
+      p.reject(
+        new Error(
+          `load generator exited (code ${code}, signal ${signal}) during ${p.cmd}; log ${logPath}:\n${tail(logPath)}`,
+        ),
+      );
     }
     pending.clear();
   });
@@ -363,8 +438,14 @@ function rpcHandle(child, logPath) {
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
-      try { child.send({ id: 0, cmd: 'exit', args: {} }); } catch { /* gone */ }
-      const t = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5000);
+      try {
+        child.send({ id: 0, cmd: 'exit', args: {} });
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, 5000);
       await done;
       clearTimeout(t);
     },

@@ -17,7 +17,10 @@ async function inspectorSession(port) {
   }
   if (!list?.[0]?.webSocketDebuggerUrl) throw new Error('inspector: no debugger target');
   const ws = new WebSocket(list[0].webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
-  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  await new Promise((res, rej) => {
+    ws.once('open', res);
+    ws.once('error', rej);
+  });
   let id = 0;
   const pending = new Map();
   ws.on('message', (d) => {
@@ -30,11 +33,12 @@ async function inspectorSession(port) {
     }
   });
   return {
-    send: (method, params = {}) => new Promise((res, rej) => {
-      const i = ++id;
-      pending.set(i, { res, rej });
-      ws.send(JSON.stringify({ id: i, method, params }));
-    }),
+    send: (method, params = {}) =>
+      new Promise((res, rej) => {
+        const i = ++id;
+        pending.set(i, { res, rej });
+        ws.send(JSON.stringify({ id: i, method, params }));
+      }),
     close: () => ws.close(),
   };
 }
@@ -51,7 +55,8 @@ export function hotSpots(profile, n = 15) {
     total += dt;
     const cf = node?.callFrame ?? {};
     const url = (cf.url || '').replace(/^file:\/\//, '');
-    const key = `${cf.functionName || '(anonymous)'} ${url ? `${relative(ROOT_DIR, url) || url}:${cf.lineNumber + 1}` : ''}`.trim();
+    const key =
+      `${cf.functionName || '(anonymous)'} ${url ? `${relative(ROOT_DIR, url) || url}:${cf.lineNumber + 1}` : ''}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
   }
   return [...self.entries()]
@@ -77,8 +82,14 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
   const pick =
     only === 'churn'
       ? { scenario: 'churn', step: ctx.profile.churn.steps[0], cpu: null }
-      : pickHeaviest(results, only) ?? { scenario: only ?? 'relay', step: ctx.profile[only ?? 'relay'].steps.at(-1), cpu: null };
-  ctx.log(`profile: our server during ${pick.scenario} at ${pick.step}${pick.cpu != null ? ` (median server CPU ${pick.cpu.toFixed(0)}%)` : ''}`);
+      : (pickHeaviest(results, only) ?? {
+          scenario: only ?? 'relay',
+          step: ctx.profile[only ?? 'relay'].steps.at(-1),
+          cpu: null,
+        });
+  ctx.log(
+    `profile: our server during ${pick.scenario} at ${pick.step}${pick.cpu != null ? ` (median server CPU ${pick.cpu.toFixed(0)}%)` : ''}`,
+  );
   const port = await freePort();
   const pctx = { ...ctx, kinds: ['ours'], pool: null };
   const perr = {};
@@ -90,13 +101,26 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
     let result;
     if (pick.scenario === 'relay') {
       const cfg = ctx.profile.relay;
-      await u.load.call('createApp', { packageName: 'com.bench.relay', subscriptions: ['button_press', 'head_position'] });
-      await u.load.call('setup', { packageName: 'com.bench.relay', prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32 }, 180_000);
+      await u.load.call('createApp', {
+        packageName: 'com.bench.relay',
+        subscriptions: ['button_press', 'head_position'],
+      });
+      await u.load.call(
+        'setup',
+        { packageName: 'com.bench.relay', prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32 },
+        180_000,
+      );
       session = await inspectorSession(port);
       await session.send('Profiler.enable');
       await session.send('Profiler.setSamplingInterval', { interval: 200 });
       await session.send('Profiler.start');
-      result = await measured(pctx, u, 'relay', { rate: pick.step, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
+      result = await measured(
+        pctx,
+        u,
+        'relay',
+        { rate: pick.step, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs },
+        120_000,
+      );
     } else if (pick.scenario === 'churn') {
       const cfg = ctx.profile.churn;
       await u.load.call('createApp', { packageName: 'com.bench.churn', subscriptions: ['button_press'] });
@@ -106,17 +130,38 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
       await session.send('Profiler.setSamplingInterval', { interval: 200 });
       await session.send('Profiler.start');
       const maxMs = Math.max(5000, (pick.step / cfg.rate) * 2500);
-      const c = await u.load.call('churn', { packageName: 'com.bench.churn', prefix: 'cp-', count: pick.step, rate: cfg.rate, concurrency: cfg.concurrency, maxMs }, maxMs + 60_000);
+      const c = await u.load.call(
+        'churn',
+        {
+          packageName: 'com.bench.churn',
+          prefix: 'cp-',
+          count: pick.step,
+          rate: cfg.rate,
+          concurrency: cfg.concurrency,
+          maxMs,
+        },
+        maxMs + 60_000,
+      );
       result = { lossPct: null, latency: c.latency, serverCpuPct: null, cyclesPerS: c.cyclesPerS };
     } else {
       const cfg = ctx.profile.audio;
       await u.load.call('createApp', { packageName: 'com.bench.audio', subscriptions: ['audio_chunk'] });
-      await u.load.call('setup', { packageName: 'com.bench.audio', prefix: 'audio-', from: 0, to: pick.step, concurrency: 64 }, 300_000);
+      await u.load.call(
+        'setup',
+        { packageName: 'com.bench.audio', prefix: 'audio-', from: 0, to: pick.step, concurrency: 64 },
+        300_000,
+      );
       session = await inspectorSession(port);
       await session.send('Profiler.enable');
       await session.send('Profiler.setSamplingInterval', { interval: 200 });
       await session.send('Profiler.start');
-      result = await measured(pctx, u, 'audio', { users: pick.step, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs, stepId: 999_999 }, 120_000);
+      result = await measured(
+        pctx,
+        u,
+        'audio',
+        { users: pick.step, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs, stepId: 999_999 },
+        120_000,
+      );
     }
     const { profile } = await session.send('Profiler.stop');
     const file = join(outDir, `${stamp}-ours-${pick.scenario}-${pick.step}.cpuprofile`);
@@ -127,7 +172,13 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
       scenario: pick.scenario,
       step: pick.step,
       file: relative(ROOT_DIR, file),
-      run: { lossPct: result.lossPct, p99: result.latency?.p99, serverCpuPct: result.serverCpuPct, cyclesPerS: result.cyclesPerS, note: 'profiled run (sampling every 200 µs), not counted in the results' },
+      run: {
+        lossPct: result.lossPct,
+        p99: result.latency?.p99,
+        serverCpuPct: result.serverCpuPct,
+        cyclesPerS: result.cyclesPerS,
+        note: 'profiled run (sampling every 200 µs), not counted in the results',
+      },
       hotSpots: top,
     };
   } finally {

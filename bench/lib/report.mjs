@@ -1,7 +1,15 @@
 // Markdown rendering of a bench result (summary table + per-step detail).
-const SCN_TITLE = { relay: '1. Event relay', audio: '2. Audio', idle: '3. Idle sessions', appstart: '4. App start', churn: '5. Churn', transcription: '6. Transcription' };
+const SCN_TITLE = {
+  relay: '1. Event relay',
+  audio: '2. Audio',
+  idle: '3. Idle sessions',
+  appstart: '4. App start',
+  churn: '5. Churn',
+  transcription: '6. Transcription',
+};
 
-const num = (x, d = 1) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(d));
+const num = (x, d = 1) =>
+  x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(d);
 const cell = (v) => (v == null ? 'n/a' : typeof v === 'number' ? num(v, 2) : String(v));
 const met = (m) => (m === true ? 'yes' : m === false ? '**NO**' : '—');
 
@@ -13,7 +21,11 @@ function ms(s, d = 1) {
 }
 
 function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export function renderMarkdown(res) {
@@ -21,11 +33,17 @@ export function renderMarkdown(res) {
   const out = [];
   out.push(`# Benchmark: our cloud vs a bare \`ws\` relay`);
   out.push('');
-  out.push(`- Date: ${m.date} · run time ${Math.round(m.runMs / 1000)} s · profile **${m.profile}** · ${m.repeat} repeats per step and server, interleaved (order alternates)`);
+  out.push(
+    `- Date: ${m.date} · run time ${Math.round(m.runMs / 1000)} s · profile **${m.profile}** · ${m.repeat} repeats per step and server, interleaved (order alternates)`,
+  );
   out.push(`- Machine: ${m.cpuModel} · ${m.cores} cores · ${Math.round(m.memGB)} GB · ${m.platform}`);
   out.push(`- Node ${m.node} · commit ${m.commit} · ws ${m.wsVersion} · @mentra/sdk ${m.sdkVersion}`);
-  out.push(`- Pinned: ${m.pinned ? `yes — ${m.pinReason}` : `no — ${m.pinReason}`} · scheduling priority: ${m.nice ? `nice ${m.nice}` : 'default'}`);
-  out.push(`- Servers: ${m.servers.join(', ')} · loopback only · figures are median [min–max] over repeats; ratio = ours / baseline`);
+  out.push(
+    `- Pinned: ${m.pinned ? `yes — ${m.pinReason}` : `no — ${m.pinReason}`} · scheduling priority: ${m.nice ? `nice ${m.nice}` : 'default'}`,
+  );
+  out.push(
+    `- Servers: ${m.servers.join(', ')} · loopback only · figures are median [min–max] over repeats; ratio = ours / baseline`,
+  );
   out.push('');
   out.push('## Summary');
   out.push('');
@@ -41,7 +59,16 @@ export function renderMarkdown(res) {
       continue;
     }
     const errCell = (k, v) => (s.serverErrors?.[k] && v == null ? '**error** (below)' : cell(v));
-    for (const r of s.summary?.rows ?? []) rows.push([SCN_TITLE[name], r.metric, errCell('ours', r.ours), errCell('baseline', r.baseline), r.ratio == null ? '—' : r.ratio.toFixed(2), r.target, met(r.met)]);
+    for (const r of s.summary?.rows ?? [])
+      rows.push([
+        SCN_TITLE[name],
+        r.metric,
+        errCell('ours', r.ours),
+        errCell('baseline', r.baseline),
+        r.ratio == null ? '—' : r.ratio.toFixed(2),
+        r.target,
+        met(r.met),
+      ]);
   }
   out.push(table(['Scenario', 'Metric', 'Ours', 'Baseline', 'Ratio', 'Target', 'Met'], rows));
   out.push('');
@@ -81,13 +108,22 @@ export function renderMarkdown(res) {
     out.push('');
     if (res.profile.error) out.push(`Profiling failed: ${res.profile.error}`);
     else {
-      out.push(`Our server during ${res.profile.scenario} at ${res.profile.step}: \`${res.profile.file}\` (open in Chrome DevTools → Performance, or speedscope). Self time, top functions:`);
+      out.push(
+        `Our server during ${res.profile.scenario} at ${res.profile.step}: \`${res.profile.file}\` (open in Chrome DevTools → Performance, or speedscope). Self time, top functions:`,
+      );
       out.push('');
-      out.push(table(['Function', 'Self ms', '%'], res.profile.hotSpots.map((h) => [`\`${h.fn.replace(/\|/g, '\\|')}\``, String(h.selfMs), String(h.pct)])));
+      out.push(
+        table(
+          ['Function', 'Self ms', '%'],
+          res.profile.hotSpots.map((h) => [`\`${h.fn.replace(/\|/g, '\\|')}\``, String(h.selfMs), String(h.pct)]),
+        ),
+      );
     }
     out.push('');
   }
-  out.push('Reproduce: `npm run bench` (full, ≤ 15 min) or `npm run bench -- --quick` (≤ 60 s); see bench/README.md for flags.');
+  out.push(
+    'Reproduce: `npm run bench` (full, ≤ 15 min) or `npm run bench -- --quick` (≤ 60 s); see bench/README.md for flags.',
+  );
   out.push('');
   return out.join('\n');
 }
@@ -115,49 +151,147 @@ function describe(name, s) {
 function detail(name, s, servers) {
   const rows = [];
   if (name === 'relay' || name === 'audio' || name === 'transcription') {
-    const head = ['Step', name === 'transcription' ? 'Mode' : 'Server', 'Reps', name === 'relay' ? 'Delivered/s' : name === 'transcription' ? 'Words or frames/s' : 'Frames/s', 'Loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'Server CPU %', 'CPU µs/msg', 'ELD p99 ms (idle ≈ 10)', 'Load CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms', 'Pass'];
+    const head = [
+      'Step',
+      name === 'transcription' ? 'Mode' : 'Server',
+      'Reps',
+      name === 'relay' ? 'Delivered/s' : name === 'transcription' ? 'Words or frames/s' : 'Frames/s',
+      'Loss %',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+      'Server CPU %',
+      'CPU µs/msg',
+      'ELD p99 ms (idle ≈ 10)',
+      'Load CPU %',
+      'Foreign CPU % srv/load core',
+      'Max core stall ms',
+      'Pass',
+    ];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([st.label, k, `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`, ms(S.deliveredPerS, 0), ms(S.lossPct, 2), ms(S.p50, 2), ms(S.p95, 2), ms(S.p99, 2), ms(S.max, 1), ms(S.serverCpuPct, 0), ms(S.cpuUsPerMsg, 1), ms(S.eldP99Ms, 1), ms(S.loadCpuPct, 0), `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`, ms(S.maxStallMs, 0), `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`]);
+        rows.push([
+          st.label,
+          k,
+          `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`,
+          ms(S.deliveredPerS, 0),
+          ms(S.lossPct, 2),
+          ms(S.p50, 2),
+          ms(S.p95, 2),
+          ms(S.p99, 2),
+          ms(S.max, 1),
+          ms(S.serverCpuPct, 0),
+          ms(S.cpuUsPerMsg, 1),
+          ms(S.eldP99Ms, 1),
+          ms(S.loadCpuPct, 0),
+          `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`,
+          ms(S.maxStallMs, 0),
+          `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`,
+        ]);
       }
     }
     return table(head, rows);
   }
   if (name === 'idle') {
-    const head = ['Sessions', 'Server', 'Heap/session KB', 'RSS/session KB', 'Heap start MB', 'Heap loaded MB', 'Heap after close %', 'Sessions left', 'Setup ms'];
+    const head = [
+      'Sessions',
+      'Server',
+      'Heap/session KB',
+      'RSS/session KB',
+      'Heap start MB',
+      'Heap loaded MB',
+      'Heap after close %',
+      'Sessions left',
+      'Setup ms',
+    ];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([st.label, k, ms(S.heapPerSessionKB, 1), ms(S.rssPerSessionKB, 1), ms(S.heapStartMB, 1), ms(S.heapLoadedMB, 1), ms(S.heapReturnPct, 1), ms(S.sessionsAfter, 0), ms(S.setupMs, 0)]);
+        rows.push([
+          st.label,
+          k,
+          ms(S.heapPerSessionKB, 1),
+          ms(S.rssPerSessionKB, 1),
+          ms(S.heapStartMB, 1),
+          ms(S.heapLoadedMB, 1),
+          ms(S.heapReturnPct, 1),
+          ms(S.sessionsAfter, 0),
+          ms(S.setupMs, 0),
+        ]);
       }
     }
     return table(head, rows);
   }
   if (name === 'appstart') {
-    const head = ['Server', 'p50 ms', 'p99 ms', 'max ms', 'Floor p50', 'Floor p99', 'Overhead p50', 'Overhead p99', 'Failed'];
+    const head = [
+      'Server',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'Floor p50',
+      'Floor p99',
+      'Overhead p50',
+      'Overhead p99',
+      'Failed',
+    ];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([k, ms(S.p50, 2), ms(S.p99, 2), ms(S.max, 2), ms(S.floorP50, 2), ms(S.floorP99, 2), ms(S.overheadP50, 2), ms(S.overheadP99, 2), ms(S.failed, 0)]);
+        rows.push([
+          k,
+          ms(S.p50, 2),
+          ms(S.p99, 2),
+          ms(S.max, 2),
+          ms(S.floorP50, 2),
+          ms(S.floorP99, 2),
+          ms(S.overheadP50, 2),
+          ms(S.overheadP99, 2),
+          ms(S.failed, 0),
+        ]);
       }
     }
     return table(head, rows);
   }
   if (name === 'churn') {
-    const head = ['Server', 'Cycles/s', 'Cycle p50 ms', 'Cycle p99 ms', 'p50 connect / start / stop / close ms', 'Failed', 'Server CPU %', 'Sessions after', 'Glasses sockets after', 'App sockets after', 'Heap growth %'];
+    const head = [
+      'Server',
+      'Cycles/s',
+      'Cycle p50 ms',
+      'Cycle p99 ms',
+      'p50 connect / start / stop / close ms',
+      'Failed',
+      'Server CPU %',
+      'Sessions after',
+      'Glasses sockets after',
+      'App sockets after',
+      'Heap growth %',
+    ];
     for (const st of s.steps) {
       for (const k of servers) {
         const a = st[k];
         if (!a) continue;
         const S = a.summary;
-        rows.push([k, ms(S.cyclesPerS, 1), ms(S.p50, 1), ms(S.p99, 1), `${num(S.connectP50?.median, 1)} / ${num(S.startP50?.median, 1)} / ${num(S.stopP50?.median, 1)} / ${num(S.disconnectP50?.median, 1)}`, ms(S.failed, 0), ms(S.serverCpuPct, 0), ms(S.sessionsAfter, 0), ms(S.glassesSocketsAfter, 0), ms(S.appSocketsAfter, 0), ms(S.heapGrowthPct, 1)]);
+        rows.push([
+          k,
+          ms(S.cyclesPerS, 1),
+          ms(S.p50, 1),
+          ms(S.p99, 1),
+          `${num(S.connectP50?.median, 1)} / ${num(S.startP50?.median, 1)} / ${num(S.stopP50?.median, 1)} / ${num(S.disconnectP50?.median, 1)}`,
+          ms(S.failed, 0),
+          ms(S.serverCpuPct, 0),
+          ms(S.sessionsAfter, 0),
+          ms(S.glassesSocketsAfter, 0),
+          ms(S.appSocketsAfter, 0),
+          ms(S.heapGrowthPct, 1),
+        ]);
       }
     }
     return table(head, rows);

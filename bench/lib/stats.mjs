@@ -11,8 +11,8 @@ export function percentiles(values, n = values.length) {
   return { count: n, p50: r3(at(0.5)), p95: r3(at(0.95)), p99: r3(at(0.99)), max: r3(a[n - 1]), mean: r3(sum / n) };
 }
 
-export const r3 = (x) => (x == null || !Number.isFinite(x) ? x ?? null : Math.round(x * 1000) / 1000);
-export const r1 = (x) => (x == null || !Number.isFinite(x) ? x ?? null : Math.round(x * 10) / 10);
+export const r3 = (x) => (x == null || !Number.isFinite(x) ? (x ?? null) : Math.round(x * 1000) / 1000);
+export const r1 = (x) => (x == null || !Number.isFinite(x) ? (x ?? null) : Math.round(x * 10) / 10);
 
 export function median(xs) {
   const a = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
@@ -28,7 +28,13 @@ export function summarize(xs) {
   const med = median(a);
   const min = Math.min(...a);
   const max = Math.max(...a);
-  return { median: r3(med), min: r3(min), max: r3(max), spreadPct: med ? r1(((max - min) / Math.abs(med)) * 100) : 0, n: a.length };
+  return {
+    median: r3(med),
+    min: r3(min),
+    max: r3(max),
+    spreadPct: med ? r1(((max - min) / Math.abs(med)) * 100) : 0,
+    n: a.length,
+  };
 }
 
 /** Summarizes each numeric field of a list of repeat result objects. */

@@ -11,7 +11,16 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function postJson(url, body) {
   const data = JSON.stringify(body);
-  const req = http.request(url, { method: 'POST', agent, timeout: 10_000, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => res.resume());
+  const req = http.request(
+    url,
+    {
+      method: 'POST',
+      agent,
+      timeout: 10_000,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+    },
+    (res) => res.resume(),
+  );
   req.on('timeout', () => req.destroy());
   req.on('error', () => {});
   req.end(data);
@@ -39,7 +48,14 @@ server.on('upgrade', (req, socket, head) => {
         const msg = JSON.parse(data.toString());
         if (msg.type === 'start_app') {
           const sessionId = `${userId}-${msg.packageName}`;
-          postJson(`${hook}/webhook`, { type: 'session_request', sessionId, userId, timestamp: new Date().toISOString(), augmentOSWebsocketUrl: APP_WS_URL, mentraOSWebsocketUrl: APP_WS_URL });
+          postJson(`${hook}/webhook`, {
+            type: 'session_request',
+            sessionId,
+            userId,
+            timestamp: new Date().toISOString(),
+            augmentOSWebsocketUrl: APP_WS_URL,
+            mentraOSWebsocketUrl: APP_WS_URL,
+          });
         }
       });
       ws.send(JSON.stringify({ type: 'connection_ack', sessionId: userId, timestamp: new Date() }));
@@ -49,7 +65,17 @@ server.on('upgrade', (req, socket, head) => {
       ws.on('error', () => {});
       ws.once('message', (data) => {
         const msg = JSON.parse(data.toString());
-        ws.send(JSON.stringify({ type: 'tpa_connection_ack', sessionId: msg.sessionId, settings: [], mentraosSettings: {}, augmentosSettings: {}, capabilities: null, timestamp: new Date() }));
+        ws.send(
+          JSON.stringify({
+            type: 'tpa_connection_ack',
+            sessionId: msg.sessionId,
+            settings: [],
+            mentraosSettings: {},
+            augmentosSettings: {},
+            capabilities: null,
+            timestamp: new Date(),
+          }),
+        );
       });
     });
   } else socket.destroy();

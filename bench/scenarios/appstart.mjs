@@ -22,13 +22,26 @@ export async function run(ctx) {
     for (const kind of active(ctx, units)) {
       await guard(ctx, out, units, kind, async (u) => {
         const { port } = await u.load.call('sdkFreePort');
-        const { apiKey } = await u.load.call('createApp', { packageName: PKG, publicUrl: `http://127.0.0.1:${port}`, subscriptions: [] });
+        const { apiKey } = await u.load.call('createApp', {
+          packageName: PKG,
+          publicUrl: `http://127.0.0.1:${port}`,
+          subscriptions: [],
+        });
         await u.load.call('sdkStart', { packageName: PKG, apiKey, port }, 30_000);
         await u.load.call('install', { packageName: PKG, prefix: 'asw-', from: 0, to: cfg.warmup });
-        for (let rep = 0; rep < ctx.repeat; rep++) await u.load.call('install', { packageName: PKG, prefix: `as${rep}-`, from: 0, to: count });
+        for (let rep = 0; rep < ctx.repeat; rep++)
+          await u.load.call('install', { packageName: PKG, prefix: `as${rep}-`, from: 0, to: count });
         // warm-up (not recorded): both paths once
-        const w1 = await u.load.call('appStart', { mode: 'cloud', packageName: PKG, prefix: 'asw-', count: cfg.warmup }, 60_000);
-        const w2 = await u.load.call('appStart', { mode: 'floor', packageName: PKG, prefix: 'flw-', count: cfg.warmup, stubWsBase: stub.wsBase }, 60_000);
+        const w1 = await u.load.call(
+          'appStart',
+          { mode: 'cloud', packageName: PKG, prefix: 'asw-', count: cfg.warmup },
+          60_000,
+        );
+        const w2 = await u.load.call(
+          'appStart',
+          { mode: 'floor', packageName: PKG, prefix: 'flw-', count: cfg.warmup, stubWsBase: stub.wsBase },
+          60_000,
+        );
         if (w1.completed === 0) throw new Error(`warm-up app start failed: ${w1.errors.join(' | ')}`);
         if (w2.completed === 0) throw new Error(`warm-up floor start failed: ${w2.errors.join(' | ')}`);
       });
@@ -37,8 +50,16 @@ export async function run(ctx) {
       for (const kind of orderFor(ctx, rep, units)) {
         await guard(ctx, out, units, kind, async (u) => {
           const timeout = 30_000 + count * 12_000;
-          const floor = await u.load.call('appStart', { mode: 'floor', packageName: PKG, prefix: `fl${rep}-`, count, stubWsBase: stub.wsBase }, timeout);
-          const cloud = await u.load.call('appStart', { mode: 'cloud', packageName: PKG, prefix: `as${rep}-`, count }, timeout);
+          const floor = await u.load.call(
+            'appStart',
+            { mode: 'floor', packageName: PKG, prefix: `fl${rep}-`, count, stubWsBase: stub.wsBase },
+            timeout,
+          );
+          const cloud = await u.load.call(
+            'appStart',
+            { mode: 'cloud', packageName: PKG, prefix: `as${rep}-`, count },
+            timeout,
+          );
           const r = {
             starts: count,
             completed: cloud.completed,
@@ -50,11 +71,15 @@ export async function run(ctx) {
             floorP50: floor.latency.p50,
             floorP99: floor.latency.p99,
             floorFailed: floor.failed,
-            overheadP50: cloud.latency.p50 != null && floor.latency.p50 != null ? r3(cloud.latency.p50 - floor.latency.p50) : null,
-            overheadP99: cloud.latency.p99 != null && floor.latency.p99 != null ? r3(cloud.latency.p99 - floor.latency.p99) : null,
+            overheadP50:
+              cloud.latency.p50 != null && floor.latency.p50 != null ? r3(cloud.latency.p50 - floor.latency.p50) : null,
+            overheadP99:
+              cloud.latency.p99 != null && floor.latency.p99 != null ? r3(cloud.latency.p99 - floor.latency.p99) : null,
           };
           (reps[kind] ??= []).push(r);
-          ctx.log(`  appstart ${kind} #${rep + 1}: start_app→ack p50 ${r.p50} p99 ${r.p99} ms; floor p50 ${r.floorP50} p99 ${r.floorP99} ms; overhead p50 ${r.overheadP50} ms${r.failed ? `; ${r.failed} failed: ${r.errors[0]}` : ''}`);
+          ctx.log(
+            `  appstart ${kind} #${rep + 1}: start_app→ack p50 ${r.p50} p99 ${r.p99} ms; floor p50 ${r.floorP50} p99 ${r.floorP99} ms; overhead p50 ${r.overheadP50} ms${r.failed ? `; ${r.failed} failed: ${r.errors[0]}` : ''}`,
+          );
         });
         await sleep(100);
       }
@@ -68,7 +93,8 @@ export async function run(ctx) {
   for (const k of ctx.kinds) {
     if (!reps[k]?.length) continue;
     const summary = Object.fromEntries(F.map((f) => [f, summarize(reps[k].map((r) => r[f]))]));
-    const ok = summary.overheadP50.median != null && summary.overheadP50.median <= 5 && reps[k].every((r) => r.failed === 0);
+    const ok =
+      summary.overheadP50.median != null && summary.overheadP50.median <= 5 && reps[k].every((r) => r.failed === 0);
     step[k] = { reps: reps[k], summary, pass: ok, why: ok ? [] : ['overhead p50 > 5 ms or failed starts'] };
   }
   out.steps.push(step);
@@ -98,6 +124,8 @@ export async function run(ctx) {
       },
     ],
   };
-  out.notes.push(`floor: same load process, same SDK AppServer, bare stub cloud (pinned like the servers); floor p50 median ${summarize(ctx.kinds.flatMap((k) => reps[k]?.map((r) => r.floorP50) ?? [])).median} ms`);
+  out.notes.push(
+    `floor: same load process, same SDK AppServer, bare stub cloud (pinned like the servers); floor p50 median ${summarize(ctx.kinds.flatMap((k) => reps[k]?.map((r) => r.floorP50) ?? [])).median} ms`,
+  );
   return out;
 }

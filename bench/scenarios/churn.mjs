@@ -25,7 +25,12 @@ async function settle(ctx, u) {
 export async function run(ctx) {
   const cfg = ctx.profile.churn;
   const count = cfg.steps[0];
-  const out = { scenario: 'churn', config: { ...cfg, cycles: count, graceMs: ctx.profile.graceMs }, steps: [], notes: [] };
+  const out = {
+    scenario: 'churn',
+    config: { ...cfg, cycles: count, graceMs: ctx.profile.graceMs },
+    steps: [],
+    notes: [],
+  };
   const units = await startUnits(ctx, out);
   const reps = {};
   try {
@@ -33,8 +38,13 @@ export async function run(ctx) {
       await guard(ctx, out, units, kind, async (u) => {
         await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press'] });
         await u.load.call('install', { packageName: PKG, prefix: 'cw-', from: 0, to: cfg.warmup });
-        for (let rep = 0; rep < ctx.repeat; rep++) await u.load.call('install', { packageName: PKG, prefix: `c${rep}-`, from: 0, to: count }, 300_000);
-        const w = await u.load.call('churn', { packageName: PKG, prefix: 'cw-', count: cfg.warmup, rate: cfg.rate, concurrency: cfg.concurrency }, 120_000);
+        for (let rep = 0; rep < ctx.repeat; rep++)
+          await u.load.call('install', { packageName: PKG, prefix: `c${rep}-`, from: 0, to: count }, 300_000);
+        const w = await u.load.call(
+          'churn',
+          { packageName: PKG, prefix: 'cw-', count: cfg.warmup, rate: cfg.rate, concurrency: cfg.concurrency },
+          120_000,
+        );
         if (w.completed === 0) throw new Error(`warm-up churn failed: ${w.errors.join(' | ')}`);
         await settle(ctx, u);
       });
@@ -46,11 +56,16 @@ export async function run(ctx) {
           const c0 = cpuMs(u.server.pid);
           const t0 = Date.now();
           const maxMs = Math.max(5000, (count / cfg.rate) * 2500);
-          const c = await u.load.call('churn', { packageName: PKG, prefix: `c${rep}-`, count, rate: cfg.rate, concurrency: cfg.concurrency, maxMs }, maxMs + 60_000);
+          const c = await u.load.call(
+            'churn',
+            { packageName: PKG, prefix: `c${rep}-`, count, rate: cfg.rate, concurrency: cfg.concurrency, maxMs },
+            maxMs + 60_000,
+          );
           const cpuPct = ((cpuMs(u.server.pid) - c0) / (Date.now() - t0)) * 100;
           const rt = await settle(ctx, u);
           const h1 = await gcRuntime(u.server, ctx.secrets);
-          if (typeof h0.heapUsed !== 'number' || typeof h1.heapUsed !== 'number') throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h1).slice(0, 300)}`);
+          if (typeof h0.heapUsed !== 'number' || typeof h1.heapUsed !== 'number')
+            throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h1).slice(0, 300)}`);
           const r = {
             cycles: count,
             started: c.started,
@@ -76,7 +91,9 @@ export async function run(ctx) {
             heapGrowthPct: ((h1.heapUsed - h0.heapUsed) / h0.heapUsed) * 100,
           };
           (reps[kind] ??= []).push(r);
-          ctx.log(`  churn ${count} ${kind} #${rep + 1}: ${r.capped ? `time cap: ${r.started} of ${count} started; ` : ''}${r.cyclesPerS.toFixed(1)} cycles/s, cycle p50 ${r.p50} p99 ${r.p99} ms (p50 connect ${r.connectP50} / start ${r.startP50} / stop ${r.stopP50} / close ${r.disconnectP50}), failed ${r.failed}; after: sessions ${r.sessionsAfter}, glasses ${r.glassesSocketsAfter}, apps ${r.appSocketsAfter}, heap ${r.heapGrowthPct >= 0 ? '+' : ''}${r.heapGrowthPct.toFixed(1)}%${r.failed ? ` — ${r.errors[0]}` : ''}`);
+          ctx.log(
+            `  churn ${count} ${kind} #${rep + 1}: ${r.capped ? `time cap: ${r.started} of ${count} started; ` : ''}${r.cyclesPerS.toFixed(1)} cycles/s, cycle p50 ${r.p50} p99 ${r.p99} ms (p50 connect ${r.connectP50} / start ${r.startP50} / stop ${r.stopP50} / close ${r.disconnectP50}), failed ${r.failed}; after: sessions ${r.sessionsAfter}, glasses ${r.glassesSocketsAfter}, apps ${r.appSocketsAfter}, heap ${r.heapGrowthPct >= 0 ? '+' : ''}${r.heapGrowthPct.toFixed(1)}%${r.failed ? ` — ${r.errors[0]}` : ''}`,
+          );
         });
       }
     }
@@ -84,20 +101,51 @@ export async function run(ctx) {
     await stopUnits(units, ctx);
   }
   const step = { step: count, label: `${count} cycles at ${cfg.rate}/s` };
-  const F = ['started', 'cyclesPerS', 'p50', 'p99', 'max', 'connectP50', 'startP50', 'stopP50', 'disconnectP50', 'failed', 'serverCpuPct', 'sessionsAfter', 'glassesSocketsAfter', 'appSocketsAfter', 'heapGrowthPct'];
+  const F = [
+    'started',
+    'cyclesPerS',
+    'p50',
+    'p99',
+    'max',
+    'connectP50',
+    'startP50',
+    'stopP50',
+    'disconnectP50',
+    'failed',
+    'serverCpuPct',
+    'sessionsAfter',
+    'glassesSocketsAfter',
+    'appSocketsAfter',
+    'heapGrowthPct',
+  ];
   for (const k of ctx.kinds) {
     if (!reps[k]?.length) continue;
     const summary = Object.fromEntries(F.map((f) => [f, summarize(reps[k].map((r) => r[f]))]));
     const clean = reps[k].every((r) => r.sessionsAfter === 0 && r.glassesSocketsAfter === 0 && r.appSocketsAfter === 0);
     const heapOk = summary.heapGrowthPct.median <= 5;
     const noFail = reps[k].every((r) => r.failed === 0);
-    if (reps[k].some((r) => r.capped)) out.notes.push(`${k}: some repeats hit the time cap (${Math.max(5000, (count / cfg.rate) * 2500) / 1000} s) before all ${count} cycles started; cycles/s is over the cycles that ran`);
-    step[k] = { reps: reps[k], summary, pass: clean && heapOk && noFail, why: [...(clean ? [] : ['sessions/sockets left']), ...(heapOk ? [] : ['heap grew > 5 %']), ...(noFail ? [] : ['failed cycles'])] };
+    if (reps[k].some((r) => r.capped))
+      out.notes.push(
+        `${k}: some repeats hit the time cap (${Math.max(5000, (count / cfg.rate) * 2500) / 1000} s) before all ${count} cycles started; cycles/s is over the cycles that ran`,
+      );
+    step[k] = {
+      reps: reps[k],
+      summary,
+      pass: clean && heapOk && noFail,
+      why: [
+        ...(clean ? [] : ['sessions/sockets left']),
+        ...(heapOk ? [] : ['heap grew > 5 %']),
+        ...(noFail ? [] : ['failed cycles']),
+      ],
+    };
   }
   out.steps.push(step);
   const m = (k, f) => step[k]?.summary[f].median ?? null;
   const worst = (k, f) => (step[k] ? Math.max(...step[k].reps.map((r) => r[f] ?? Infinity)) : null);
-  const left = (k) => (step[k] ? `${worst(k, 'sessionsAfter')} / ${worst(k, 'glassesSocketsAfter')} / ${worst(k, 'appSocketsAfter')}` : null);
+  const left = (k) =>
+    step[k]
+      ? `${worst(k, 'sessionsAfter')} / ${worst(k, 'glassesSocketsAfter')} / ${worst(k, 'appSocketsAfter')}`
+      : null;
   out.summary = {
     target: TARGETS.churn,
     rows: [
@@ -117,12 +165,20 @@ export async function run(ctx) {
         baseline: left('baseline'),
         ratio: null,
         target: '0 / 0 / 0',
-        met: step.ours ? step.ours.reps.every((r) => r.sessionsAfter === 0 && r.glassesSocketsAfter === 0 && r.appSocketsAfter === 0 && r.failed === 0) : null,
+        met: step.ours
+          ? step.ours.reps.every(
+              (r) => r.sessionsAfter === 0 && r.glassesSocketsAfter === 0 && r.appSocketsAfter === 0 && r.failed === 0,
+            )
+          : null,
       },
       {
         metric: 'heap after churn vs start (% — median over repeats [worst repeat])',
-        ours: step.ours ? `${m('ours', 'heapGrowthPct').toFixed(1)} [${worst('ours', 'heapGrowthPct').toFixed(1)}]` : null,
-        baseline: step.baseline ? `${m('baseline', 'heapGrowthPct').toFixed(1)} [${worst('baseline', 'heapGrowthPct').toFixed(1)}]` : null,
+        ours: step.ours
+          ? `${m('ours', 'heapGrowthPct').toFixed(1)} [${worst('ours', 'heapGrowthPct').toFixed(1)}]`
+          : null,
+        baseline: step.baseline
+          ? `${m('baseline', 'heapGrowthPct').toFixed(1)} [${worst('baseline', 'heapGrowthPct').toFixed(1)}]`
+          : null,
         oursValue: m('ours', 'heapGrowthPct'),
         baselineValue: m('baseline', 'heapGrowthPct'),
         ratio: null,

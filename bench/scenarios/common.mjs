@@ -2,7 +2,26 @@
 import { summarizeFields, summarize, median, ratio } from '../lib/stats.mjs';
 import { orderFor, guard, active, sleep, waitQuiet, overBudget } from '../lib/harness.mjs';
 
-export const STEP_FIELDS = ['offeredPerS', 'deliveredPerS', 'lost', 'lossPct', 'achievedPct', 'p50', 'p95', 'p99', 'max', 'serverCpuPct', 'cpuUsPerMsg', 'loadCpuPct', 'eldP99Ms', 'serverRssMB', 'foreignServerCorePct', 'foreignLoadCorePct', 'stealPct', 'maxStallMs'];
+export const STEP_FIELDS = [
+  'offeredPerS',
+  'deliveredPerS',
+  'lost',
+  'lossPct',
+  'achievedPct',
+  'p50',
+  'p95',
+  'p99',
+  'max',
+  'serverCpuPct',
+  'cpuUsPerMsg',
+  'loadCpuPct',
+  'eldP99Ms',
+  'serverRssMB',
+  'foreignServerCorePct',
+  'foreignLoadCorePct',
+  'stealPct',
+  'maxStallMs',
+];
 /** A repeat during which other tenants used more than this much of a core (server's or load's) counts as noisy… */
 export const NOISE_PCT = 25;
 /** …and so does one during which a stall probe on one of our cores woke up this much too late (the core was taken away). */
@@ -12,8 +31,17 @@ const quietOf = (reps) => {
   const q = reps.filter((r) => !r.noisy);
   return q.length ? q : reps;
 };
-const repPass = (r) => r.lost === 0 && !r.misrouted && !r.wrongEnvelope && r.achievedPct >= 95 && r.latency?.p99 != null && r.latency.p99 < 50;
-const noisy = (r) => (r.foreignServerCorePct ?? 0) > NOISE_PCT || (r.foreignLoadCorePct ?? 0) > NOISE_PCT || (r.maxStallMs ?? 0) >= STALL_MS;
+const repPass = (r) =>
+  r.lost === 0 &&
+  !r.misrouted &&
+  !r.wrongEnvelope &&
+  r.achievedPct >= 95 &&
+  r.latency?.p99 != null &&
+  r.latency.p99 < 50;
+const noisy = (r) =>
+  (r.foreignServerCorePct ?? 0) > NOISE_PCT ||
+  (r.foreignLoadCorePct ?? 0) > NOISE_PCT ||
+  (r.maxStallMs ?? 0) >= STALL_MS;
 
 /**
  * Runs ctx.repeat interleaved repeats of one step for every running server, then — bounded by cfg.maxExtra —
@@ -103,10 +131,17 @@ export { ratio };
 
 export function capacityNotes(ctx, out, cap) {
   const notes = [];
-  if (Object.values(cap).some((c) => c.atTop)) notes.push('a capacity marked ≥ passed the highest step run; its real capacity may be higher');
-  if (out.steps.some((s) => ctx.kinds.some((k) => s[k]?.loadLimited))) notes.push('some steps were limited by the load generator (below 95 % of the offered rate); they count as not passed');
+  if (Object.values(cap).some((c) => c.atTop))
+    notes.push('a capacity marked ≥ passed the highest step run; its real capacity may be higher');
+  if (out.steps.some((s) => ctx.kinds.some((k) => s[k]?.loadLimited)))
+    notes.push(
+      'some steps were limited by the load generator (below 95 % of the offered rate); they count as not passed',
+    );
   const noisySteps = out.steps.filter((s) => ctx.kinds.some((k) => s[k]?.noisyReps));
-  if (noisySteps.length) notes.push(`other processes on this shared machine used > ${NOISE_PCT} % of the server's or the load generator's core, or a stall probe saw one of those cores taken away for ≥ ${STALL_MS} ms, during some repeats (steps ${noisySteps.map((s) => s.step).join(', ')}); figures and verdicts use the quiet repeats when there is one (Reps column: total (noisy)); steps with fewer than two quiet repeats are marked "noisy"`);
+  if (noisySteps.length)
+    notes.push(
+      `other processes on this shared machine used > ${NOISE_PCT} % of the server's or the load generator's core, or a stall probe saw one of those cores taken away for ≥ ${STALL_MS} ms, during some repeats (steps ${noisySteps.map((s) => s.step).join(', ')}); figures and verdicts use the quiet repeats when there is one (Reps column: total (noisy)); steps with fewer than two quiet repeats are marked "noisy"`,
+    );
   return notes;
 }
 
@@ -117,7 +152,9 @@ export function capacityNotes(ctx, out, cap) {
 export function pastCapacity(ctx, units, steps) {
   const last = steps.at(-1);
   const prev = steps.at(-2);
-  return active(ctx, units).every((k) => last?.[k] && !last[k].pass && (!last[k].noisy || (prev?.[k] && !prev[k].pass)));
+  return active(ctx, units).every(
+    (k) => last?.[k] && !last[k].pass && (!last[k].noisy || (prev?.[k] && !prev[k].pass)),
+  );
 }
 
 /** Server CPU µs per delivered message at the highest step every server ran without loss (median over all its repeats). */

@@ -7,7 +7,15 @@ import { summarizeFields, ratio } from '../lib/stats.mjs';
 import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.idle';
-const FIELDS = ['heapPerSessionKB', 'rssPerSessionKB', 'heapReturnPct', 'setupMs', 'sessionsAfter', 'heapStartMB', 'heapLoadedMB'];
+const FIELDS = [
+  'heapPerSessionKB',
+  'rssPerSessionKB',
+  'heapReturnPct',
+  'setupMs',
+  'sessionsAfter',
+  'heapStartMB',
+  'heapLoadedMB',
+];
 
 async function waitDrained(ctx, unit, timeoutMs) {
   const t0 = Date.now();
@@ -45,7 +53,11 @@ export async function run(ctx) {
         await guard(ctx, out, units, kind, async (u) => {
           await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
           // warm-up: load lazy code paths once, so the start heap is a steady state rather than a cold process
-          await u.load.call('setup', { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 64, maxMs: 30_000 }, 90_000);
+          await u.load.call(
+            'setup',
+            { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 64, maxMs: 30_000 },
+            90_000,
+          );
           await cycleDown(ctx, u);
         });
       }
@@ -56,14 +68,20 @@ export async function run(ctx) {
             await u.load.call('install', { packageName: PKG, prefix, from: 0, to: size, concurrency: 32 }, 300_000);
             const h0 = await gcRuntime(u.server, ctx.secrets);
             const maxMs = Math.max(20_000, size * 12); // time cap on the setup; the per-session figures use what was set up
-            const s = await u.load.call('setup', { packageName: PKG, prefix, from: 0, to: size, concurrency: 64, maxMs, install: false }, maxMs + 120_000);
+            const s = await u.load.call(
+              'setup',
+              { packageName: PKG, prefix, from: 0, to: size, concurrency: 64, maxMs, install: false },
+              maxMs + 120_000,
+            );
             const n = s.added;
             if (n === 0) throw new Error('idle: no session could be set up');
             await sleep(200);
             const h1 = await gcRuntime(u.server, ctx.secrets);
             const down = await cycleDown(ctx, u);
             const h2 = await gcRuntime(u.server, ctx.secrets);
-            for (const h of [h0, h1, h2]) if (typeof h.heapUsed !== 'number') throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h).slice(0, 300)}`);
+            for (const h of [h0, h1, h2])
+              if (typeof h.heapUsed !== 'number')
+                throw new Error(`GET /api/admin/runtime?gc=1 gave no heapUsed: ${JSON.stringify(h).slice(0, 300)}`);
             const r = {
               sessions: n,
               requested: size,
@@ -86,7 +104,9 @@ export async function run(ctx) {
               appsStillOpenAtClient: down.appsStillOpen,
             };
             (reps[kind] ??= []).push(r);
-            ctx.log(`  idle ${size} ${kind} #${rep + 1}: ${s.capped ? `setup time cap: ${n} of ${size} sessions; ` : ''}${r.heapPerSessionKB.toFixed(1)} KB heap/session, ${r.rssPerSessionKB.toFixed(1)} KB RSS/session, heap after close ${r.heapReturnPct >= 0 ? '+' : ''}${r.heapReturnPct.toFixed(1)}% (sessions left ${r.sessionsAfter}), setup ${r.setupMs} ms`);
+            ctx.log(
+              `  idle ${size} ${kind} #${rep + 1}: ${s.capped ? `setup time cap: ${n} of ${size} sessions; ` : ''}${r.heapPerSessionKB.toFixed(1)} KB heap/session, ${r.rssPerSessionKB.toFixed(1)} KB RSS/session, heap after close ${r.heapReturnPct >= 0 ? '+' : ''}${r.heapReturnPct.toFixed(1)}% (sessions left ${r.sessionsAfter}), setup ${r.setupMs} ms`,
+            );
           });
         }
       }
@@ -99,15 +119,23 @@ export async function run(ctx) {
       const summary = summarizeFields(reps[k], FIELDS);
       const perOk = summary.heapPerSessionKB.median != null && summary.heapPerSessionKB.median <= 100;
       const backOk = summary.heapReturnPct.median <= 5 && reps[k].every((r) => r.sessionsAfter === 0);
-      step[k] = { reps: reps[k], summary, pass: perOk && backOk, why: [...(perOk ? [] : ['> 100 KB/session']), ...(backOk ? [] : ['heap not back within 5 % or sessions left'])] };
+      step[k] = {
+        reps: reps[k],
+        summary,
+        pass: perOk && backOk,
+        why: [...(perOk ? [] : ['> 100 KB/session']), ...(backOk ? [] : ['heap not back within 5 % or sessions left'])],
+      };
     }
     out.steps.push(step);
   }
   const last = out.steps.at(-1);
   const med = (k, f) => last?.[k]?.summary[f].median ?? null;
-  const maxReturn = (k) => (last?.[k] ? Math.max(...out.steps.flatMap((s) => s[k]?.reps.map((r) => r.heapReturnPct) ?? [])) : null);
-  const medReturn = (k) => (last?.[k] ? Math.max(...out.steps.map((s) => s[k]?.summary.heapReturnPct.median ?? -Infinity)) : null);
-  const leftover = (k) => (last?.[k] ? out.steps.flatMap((s) => s[k]?.reps ?? []).some((r) => r.sessionsAfter !== 0) : null);
+  const maxReturn = (k) =>
+    last?.[k] ? Math.max(...out.steps.flatMap((s) => s[k]?.reps.map((r) => r.heapReturnPct) ?? [])) : null;
+  const medReturn = (k) =>
+    last?.[k] ? Math.max(...out.steps.map((s) => s[k]?.summary.heapReturnPct.median ?? -Infinity)) : null;
+  const leftover = (k) =>
+    last?.[k] ? out.steps.flatMap((s) => s[k]?.reps ?? []).some((r) => r.sessionsAfter !== 0) : null;
   const rows = [
     {
       metric: `heap per idle session (KB, ${last?.step ?? '?'} sessions, median)`,

@@ -14,7 +14,11 @@ export async function run(ctx) {
     for (const kind of active(ctx, units)) {
       await guard(ctx, out, units, kind, async (u) => {
         await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
-        const r = await u.load.call('setup', { packageName: PKG, prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32, maxMs: 120_000 }, 240_000);
+        const r = await u.load.call(
+          'setup',
+          { packageName: PKG, prefix: 'relay-', from: 0, to: cfg.users, concurrency: 32, maxMs: 120_000 },
+          240_000,
+        );
         ctx.log(`  ${kind}: ${r.sessions} sessions set up in ${r.ms} ms`);
       });
     }
@@ -25,8 +29,16 @@ export async function run(ctx) {
         break;
       }
       const reps = await stepReps(ctx, out, units, cfg, async (u, rep) => {
-        const r = await measured(ctx, u, 'relay', { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs }, 120_000);
-        ctx.log(`  relay ${rate} ev/s ${u.kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`);
+        const r = await measured(
+          ctx,
+          u,
+          'relay',
+          { rate, users: cfg.users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs },
+          120_000,
+        );
+        ctx.log(
+          `  relay ${rate} ev/s ${u.kind} #${rep + 1}: delivered ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`,
+        );
         return r;
       });
       const step = { step: rate, label: `${rate} ev/s` };
@@ -42,7 +54,9 @@ export async function run(ctx) {
 }
 
 function summarize(ctx, out) {
-  const cap = Object.fromEntries(ctx.kinds.filter((k) => out.steps.some((s) => s[k])).map((k) => [k, capacity(out.steps, k)]));
+  const cap = Object.fromEntries(
+    ctx.kinds.filter((k) => out.steps.some((s) => s[k])).map((k) => [k, capacity(out.steps, k)]),
+  );
   const rows = [];
   const fmtCap = (c) => (c?.value == null ? 'none passed' : `${c.atTop ? '≥ ' : ''}${c.value}`);
   const ours = cap.ours;

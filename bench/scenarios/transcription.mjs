@@ -20,12 +20,24 @@ export const DOUBLE_OPTIONS = { bytesPerWord: 3200, wordsPerUtterance: 4, apiKey
 
 /** Starts `bench/doubles/soniox-double.mjs --port 0` (pinned with the load generators) and waits for its ready line. */
 export async function startSonioxDouble(ctx, options = DOUBLE_OPTIONS, timeoutMs = 15_000) {
-  const [cmd, ...args] = wrap(ctx.plan, ctx.plan.loadCpu, [process.execPath, join(BENCH_DIR, 'doubles', 'soniox-double.mjs'), '--port', '0', '--host', '127.0.0.1', '--options', JSON.stringify(options)]);
+  const [cmd, ...args] = wrap(ctx.plan, ctx.plan.loadCpu, [
+    process.execPath,
+    join(BENCH_DIR, 'doubles', 'soniox-double.mjs'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--options',
+    JSON.stringify(options),
+  ]);
   const child = trackChild(spawn(cmd, args, { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`soniox double: no ready line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`soniox double: no ready line within ${timeoutMs} ms; stderr: ${stderr}`)),
+      timeoutMs,
+    );
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (line) => {
       clearTimeout(timer);
@@ -44,18 +56,29 @@ export async function startSonioxDouble(ctx, options = DOUBLE_OPTIONS, timeoutMs
   return {
     url: ready.url,
     pid: child.pid,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => { clearTimeout(t); resolve(); });
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }
 
 export async function run(ctx) {
   const cfg = ctx.profile.transcription;
-  const out = { scenario: 'transcription', modes: MODES, config: { ...cfg, frameBytes: 3200, framesPerSecondPerUser: 10, double: DOUBLE_OPTIONS }, steps: [], notes: [], serverErrors: {} };
+  const out = {
+    scenario: 'transcription',
+    modes: MODES,
+    config: { ...cfg, frameBytes: 3200, framesPerSecondPerUser: 10, double: DOUBLE_OPTIONS },
+    steps: [],
+    notes: [],
+    serverErrors: {},
+  };
   if (!ctx.kinds.includes('ours')) {
     out.skipped = 'needs our server (the baseline has no transcription)';
     return out;
@@ -67,17 +90,22 @@ export async function run(ctx) {
   const extraEnv = { SONIOX_API_KEY: 'bench-soniox-key', SONIOX_URL: double.url };
   const units = {};
   try {
-    await Promise.all(MODES.map(async (mode) => {
-      try {
-        units[mode] = await startUnit(ctx, 'ours', { extraEnv });
-      } catch (e) {
-        out.serverErrors[mode] = String(e?.message ?? e);
-        ctx.log(`  ${mode} FAILED to start: ${out.serverErrors[mode].split('\n')[0]}`);
-      }
-    }));
+    await Promise.all(
+      MODES.map(async (mode) => {
+        try {
+          units[mode] = await startUnit(ctx, 'ours', { extraEnv });
+        } catch (e) {
+          out.serverErrors[mode] = String(e?.message ?? e);
+          ctx.log(`  ${mode} FAILED to start: ${out.serverErrors[mode].split('\n')[0]}`);
+        }
+      }),
+    );
     const have = {};
     const d0 = cpuMs(double.pid);
-    for (const mode of active(mctx, units)) await guard(mctx, out, units, mode, (u) => u.load.call('createApp', { packageName: PKG[mode], subscriptions: SUBS[mode] }));
+    for (const mode of active(mctx, units))
+      await guard(mctx, out, units, mode, (u) =>
+        u.load.call('createApp', { packageName: PKG[mode], subscriptions: SUBS[mode] }),
+      );
     let stepId = 0;
     for (const users of cfg.steps) {
       if (active(mctx, units).length === 0) break;
@@ -88,7 +116,18 @@ export async function run(ctx) {
       for (const mode of active(mctx, units)) {
         if ((have[mode] ?? 0) >= users) continue;
         await guard(mctx, out, units, mode, async (u) => {
-          const r = await u.load.call('setup', { packageName: PKG[mode], prefix: `${mode.slice(0, 2)}-`, from: have[mode] ?? 0, to: users, concurrency: 64, maxMs: 120_000 }, 240_000);
+          const r = await u.load.call(
+            'setup',
+            {
+              packageName: PKG[mode],
+              prefix: `${mode.slice(0, 2)}-`,
+              from: have[mode] ?? 0,
+              to: users,
+              concurrency: 64,
+              maxMs: 120_000,
+            },
+            240_000,
+          );
           ctx.log(`  ${mode}: ${r.sessions} sessions (setup ${r.ms} ms)`);
           have[mode] = users;
         });
@@ -96,17 +135,32 @@ export async function run(ctx) {
       const reps = await stepReps(mctx, out, units, cfg, async (u, rep) => {
         const mode = MODES.find((m) => units[m] === u);
         const args = { users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs };
-        const r = await measured(mctx, u, mode === 'transcription' ? 'transcribe' : 'audio', mode === 'transcription' ? args : { ...args, stepId: ++stepId }, 120_000);
+        const r = await measured(
+          mctx,
+          u,
+          mode === 'transcription' ? 'transcribe' : 'audio',
+          mode === 'transcription' ? args : { ...args, stepId: ++stepId },
+          120_000,
+        );
         r.cpuPctPerUser = r.serverCpuPct != null ? r.serverCpuPct / users : null;
-        ctx.log(`  transcription ${users} users ${mode} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} ${mode === 'transcription' ? 'words' : 'frames'}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(1)}% (${r.cpuPctPerUser?.toFixed(2)}%/user), foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`);
+        ctx.log(
+          `  transcription ${users} users ${mode} #${rep + 1}: ${r.deliveredPerS.toFixed(0)} ${mode === 'transcription' ? 'words' : 'frames'}/s loss ${r.lossPct.toFixed(2)}% p50 ${r.latency.p50} p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(1)}% (${r.cpuPctPerUser?.toFixed(2)}%/user), foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`,
+        );
         return r;
       });
       const step = { step: users, label: `${users} users` };
       for (const m of active(mctx, units)) {
         if (!reps[m]?.length) continue;
         step[m] = aggregate(reps[m]);
-        const per = reps[m].map((r) => r.cpuPctPerUser).filter((x) => x != null).sort((a, b) => a - b);
-        step[m].cpuPctPerUser = per.length ? (per.length % 2 ? per[(per.length - 1) / 2] : (per[per.length / 2 - 1] + per[per.length / 2]) / 2) : null;
+        const per = reps[m]
+          .map((r) => r.cpuPctPerUser)
+          .filter((x) => x != null)
+          .sort((a, b) => a - b);
+        step[m].cpuPctPerUser = per.length
+          ? per.length % 2
+            ? per[(per.length - 1) / 2]
+            : (per[per.length / 2 - 1] + per[per.length / 2]) / 2
+          : null;
       }
       out.steps.push(step);
     }
@@ -150,7 +204,11 @@ export async function run(ctx) {
       },
     ],
   };
-  out.notes.push('two instances of our server (both with SONIOX_URL set to the double), one per mode; the baseline takes no part (it has no transcription); the "Baseline" column of the summary holds the relay-only mode');
-  out.notes.push(`the Soniox double runs in its own process on the load generators' core; bytesPerWord ${DOUBLE_OPTIONS.bytesPerWord} (one word per frame), ${DOUBLE_OPTIONS.wordsPerUtterance} words per utterance${out.doubleCpuMs != null ? `; it used ${Math.round(out.doubleCpuMs)} ms CPU over the scenario` : ''}`);
+  out.notes.push(
+    'two instances of our server (both with SONIOX_URL set to the double), one per mode; the baseline takes no part (it has no transcription); the "Baseline" column of the summary holds the relay-only mode',
+  );
+  out.notes.push(
+    `the Soniox double runs in its own process on the load generators' core; bytesPerWord ${DOUBLE_OPTIONS.bytesPerWord} (one word per frame), ${DOUBLE_OPTIONS.wordsPerUtterance} words per utterance${out.doubleCpuMs != null ? `; it used ${Math.round(out.doubleCpuMs)} ms CPU over the scenario` : ''}`,
+  );
   return out;
 }

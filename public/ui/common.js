@@ -6,7 +6,8 @@ const LINK = 'mentra.simulatorLink';
 
 export class ApiError extends Error {
   constructor(status, body, what) {
-    const msg = body && typeof body === 'object' ? (Array.isArray(body.message) ? body.message.join('; ') : body.message) : body;
+    const msg =
+      body && typeof body === 'object' ? (Array.isArray(body.message) ? body.message.join('; ') : body.message) : body;
     super(`${what}: HTTP ${status}${body && body.code ? ` ${body.code}` : ''}${msg ? ` — ${msg}` : ''}`);
     this.status = status;
     this.body = body;

@@ -13,7 +13,14 @@ async function init() {
   meta = await loadMeta();
   $('#f-type').replaceChildren(...meta.appTypes.map((t) => h('option', { value: t, selected: t === 'standard' }, t)));
   $('#f-permissions').replaceChildren(
-    ...meta.permissionTypes.map((p) => h('label', {}, h('input', { type: 'checkbox', value: p, name: 'permission' }), p.toLowerCase().replace(/_/g, ' '))),
+    ...meta.permissionTypes.map((p) =>
+      h(
+        'label',
+        {},
+        h('input', { type: 'checkbox', value: p, name: 'permission' }),
+        p.toLowerCase().replace(/_/g, ' '),
+      ),
+    ),
   );
   wire();
   if (auth.adminKey) await enter();
@@ -34,7 +41,9 @@ async function enter() {
     await api('GET', '/api/admin/apps', undefined, 'Checking the admin key');
   } catch (err) {
     auth.signOut();
-    return showSignIn(err instanceof ApiError && err.status === 401 ? 'The cloud refused this admin API key (401).' : err.message);
+    return showSignIn(
+      err instanceof ApiError && err.status === 401 ? 'The cloud refused this admin API key (401).' : err.message,
+    );
   }
   $('#signin').hidden = true;
   $('#app').hidden = false;
@@ -65,15 +74,26 @@ function wire() {
     register();
   });
   $('#refresh').addEventListener('click', () => refresh());
-  $('#key-copy').addEventListener('click', () => navigator.clipboard?.writeText($('#key-value').textContent).catch(() => undefined));
+  $('#key-copy').addEventListener('click', () =>
+    navigator.clipboard?.writeText($('#key-value').textContent).catch(() => undefined),
+  );
 }
 
 function addHardwareRow() {
   const row = h(
     'div',
     { class: 'hw-row' },
-    h('select', { class: 'hw-type', 'aria-label': 'Hardware' }, ...meta.hardwareTypes.map((t) => h('option', { value: t }, t))),
-    h('select', { class: 'hw-level', 'aria-label': 'Level' }, h('option', { value: 'REQUIRED' }, 'required'), h('option', { value: 'OPTIONAL' }, 'optional')),
+    h(
+      'select',
+      { class: 'hw-type', 'aria-label': 'Hardware' },
+      ...meta.hardwareTypes.map((t) => h('option', { value: t }, t)),
+    ),
+    h(
+      'select',
+      { class: 'hw-level', 'aria-label': 'Level' },
+      h('option', { value: 'REQUIRED' }, 'required'),
+      h('option', { value: 'OPTIONAL' }, 'optional'),
+    ),
     h('button', { type: 'button', onclick: () => row.remove() }, 'Remove'),
   );
   $('#f-hardware').append(row);
@@ -85,7 +105,8 @@ function readForm() {
   const packageName = $('#f-package').value.trim();
   const name = $('#f-name').value.trim() || packageName;
   const publicUrl = $('#f-url').value.trim();
-  if (!PACKAGE_NAME.test(packageName)) problems.push('Package name: 1-128 letters, digits, ".", "_" or "-" (e.g. com.example.notes)');
+  if (!PACKAGE_NAME.test(packageName))
+    problems.push('Package name: 1-128 letters, digits, ".", "_" or "-" (e.g. com.example.notes)');
   if (!/^https?:\/\/[^\s?#]+$/.test(publicUrl)) problems.push('Public URL: an http(s) URL without query or fragment');
   const webviewURL = $('#f-webview').value.trim();
   if (webviewURL && !/^https?:\/\/\S+$/.test(webviewURL)) problems.push('Webview URL: an http(s) URL');
@@ -100,8 +121,19 @@ function readForm() {
     }
   }
   const permissions = [...document.querySelectorAll('input[name=permission]:checked')].map((c) => ({ type: c.value }));
-  const hardwareRequirements = [...document.querySelectorAll('#f-hardware .hw-row')].map((r) => ({ type: r.querySelector('.hw-type').value, level: r.querySelector('.hw-level').value }));
-  const dto = { packageName, name, publicUrl, appType: $('#f-type').value, permissions, hardwareRequirements, settings };
+  const hardwareRequirements = [...document.querySelectorAll('#f-hardware .hw-row')].map((r) => ({
+    type: r.querySelector('.hw-type').value,
+    level: r.querySelector('.hw-level').value,
+  }));
+  const dto = {
+    packageName,
+    name,
+    publicUrl,
+    appType: $('#f-type').value,
+    permissions,
+    hardwareRequirements,
+    settings,
+  };
   if (webviewURL) dto.webviewURL = webviewURL;
   const description = $('#f-description').value.trim();
   if (description) dto.description = description;
@@ -142,7 +174,10 @@ async function refresh() {
   let apps;
   let sessions;
   try {
-    [apps, sessions] = await Promise.all([api('GET', '/api/admin/apps', undefined, 'Listing apps'), api('GET', '/api/admin/sessions', undefined, 'Listing sessions')]);
+    [apps, sessions] = await Promise.all([
+      api('GET', '/api/admin/apps', undefined, 'Listing apps'),
+      api('GET', '/api/admin/sessions', undefined, 'Listing sessions'),
+    ]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       auth.signOut();
@@ -183,7 +218,9 @@ function lastStartCell(entries) {
       h(
         'div',
         { title: l.message || '' },
-        l.ok ? h('span', { class: 'ok' }, 'ok') : h('span', { class: 'bad' }, h('span', { class: 'stage' }, l.stage || 'failed')),
+        l.ok
+          ? h('span', { class: 'ok' }, 'ok')
+          : h('span', { class: 'bad' }, h('span', { class: 'stage' }, l.stage || 'failed')),
         h('span', { class: 'sub' }, ` ${userId} · ${timeAgo(l.at)}`),
         !l.ok && l.message ? h('div', { class: 'sub' }, l.message) : null,
       ),
@@ -214,7 +251,11 @@ function renderApps(apps, sessions) {
     // The table is re-drawn every 5 s: what was typed and the last message survive it.
     const kept = rowState.get(app.packageName) || { user: '', status: '', armedUntil: 0 };
     rowState.set(app.packageName, kept);
-    const userInput = h('input', { placeholder: 'user@example.com', size: 18, 'aria-label': `User for ${app.packageName}` });
+    const userInput = h('input', {
+      placeholder: 'user@example.com',
+      size: 18,
+      'aria-label': `User for ${app.packageName}`,
+    });
     userInput.value = kept.user;
     userInput.addEventListener('input', () => (kept.user = userInput.value));
     const statusEl = h('div', { class: 'sub' }, kept.status);
@@ -226,7 +267,11 @@ function renderApps(apps, sessions) {
     };
     // Rotating takes two clicks within 6 s (arm, confirm); the armed state survives a re-draw.
     const isArmed = () => (kept.armedUntil || 0) > Date.now();
-    const rotate = h('button', { type: 'button', class: isArmed() ? 'danger' : '' }, isArmed() ? 'Confirm: old key stops working' : 'Rotate key');
+    const rotate = h(
+      'button',
+      { type: 'button', class: isArmed() ? 'danger' : '' },
+      isArmed() ? 'Confirm: old key stops working' : 'Rotate key',
+    );
     rotate.addEventListener('click', async () => {
       if (!isArmed()) {
         kept.armedUntil = Date.now() + 6000;
@@ -243,25 +288,45 @@ function renderApps(apps, sessions) {
       rotate.textContent = 'Rotate key';
       rotate.classList.remove('danger');
       try {
-        const r = await api('POST', `/api/admin/apps/${seg(app.packageName)}/api-key`, undefined, `Rotating the key of ${app.packageName}`);
+        const r = await api(
+          'POST',
+          `/api/admin/apps/${seg(app.packageName)}/api-key`,
+          undefined,
+          `Rotating the key of ${app.packageName}`,
+        );
         showKey(`New API key for ${app.packageName}; the old one no longer works.`, app.packageName, r.apiKey);
       } catch (err) {
         status.textContent = err.message;
       }
     });
-    const start = h('button', { type: 'button', title: 'Start it in the user\'s live session (glasses connected, e.g. in the simulator)' }, 'Start');
+    const start = h(
+      'button',
+      { type: 'button', title: "Start it in the user's live session (glasses connected, e.g. in the simulator)" },
+      'Start',
+    );
     start.addEventListener('click', async () => {
       const userId = userInput.value.trim();
       if (!userId) return (status.textContent = 'Enter a user id (email) with a live session');
       status.textContent = `Starting for ${userId}…`;
       start.disabled = true;
       try {
-        await api('POST', `/api/admin/sessions/${seg(userId)}/apps/${seg(app.packageName)}/start`, undefined, `Starting ${app.packageName}`);
+        await api(
+          'POST',
+          `/api/admin/sessions/${seg(userId)}/apps/${seg(app.packageName)}/start`,
+          undefined,
+          `Starting ${app.packageName}`,
+        );
         recordStart(app.packageName, userId, { at: new Date().toISOString(), ok: true });
         status.textContent = `Started for ${userId}.`;
       } catch (err) {
         const stage = err instanceof ApiError ? err.stage : undefined;
-        if (stage) recordStart(app.packageName, userId, { at: new Date().toISOString(), ok: false, stage, message: err.body.message });
+        if (stage)
+          recordStart(app.packageName, userId, {
+            at: new Date().toISOString(),
+            ok: false,
+            stage,
+            message: err.body.message,
+          });
         status.textContent = stage ? `Start failed at stage ${stage}.` : err.message;
       } finally {
         start.disabled = false;
@@ -273,7 +338,12 @@ function renderApps(apps, sessions) {
       const userId = userInput.value.trim();
       if (!userId) return (status.textContent = 'Enter a user id (email)');
       try {
-        await api('PUT', `/api/admin/users/${seg(userId)}/apps/${seg(app.packageName)}`, undefined, `Installing ${app.packageName}`);
+        await api(
+          'PUT',
+          `/api/admin/users/${seg(userId)}/apps/${seg(app.packageName)}`,
+          undefined,
+          `Installing ${app.packageName}`,
+        );
         status.textContent = `Installed for ${userId}. Try it: /simulator?user=${userId}`;
       } catch (err) {
         status.textContent = err.message;
@@ -282,14 +352,38 @@ function renderApps(apps, sessions) {
     return h(
       'tr',
       { dataset: { app: app.packageName } },
-      h('td', {}, h('strong', {}, app.name), h('div', { class: 'sub mono' }, app.packageName), h('div', { class: 'sub mono' }, app.publicUrl), app.webviewURL ? h('div', { class: 'sub' }, 'webview: ', h('a', { href: app.webviewURL, target: '_blank', rel: 'noopener' }, app.webviewURL)) : null),
+      h(
+        'td',
+        {},
+        h('strong', {}, app.name),
+        h('div', { class: 'sub mono' }, app.packageName),
+        h('div', { class: 'sub mono' }, app.publicUrl),
+        app.webviewURL
+          ? h(
+              'div',
+              { class: 'sub' },
+              'webview: ',
+              h('a', { href: app.webviewURL, target: '_blank', rel: 'noopener' }, app.webviewURL),
+            )
+          : null,
+      ),
       h('td', {}, app.appType, h('div', { class: 'sub' }, needs.join(', ') || 'no permissions')),
       h('td', {}, runners.length ? runners.join(', ') : h('span', { class: 'muted' }, 'nobody')),
       h('td', {}, lastStartCell(starts)),
-      h('td', { class: 'actions' }, h('div', { class: 'row' }, userInput, install, start), h('div', { class: 'row' }, rotate), statusEl),
+      h(
+        'td',
+        { class: 'actions' },
+        h('div', { class: 'row' }, userInput, install, start),
+        h('div', { class: 'row' }, rotate),
+        statusEl,
+      ),
     );
   });
-  $('#apps').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No apps yet: register one above.'))]));
+  $('#apps').replaceChildren(
+    ...(rows.length
+      ? rows
+      : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No apps yet: register one above.'))]),
+  );
 }
 
 function renderSessions(sessions) {
@@ -298,7 +392,14 @@ function renderSessions(sessions) {
       'tr',
       {},
       h('td', {}, s.userId, h('div', { class: 'sub' }, `since ${timeAgo(s.startTime)}`)),
-      h('td', {}, s.glassesConnected ? h('span', { class: 'ok' }, 'connected') : h('span', { class: 'muted' }, `gone ${timeAgo(s.disconnectedAt)}`), h('div', { class: 'sub' }, s.modelName || 'unknown model')),
+      h(
+        'td',
+        {},
+        s.glassesConnected
+          ? h('span', { class: 'ok' }, 'connected')
+          : h('span', { class: 'muted' }, `gone ${timeAgo(s.disconnectedAt)}`),
+        h('div', { class: 'sub' }, s.modelName || 'unknown model'),
+      ),
       h(
         'td',
         {},
@@ -310,15 +411,28 @@ function renderSessions(sessions) {
                 h('span', { class: 'mono' }, a.packageName),
                 ' ',
                 h('span', { class: a.state === 'running' ? 'ok' : 'muted' }, a.state),
-                a.lastStart && !a.lastStart.ok ? h('span', { class: 'bad' }, ` · last start failed at `, h('span', { class: 'stage' }, a.lastStart.stage || '?')) : null,
+                a.lastStart && !a.lastStart.ok
+                  ? h(
+                      'span',
+                      { class: 'bad' },
+                      ` · last start failed at `,
+                      h('span', { class: 'stage' }, a.lastStart.stage || '?'),
+                    )
+                  : null,
               ),
             )
           : [h('span', { class: 'muted' }, 'no apps')]),
       ),
-      h('td', { class: 'actions' }, h('a', { href: `/simulator?user=${encodeURIComponent(s.userId)}` }, 'open in simulator')),
+      h(
+        'td',
+        { class: 'actions' },
+        h('a', { href: `/simulator?user=${encodeURIComponent(s.userId)}` }, 'open in simulator'),
+      ),
     ),
   );
-  $('#sessions').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No live sessions.'))]));
+  $('#sessions').replaceChildren(
+    ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No live sessions.'))]),
+  );
 }
 
 init().catch((err) => document.body.prepend(h('p', { class: 'error' }, `The console failed to start: ${err.message}`)));

@@ -40,7 +40,11 @@ export class GlassesDisplay {
     if (!layout) return;
     switch (layout.layoutType) {
       case 'text_wall':
-        this.textBlock(this.wrap(String(layout.text ?? ''), this.canvas.width - 2 * this.margin), this.margin, this.top());
+        this.textBlock(
+          this.wrap(String(layout.text ?? ''), this.canvas.width - 2 * this.margin),
+          this.margin,
+          this.top(),
+        );
         break;
       case 'double_text_wall':
         this.columns(String(layout.topText ?? ''), String(layout.bottomText ?? ''));
@@ -55,7 +59,12 @@ export class GlassesDisplay {
         this.drawBitmap(layout.data, gen);
         break;
       case 'bitmap_animation':
-        this.animate(Array.isArray(layout.frames) ? layout.frames : [], Number(layout.interval) || 1000, layout.repeat !== false, gen);
+        this.animate(
+          Array.isArray(layout.frames) ? layout.frames : [],
+          Number(layout.interval) || 1000,
+          layout.repeat !== false,
+          gen,
+        );
         break;
       default:
         break;
@@ -151,12 +160,17 @@ export class GlassesDisplay {
     const width = this.canvas.width - 2 * this.margin;
     let used = 0;
     if (title) {
-      used = this.textBlock(this.wrap(title, width, this.boldFont).slice(0, 1), this.margin, this.top(), { font: this.boldFont, maxLines: 1 });
+      used = this.textBlock(this.wrap(title, width, this.boldFont).slice(0, 1), this.margin, this.top(), {
+        font: this.boldFont,
+        maxLines: 1,
+      });
       const y = this.top() + this.lineHeight - 2;
       this.ctx.fillStyle = this.color;
       this.ctx.fillRect(this.margin, y, Math.min(width, this.ctx.measureText(title).width + 4), 2);
     }
-    this.textBlock(this.wrap(text, width), this.margin, this.top() + used * this.lineHeight, { maxLines: this.maxLines() - used });
+    this.textBlock(this.wrap(text, width), this.margin, this.top() + used * this.lineHeight, {
+      maxLines: this.maxLines() - used,
+    });
   }
 
   stopAnimation() {
@@ -204,7 +218,8 @@ export class GlassesDisplay {
   async decodeBitmap(data) {
     const cached = this.bitmapCache.get(data);
     if (cached) return cached;
-    const bytes = /^(424d|424D)[0-9a-fA-F]*$/.test(data) && data.length % 2 === 0 ? hexToBytes(data) : base64ToBytes(data);
+    const bytes =
+      /^(424d|424D)[0-9a-fA-F]*$/.test(data) && data.length % 2 === 0 ? hexToBytes(data) : base64ToBytes(data);
     if (bytes.length < 2 || bytes[0] !== 0x42 || bytes[1] !== 0x4d) throw new Error('not a BMP');
     const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/bmp' }));
     const off = document.createElement('canvas');

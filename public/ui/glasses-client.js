@@ -18,7 +18,14 @@ export class GlassesClient extends EventTarget {
   }
 
   initialState() {
-    return { connected: false, sessionId: null, display: { main: null, dashboard: null }, micEnabled: false, requiredData: [], locationTier: null };
+    return {
+      connected: false,
+      sessionId: null,
+      display: { main: null, dashboard: null },
+      micEnabled: false,
+      requiredData: [],
+      locationTier: null,
+    };
   }
 
   get isOpen() {
@@ -68,7 +75,8 @@ export class GlassesClient extends EventTarget {
         if (!msg || typeof msg.type !== 'string') return;
         this.handle(msg);
         if (msg.type === 'connection_ack') finish(null, msg);
-        if (msg.type === 'connection_error' || msg.type === 'auth_error') finish(new Error(`${msg.type}: ${msg.message}`));
+        if (msg.type === 'connection_error' || msg.type === 'auth_error')
+          finish(new Error(`${msg.type}: ${msg.message}`));
       });
       ws.addEventListener('close', (ev) => {
         finish(new Error(`socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before connection_ack`));
@@ -109,7 +117,11 @@ export class GlassesClient extends EventTarget {
 
   sendConnectionState(status = 'CONNECTED') {
     const hasWifi = this.model.name === 'Mentra Live';
-    this.send('glasses_connection_state', { modelName: this.model.name, status, wifi: { connected: hasWifi, ssid: hasWifi ? 'SimulatorWiFi' : null } });
+    this.send('glasses_connection_state', {
+      modelName: this.model.name,
+      status,
+      wifi: { connected: hasWifi, ssid: hasWifi ? 'SimulatorWiFi' : null },
+    });
   }
 
   setModel(model) {
@@ -122,7 +134,11 @@ export class GlassesClient extends EventTarget {
   }
 
   touch(gesture) {
-    this.send('touch_event', { device_model: this.model.name, gesture_name: gesture, timestamp: new Date().toISOString() });
+    this.send('touch_event', {
+      device_model: this.model.name,
+      gesture_name: gesture,
+      timestamp: new Date().toISOString(),
+    });
   }
 
   headPosition(position) {
@@ -222,7 +238,10 @@ export class GlassesClient extends EventTarget {
         this.send('photo_response', {
           requestId: msg.requestId,
           success: false,
-          error: { code: 'CAMERA_BUSY', message: 'The web simulator has no camera; use npm run sim or the SimulatedGlasses library for photos' },
+          error: {
+            code: 'CAMERA_BUSY',
+            message: 'The web simulator has no camera; use npm run sim or the SimulatedGlasses library for photos',
+          },
         });
         break;
       case 'audio_play_request':

@@ -46,7 +46,11 @@ async function init() {
 
 function fillModels(wanted) {
   const select = $('#model');
-  select.replaceChildren(...sim.meta.models.map((m) => h('option', { value: m.name }, `${m.name}${m.aliases.length ? ` (${m.aliases[0]})` : ''}`)));
+  select.replaceChildren(
+    ...sim.meta.models.map((m) =>
+      h('option', { value: m.name }, `${m.name}${m.aliases.length ? ` (${m.aliases[0]})` : ''}`),
+    ),
+  );
   const w = (wanted || '').toLowerCase();
   const found = sim.meta.models.find((m) => m.name.toLowerCase() === w || m.aliases.includes(w));
   select.value = (found || sim.meta.models.find((m) => m.name === sim.meta.defaultModel)).name;
@@ -70,7 +74,8 @@ async function enter() {
       $('#user-id').readOnly = true;
       $('#model').value = sim.link.model;
       applyModel(sim.link.model);
-      $('#auth-info').textContent = `link for ${sim.link.userId}, valid until ${new Date(sim.link.expiresAt).toLocaleTimeString()}`;
+      $('#auth-info').textContent =
+        `link for ${sim.link.userId}, valid until ${new Date(sim.link.expiresAt).toLocaleTimeString()}`;
     } else {
       await api('GET', '/api/admin/apps', undefined, 'Checking the admin key');
       $('#auth-info').textContent = 'admin';
@@ -80,7 +85,11 @@ async function enter() {
     auth.signOut();
     sim.link = null;
     if (!(err instanceof ApiError) || err.status !== 401) return showSignIn(err.message);
-    return showSignIn(wasLink ? 'This simulator link is invalid or has expired: sign in with the admin key or ask for a new link.' : 'The cloud refused this admin API key (401).');
+    return showSignIn(
+      wasLink
+        ? 'This simulator link is invalid or has expired: sign in with the admin key or ask for a new link.'
+        : 'The cloud refused this admin API key (401).',
+    );
   }
   $('#signin').hidden = true;
   $('#app').hidden = false;
@@ -144,9 +153,15 @@ function wire() {
       $('#speech-text').value = '';
     });
   });
-  $('#send-location').addEventListener('click', () => act(() => sim.client.setLocation(Number($('#lat').value), Number($('#lng').value), 10)));
-  $('#send-battery').addEventListener('click', () => act(() => sim.client.battery(Math.max(0, Math.min(100, Number($('#battery').value))), $('#charging').checked)));
-  $('#send-notif').addEventListener('click', () => act(() => sim.client.notification($('#notif-title').value, $('#notif-content').value)));
+  $('#send-location').addEventListener('click', () =>
+    act(() => sim.client.setLocation(Number($('#lat').value), Number($('#lng').value), 10)),
+  );
+  $('#send-battery').addEventListener('click', () =>
+    act(() => sim.client.battery(Math.max(0, Math.min(100, Number($('#battery').value))), $('#charging').checked)),
+  );
+  $('#send-notif').addEventListener('click', () =>
+    act(() => sim.client.notification($('#notif-title').value, $('#notif-content').value)),
+  );
   $('#apps-refresh').addEventListener('click', () => refreshApps().catch(showAppsError));
   $('#log-clear').addEventListener('click', () => $('#log').replaceChildren());
   $('#log').addEventListener('click', (ev) => {
@@ -174,7 +189,17 @@ function applyModel(name) {
   const d = sim.model.display;
   $('#lens-res').textContent = d ? `${d.width}×${d.height} · ${d.maxTextLines} lines · ${d.color}` : 'no display';
   $('#gestures').replaceChildren(
-    ...sim.model.touchGestures.map((g) => h('button', { class: 'gesture', disabled: !(sim.client && sim.client.isOpen), onclick: () => act(() => sim.client.touch(g)) }, g.toLowerCase().replace(/_/g, ' '))),
+    ...sim.model.touchGestures.map((g) =>
+      h(
+        'button',
+        {
+          class: 'gesture',
+          disabled: !(sim.client && sim.client.isOpen),
+          onclick: () => act(() => sim.client.touch(g)),
+        },
+        g.toLowerCase().replace(/_/g, ' '),
+      ),
+    ),
   );
   render();
 }
@@ -261,7 +286,19 @@ function setStatus(text, kind) {
 }
 
 function enableControls(on) {
-  for (const id of ['#btn-short', '#btn-long', '#head', '#mic', '#speech-text', '#speech-send', '#send-location', '#send-battery', '#send-notif', '#disconnect']) $(id).disabled = !on;
+  for (const id of [
+    '#btn-short',
+    '#btn-long',
+    '#head',
+    '#mic',
+    '#speech-text',
+    '#speech-send',
+    '#send-location',
+    '#send-battery',
+    '#send-notif',
+    '#disconnect',
+  ])
+    $(id).disabled = !on;
   for (const b of document.querySelectorAll('#gestures button')) b.disabled = !on;
   $('#connect').disabled = false;
   $('#mic').disabled = !on || !sim.model.hasMicrophone;
@@ -304,11 +341,15 @@ async function startMic() {
   }
   $('#mic').setAttribute('aria-pressed', 'true');
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     const ctx = new AudioContext();
     await ctx.audioWorklet.addModule('/ui/mic-worklet.js');
     const source = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, 'pcm16k-capture', { processorOptions: { targetRate: 16000, frameSamples: 1600 } });
+    const node = new AudioWorkletNode(ctx, 'pcm16k-capture', {
+      processorOptions: { targetRate: 16000, frameSamples: 1600 },
+    });
     const mute = ctx.createGain();
     mute.gain.value = 0;
     source.connect(node);
@@ -324,7 +365,8 @@ async function startMic() {
     sim.mic = { stream, ctx, node };
     sim.client.vad(true);
     const label = stream.getAudioTracks()[0]?.label || 'microphone';
-    $('#mic-info').textContent = `Streaming ${label}: ${ctx.sampleRate} Hz → 16 kHz mono PCM, 100 ms frames.${sim.client.state.micEnabled ? '' : ' No app has asked for audio yet (cloud mic off): frames are sent anyway.'}`;
+    $('#mic-info').textContent =
+      `Streaming ${label}: ${ctx.sampleRate} Hz → 16 kHz mono PCM, 100 ms frames.${sim.client.state.micEnabled ? '' : ' No app has asked for audio yet (cloud mic off): frames are sent anyway.'}`;
   } catch (err) {
     $('#mic').setAttribute('aria-pressed', 'false');
     $('#mic-info').textContent = `Microphone unavailable: ${err.message}`;
@@ -360,7 +402,15 @@ async function loadAppsView() {
     api('GET', `/api/admin/sessions/${uid}`).catch((e) => (e.status === 404 ? null : Promise.reject(e))),
   ]);
   const installed = new Set((user ? user.installedApps : []).map((a) => a.packageName));
-  return { apps: apps.map((a) => ({ packageName: a.packageName, name: a.name, appType: a.appType, installed: installed.has(a.packageName) })), session };
+  return {
+    apps: apps.map((a) => ({
+      packageName: a.packageName,
+      name: a.name,
+      appType: a.appType,
+      installed: installed.has(a.packageName),
+    })),
+    session,
+  };
 }
 
 async function refreshApps() {
@@ -373,28 +423,92 @@ async function refreshApps() {
     const loading = session ? session.loadingApps.includes(app.packageName) : false;
     const info = session ? session.apps.find((a) => a.packageName === app.packageName) : null;
     const last = info && info.lastStart;
-    const state = running ? h('span', { class: 'ok' }, 'running') : loading ? h('span', { class: 'muted' }, 'starting…') : app.installed ? h('span', { class: 'muted' }, 'stopped') : h('span', { class: 'muted' }, 'not installed');
+    const state = running
+      ? h('span', { class: 'ok' }, 'running')
+      : loading
+        ? h('span', { class: 'muted' }, 'starting…')
+        : app.installed
+          ? h('span', { class: 'muted' }, 'stopped')
+          : h('span', { class: 'muted' }, 'not installed');
     const lastCell = last
       ? last.ok
         ? h('span', { class: 'ok', title: last.at }, `ok · ${timeAgo(last.at)}`)
-        : h('span', { class: 'bad', title: last.message || '' }, h('span', { class: 'stage' }, last.stage || 'failed'), ` · ${timeAgo(last.at)}`, h('div', { class: 'sub' }, last.message || ''))
+        : h(
+            'span',
+            { class: 'bad', title: last.message || '' },
+            h('span', { class: 'stage' }, last.stage || 'failed'),
+            ` · ${timeAgo(last.at)}`,
+            h('div', { class: 'sub' }, last.message || ''),
+          )
       : h('span', { class: 'muted' }, '—');
     let action;
     if (!app.installed) action = h('button', { onclick: () => appAction('install', app.packageName) }, 'Install');
-    else if (running || loading) action = h('button', { class: 'danger', onclick: () => appAction('stop', app.packageName), dataset: { testid: `stop-${app.packageName}` } }, 'Stop');
-    else action = h('button', { class: 'primary', disabled: !connected, title: connected ? '' : 'Connect the glasses first', onclick: () => appAction('start', app.packageName), dataset: { testid: `start-${app.packageName}` } }, 'Start');
-    return h('tr', { dataset: { app: app.packageName } }, h('td', {}, app.name, h('div', { class: 'sub mono' }, app.packageName)), h('td', {}, state, h('div', { class: 'sub' }, app.appType)), h('td', {}, lastCell), h('td', { class: 'actions' }, action));
+    else if (running || loading)
+      action = h(
+        'button',
+        {
+          class: 'danger',
+          onclick: () => appAction('stop', app.packageName),
+          dataset: { testid: `stop-${app.packageName}` },
+        },
+        'Stop',
+      );
+    else
+      action = h(
+        'button',
+        {
+          class: 'primary',
+          disabled: !connected,
+          title: connected ? '' : 'Connect the glasses first',
+          onclick: () => appAction('start', app.packageName),
+          dataset: { testid: `start-${app.packageName}` },
+        },
+        'Start',
+      );
+    return h(
+      'tr',
+      { dataset: { app: app.packageName } },
+      h('td', {}, app.name, h('div', { class: 'sub mono' }, app.packageName)),
+      h('td', {}, state, h('div', { class: 'sub' }, app.appType)),
+      h('td', {}, lastCell),
+      h('td', { class: 'actions' }, action),
+    );
   });
-  $('#apps').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, auth.mode === 'link' ? 'No apps installed for this user.' : 'No apps registered yet: register one in the developer console.'))]));
+  $('#apps').replaceChildren(
+    ...(rows.length
+      ? rows
+      : [
+          h(
+            'tr',
+            {},
+            h(
+              'td',
+              { colspan: 4, class: 'muted' },
+              auth.mode === 'link'
+                ? 'No apps installed for this user.'
+                : 'No apps registered yet: register one in the developer console.',
+            ),
+          ),
+        ]),
+  );
 }
 
 async function appAction(action, pkg) {
   $('#apps-error').textContent = '';
-  const base = auth.mode === 'link' ? `/api/simulator/link/apps/${seg(pkg)}` : `/api/admin/sessions/${seg(sim.userId)}/apps/${seg(pkg)}`;
+  const base =
+    auth.mode === 'link'
+      ? `/api/simulator/link/apps/${seg(pkg)}`
+      : `/api/admin/sessions/${seg(sim.userId)}/apps/${seg(pkg)}`;
   try {
-    if (action === 'install') await api('PUT', `/api/admin/users/${seg(sim.userId)}/apps/${seg(pkg)}`, undefined, `Installing ${pkg}`);
+    if (action === 'install')
+      await api('PUT', `/api/admin/users/${seg(sim.userId)}/apps/${seg(pkg)}`, undefined, `Installing ${pkg}`);
     else {
-      const pending = api('POST', `${base}/${action}`, undefined, `${action === 'start' ? 'Starting' : 'Stopping'} ${pkg}`);
+      const pending = api(
+        'POST',
+        `${base}/${action}`,
+        undefined,
+        `${action === 'start' ? 'Starting' : 'Stopping'} ${pkg}`,
+      );
       refreshApps().catch(() => undefined);
       await pending;
     }
@@ -424,7 +538,14 @@ function log(dir, msg) {
   if ((msg.type === 'ping' || msg.type === 'pong') && !$('#log-pings').checked) return;
   const list = $('#log');
   const arrow = dir === 'in' ? '↓' : dir === 'out' ? '↑' : '•';
-  const li = h('li', { class: dir }, h('span', { class: 't' }, new Date().toLocaleTimeString()), h('span', { class: 'd' }, arrow), h('span', { class: 'ty' }, msg.type), h('span', { class: 'j' }, summarize(msg)));
+  const li = h(
+    'li',
+    { class: dir },
+    h('span', { class: 't' }, new Date().toLocaleTimeString()),
+    h('span', { class: 'd' }, arrow),
+    h('span', { class: 'ty' }, msg.type),
+    h('span', { class: 'j' }, summarize(msg)),
+  );
   li._msg = msg;
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 20;
   list.append(li);
@@ -435,7 +556,13 @@ function log(dir, msg) {
 function flushAudioLog() {
   const p = sim.pendingAudio;
   if (p.frames === 0) return;
-  log('out', { type: 'audio', frames: p.frames, bytes: p.bytes, format: 'PCM s16le 16 kHz mono', note: 'binary frames in the last second' });
+  log('out', {
+    type: 'audio',
+    frames: p.frames,
+    bytes: p.bytes,
+    format: 'PCM s16le 16 kHz mono',
+    note: 'binary frames in the last second',
+  });
   p.frames = 0;
   p.bytes = 0;
 }

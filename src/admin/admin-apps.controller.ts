@@ -1,5 +1,25 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CloudError } from '../common/cloud-error.js';
 import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
 import { assertStorable } from '../persistence/key.guard.js';
@@ -75,9 +95,12 @@ export class AdminAppsController {
   @ApiOkResponse({ type: AppView })
   async update(@Param() { packageName }: PackageParams, @Body() dto: UpdateAppDto): Promise<AppView> {
     // PartialType's @IsOptional lets null through every validator; stored, it would blank required fields.
-    const nulls = Object.entries(dto).filter(([, v]) => v === null).map(([k]) => `${k} must not be null`);
+    const nulls = Object.entries(dto)
+      .filter(([, v]) => v === null)
+      .map(([k]) => `${k} must not be null`);
     if (nulls.length > 0) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: nulls });
-    if (dto.packageName !== undefined && dto.packageName !== packageName) throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
+    if (dto.packageName !== undefined && dto.packageName !== packageName)
+      throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
     assertStorableSettings(dto.settings);
     const { packageName: _ignored, ...patch } = dto;
     if (patch.publicUrl) patch.publicUrl = patch.publicUrl.replace(/\/+$/, '');
@@ -117,7 +140,8 @@ function assertStorableSettings(settings: unknown): void {
   try {
     assertStorable(JSON.parse(JSON.stringify(settings)), 'settings');
   } catch (err) {
-    if (err instanceof TypeError) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: [err.message] });
+    if (err instanceof TypeError)
+      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: [err.message] });
     throw err;
   }
 }

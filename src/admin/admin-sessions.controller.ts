@@ -1,4 +1,19 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Put, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  StreamableFile,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { wavHeader } from '../audio/recent-audio.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -34,7 +49,9 @@ export class AdminSessionsController {
   }
 
   @Get('sessions/:userId')
-  @ApiOperation({ summary: 'One session: apps, subscriptions per app, model and capabilities, microphone, display decisions' })
+  @ApiOperation({
+    summary: 'One session: apps, subscriptions per app, model and capabilities, microphone, display decisions',
+  })
   get(@Param() params: UserParams): SessionSummary {
     return this.session(params.userId).summary();
   }
@@ -53,7 +70,12 @@ export class AdminSessionsController {
   @ApiOperation({ summary: 'Start an app in a live session and wait for the outcome (the failing stage on failure)' })
   async start(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
     const result = await this.session(params.userId).apps.startApp(params.packageName);
-    if (!result.ok) throw new CloudError('START_FAILED', `Starting ${params.packageName} failed at ${result.stage}: ${result.message}`, { stage: result.stage });
+    if (!result.ok)
+      throw new CloudError(
+        'START_FAILED',
+        `Starting ${params.packageName} failed at ${result.stage}: ${result.message}`,
+        { stage: result.stage },
+      );
     return { ok: true, packageName: result.packageName, alreadyRunning: result.alreadyRunning ?? false };
   }
 
@@ -66,7 +88,10 @@ export class AdminSessionsController {
   }
 
   @Put('sessions/:userId/device')
-  @ApiOperation({ summary: 'Set the glasses model (and connection) of a live session, as glasses_connection_state would: apps get capabilities_update, incompatible apps stop' })
+  @ApiOperation({
+    summary:
+      'Set the glasses model (and connection) of a live session, as glasses_connection_state would: apps get capabilities_update, incompatible apps stop',
+  })
   device(@Param() params: UserParams, @Body() dto: DeviceStateDto): SessionSummary {
     const session = this.session(params.userId);
     session.device.applyState({ modelName: dto.modelName, connected: dto.connected ?? true });
@@ -74,17 +99,26 @@ export class AdminSessionsController {
   }
 
   @Get('sessions/:userId/audio/recent')
-  @ApiOperation({ summary: 'The last seconds of the session\'s audio as a WAV file (PCM s16le, 16 kHz, mono); 409 UNSUPPORTED while RECENT_AUDIO_SECONDS is 0 (the default)' })
+  @ApiOperation({
+    summary:
+      "The last seconds of the session's audio as a WAV file (PCM s16le, 16 kHz, mono); 409 UNSUPPORTED while RECENT_AUDIO_SECONDS is 0 (the default)",
+  })
   @ApiProduces('audio/wav')
   @Header('Content-Type', 'audio/wav')
   recentAudio(@Param() params: UserParams): StreamableFile {
-    if (this.config.recentAudioSeconds <= 0) throw new CloudError('UNSUPPORTED', 'Recent audio is off on this cloud: set RECENT_AUDIO_SECONDS (1–60) to keep it');
+    if (this.config.recentAudioSeconds <= 0)
+      throw new CloudError(
+        'UNSUPPORTED',
+        'Recent audio is off on this cloud: set RECENT_AUDIO_SECONDS (1–60) to keep it',
+      );
     const pcm = this.session(params.userId).audio.recentAudio();
     return new StreamableFile(Buffer.concat([wavHeader(pcm.length), pcm]));
   }
 
   @Get('runtime')
-  @ApiOperation({ summary: 'Process figures for operators and the benchmark (gc=1 collects first when --expose-gc is on)' })
+  @ApiOperation({
+    summary: 'Process figures for operators and the benchmark (gc=1 collects first when --expose-gc is on)',
+  })
   @ApiQuery({ name: 'gc', required: false })
   runtime(@Query('gc') gc?: string): Record<string, number> {
     const collect = (globalThis as { gc?: () => void }).gc;

@@ -2,7 +2,12 @@ import { Controller, Delete, Get, Inject, Param, Post, Put, UseGuards, UseInterc
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
-import { APP_REPOSITORY, USER_REPOSITORY, type AppRepository, type UserRepository } from '../persistence/persistence.types.js';
+import {
+  APP_REPOSITORY,
+  USER_REPOSITORY,
+  type AppRepository,
+  type UserRepository,
+} from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
 import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
@@ -33,7 +38,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Install an app for a user (creates the user if needed)' })
   @ApiOkResponse({ type: UserView })
   async install(@Param() params: UserAppParams): Promise<UserView> {
-    if (!(await this.apps.findByPackageName(params.packageName))) throw new CloudError('APP_NOT_FOUND', `App ${params.packageName} does not exist`);
+    if (!(await this.apps.findByPackageName(params.packageName)))
+      throw new CloudError('APP_NOT_FOUND', `App ${params.packageName} does not exist`);
     return this.users.installApp(normalizeUserId(params.userId), params.packageName);
   }
 

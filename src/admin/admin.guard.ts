@@ -1,4 +1,12 @@
-import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { safeEqual } from '../common/crypto.util.js';
@@ -18,7 +26,14 @@ export class AdminGuard implements CanActivate {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.maxFailures = config.adminAuthFailuresPerMinute;
-    this.failures = this.maxFailures > 0 ? new RateLimiterMemory({ points: this.maxFailures, duration: FAILURE_WINDOW_S, blockDuration: FAILURE_WINDOW_S }) : null;
+    this.failures =
+      this.maxFailures > 0
+        ? new RateLimiterMemory({
+            points: this.maxFailures,
+            duration: FAILURE_WINDOW_S,
+            blockDuration: FAILURE_WINDOW_S,
+          })
+        : null;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -30,13 +45,27 @@ export class AdminGuard implements CanActivate {
     const match = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     if (!match || !safeEqual(match[1]!.trim(), this.config.adminApiKey)) {
       await this.failures?.consume(ip).catch(() => undefined);
-      throw new UnauthorizedException({ statusCode: 401, code: 'UNAUTHORIZED', message: 'A valid admin API key is required (Authorization: Bearer <ADMIN_API_KEY>)' });
+      throw new UnauthorizedException({
+        statusCode: 401,
+        code: 'UNAUTHORIZED',
+        message: 'A valid admin API key is required (Authorization: Bearer <ADMIN_API_KEY>)',
+      });
     }
     return true;
   }
 
   private refuse(context: ExecutionContext, retryAfterS: number): never {
-    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(Math.max(1, retryAfterS)));
-    throw new HttpException({ statusCode: 429, code: 'RATE_LIMITED', message: 'Too many failed admin authentications from this address; try again later' }, HttpStatus.TOO_MANY_REQUESTS);
+    context
+      .switchToHttp()
+      .getResponse<Response>()
+      .setHeader('Retry-After', String(Math.max(1, retryAfterS)));
+    throw new HttpException(
+      {
+        statusCode: 429,
+        code: 'RATE_LIMITED',
+        message: 'Too many failed admin authentications from this address; try again later',
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }

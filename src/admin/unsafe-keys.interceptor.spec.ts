@@ -12,7 +12,15 @@ describe('findUnsafeKeys', () => {
   });
 
   it('accepts ordinary bodies and non-objects', () => {
-    for (const body of [undefined, null, 1, 'x', [], {}, { name: 'n', settings: [{ type: 't', defaultValue: { a: [1, 2] } }] }]) {
+    for (const body of [
+      undefined,
+      null,
+      1,
+      'x',
+      [],
+      {},
+      { name: 'n', settings: [{ type: 't', defaultValue: { a: [1, 2] } }] },
+    ]) {
       expect(findUnsafeKeys(body)).toEqual([]);
     }
   });

@@ -1,4 +1,10 @@
-import { BadRequestException, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  BadRequestException,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 
@@ -25,7 +31,8 @@ export function findUnsafeKeys(body: unknown): string[] {
     for (const key of Object.keys(value)) {
       const child = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
       // `$…` keys are NoSQL operators: no admin body has a legitimate one.
-      if (!Array.isArray(value) && (UNSAFE_KEYS.has(key) || key.startsWith('$'))) found.push(`property ${child} should not exist`);
+      if (!Array.isArray(value) && (UNSAFE_KEYS.has(key) || key.startsWith('$')))
+        found.push(`property ${child} should not exist`);
       stack.push({ value: (value as Record<string, unknown>)[key], path: child, depth: depth + 1 });
     }
   }

@@ -33,10 +33,17 @@ export class AppMessagingController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Other users currently running the calling package (Authorization: Bearer <raw API key>)' })
   @ApiOkResponse({ type: DiscoverUsersView })
-  async discover(@Headers('authorization') authorization: string | undefined, @Body() dto: DiscoverUsersDto): Promise<DiscoverUsersView> {
+  async discover(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() dto: DiscoverUsersDto,
+  ): Promise<DiscoverUsersView> {
     const key = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
     const app = await this.apps.findByPackageName(dto.packageName);
-    if (!key || !app || !safeEqual(sha256Hex(key), app.hashedApiKey)) throw new CloudError('INVALID_API_KEY', 'A valid API key of this package is required (Authorization: Bearer <apiKey>)');
+    if (!key || !app || !safeEqual(sha256Hex(key), app.hashedApiKey))
+      throw new CloudError(
+        'INVALID_API_KEY',
+        'A valid API key of this package is required (Authorization: Bearer <apiKey>)',
+      );
     const users = this.messaging.usersRunning(dto.packageName, dto.userId.toLowerCase());
     return { users, totalUsers: users.length, timestamp: new Date().toISOString() };
   }

@@ -3,5 +3,10 @@ import { SessionModule } from '../session/session.module.js';
 import { AppMessagingController } from './app-messaging.controller.js';
 import { AppMessagingService } from './app-messaging.service.js';
 
-@Module({ imports: [SessionModule], providers: [AppMessagingService], controllers: [AppMessagingController], exports: [AppMessagingService] })
+@Module({
+  imports: [SessionModule],
+  providers: [AppMessagingService],
+  controllers: [AppMessagingController],
+  exports: [AppMessagingService],
+})
 export class AppMessagingModule {}

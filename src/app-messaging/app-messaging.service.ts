@@ -42,7 +42,11 @@ export class AppMessagingService {
       if (s.userId === except) continue;
       const rt = s.connections.get(packageName);
       if (!rt || (rt.state !== 'running' && rt.state !== 'grace')) continue;
-      out.push({ userId: s.userId, sessionId: rt.sessionId, joinedAt: new Date(rt.connectedAt || rt.startedAt).toISOString() });
+      out.push({
+        userId: s.userId,
+        sessionId: rt.sessionId,
+        joinedAt: new Date(rt.connectedAt || rt.startedAt).toISOString(),
+      });
     }
     return out;
   }
@@ -58,8 +62,10 @@ export class AppMessagingService {
 
   async handle(senderUserId: string, packageName: string, msg: TypedMessage): Promise<MessagingResult> {
     const senderSessionId = appSessionId(senderUserId, packageName);
-    if (!(await this.allowed(senderSessionId))) return { ok: false, code: 'RATE_LIMITED', message: 'Too many app messages; slow down' };
-    const messageId = typeof msg.messageId === 'string' && msg.messageId.length <= 200 ? msg.messageId : `msg_${Date.now()}`;
+    if (!(await this.allowed(senderSessionId)))
+      return { ok: false, code: 'RATE_LIMITED', message: 'Too many app messages; slow down' };
+    const messageId =
+      typeof msg.messageId === 'string' && msg.messageId.length <= 200 ? msg.messageId : `msg_${Date.now()}`;
     const stamp = new Date().toISOString();
     switch (msg.type) {
       case 'app_broadcast_message': {
@@ -67,13 +73,31 @@ export class AppMessagingService {
         const members = roomId ? this.rooms.get(packageName)?.get(roomId) : undefined;
         for (const user of this.usersRunning(packageName, senderUserId)) {
           if (members && !members.has(user.userId)) continue;
-          this.send(user.userId, packageName, { type: 'app_message_received', payload: msg.payload, messageId, senderUserId, senderSessionId, ...(roomId ? { roomId } : {}), timestamp: stamp });
+          this.send(user.userId, packageName, {
+            type: 'app_message_received',
+            payload: msg.payload,
+            messageId,
+            senderUserId,
+            senderSessionId,
+            ...(roomId ? { roomId } : {}),
+            timestamp: stamp,
+          });
         }
         return { ok: true };
       }
       case 'app_direct_message': {
         const target = typeof msg.targetUserId === 'string' ? msg.targetUserId : '';
-        const delivered = target !== senderUserId && this.usersRunning(packageName).some((u) => u.userId === target) && this.send(target, packageName, { type: 'app_message_received', payload: msg.payload, messageId, senderUserId, senderSessionId, timestamp: stamp });
+        const delivered =
+          target !== senderUserId &&
+          this.usersRunning(packageName).some((u) => u.userId === target) &&
+          this.send(target, packageName, {
+            type: 'app_message_received',
+            payload: msg.payload,
+            messageId,
+            senderUserId,
+            senderSessionId,
+            timestamp: stamp,
+          });
         this.send(senderUserId, packageName, {
           type: 'app_direct_message_response',
           messageId,
@@ -87,13 +111,25 @@ export class AppMessagingService {
       case 'app_room_join':
       case 'app_room_leave': {
         const roomId = msg.roomId;
-        if (typeof roomId !== 'string' || roomId.length === 0 || roomId.length > MAX_ROOM_ID) return { ok: false, code: 'MALFORMED_MESSAGE', message: `${msg.type} needs a roomId of 1-${MAX_ROOM_ID} characters` };
+        if (typeof roomId !== 'string' || roomId.length === 0 || roomId.length > MAX_ROOM_ID)
+          return {
+            ok: false,
+            code: 'MALFORMED_MESSAGE',
+            message: `${msg.type} needs a roomId of 1-${MAX_ROOM_ID} characters`,
+          };
         const join = msg.type === 'app_room_join';
         this.membership(packageName, roomId, senderUserId, join);
         const members = this.rooms.get(packageName)?.get(roomId) ?? new Set<string>();
         for (const member of members) {
           if (member === senderUserId) continue;
-          this.send(member, packageName, { type: join ? 'app_user_joined' : 'app_user_left', userId: senderUserId, sessionId: senderSessionId, roomId, [join ? 'joinedAt' : 'leftAt']: stamp, timestamp: stamp });
+          this.send(member, packageName, {
+            type: join ? 'app_user_joined' : 'app_user_left',
+            userId: senderUserId,
+            sessionId: senderSessionId,
+            roomId,
+            [join ? 'joinedAt' : 'leftAt']: stamp,
+            timestamp: stamp,
+          });
         }
         return { ok: true };
       }

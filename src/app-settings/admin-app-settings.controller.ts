@@ -17,12 +17,18 @@ export class AdminAppSettingsController {
 
   @Put(':userId/apps/:packageName/settings')
   @ApiOperation({
-    summary: "Replace a user's values for an app's settings (keys from the app's schema); a running app gets settings_update at once",
+    summary:
+      "Replace a user's values for an app's settings (keys from the app's schema); a running app gets settings_update at once",
   })
   @ApiOkResponse({ type: UserAppSettingsView })
   async put(@Param() params: UserAppParams, @Body() dto: UpdateUserAppSettingsDto): Promise<UserAppSettingsView> {
     const userId = normalizeUserId(params.userId);
-    const result = await this.settings.update(userId, params.packageName, dto.settings.map((s) => ({ key: s.key, value: s.value })), { mode: 'replace', notifyAppServer: false });
+    const result = await this.settings.update(
+      userId,
+      params.packageName,
+      dto.settings.map((s) => ({ key: s.key, value: s.value })),
+      { mode: 'replace', notifyAppServer: false },
+    );
     return { userId, packageName: result.packageName, settings: result.settings, delivered: result.delivered };
   }
 }

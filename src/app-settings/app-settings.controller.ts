@@ -7,7 +7,8 @@ import { bearerToken, parsePhoneSettingsBody, userIdFromSettingsBearer } from '.
 import { AppSettingsService, type MergedSettings } from './app-settings.service.js';
 
 function checkPackageName(packageName: string): void {
-  if (!PACKAGE_NAME_PATTERN.test(packageName)) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+  if (!PACKAGE_NAME_PATTERN.test(packageName))
+    throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
 }
 
 /** The settings routes apps (SDK) and phones call (apps.md §5.8, §6.2 row 7). */
@@ -21,11 +22,28 @@ export class AppSettingsController {
   ) {}
 
   @Get('user/:packageName')
-  @ApiOperation({ summary: "session.settings.fetch(): the user's values over the schema defaults (Authorization: Bearer <userId>-<packageName>)" })
+  @ApiOperation({
+    summary:
+      "session.settings.fetch(): the user's values over the schema defaults (Authorization: Bearer <userId>-<packageName>)",
+  })
   @ApiParam({ name: 'packageName' })
-  @ApiOkResponse({ schema: { example: { success: true, packageName: 'com.example.notes', settings: [{ key: 'enabled', type: 'toggle', value: true }] } } })
-  async fetch(@Param('packageName') packageName: string, @Headers('authorization') authorization: string | undefined): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
-    const userId = userIdFromSettingsBearer(authorization, [packageName, this.settings.resolvePackageName(packageName)]);
+  @ApiOkResponse({
+    schema: {
+      example: {
+        success: true,
+        packageName: 'com.example.notes',
+        settings: [{ key: 'enabled', type: 'toggle', value: true }],
+      },
+    },
+  })
+  async fetch(
+    @Param('packageName') packageName: string,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
+    const userId = userIdFromSettingsBearer(authorization, [
+      packageName,
+      this.settings.resolvePackageName(packageName),
+    ]);
     checkPackageName(packageName);
     const result = await this.settings.read(userId, packageName);
     return { success: true, packageName: result.packageName, settings: result.settings };
@@ -34,9 +52,18 @@ export class AppSettingsController {
   @Post(':packageName')
   @HttpCode(200)
   @ApiOperation({
-    summary: "The phone changes a user's settings of an app (Authorization: Bearer <coreToken>): stored, sent to the running app as settings_update, and POSTed to the app server's /settings",
+    summary:
+      "The phone changes a user's settings of an app (Authorization: Bearer <coreToken>): stored, sent to the running app as settings_update, and POSTed to the app server's /settings",
   })
-  @ApiOkResponse({ schema: { example: { success: true, packageName: 'com.example.notes', settings: [{ key: 'enabled', type: 'toggle', value: false }] } } })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        success: true,
+        packageName: 'com.example.notes',
+        settings: [{ key: 'enabled', type: 'toggle', value: false }],
+      },
+    },
+  })
   async change(
     @Param('packageName') packageName: string,
     @Headers('authorization') authorization: string | undefined,
@@ -46,7 +73,10 @@ export class AppSettingsController {
     if (!check.ok) throw new UnauthorizedException({ statusCode: 401, code: 'INVALID_TOKEN', message: check.message });
     checkPackageName(packageName);
     const values = parsePhoneSettingsBody(body);
-    const result = await this.settings.update(check.userId, packageName, values, { mode: 'merge', notifyAppServer: true });
+    const result = await this.settings.update(check.userId, packageName, values, {
+      mode: 'merge',
+      notifyAppServer: true,
+    });
     return { success: true, packageName: result.packageName, settings: result.settings };
   }
 }

@@ -4,17 +4,33 @@ import { bearerToken, parsePhoneSettingsBody, userIdFromSettingsBearer } from '.
 
 describe('userIdFromSettingsBearer', () => {
   it('strips the known -<packageName> suffix of the app session id (emails with "-" work)', () => {
-    expect(userIdFromSettingsBearer('Bearer alice-smith@example.com-com.example.notes', ['com.example.notes'])).toBe('alice-smith@example.com');
-    expect(userIdFromSettingsBearer('Bearer Bob@Example.com-com.augmentos.dashboard', ['com.augmentos.dashboard', 'system.augmentos.dashboard'])).toBe('bob@example.com');
-    expect(userIdFromSettingsBearer('Bearer bob@example.com-system.augmentos.dashboard', ['com.augmentos.dashboard', 'system.augmentos.dashboard'])).toBe('bob@example.com');
+    expect(userIdFromSettingsBearer('Bearer alice-smith@example.com-com.example.notes', ['com.example.notes'])).toBe(
+      'alice-smith@example.com',
+    );
+    expect(
+      userIdFromSettingsBearer('Bearer Bob@Example.com-com.augmentos.dashboard', [
+        'com.augmentos.dashboard',
+        'system.augmentos.dashboard',
+      ]),
+    ).toBe('bob@example.com');
+    expect(
+      userIdFromSettingsBearer('Bearer bob@example.com-system.augmentos.dashboard', [
+        'com.augmentos.dashboard',
+        'system.augmentos.dashboard',
+      ]),
+    ).toBe('bob@example.com');
   });
 
-  it.each([undefined, '', 'Bearer alice@example.com', 'Bearer alice@example.com-com.example.other', 'Bearer -com.example.notes', 'alice@example.com-com.example.notes'])(
-    'refuses %j with 401',
-    (header) => {
-      expect(() => userIdFromSettingsBearer(header, ['com.example.notes'])).toThrow(UnauthorizedException);
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'Bearer alice@example.com',
+    'Bearer alice@example.com-com.example.other',
+    'Bearer -com.example.notes',
+    'alice@example.com-com.example.notes',
+  ])('refuses %j with 401', (header) => {
+    expect(() => userIdFromSettingsBearer(header, ['com.example.notes'])).toThrow(UnauthorizedException);
+  });
 
   it('bearerToken reads one token', () => {
     expect(bearerToken('Bearer abc')).toBe('abc');
@@ -27,7 +43,9 @@ describe('parsePhoneSettingsBody', () => {
   it('takes an array, {settings:[…]} or one {key, value}', () => {
     expect(parsePhoneSettingsBody([{ key: 'a', value: 1 }])).toEqual([{ key: 'a', value: 1 }]);
     expect(parsePhoneSettingsBody({ settings: [{ key: 'a', value: null }] })).toEqual([{ key: 'a', value: null }]);
-    expect(parsePhoneSettingsBody({ key: 'a', value: { nested: [1] } })).toEqual([{ key: 'a', value: { nested: [1] } }]);
+    expect(parsePhoneSettingsBody({ key: 'a', value: { nested: [1] } })).toEqual([
+      { key: 'a', value: { nested: [1] } },
+    ]);
   });
 
   it.each([

@@ -51,14 +51,26 @@ export function parsePhoneSettingsBody(body: unknown): SettingValue[] {
         ? [body]
         : null;
   if (!list) {
-    throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: 'The body must be [{key, value}, …], {settings: [{key, value}, …]} or {key, value}' });
+    throw new BadRequestException({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: 'The body must be [{key, value}, …], {settings: [{key, value}, …]} or {key, value}',
+    });
   }
   return list.map((item: unknown, i): SettingValue => {
     if (!isPlainObject(item) || typeof item.key !== 'string' || item.key.length === 0 || item.key.length > 128) {
-      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `settings[${i}] needs a key of 1 to 128 characters` });
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: `settings[${i}] needs a key of 1 to 128 characters`,
+      });
     }
     if (!Object.prototype.hasOwnProperty.call(item, 'value')) {
-      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `settings[${i}] (${JSON.stringify(item.key)}) needs a value` });
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: `settings[${i}] (${JSON.stringify(item.key)}) needs a value`,
+      });
     }
     return { key: item.key, value: item.value };
   });

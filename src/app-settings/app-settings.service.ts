@@ -70,13 +70,20 @@ export class AppSettingsService {
     return { packageName: app.packageName, settings: mergeSettings(app.settings, values), delivered: false };
   }
 
-  async update(userId: string, packageName: string, values: SettingValue[], change: SettingsChange): Promise<SettingsResult> {
+  async update(
+    userId: string,
+    packageName: string,
+    values: SettingValue[],
+    change: SettingsChange,
+  ): Promise<SettingsResult> {
     const app = await this.appFor(userId, packageName);
     checkValues(app, values);
     const merged = await this.writers.run(JSON.stringify([userId, app.packageName]), async () => {
       let next = values.map((v) => ({ key: v.key, value: v.value }));
       if (change.mode === 'merge') {
-        const stored = (await this.users.findById(userId))?.appSettings.find((s) => s.packageName === app.packageName)?.settings ?? [];
+        const stored =
+          (await this.users.findById(userId))?.appSettings.find((s) => s.packageName === app.packageName)?.settings ??
+          [];
         const byKey = new Map(stored.map((s) => [s.key, s.value]));
         for (const v of next) byKey.set(v.key, v.value);
         next = Array.from(byKey, ([key, value]) => ({ key, value }));
@@ -91,7 +98,13 @@ export class AppSettingsService {
 
   /** settings_update to the app's open socket in the user's live session, if there is one. */
   private push(userId: string, packageName: string, settings: MergedSettings): boolean {
-    const message = { type: 'settings_update', packageName, sessionId: appSessionId(userId, packageName), settings, timestamp: new Date().toISOString() };
+    const message = {
+      type: 'settings_update',
+      packageName,
+      sessionId: appSessionId(userId, packageName),
+      settings,
+      timestamp: new Date().toISOString(),
+    };
     return this.registry.get(userId)?.connections.sendJson(packageName, message) ?? false;
   }
 
@@ -127,7 +140,11 @@ export class AppSettingsService {
 /** Keys must be in the app's schema (anything else would be stored but never shown); values plain JSON. */
 function checkValues(app: AppRecord, values: SettingValue[]): void {
   if (values.length > MAX_SETTINGS_PER_UPDATE) {
-    throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `At most ${MAX_SETTINGS_PER_UPDATE} settings per update` });
+    throw new BadRequestException({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: `At most ${MAX_SETTINGS_PER_UPDATE} settings per update`,
+    });
   }
   const known = new Set(app.settings.filter((s) => s.type !== 'group' && typeof s.key === 'string').map((s) => s.key!));
   const unknown = values.filter((v) => !known.has(v.key)).map((v) => v.key);
@@ -135,18 +152,30 @@ function checkValues(app: AppRecord, values: SettingValue[]): void {
     throw new BadRequestException({
       statusCode: 400,
       code: 'BAD_REQUEST',
-      message: `${app.packageName} has no setting ${unknown.slice(0, 10).map((k) => JSON.stringify(k)).join(', ')}`,
+      message: `${app.packageName} has no setting ${unknown
+        .slice(0, 10)
+        .map((k) => JSON.stringify(k))
+        .join(', ')}`,
     });
   }
   for (const v of values) {
-    if (v.value === undefined) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `The setting ${JSON.stringify(v.key)} needs a value` });
+    if (v.value === undefined)
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: `The setting ${JSON.stringify(v.key)} needs a value`,
+      });
     try {
       assertStorable(v.value, `settings[${JSON.stringify(v.key)}]`);
     } catch (err) {
       throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: errorMessage(err) });
     }
     if ((JSON.stringify(v.value) ?? '').length > MAX_VALUE_JSON_CHARS) {
-      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `The value of ${JSON.stringify(v.key)} is over ${MAX_VALUE_JSON_CHARS} characters of JSON` });
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: `The value of ${JSON.stringify(v.key)} is over ${MAX_VALUE_JSON_CHARS} characters of JSON`,
+      });
     }
   }
 }

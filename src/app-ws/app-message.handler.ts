@@ -32,7 +32,8 @@ export class AppMessageHandler {
     const { session, packageName } = bound;
     switch (msg.type) {
       case 'subscription_update': {
-        if (!Array.isArray(msg.subscriptions)) return this.error(ws, 'MALFORMED_MESSAGE', 'subscription_update needs a subscriptions array');
+        if (!Array.isArray(msg.subscriptions))
+          return this.error(ws, 'MALFORMED_MESSAGE', 'subscription_update needs a subscriptions array');
         const result = session.subscriptions.update(packageName, msg.subscriptions);
         if (result.newlyRejected.length > 0) {
           this.send(ws, {
@@ -50,7 +51,12 @@ export class AppMessageHandler {
         if (typeof request === 'string') return this.error(ws, 'MALFORMED_MESSAGE', request);
         session.display.handleDisplayRequest(request);
         // Kept as the current view and re-sent on reconnect; the app still learns the hop is down.
-        if (!session.ctx.glassesOpen) this.error(ws, 'GLASSES_NOT_CONNECTED', 'The glasses are not connected (cloud → phone); the display is kept and shown when they reconnect');
+        if (!session.ctx.glassesOpen)
+          this.error(
+            ws,
+            'GLASSES_NOT_CONNECTED',
+            'The glasses are not connected (cloud → phone); the display is kept and shown when they reconnect',
+          );
         return;
       }
       case 'dashboard_content_update':
@@ -92,25 +98,42 @@ export class AppMessageHandler {
         session.apps.handleOwnershipRelease(packageName, ws);
         return;
       case 'tpa_connection_init':
-        return this.error(ws, 'ALREADY_INITIALIZED', 'This socket is already initialized; open a new socket for another session');
+        return this.error(
+          ws,
+          'ALREADY_INITIALIZED',
+          'This socket is already initialized; open a new socket for another session',
+        );
       default:
         return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
     }
   }
 
-  private result(ws: WebSocket, r: { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string }): void {
+  private result(
+    ws: WebSocket,
+    r: { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string },
+  ): void {
     if (!r.ok) this.error(ws, r.code, r.message);
   }
 
   private toDisplayRequest(packageName: string, msg: TypedMessage): DisplayRequest | string {
     const layout = msg.layout as Layout | undefined;
-    if (!layout || typeof layout !== 'object' || Array.isArray(layout) || typeof layout.layoutType !== 'string' || !LAYOUTS.has(layout.layoutType)) {
+    if (
+      !layout ||
+      typeof layout !== 'object' ||
+      Array.isArray(layout) ||
+      typeof layout.layoutType !== 'string' ||
+      !LAYOUTS.has(layout.layoutType)
+    ) {
       return `display_event needs a layout with layoutType one of ${LAYOUT_TYPES.join(', ')}`;
     }
     const view = msg.view === undefined ? 'main' : msg.view;
     if (view !== 'main' && view !== 'dashboard') return 'view must be "main" or "dashboard"';
     const duration = msg.durationMs;
-    if (duration !== undefined && duration !== null && (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0)) {
+    if (
+      duration !== undefined &&
+      duration !== null &&
+      (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0)
+    ) {
       return 'durationMs must be a non-negative number';
     }
     return {

@@ -48,34 +48,42 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     }, this.authTimeoutMs);
     const conn = this.tracker.app((message) => this.handler.error(ws, 'RATE_LIMITED', message));
     conn.opened('app socket opened', 'debug');
-    ws.on('message', conn.wrap((data: Buffer, isBinary: boolean) => {
-      const msg = this.handler.parse(ws, data, isBinary);
-      if (msg === null) return;
-      if (bound !== null) {
-        try {
-          this.handler.handle(bound, ws, msg);
-        } catch (err) {
-          this.handler.logError(err, `${msg.type} from ${bound.packageName}`);
-          this.handler.error(ws, 'INTERNAL_ERROR', `Failed to handle ${msg.type}`);
+    ws.on(
+      'message',
+      conn.wrap((data: Buffer, isBinary: boolean) => {
+        const msg = this.handler.parse(ws, data, isBinary);
+        if (msg === null) return;
+        if (bound !== null) {
+          try {
+            this.handler.handle(bound, ws, msg);
+          } catch (err) {
+            this.handler.logError(err, `${msg.type} from ${bound.packageName}`);
+            this.handler.error(ws, 'INTERNAL_ERROR', `Failed to handle ${msg.type}`);
+          }
+          return;
         }
-        return;
-      }
-      if (msg.type !== 'tpa_connection_init') return this.handler.error(ws, 'NOT_INITIALIZED', 'Send tpa_connection_init first');
-      if (initializing) return this.handler.error(ws, 'ALREADY_INITIALIZED', 'tpa_connection_init is already being processed');
-      initializing = true;
-      this.init(ws, msg, (b) => {
-        bound = b;
-        clearTimeout(authTimer);
-        conn.identify({ userId: b.session.userId, packageName: b.packageName, startId: b.rt.start?.id }, `app connected: ${b.packageName} for ${b.session.userId}`);
-      })
-        .catch((err) => {
-          this.handler.logError(err, 'tpa_connection_init');
-          this.fatal(ws, 'INTERNAL_ERROR', 'Internal server error', 1011);
+        if (msg.type !== 'tpa_connection_init')
+          return this.handler.error(ws, 'NOT_INITIALIZED', 'Send tpa_connection_init first');
+        if (initializing)
+          return this.handler.error(ws, 'ALREADY_INITIALIZED', 'tpa_connection_init is already being processed');
+        initializing = true;
+        this.init(ws, msg, (b) => {
+          bound = b;
+          clearTimeout(authTimer);
+          conn.identify(
+            { userId: b.session.userId, packageName: b.packageName, startId: b.rt.start?.id },
+            `app connected: ${b.packageName} for ${b.session.userId}`,
+          );
         })
-        .finally(() => {
-          initializing = false;
-        });
-    }));
+          .catch((err) => {
+            this.handler.logError(err, 'tpa_connection_init');
+            this.fatal(ws, 'INTERNAL_ERROR', 'Internal server error', 1011);
+          })
+          .finally(() => {
+            initializing = false;
+          });
+      }),
+    );
     ws.on('error', (err) => this.logger.warn(`app socket: ${err.message}`));
     ws.once('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);

@@ -61,16 +61,39 @@ export class AppManager {
         return Promise.resolve({ ok: true, packageName, alreadyRunning: true });
       }
       if (existing.state === 'stopping') {
-        return Promise.resolve({ ok: false, packageName, stage: 'CANCELLED', message: 'The app is stopping; start it again afterwards' });
+        return Promise.resolve({
+          ok: false,
+          packageName,
+          stage: 'CANCELLED',
+          message: 'The app is stopping; start it again afterwards',
+        });
       }
     }
-    if (this.ctx.isDisposed) return Promise.resolve({ ok: false, packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
+    if (this.ctx.isDisposed)
+      return Promise.resolve({ ok: false, packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
     // Reserve the slot synchronously so a second start in the same tick joins this one.
     const pending = this.newPendingStart();
-    const placeholder: AppRecord = { packageName, name: packageName, publicUrl: '', appType: 'background', permissions: [], hardwareRequirements: [], settings: [], hashedApiKey: '', createdAt: new Date(0), updatedAt: new Date(0) };
+    const placeholder: AppRecord = {
+      packageName,
+      name: packageName,
+      publicUrl: '',
+      appType: 'background',
+      permissions: [],
+      hardwareRequirements: [],
+      settings: [],
+      hashedApiKey: '',
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+    };
     const rt = this.connections.create(placeholder);
     rt.start = pending;
-    this.ctx.logger.log({ msg: `starting ${packageName}`, event: 'app.start', userId: this.ctx.userId, packageName, startId: pending.id });
+    this.ctx.logger.log({
+      msg: `starting ${packageName}`,
+      event: 'app.start',
+      userId: this.ctx.userId,
+      packageName,
+      startId: pending.id,
+    });
     void runExtended({ startId: pending.id }, () => this.runStart(rt, pending)).catch((err) => {
       pending.settle({ ok: false, packageName, stage: 'WEBHOOK', message: errorMessage(err) });
     });
@@ -94,8 +117,12 @@ export class AppManager {
 
   private async runStart(rt: AppRuntime, pending: PendingStart): Promise<void> {
     const { packageName } = rt;
-    const fail = (stage: Exclude<StartResult, { ok: true }>['stage'], message: string) => pending.settle({ ok: false, packageName, stage, message });
-    const [app, user] = await Promise.all([this.apps.findByPackageName(packageName), this.users.findById(this.ctx.userId)]);
+    const fail = (stage: Exclude<StartResult, { ok: true }>['stage'], message: string) =>
+      pending.settle({ ok: false, packageName, stage, message });
+    const [app, user] = await Promise.all([
+      this.apps.findByPackageName(packageName),
+      this.users.findById(this.ctx.userId),
+    ]);
     if (pending.abort.signal.aborted) return;
     if (!app) return fail('LOOKUP', `App ${packageName} does not exist`);
     const isDashboard = packageName === this.config.systemDashboardPackage;
@@ -106,7 +133,11 @@ export class AppManager {
     const compat = checkCompatibility(app.hardwareRequirements, this.device.capabilities, this.device.isKnownModel);
     if (!compat.compatible) return fail('HARDWARE_CHECK', compat.message);
     const active = isDashboard ? 0 : this.appsCountedAgainstLimit(rt, app);
-    if (active >= this.config.maxAppsPerUser) return fail('LIMIT', `${this.ctx.userId} already has ${active} apps running or starting (MAX_APPS_PER_USER is ${this.config.maxAppsPerUser}); stop one first`);
+    if (active >= this.config.maxAppsPerUser)
+      return fail(
+        'LIMIT',
+        `${this.ctx.userId} already has ${active} apps running or starting (MAX_APPS_PER_USER is ${this.config.maxAppsPerUser}); stop one first`,
+      );
     if (app.appType === 'standard') {
       for (const other of this.connections.values()) {
         if (other !== rt && other.app.appType === 'standard' && other.state !== 'stopping') {
@@ -145,7 +176,12 @@ export class AppManager {
     if (pending.initTimer) clearTimeout(pending.initTimer);
     pending.initTimer = setTimeout(() => {
       if (rt.state !== 'loading') return;
-      pending.settle({ ok: false, packageName: rt.packageName, stage: 'TIMEOUT', message: `The app did not connect within ${this.config.appInitTimeoutMs} ms` });
+      pending.settle({
+        ok: false,
+        packageName: rt.packageName,
+        stage: 'TIMEOUT',
+        message: `The app did not connect within ${this.config.appInitTimeoutMs} ms`,
+      });
     }, this.config.appInitTimeoutMs);
   }
 
@@ -156,16 +192,30 @@ export class AppManager {
       pending.abort.abort();
       rt.start = undefined;
     }
-    rt.lastStart = { at: new Date().toISOString(), ok: result.ok, ...(result.ok ? {} : { stage: result.stage, message: result.message }) };
+    rt.lastStart = {
+      at: new Date().toISOString(),
+      ok: result.ok,
+      ...(result.ok ? {} : { stage: result.stage, message: result.message }),
+    };
     // Kept past the runtime's removal, so operators see why a start failed.
     this.lastStarts.delete(rt.packageName);
     this.lastStarts.set(rt.packageName, rt.lastStart);
     if (this.lastStarts.size > MAX_REMEMBERED_STARTS) this.lastStarts.delete(this.lastStarts.keys().next().value!);
-    const about = { userId: this.ctx.userId, packageName: rt.packageName, startId: pending?.id, durationMs: Date.now() - rt.startedAt };
+    const about = {
+      userId: this.ctx.userId,
+      packageName: rt.packageName,
+      startId: pending?.id,
+      durationMs: Date.now() - rt.startedAt,
+    };
     this.metrics?.recordAppStart(result.ok ? 'ok' : result.stage, about.durationMs);
     if (result.ok) this.ctx.logger.log({ msg: `${rt.packageName} started`, event: 'app.started', ...about });
     if (!result.ok && this.connections.get(rt.packageName) === rt && rt.state === 'loading') {
-      this.ctx.logger.warn({ msg: `start of ${rt.packageName} failed at ${result.stage}: ${result.message}`, event: 'app.start_failed', stage: result.stage, ...about });
+      this.ctx.logger.warn({
+        msg: `start of ${rt.packageName} failed at ${result.stage}: ${result.message}`,
+        event: 'app.start_failed',
+        stage: result.stage,
+        ...about,
+      });
       // The app accepted the session but never connected: tell it to drop whatever it set up.
       if (result.stage === 'TIMEOUT') this.sendStopWebhook(rt, 'error');
       this.connections.delete(rt.packageName);
@@ -180,7 +230,8 @@ export class AppManager {
   private appsCountedAgainstLimit(rt: AppRuntime, app: AppRecord): number {
     let n = 0;
     for (const other of this.connections.values()) {
-      if (other === rt || other.state === 'stopping' || other.packageName === this.config.systemDashboardPackage) continue;
+      if (other === rt || other.state === 'stopping' || other.packageName === this.config.systemDashboardPackage)
+        continue;
       if (app.appType === 'standard' && other.app.appType === 'standard') continue;
       n++;
     }
@@ -219,11 +270,15 @@ export class AppManager {
       clearTimeout(rt.graceTimer);
       rt.graceTimer = undefined;
     }
-    if (previous && previous !== ws && previous.readyState === OPEN) previous.close(1000, 'Replaced by a new connection');
+    if (previous && previous !== ws && previous.readyState === OPEN)
+      previous.close(1000, 'Replaced by a new connection');
     this.subscriptions.registerApp(app.packageName, app.permissions, rt.connectedAt);
     const user = await this.users.findById(this.ctx.userId);
     if (rt.ws !== ws) return { ok: true, rt }; // replaced again meanwhile
-    const settings = mergeSettings(app.settings, user?.appSettings.find((s) => s.packageName === app.packageName)?.settings);
+    const settings = mergeSettings(
+      app.settings,
+      user?.appSettings.find((s) => s.packageName === app.packageName)?.settings,
+    );
     const mentraos = defaultMentraosSettings();
     bind(rt);
     ws.send(
@@ -241,7 +296,9 @@ export class AppManager {
     rt.start?.settle({ ok: true, packageName: app.packageName });
     this.ctx.emit('appRunning', { packageName: app.packageName, app, reconnect });
     this.notifyGlassesAppState();
-    await this.users.addRunningApp(this.ctx.userId, app.packageName).catch((err) => this.ctx.logger.error(`persisting running app failed: ${errorMessage(err)}`));
+    await this.users
+      .addRunningApp(this.ctx.userId, app.packageName)
+      .catch((err) => this.ctx.logger.error(`persisting running app failed: ${errorMessage(err)}`));
     return { ok: true, rt };
   }
 
@@ -316,8 +373,16 @@ export class AppManager {
   private sendStopWebhook(rt: AppRuntime, reason: StopReason): void {
     if (!rt.app.publicUrl) return;
     const url = `${rt.app.publicUrl.replace(/\/+$/, '')}/webhook`;
-    const body = { type: 'stop_request', sessionId: rt.sessionId, userId: this.ctx.userId, reason, timestamp: new Date().toISOString() };
-    void this.webhooks.postOnce(url, body).catch((err) => this.ctx.logger.warn(`stop webhook of ${rt.packageName}: ${errorMessage(err)}`));
+    const body = {
+      type: 'stop_request',
+      sessionId: rt.sessionId,
+      userId: this.ctx.userId,
+      reason,
+      timestamp: new Date().toISOString(),
+    };
+    void this.webhooks
+      .postOnce(url, body)
+      .catch((err) => this.ctx.logger.warn(`stop webhook of ${rt.packageName}: ${errorMessage(err)}`));
   }
 
   private async stopIncompatibleApps(): Promise<void> {
@@ -330,18 +395,29 @@ export class AppManager {
         const compat = checkCompatibility(fresh.hardwareRequirements, caps, true);
         if (compat.compatible) return;
         this.ctx.logger.warn(`stopping ${rt.packageName}: ${compat.message} (${caps.modelName})`);
-        this.connections.sendJson(rt.packageName, { type: 'tpa_connection_error', code: 'HARDWARE_INCOMPATIBLE', message: compat.message, timestamp: new Date().toISOString() });
+        this.connections.sendJson(rt.packageName, {
+          type: 'tpa_connection_error',
+          code: 'HARDWARE_INCOMPATIBLE',
+          message: compat.message,
+          timestamp: new Date().toISOString(),
+        });
         await this.stopApp(rt.packageName, 'system_stop');
       }),
     );
   }
 
   private async forgetRunning(packageName: string): Promise<void> {
-    await this.users.removeRunningApp(this.ctx.userId, packageName).catch((err) => this.ctx.logger.error(`persisting stop failed: ${errorMessage(err)}`));
+    await this.users
+      .removeRunningApp(this.ctx.userId, packageName)
+      .catch((err) => this.ctx.logger.error(`persisting stop failed: ${errorMessage(err)}`));
   }
 
   notifyGlassesAppState(): void {
-    this.ctx.sendToGlasses({ type: 'app_state_change', sessionId: this.ctx.userId, timestamp: new Date().toISOString() });
+    this.ctx.sendToGlasses({
+      type: 'app_state_change',
+      sessionId: this.ctx.userId,
+      timestamp: new Date().toISOString(),
+    });
   }
 
   // ---------------------------------------------------------------- views and disposal
@@ -355,8 +431,15 @@ export class AppManager {
   }
 
   describe(): Array<{ packageName: string; state: string; connected: boolean; lastStart?: AppRuntime['lastStart'] }> {
-    const live = [...this.connections.values()].map((rt) => ({ packageName: rt.packageName, state: rt.state, connected: rt.ws?.readyState === OPEN, lastStart: rt.lastStart ?? this.lastStarts.get(rt.packageName) }));
-    const stopped = [...this.lastStarts].filter(([pkg]) => !this.connections.get(pkg)).map(([packageName, lastStart]) => ({ packageName, state: 'stopped', connected: false, lastStart }));
+    const live = [...this.connections.values()].map((rt) => ({
+      packageName: rt.packageName,
+      state: rt.state,
+      connected: rt.ws?.readyState === OPEN,
+      lastStart: rt.lastStart ?? this.lastStarts.get(rt.packageName),
+    }));
+    const stopped = [...this.lastStarts]
+      .filter(([pkg]) => !this.connections.get(pkg))
+      .map(([packageName, lastStart]) => ({ packageName, state: 'stopped', connected: false, lastStart }));
     return [...live, ...stopped];
   }
 

@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 function client(overrides: Partial<AppConfig> = {}): WebhookClient {
-  return new WebhookClient({ webhookTimeoutMs: 300, webhookRetryWindowMs: 2_000, webhookRetryBaseMs: 20, ...overrides } as AppConfig);
+  return new WebhookClient({
+    webhookTimeoutMs: 300,
+    webhookRetryWindowMs: 2_000,
+    webhookRetryBaseMs: 20,
+    ...overrides,
+  } as AppConfig);
 }
 
 describe('WebhookClient', () => {
@@ -47,7 +52,9 @@ describe('WebhookClient', () => {
 
   it('does not retry a 4xx', async () => {
     script.set('/gone', [404]);
-    const err = await client().postWithRetry(`${base}/gone`, {}, new AbortController().signal).catch((e: unknown) => e);
+    const err = await client()
+      .postWithRetry(`${base}/gone`, {}, new AbortController().signal)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebhookError);
     expect((err as WebhookError).status).toBe(404);
     expect(hits.get('/gone')).toBe(1);
@@ -56,7 +63,9 @@ describe('WebhookClient', () => {
   it('a silent server is a retryable timeout, and the window gives up naming the last error', async () => {
     script.set('/silent', [0]);
     const t0 = Date.now();
-    const err = (await client({ webhookRetryWindowMs: 800 }).postWithRetry(`${base}/silent`, {}, new AbortController().signal).catch((e: unknown) => e)) as WebhookError;
+    const err = (await client({ webhookRetryWindowMs: 800 })
+      .postWithRetry(`${base}/silent`, {}, new AbortController().signal)
+      .catch((e: unknown) => e)) as WebhookError;
     expect(err).toBeInstanceOf(WebhookError);
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/gave up after \d+ attempt\(s\) in 800 ms; last error: .*timed out after 300 ms/);
@@ -65,7 +74,9 @@ describe('WebhookClient', () => {
 
   it('a 200 whose body never ends is a timeout, not a success', async () => {
     script.set('/half', [-1]);
-    const err = (await client().postOnce(`${base}/half`, {}).catch((e: unknown) => e)) as WebhookError;
+    const err = (await client()
+      .postOnce(`${base}/half`, {})
+      .catch((e: unknown) => e)) as WebhookError;
     expect(err).toBeInstanceOf(WebhookError);
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/timed out after 300 ms/);
@@ -89,7 +100,11 @@ describe('WebhookClient', () => {
   it('the caller aborting stops the retries at once', async () => {
     script.set('/down', [503]);
     const session = new AbortController();
-    const pending = client({ webhookRetryWindowMs: 10_000, webhookRetryBaseMs: 200 }).postWithRetry(`${base}/down`, {}, session.signal);
+    const pending = client({ webhookRetryWindowMs: 10_000, webhookRetryBaseMs: 200 }).postWithRetry(
+      `${base}/down`,
+      {},
+      session.signal,
+    );
     setTimeout(() => session.abort(), 100);
     const t0 = Date.now();
     await expect(pending).rejects.toBeDefined();

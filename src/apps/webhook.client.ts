@@ -48,7 +48,9 @@ export class WebhookClient implements OnModuleDestroy {
         status = await this.post(new URL(url), JSON.stringify(body), limit.signal);
       } catch (err) {
         if (signal?.aborted) throw err;
-        const what = limit.timedOut ? `timed out after ${this.config.webhookTimeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+        const what = limit.timedOut
+          ? `timed out after ${this.config.webhookTimeoutMs} ms`
+          : ((err as { code?: string }).code ?? (err as Error).message);
         throw new WebhookError(`POST ${url} failed: ${what}`, true);
       }
       if (status >= 200 && status < 300) return status;
@@ -70,7 +72,11 @@ export class WebhookClient implements OnModuleDestroy {
           method: 'POST',
           agent: https ? this.https : this.http,
           signal,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...requestIdHeaders() },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+            ...requestIdHeaders(),
+          },
         },
         (res: IncomingMessage) => {
           res.once('error', reject);
@@ -88,14 +94,28 @@ export class WebhookClient implements OnModuleDestroy {
    * Retries 5xx, timeouts and refused connections with jittered exponential backoff until the
    * configured window closes or `signal` aborts (e.g. because the app connected meanwhile).
    */
-  async postWithRetry(url: string, body: object, signal: AbortSignal, hooks: { onAttempt?: () => void; onAttemptFailed?: () => void } = {}): Promise<WebhookOutcome> {
+  async postWithRetry(
+    url: string,
+    body: object,
+    signal: AbortSignal,
+    hooks: { onAttempt?: () => void; onAttemptFailed?: () => void } = {},
+  ): Promise<WebhookOutcome> {
     // One deadline for the whole window that also follows the caller's signal; `timedOut` tells the two apart.
     const window = deadline(Math.max(1, this.config.webhookRetryWindowMs), signal);
-    const policy = retry(handleWhen((e) => e instanceof WebhookError && e.retryable && !window.signal.aborted), {
-      maxAttempts: 1000,
-      // The cap scales with the window (a fifth of it, at most 8 s), so a shortened window keeps the same schedule shape.
-      backoff: new ExponentialBackoff({ initialDelay: this.config.webhookRetryBaseMs, maxDelay: Math.max(this.config.webhookRetryBaseMs, Math.min(8_000, Math.floor(this.config.webhookRetryWindowMs / 5))) }),
-    });
+    const policy = retry(
+      handleWhen((e) => e instanceof WebhookError && e.retryable && !window.signal.aborted),
+      {
+        maxAttempts: 1000,
+        // The cap scales with the window (a fifth of it, at most 8 s), so a shortened window keeps the same schedule shape.
+        backoff: new ExponentialBackoff({
+          initialDelay: this.config.webhookRetryBaseMs,
+          maxDelay: Math.max(
+            this.config.webhookRetryBaseMs,
+            Math.min(8_000, Math.floor(this.config.webhookRetryWindowMs / 5)),
+          ),
+        }),
+      },
+    );
     let attempts = 0;
     let lastError: Error | null = null;
     try {
@@ -114,7 +134,10 @@ export class WebhookClient implements OnModuleDestroy {
     } catch (err) {
       if (signal.aborted || !window.timedOut) throw err;
       const last = lastError ? (lastError as Error).message : (err as Error).message;
-      throw new WebhookError(`gave up after ${attempts} attempt(s) in ${this.config.webhookRetryWindowMs} ms; last error: ${last}`, false);
+      throw new WebhookError(
+        `gave up after ${attempts} attempt(s) in ${this.config.webhookRetryWindowMs} ms; last error: ${last}`,
+        false,
+      );
     } finally {
       window.dispose();
     }

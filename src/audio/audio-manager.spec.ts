@@ -29,7 +29,8 @@ function rng(seed: number): () => number {
   };
 }
 
-const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord =>
+  fixtureApp(packageName, { permissions });
 
 interface FakeApp {
   json: Sent[];
@@ -42,7 +43,11 @@ function harness(recentAudioSeconds = 10) {
   let glassesSent: Sent[] = [];
   const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
   ctx.glasses = glasses as unknown as WebSocket;
-  const config = { systemDashboardPackage: 'system.dash', emptySubscriptionGraceMs: 0, recentAudioSeconds } as AppConfig;
+  const config = {
+    systemDashboardPackage: 'system.dash',
+    emptySubscriptionGraceMs: 0,
+    recentAudioSeconds,
+  } as AppConfig;
   const connections = new AppConnections(ctx);
   const subscriptions = new SubscriptionManager(ctx, config);
   const microphone = new MicrophoneManager(ctx, subscriptions);
@@ -78,7 +83,13 @@ function harness(recentAudioSeconds = 10) {
       glasses.readyState = 3;
     },
     play(pkg: string, requestId: string, extra: Record<string, unknown> = {}) {
-      return audio.play(pkg, { type: 'audio_play_request', packageName: pkg, requestId, audioUrl: 'https://example.com/a.mp3', ...extra } as TypedMessage);
+      return audio.play(pkg, {
+        type: 'audio_play_request',
+        packageName: pkg,
+        requestId,
+        audioUrl: 'https://example.com/a.mp3',
+        ...extra,
+      } as TypedMessage);
     },
     respond(requestId: unknown, extra: Record<string, unknown> = {}) {
       audio.handlePlayResponse({ type: 'audio_play_response', requestId, success: true, ...extra } as TypedMessage);
@@ -122,7 +133,10 @@ describe('AudioManager', () => {
         }
         const expected = input.subarray(0, input.length - (input.length % 2));
         for (const chunks of [sunk, app.binary]) {
-          expect(chunks.every((c) => c.length > 0 && c.length % 2 === 0), `seed ${seed}: whole samples`).toBe(true);
+          expect(
+            chunks.every((c) => c.length > 0 && c.length % 2 === 0),
+            `seed ${seed}: whole samples`,
+          ).toBe(true);
           expect(Buffer.concat(chunks).equals(expected), `seed ${seed}: same bytes in the same order`).toBe(true);
         }
         // The odd byte held back is the first byte of the next sample.
@@ -266,11 +280,28 @@ describe('AudioManager', () => {
       h.play('com.a', 'ra');
       h.play('com.b', 'rb');
       h.respond('rb', { duration: 2.5 });
-      expect(b.json).toEqual([{ type: 'audio_play_response', sessionId: `${USER}-com.b`, requestId: 'rb', success: true, duration: 2.5, timestamp: expect.any(String) }]);
+      expect(b.json).toEqual([
+        {
+          type: 'audio_play_response',
+          sessionId: `${USER}-com.b`,
+          requestId: 'rb',
+          success: true,
+          duration: 2.5,
+          timestamp: expect.any(String),
+        },
+      ]);
       expect(a.json).toEqual([]);
       expect(h.audio.pendingPlays).toBe(1);
       h.respond('ra', { success: false, error: 'decode failed' });
-      expect(a.json).toEqual([expect.objectContaining({ type: 'audio_play_response', sessionId: `${USER}-com.a`, requestId: 'ra', success: false, error: 'decode failed' })]);
+      expect(a.json).toEqual([
+        expect.objectContaining({
+          type: 'audio_play_response',
+          sessionId: `${USER}-com.a`,
+          requestId: 'ra',
+          success: false,
+          error: 'decode failed',
+        }),
+      ]);
       h.respond('ra');
       expect(a.json).toHaveLength(1);
       expect(h.audio.pendingPlays).toBe(0);
@@ -338,7 +369,13 @@ describe('AudioManager', () => {
       h.glassesAway();
       expect(h.play('com.a', 'ra')).toMatchObject({ ok: false, code: 'GLASSES_NOT_CONNECTED' });
       expect(a.json).toEqual([
-        expect.objectContaining({ type: 'audio_play_response', sessionId: `${USER}-com.a`, requestId: 'ra', success: false, error: expect.stringMatching(/GLASSES_NOT_CONNECTED/) }),
+        expect.objectContaining({
+          type: 'audio_play_response',
+          sessionId: `${USER}-com.a`,
+          requestId: 'ra',
+          success: false,
+          error: expect.stringMatching(/GLASSES_NOT_CONNECTED/),
+        }),
       ]);
       expect(h.audio.pendingPlays).toBe(0);
       expect(vi.getTimerCount()).toBe(0);
@@ -349,8 +386,13 @@ describe('AudioManager', () => {
       const h = harness();
       h.app('com.a');
       expect(h.play('com.a', '')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.audio.play('com.a', { type: 'audio_play_request', audioUrl: 'https://x.invalid/a.mp3' } as TypedMessage)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.play('com.a', 'r1', { audioUrl: 'file:///etc/passwd' })).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      expect(
+        h.audio.play('com.a', { type: 'audio_play_request', audioUrl: 'https://x.invalid/a.mp3' } as TypedMessage),
+      ).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      expect(h.play('com.a', 'r1', { audioUrl: 'file:///etc/passwd' })).toMatchObject({
+        ok: false,
+        code: 'MALFORMED_MESSAGE',
+      });
       expect(h.take()).toEqual([]);
       expect(h.audio.pendingPlays).toBe(0);
     });
@@ -360,7 +402,9 @@ describe('AudioManager', () => {
     it('are forwarded with the app as appId (and the trackId when given)', () => {
       const h = harness();
       h.app('com.a');
-      expect(h.audio.stop('com.a', { type: 'audio_stop_request', packageName: 'com.a' } as TypedMessage)).toEqual({ ok: true });
+      expect(h.audio.stop('com.a', { type: 'audio_stop_request', packageName: 'com.a' } as TypedMessage)).toEqual({
+        ok: true,
+      });
       h.audio.stop('com.a', { type: 'audio_stop_request', trackId: 1 } as TypedMessage);
       expect(h.take()).toEqual([
         { type: 'audio_stop_request', sessionId: USER, appId: 'com.a', timestamp: expect.any(String) },
@@ -371,7 +415,10 @@ describe('AudioManager', () => {
     it('with the glasses away: GLASSES_NOT_CONNECTED', () => {
       const h = harness();
       h.glassesAway();
-      expect(h.audio.stop('com.a', { type: 'audio_stop_request' } as TypedMessage)).toMatchObject({ ok: false, code: 'GLASSES_NOT_CONNECTED' });
+      expect(h.audio.stop('com.a', { type: 'audio_stop_request' } as TypedMessage)).toMatchObject({
+        ok: false,
+        code: 'GLASSES_NOT_CONNECTED',
+      });
     });
   });
 

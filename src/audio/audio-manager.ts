@@ -17,7 +17,8 @@ const BYTES_PER_SECOND = 32_000;
 /** The SDK waits 60 s for an answer to a play request that stops other audio. */
 export const AUDIO_PLAY_EXPIRY_MS = 60_000;
 
-export type AudioRequestResult = { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+export type AudioRequestResult =
+  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
 
 interface PendingPlay {
   packageName: string;
@@ -99,11 +100,20 @@ export class AudioManager {
   /** An app's audio_play_request: forwarded to the glasses; the answer is routed back by requestId. */
   play(packageName: string, msg: TypedMessage): AudioRequestResult {
     const requestId = msg.requestId;
-    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs a string requestId' };
-    if (typeof msg.audioUrl !== 'string' || !/^https?:\/\//.test(msg.audioUrl)) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs an http(s) audioUrl' };
+    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200)
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs a string requestId' };
+    if (typeof msg.audioUrl !== 'string' || !/^https?:\/\//.test(msg.audioUrl))
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs an http(s) audioUrl' };
     if (!this.ctx.glassesOpen) {
       // Answer the SDK's pending promise at once instead of letting it wait 60 s.
-      this.connections.sendJson(packageName, { type: 'audio_play_response', sessionId: appSessionId(this.ctx.userId, packageName), requestId, success: false, error: 'GLASSES_NOT_CONNECTED: the glasses are not connected (cloud → phone)', timestamp: new Date().toISOString() });
+      this.connections.sendJson(packageName, {
+        type: 'audio_play_response',
+        sessionId: appSessionId(this.ctx.userId, packageName),
+        requestId,
+        success: false,
+        error: 'GLASSES_NOT_CONNECTED: the glasses are not connected (cloud → phone)',
+        timestamp: new Date().toISOString(),
+      });
       return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
     }
     this.forgetPlay(requestId);
@@ -126,8 +136,15 @@ export class AudioManager {
   }
 
   stop(packageName: string, msg: TypedMessage): AudioRequestResult {
-    if (!this.ctx.glassesOpen) return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
-    this.ctx.sendToGlasses({ type: 'audio_stop_request', sessionId: this.ctx.userId, appId: packageName, ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}), timestamp: new Date().toISOString() });
+    if (!this.ctx.glassesOpen)
+      return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
+    this.ctx.sendToGlasses({
+      type: 'audio_stop_request',
+      sessionId: this.ctx.userId,
+      appId: packageName,
+      ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}),
+      timestamp: new Date().toISOString(),
+    });
     return { ok: true };
   }
 

@@ -5,5 +5,9 @@ import { SessionCoreModule } from '../session/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { AudioManager } from './audio-manager.js';
 
-@Module({ imports: [SessionCoreModule, SubscriptionsModule, AppsStateModule, MicrophoneModule], providers: [AudioManager], exports: [AudioManager] })
+@Module({
+  imports: [SessionCoreModule, SubscriptionsModule, AppsStateModule, MicrophoneModule],
+  providers: [AudioManager],
+  exports: [AudioManager],
+})
 export class AudioModule {}

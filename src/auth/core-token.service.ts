@@ -18,7 +18,11 @@ export class CoreTokenService {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     // A KeyObject made once: given a string, jsonwebtoken first tries (and fails) to parse it as a public
     // key on every verify, which was the largest CPU cost of a glasses connection.
-    this.jwt = new JwtService({ secret: createSecretKey(Buffer.from(config.jwtSecret)), signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
+    this.jwt = new JwtService({
+      secret: createSecretKey(Buffer.from(config.jwtSecret)),
+      signOptions: { algorithm: 'HS256' },
+      verifyOptions: { algorithms: ['HS256'] },
+    });
   }
 
   sign(userId: string): string {
@@ -35,7 +39,8 @@ export class CoreTokenService {
       return { ok: false, message: 'Invalid core token' };
     }
     const email = payload.email;
-    if (typeof email !== 'string' || email.trim() === '' || email.length > 320) return { ok: false, message: 'Invalid core token - no user ID' };
+    if (typeof email !== 'string' || email.trim() === '' || email.length > 320)
+      return { ok: false, message: 'Invalid core token - no user ID' };
     return { ok: true, userId: normalizeUserId(email) };
   }
 }

@@ -18,7 +18,8 @@ const CALENDAR: AppPermission[] = [{ type: 'CALENDAR' }];
 
 type Sent = Record<string, any>;
 
-const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord =>
+  fixtureApp(packageName, { permissions });
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
@@ -122,8 +123,20 @@ describe('CalendarManager', () => {
     h.event('e1', 25 * HOUR, 26 * HOUR, { title: 'tomorrow' });
     expect(h.calendar.size).toBe(2);
     // The same instant written another way is the same occurrence.
-    h.calendar.handleEvent({ type: 'calendar_event', eventId: 'e1', title: 'epoch', dtStart: T0 + HOUR, dtEnd: T0 + 2 * HOUR } as TypedMessage);
-    h.calendar.handleEvent({ type: 'calendar_event', eventId: 'e1', title: 'short', dtStart: new Date(T0 + HOUR).toISOString().replace('.000Z', 'Z'), dtEnd: T0 + 2 * HOUR } as TypedMessage);
+    h.calendar.handleEvent({
+      type: 'calendar_event',
+      eventId: 'e1',
+      title: 'epoch',
+      dtStart: T0 + HOUR,
+      dtEnd: T0 + 2 * HOUR,
+    } as TypedMessage);
+    h.calendar.handleEvent({
+      type: 'calendar_event',
+      eventId: 'e1',
+      title: 'short',
+      dtStart: new Date(T0 + HOUR).toISOString().replace('.000Z', 'Z'),
+      dtEnd: T0 + 2 * HOUR,
+    } as TypedMessage);
     expect(h.calendar.size).toBe(2);
     const replayed = h.replayTo('com.cal', h.app('com.cal'));
     expect(replayed.map((e) => e.title)).toEqual(['short', 'tomorrow']);
@@ -131,15 +144,31 @@ describe('CalendarManager', () => {
 
   it('ignores events without an eventId', () => {
     const h = harness();
-    h.calendar.handleEvent({ type: 'calendar_event', title: 'anonymous', dtStart: new Date(T0).toISOString() } as TypedMessage);
+    h.calendar.handleEvent({
+      type: 'calendar_event',
+      title: 'anonymous',
+      dtStart: new Date(T0).toISOString(),
+    } as TypedMessage);
     h.calendar.handleEvent({ type: 'calendar_event', eventId: { id: 1 }, title: 'object id' } as TypedMessage);
     expect(h.calendar.size).toBe(0);
   });
 
   it('events with unreadable dates are kept (keyed by the raw dtStart) and go first when the cache is full', () => {
     const h = harness();
-    h.calendar.handleEvent({ type: 'calendar_event', eventId: 'odd', title: 'odd', dtStart: 'x', dtEnd: 'y' } as TypedMessage);
-    h.calendar.handleEvent({ type: 'calendar_event', eventId: 'odd', title: 'odd 2', dtStart: 'z', dtEnd: 'y' } as TypedMessage);
+    h.calendar.handleEvent({
+      type: 'calendar_event',
+      eventId: 'odd',
+      title: 'odd',
+      dtStart: 'x',
+      dtEnd: 'y',
+    } as TypedMessage);
+    h.calendar.handleEvent({
+      type: 'calendar_event',
+      eventId: 'odd',
+      title: 'odd 2',
+      dtStart: 'z',
+      dtEnd: 'y',
+    } as TypedMessage);
     expect(h.calendar.size).toBe(2);
     for (let i = 1; i <= 99; i++) h.event(`f${i}`, i * HOUR);
     const ids = h.replayTo('com.cal', h.app('com.cal')).map((e) => e.title);

@@ -15,10 +15,13 @@ export function deadline(timeoutMs: number, ...parents: Array<AbortSignal | unde
   const controller = new AbortController();
   let timedOut = false;
   const links: Array<[AbortSignal, () => void]> = [];
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
-  }, Math.max(1, timeoutMs));
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    },
+    Math.max(1, timeoutMs),
+  );
   timer.unref();
   const dispose = (): void => {
     clearTimeout(timer);

@@ -33,7 +33,8 @@ const START_STAGE_STATUS: Record<string, number> = {
 
 function statusOf(error: CloudError): number {
   const stage = error.details?.stage;
-  if (error.code === 'START_FAILED' && typeof stage === 'string' && START_STAGE_STATUS[stage]) return START_STAGE_STATUS[stage];
+  if (error.code === 'START_FAILED' && typeof stage === 'string' && START_STAGE_STATUS[stage])
+    return START_STAGE_STATUS[stage];
   return STATUS[error.code] ?? HttpStatus.BAD_REQUEST;
 }
 
@@ -47,18 +48,30 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (res.headersSent) return;
     if (exception instanceof CloudError) {
       const statusCode = statusOf(exception);
-      res.status(statusCode).json({ statusCode, code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) });
+      res.status(statusCode).json({
+        statusCode,
+        code: exception.code,
+        message: exception.message,
+        ...(exception.details ? { details: exception.details } : {}),
+      });
       return;
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const body = exception.getResponse();
       const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : { message: body };
-      res.status(statusCode).json({ statusCode, code: obj.code ?? codeFor(statusCode), message: obj.message ?? exception.message, ...(obj.details ? { details: obj.details } : {}) });
+      res.status(statusCode).json({
+        statusCode,
+        code: obj.code ?? codeFor(statusCode),
+        message: obj.message ?? exception.message,
+        ...(obj.details ? { details: obj.details } : {}),
+      });
       return;
     }
     // body-parser errors (too large, bad JSON) carry a status of their own.
-    const status = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
+    const status =
+      (exception as { status?: unknown; statusCode?: unknown })?.status ??
+      (exception as { statusCode?: unknown })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).json({ statusCode: status, code: codeFor(status), message: (exception as Error).message });
       return;
@@ -70,13 +83,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
 function codeFor(status: number): string {
   switch (status) {
-    case 400: return 'BAD_REQUEST';
-    case 401: return 'UNAUTHORIZED';
-    case 403: return 'FORBIDDEN';
-    case 404: return 'NOT_FOUND';
-    case 409: return 'CONFLICT';
-    case 413: return 'PAYLOAD_TOO_LARGE';
-    case 429: return 'RATE_LIMITED';
-    default: return 'ERROR';
+    case 400:
+      return 'BAD_REQUEST';
+    case 401:
+      return 'UNAUTHORIZED';
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'NOT_FOUND';
+    case 409:
+      return 'CONFLICT';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 429:
+      return 'RATE_LIMITED';
+    default:
+      return 'ERROR';
   }
 }

@@ -22,162 +22,279 @@ const emptyToUndefined = ({ value }: { value: unknown }) =>
  * because a missing one is generated and kept in DATA_DIR (see secrets.store.ts); a set one must be strong.
  */
 export class EnvSchema {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT: number = 8002;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   HOST: string = '0.0.0.0';
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'AUGMENTOS_AUTH_JWT_SECRET must be at least 16 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(16, { message: 'AUGMENTOS_AUTH_JWT_SECRET must be at least 16 characters' })
   AUGMENTOS_AUTH_JWT_SECRET?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'ADMIN_API_KEY must be at least 16 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(16, { message: 'ADMIN_API_KEY must be at least 16 characters' })
   ADMIN_API_KEY?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGO_URL must start with mongodb:// or mongodb+srv://' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGO_URL must start with mongodb:// or mongodb+srv://' })
   MONGO_URL?: string;
 
-  @IsOptional() @IsString() @MinLength(1)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
   DATA_DIR: string = './data';
 
-  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   PUBLIC_URL?: string;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
   /** One JSON object per line, or human-readable lines; unset: json when NODE_ENV=production, else pretty. */
-  @IsOptional() @Transform(emptyToUndefined) @IsIn(['json', 'pretty'])
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
 
   /** A Bearer token that may read /metrics (the admin key always may); unset: only the admin key. */
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;
 
   /** How long a user session outlives its glasses socket. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   GLASSES_GRACE_MS: number = 60_000;
 
   /** How long an app socket may be gone before the app is resurrected. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   APP_GRACE_MS: number = 5_000;
 
   /** How long an app has to send tpa_connection_init after its webhook was accepted. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   APP_INIT_TIMEOUT_MS: number = 5_000;
 
   /** Per-attempt timeout of a webhook POST. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   WEBHOOK_TIMEOUT_MS: number = 10_000;
 
   /** Total time a start keeps retrying a webhook that answers 5xx or refuses connections. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   WEBHOOK_RETRY_WINDOW_MS: number = 40_000;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
   WEBHOOK_RETRY_BASE_MS: number = 1_000;
 
   /** Protocol ping period on both gateways. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   HEARTBEAT_INTERVAL_MS: number = 10_000;
 
   /** Largest JSON message either gateway accepts; larger ones get an error and are dropped. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1024)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
   MAX_MESSAGE_BYTES: number = 1_048_576;
 
   /** Frames above this are refused by the socket layer itself (close 1009). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1024)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
   MAX_FRAME_BYTES: number = 16 * 1_048_576;
 
   /** Live user sessions; a glasses connection that would open one more is refused at the upgrade (503). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_SESSIONS: number = 10_000;
 
   /** Apps one user may have running or starting at once (the system dashboard not counted); a start beyond fails at LIMIT. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_APPS_PER_USER: number = 16;
 
   /** Text messages one glasses socket may send per second (binary audio is not counted); the excess gets RATE_LIMITED and is dropped. 0 disables. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   GLASSES_SOCKET_MESSAGES_PER_SECOND: number = 200;
 
   /** Messages one app socket may send per second; the excess gets RATE_LIMITED and is dropped. 0 disables. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   APP_SOCKET_MESSAGES_PER_SECOND: number = 100;
 
   /** Ignore an app's empty subscription list for this long after it (re)connects (apps.md §3.1). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   EMPTY_SUBSCRIPTION_GRACE_MS: number = 8_000;
 
   /** Ordered cloud transcription providers, e.g. `soniox,vosk`; default: every configured one. */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(soniox|vosk)(,(soniox|vosk))*$/, { message: 'TRANSCRIPTION_PROVIDERS is a comma list of soniox, vosk' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^(soniox|vosk)(,(soniox|vosk))*$/, { message: 'TRANSCRIPTION_PROVIDERS is a comma list of soniox, vosk' })
   TRANSCRIPTION_PROVIDERS?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8)
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(8)
   SONIOX_API_KEY?: string;
 
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['ws', 'wss'], require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['ws', 'wss'], require_protocol: true })
   SONIOX_URL: string = 'wss://stt-rt.soniox.com/transcribe-websocket';
 
-  @IsOptional() @IsString() @MinLength(1)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
   SONIOX_MODEL: string = 'stt-rt-v3';
 
   /** `en-US=ws://host:2700,de-DE=ws://host:2701` */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-zA-Z-]+=wss?:\/\/[^,\s]+(,[a-zA-Z-]+=wss?:\/\/[^,\s]+)*$/, { message: 'VOSK_URLS is a comma list of <locale>=ws://host:port' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[a-zA-Z-]+=wss?:\/\/[^,\s]+(,[a-zA-Z-]+=wss?:\/\/[^,\s]+)*$/, {
+    message: 'VOSK_URLS is a comma list of <locale>=ws://host:port',
+  })
   VOSK_URLS?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   LIBRETRANSLATE_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
   LIBRETRANSLATE_API_KEY?: string;
 
   /** A provider stream without speech for this long (VAD silent, no bypass) is closed. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   TRANSCRIPTION_IDLE_CLOSE_MS: number = 20_000;
 
   /** A stream that returns nothing while this much audio time flows is restarted. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   TRANSCRIPTION_STALL_MS: number = 15_000;
 
   /** After this many consecutive failures a provider is skipped for PROVIDER_COOLDOWN_MS (for every session). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   PROVIDER_FAILURE_THRESHOLD: number = 3;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   PROVIDER_COOLDOWN_MS: number = 60_000;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
   STREAM_RESTART_BASE_MS: number = 1_000;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
   STREAM_RESTART_MAX_MS: number = 30_000;
 
   /** A photo request not answered by then is failed to the app (the SDK itself gives up at 30 s). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
   PHOTO_TIMEOUT_MS: number = 25_000;
 
   /** Managed streaming through nginx-rtmp: where the glasses publish (`rtmp://host:1935/live`). */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^rtmps?:\/\/[^\s]+$/, { message: 'MANAGED_RTMP_INGEST_URL must be an rtmp:// or rtmps:// URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^rtmps?:\/\/[^\s]+$/, { message: 'MANAGED_RTMP_INGEST_URL must be an rtmp:// or rtmps:// URL' })
   MANAGED_RTMP_INGEST_URL?: string;
 
   /** Where players fetch `<key>.m3u8` (nginx-rtmp `hls_path` served over HTTP). */
-  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MANAGED_HLS_BASE_URL?: string;
 
   /** Where players fetch `<key>.mpd`. */
-  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MANAGED_DASH_BASE_URL?: string;
 
   /** RTMP keep-alive period, ACK deadline and misses before a stream times out (glasses.md §13.4). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(50)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
   STREAM_KEEPALIVE_MS: number = 15_000;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(50)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
   STREAM_ACK_TIMEOUT_MS: number = 10_000;
 
   /** App-to-app messages one app socket may send per second; the excess gets RATE_LIMITED. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   APP_MESSAGES_PER_SECOND: number = 20;
 
   /**
@@ -185,35 +302,92 @@ export class EnvSchema {
    * Off by default: the ring costs 32 KB of memory per second per streaming user and a copy of every
    * frame, a quarter of the audio relay's CPU in the benchmark, for a diagnostic most clouds never read.
    */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60)
   RECENT_AUDIO_SECONDS: number = 0;
 
-  @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9._-]+$/)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9._-]+$/)
   SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
 
   /** On SIGTERM: sockets get close 1012 (reconnect), state is flushed, and the process exits within this time. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(60_000)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
   SHUTDOWN_DRAIN_MS: number = 10_000;
 
   /** Failed admin authentications one client IP may make per minute; past that every admin call from it gets 429 for a minute. 0 disables. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   ADMIN_AUTH_FAILURES_PER_MINUTE: number = 10;
 
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
   STORE_DELAY_MS: number = 0;
 }
 
 export const ENV_KEYS = [
-  'PORT', 'HOST', 'AUGMENTOS_AUTH_JWT_SECRET', 'ADMIN_API_KEY', 'MONGO_URL', 'DATA_DIR', 'PUBLIC_URL', 'LOG_LEVEL',
-  'LOG_FORMAT', 'METRICS_TOKEN', 'MAX_SESSIONS', 'MAX_APPS_PER_USER', 'GLASSES_SOCKET_MESSAGES_PER_SECOND', 'APP_SOCKET_MESSAGES_PER_SECOND',
-  'GLASSES_GRACE_MS', 'APP_GRACE_MS', 'APP_INIT_TIMEOUT_MS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_WINDOW_MS',
-  'WEBHOOK_RETRY_BASE_MS', 'HEARTBEAT_INTERVAL_MS', 'MAX_MESSAGE_BYTES', 'MAX_FRAME_BYTES',
-  'EMPTY_SUBSCRIPTION_GRACE_MS', 'RECENT_AUDIO_SECONDS', 'SYSTEM_DASHBOARD_PACKAGE_NAME',
-  'TRANSCRIPTION_PROVIDERS', 'SONIOX_API_KEY', 'SONIOX_URL', 'SONIOX_MODEL', 'VOSK_URLS', 'LIBRETRANSLATE_URL',
-  'LIBRETRANSLATE_API_KEY', 'TRANSCRIPTION_IDLE_CLOSE_MS', 'TRANSCRIPTION_STALL_MS', 'PROVIDER_FAILURE_THRESHOLD',
-  'PROVIDER_COOLDOWN_MS', 'STREAM_RESTART_BASE_MS', 'STREAM_RESTART_MAX_MS', 'PHOTO_TIMEOUT_MS', 'MANAGED_RTMP_INGEST_URL',
-  'MANAGED_HLS_BASE_URL', 'MANAGED_DASH_BASE_URL', 'STREAM_KEEPALIVE_MS', 'STREAM_ACK_TIMEOUT_MS', 'APP_MESSAGES_PER_SECOND',  'SHUTDOWN_DRAIN_MS', 'ADMIN_AUTH_FAILURES_PER_MINUTE', 'STORE_DELAY_MS',
+  'PORT',
+  'HOST',
+  'AUGMENTOS_AUTH_JWT_SECRET',
+  'ADMIN_API_KEY',
+  'MONGO_URL',
+  'DATA_DIR',
+  'PUBLIC_URL',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'METRICS_TOKEN',
+  'MAX_SESSIONS',
+  'MAX_APPS_PER_USER',
+  'GLASSES_SOCKET_MESSAGES_PER_SECOND',
+  'APP_SOCKET_MESSAGES_PER_SECOND',
+  'GLASSES_GRACE_MS',
+  'APP_GRACE_MS',
+  'APP_INIT_TIMEOUT_MS',
+  'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_RETRY_WINDOW_MS',
+  'WEBHOOK_RETRY_BASE_MS',
+  'HEARTBEAT_INTERVAL_MS',
+  'MAX_MESSAGE_BYTES',
+  'MAX_FRAME_BYTES',
+  'EMPTY_SUBSCRIPTION_GRACE_MS',
+  'RECENT_AUDIO_SECONDS',
+  'SYSTEM_DASHBOARD_PACKAGE_NAME',
+  'TRANSCRIPTION_PROVIDERS',
+  'SONIOX_API_KEY',
+  'SONIOX_URL',
+  'SONIOX_MODEL',
+  'VOSK_URLS',
+  'LIBRETRANSLATE_URL',
+  'LIBRETRANSLATE_API_KEY',
+  'TRANSCRIPTION_IDLE_CLOSE_MS',
+  'TRANSCRIPTION_STALL_MS',
+  'PROVIDER_FAILURE_THRESHOLD',
+  'PROVIDER_COOLDOWN_MS',
+  'STREAM_RESTART_BASE_MS',
+  'STREAM_RESTART_MAX_MS',
+  'PHOTO_TIMEOUT_MS',
+  'MANAGED_RTMP_INGEST_URL',
+  'MANAGED_HLS_BASE_URL',
+  'MANAGED_DASH_BASE_URL',
+  'STREAM_KEEPALIVE_MS',
+  'STREAM_ACK_TIMEOUT_MS',
+  'APP_MESSAGES_PER_SECOND',
+  'SHUTDOWN_DRAIN_MS',
+  'ADMIN_AUTH_FAILURES_PER_MINUTE',
+  'STORE_DELAY_MS',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {
@@ -224,13 +398,17 @@ export class ConfigError extends Error {
 }
 
 function flatten(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? m : `${e.property}: ${m}`)));
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? m : `${e.property}: ${m}`)),
+  );
 }
 
 /** Validates the raw environment; throws ConfigError listing every problem at once. */
 export function parseEnv(env: Record<string, string | undefined>): EnvSchema {
   // An empty or blank variable (`PORT=` in a .env file or compose) means unset, not 0 or "".
-  const known = Object.fromEntries(ENV_KEYS.filter((k) => env[k] !== undefined && env[k]!.trim() !== '').map((k) => [k, env[k]]));
+  const known = Object.fromEntries(
+    ENV_KEYS.filter((k) => env[k] !== undefined && env[k]!.trim() !== '').map((k) => [k, env[k]]),
+  );
   const parsed = plainToInstance(EnvSchema, known, { exposeDefaultValues: true });
   const errors = validateSync(parsed, { whitelist: true, forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(flatten(errors));

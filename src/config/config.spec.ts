@@ -107,13 +107,19 @@ describe('loadConfig', () => {
 
     it('a short secret is a ConfigError naming the variable', () => {
       const dir = dataDir();
-      const jwtProblems = problemsOf(() => loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: 'short', ADMIN_API_KEY: ADMIN }));
+      const jwtProblems = problemsOf(() =>
+        loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: 'short', ADMIN_API_KEY: ADMIN }),
+      );
       expect(jwtProblems.join('\n')).toMatch(/AUGMENTOS_AUTH_JWT_SECRET/);
       expect(jwtProblems.join('\n')).not.toMatch(/ADMIN_API_KEY/);
-      const adminProblems = problemsOf(() => loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '123456789012345' }));
+      const adminProblems = problemsOf(() =>
+        loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '123456789012345' }),
+      );
       expect(adminProblems.join('\n')).toMatch(/ADMIN_API_KEY/);
       // 16 characters is enough.
-      expect(loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '1234567890123456' }).adminApiKey).toBe('1234567890123456');
+      expect(
+        loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: '1234567890123456' }).adminApiKey,
+      ).toBe('1234567890123456');
       // A failed load generates nothing.
       expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
     });
@@ -132,7 +138,9 @@ describe('loadConfig', () => {
     });
 
     it('ADMIN_API_KEY equal to the JWT secret is refused with a ConfigError naming both', () => {
-      const problems = problemsOf(() => loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: JWT }));
+      const problems = problemsOf(() =>
+        loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: JWT }),
+      );
       expect(problems.join('\n')).toMatch(/ADMIN_API_KEY/);
       expect(problems.join('\n')).toMatch(/AUGMENTOS_AUTH_JWT_SECRET/);
     });
@@ -188,7 +196,11 @@ describe('loadConfig', () => {
   });
 
   describe('validation', () => {
-    const base = (): Record<string, string> => ({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+    const base = (): Record<string, string> => ({
+      DATA_DIR: dataDir(),
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+    });
 
     it.each([['abc'], ['70000'], ['-1'], ['80.5'], ['8002abc']])('PORT=%j is a ConfigError naming PORT', (port) => {
       const problems = problemsOf(() => loadConfig({ ...base(), PORT: port }));
@@ -199,15 +211,21 @@ describe('loadConfig', () => {
       expect(problemsOf(() => loadConfig({ ...base(), PORT: 'abc' }))).toContain('PORT must be an integer number');
     });
 
-    it.each([['not a url'], ['ftp://example.com'], ['example.com'], ['http://']])('PUBLIC_URL=%j is a ConfigError naming PUBLIC_URL', (url) => {
-      const problems = problemsOf(() => loadConfig({ ...base(), PUBLIC_URL: url }));
-      expect(problems.join('\n')).toMatch(/PUBLIC_URL/);
-    });
+    it.each([['not a url'], ['ftp://example.com'], ['example.com'], ['http://']])(
+      'PUBLIC_URL=%j is a ConfigError naming PUBLIC_URL',
+      (url) => {
+        const problems = problemsOf(() => loadConfig({ ...base(), PUBLIC_URL: url }));
+        expect(problems.join('\n')).toMatch(/PUBLIC_URL/);
+      },
+    );
 
-    it.each([['localhost:27017'], ['http://mongo:27017'], ['mongodb:/x']])('MONGO_URL=%j is a ConfigError naming MONGO_URL', (url) => {
-      const problems = problemsOf(() => loadConfig({ ...base(), MONGO_URL: url }));
-      expect(problems.join('\n')).toMatch(/MONGO_URL/);
-    });
+    it.each([['localhost:27017'], ['http://mongo:27017'], ['mongodb:/x']])(
+      'MONGO_URL=%j is a ConfigError naming MONGO_URL',
+      (url) => {
+        const problems = problemsOf(() => loadConfig({ ...base(), MONGO_URL: url }));
+        expect(problems.join('\n')).toMatch(/MONGO_URL/);
+      },
+    );
 
     it('LOG_LEVEL must be a known level', () => {
       const problems = problemsOf(() => loadConfig({ ...base(), LOG_LEVEL: 'loud' }));
@@ -220,22 +238,50 @@ describe('loadConfig', () => {
     it('lists every problem at once', () => {
       let error: ConfigError | undefined;
       try {
-        loadConfig({ DATA_DIR: dataDir(), PORT: 'abc', PUBLIC_URL: 'nope', MONGO_URL: 'nope', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'short', GLASSES_GRACE_MS: '-5' });
+        loadConfig({
+          DATA_DIR: dataDir(),
+          PORT: 'abc',
+          PUBLIC_URL: 'nope',
+          MONGO_URL: 'nope',
+          LOG_LEVEL: 'loud',
+          ADMIN_API_KEY: 'short',
+          GLASSES_GRACE_MS: '-5',
+        });
       } catch (err) {
         error = err as ConfigError;
       }
       expect(error).toBeInstanceOf(ConfigError);
       for (const name of ['PORT', 'PUBLIC_URL', 'MONGO_URL', 'LOG_LEVEL', 'ADMIN_API_KEY', 'GLASSES_GRACE_MS']) {
-        expect(error!.problems.some((p) => p.includes(name)), `${name} in ${JSON.stringify(error!.problems)}`).toBe(true);
+        expect(
+          error!.problems.some((p) => p.includes(name)),
+          `${name} in ${JSON.stringify(error!.problems)}`,
+        ).toBe(true);
         expect(error!.message).toContain(name);
       }
       expect(error!.message).toMatch(/^Invalid configuration/);
     });
 
     it('accepts valid values', () => {
-      const cfg = loadConfig({ ...base(), PORT: '9000', MONGO_URL: 'mongodb://mongo:27017/mentra', LOG_LEVEL: 'warn', GLASSES_GRACE_MS: '1000', APP_GRACE_MS: '200', APP_INIT_TIMEOUT_MS: '700' });
-      expect(cfg).toMatchObject({ port: 9000, mongoUrl: 'mongodb://mongo:27017/mentra', logLevel: 'warn', glassesGraceMs: 1000, appGraceMs: 200, appInitTimeoutMs: 700 });
-      expect(loadConfig({ ...base(), MONGO_URL: 'mongodb+srv://u:p@cluster.example.net/db' }).mongoUrl).toBe('mongodb+srv://u:p@cluster.example.net/db');
+      const cfg = loadConfig({
+        ...base(),
+        PORT: '9000',
+        MONGO_URL: 'mongodb://mongo:27017/mentra',
+        LOG_LEVEL: 'warn',
+        GLASSES_GRACE_MS: '1000',
+        APP_GRACE_MS: '200',
+        APP_INIT_TIMEOUT_MS: '700',
+      });
+      expect(cfg).toMatchObject({
+        port: 9000,
+        mongoUrl: 'mongodb://mongo:27017/mentra',
+        logLevel: 'warn',
+        glassesGraceMs: 1000,
+        appGraceMs: 200,
+        appInitTimeoutMs: 700,
+      });
+      expect(loadConfig({ ...base(), MONGO_URL: 'mongodb+srv://u:p@cluster.example.net/db' }).mongoUrl).toBe(
+        'mongodb+srv://u:p@cluster.example.net/db',
+      );
     });
 
     it('ignores unrelated environment variables', () => {
@@ -243,20 +289,26 @@ describe('loadConfig', () => {
       expect(cfg.port).toBe(8002);
     });
 
-    it.each([['PORT'], ['GLASSES_GRACE_MS'], ['APP_GRACE_MS'], ['LOG_LEVEL'], ['HOST'], ['DATA_DIR'], ['PUBLIC_URL'], ['MONGO_URL']])(
-      'an empty %s is unset (its default), never 0 or ""',
-      (name) => {
-        const dir = dataDir();
-        const defaults = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
-        const env: Record<string, string> = { AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, [name]: '' };
-        if (name !== 'DATA_DIR') env.DATA_DIR = dir;
-        const cfg = loadConfig(env);
-        const { dataDir: _a, ...restCfg } = cfg;
-        const { dataDir: _b, ...restDefaults } = defaults;
-        expect(restCfg).toEqual(restDefaults);
-        if (name === 'DATA_DIR') expect(cfg.dataDir).toMatch(/data$/);
-      },
-    );
+    it.each([
+      ['PORT'],
+      ['GLASSES_GRACE_MS'],
+      ['APP_GRACE_MS'],
+      ['LOG_LEVEL'],
+      ['HOST'],
+      ['DATA_DIR'],
+      ['PUBLIC_URL'],
+      ['MONGO_URL'],
+    ])('an empty %s is unset (its default), never 0 or ""', (name) => {
+      const dir = dataDir();
+      const defaults = loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      const env: Record<string, string> = { AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, [name]: '' };
+      if (name !== 'DATA_DIR') env.DATA_DIR = dir;
+      const cfg = loadConfig(env);
+      const { dataDir: _a, ...restCfg } = cfg;
+      const { dataDir: _b, ...restDefaults } = defaults;
+      expect(restCfg).toEqual(restDefaults);
+      if (name === 'DATA_DIR') expect(cfg.dataDir).toMatch(/data$/);
+    });
   });
 
   describe('defaults and derived values', () => {
@@ -279,12 +331,21 @@ describe('loadConfig', () => {
       const env = parseEnv({});
       expect(env.DATA_DIR).toBe('./data');
       const dir = dataDir();
-      const cfg = loadConfig({ DATA_DIR: join(dir, '.', 'store'), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      const cfg = loadConfig({
+        DATA_DIR: join(dir, '.', 'store'),
+        AUGMENTOS_AUTH_JWT_SECRET: JWT,
+        ADMIN_API_KEY: ADMIN,
+      });
       expect(cfg.dataDir).toBe(join(dir, 'store'));
     });
 
     it('the default public URL follows PORT', () => {
-      const cfg = loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, PORT: '9123' });
+      const cfg = loadConfig({
+        DATA_DIR: dataDir(),
+        AUGMENTOS_AUTH_JWT_SECRET: JWT,
+        ADMIN_API_KEY: ADMIN,
+        PORT: '9123',
+      });
       expect(cfg.publicUrl).toBe('http://localhost:9123');
       expect(cfg.appWsUrl).toBe('ws://localhost:9123/app-ws');
     });
@@ -296,7 +357,12 @@ describe('loadConfig', () => {
       ['https://x.example/mentra//', 'https://x.example/mentra', 'wss://x.example/mentra/app-ws'],
       ['http://localhost:8002', 'http://localhost:8002', 'ws://localhost:8002/app-ws'],
     ])('PUBLIC_URL %s → appWsUrl %s', (input, publicUrl, appWsUrl) => {
-      const cfg = loadConfig({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN, PUBLIC_URL: input });
+      const cfg = loadConfig({
+        DATA_DIR: dataDir(),
+        AUGMENTOS_AUTH_JWT_SECRET: JWT,
+        ADMIN_API_KEY: ADMIN,
+        PUBLIC_URL: input,
+      });
       expect(cfg.publicUrl).toBe(publicUrl);
       expect(cfg.appWsUrl).toBe(appWsUrl);
     });

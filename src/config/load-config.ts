@@ -75,16 +75,26 @@ function mediaConfig(e: EnvSchema): MediaConfig {
     voskUrls.set(pair.slice(0, i), pair.slice(i + 1));
   }
   const soniox = e.SONIOX_API_KEY ? { apiKey: e.SONIOX_API_KEY, url: e.SONIOX_URL, model: e.SONIOX_MODEL } : undefined;
-  const configured: Array<'soniox' | 'vosk'> = [...(soniox ? ['soniox' as const] : []), ...(voskUrls.size > 0 ? ['vosk' as const] : [])];
-  const wanted = e.TRANSCRIPTION_PROVIDERS ? (e.TRANSCRIPTION_PROVIDERS.split(',') as Array<'soniox' | 'vosk'>) : configured;
+  const configured: Array<'soniox' | 'vosk'> = [
+    ...(soniox ? ['soniox' as const] : []),
+    ...(voskUrls.size > 0 ? ['vosk' as const] : []),
+  ];
+  const wanted = e.TRANSCRIPTION_PROVIDERS
+    ? (e.TRANSCRIPTION_PROVIDERS.split(',') as Array<'soniox' | 'vosk'>)
+    : configured;
   for (const p of wanted) {
-    if (!configured.includes(p)) throw new Error(`Invalid configuration: TRANSCRIPTION_PROVIDERS names ${p}, which is not configured (${p === 'soniox' ? 'SONIOX_API_KEY' : 'VOSK_URLS'} is missing)`);
+    if (!configured.includes(p))
+      throw new Error(
+        `Invalid configuration: TRANSCRIPTION_PROVIDERS names ${p}, which is not configured (${p === 'soniox' ? 'SONIOX_API_KEY' : 'VOSK_URLS'} is missing)`,
+      );
   }
   return {
     transcriptionProviders: [...new Set(wanted)],
     soniox,
     voskUrls,
-    libreTranslate: e.LIBRETRANSLATE_URL ? { url: e.LIBRETRANSLATE_URL.replace(/\/+$/, ''), apiKey: e.LIBRETRANSLATE_API_KEY } : undefined,
+    libreTranslate: e.LIBRETRANSLATE_URL
+      ? { url: e.LIBRETRANSLATE_URL.replace(/\/+$/, ''), apiKey: e.LIBRETRANSLATE_API_KEY }
+      : undefined,
     idleCloseMs: e.TRANSCRIPTION_IDLE_CLOSE_MS,
     stallMs: e.TRANSCRIPTION_STALL_MS,
     failureThreshold: e.PROVIDER_FAILURE_THRESHOLD,
@@ -98,8 +108,14 @@ function managedConfig(e: EnvSchema): AppConfig['streaming']['managed'] {
   const parts = [e.MANAGED_RTMP_INGEST_URL, e.MANAGED_HLS_BASE_URL, e.MANAGED_DASH_BASE_URL];
   if (parts.every((p) => !p)) return undefined;
   if (parts.some((p) => !p)) {
-    throw new Error('Invalid configuration: managed streaming needs MANAGED_RTMP_INGEST_URL, MANAGED_HLS_BASE_URL and MANAGED_DASH_BASE_URL together');
+    throw new Error(
+      'Invalid configuration: managed streaming needs MANAGED_RTMP_INGEST_URL, MANAGED_HLS_BASE_URL and MANAGED_DASH_BASE_URL together',
+    );
   }
   const trim = (u: string) => u.replace(/\/+$/, '');
-  return { ingestUrl: trim(e.MANAGED_RTMP_INGEST_URL!), hlsBaseUrl: trim(e.MANAGED_HLS_BASE_URL!), dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!) };
+  return {
+    ingestUrl: trim(e.MANAGED_RTMP_INGEST_URL!),
+    hlsBaseUrl: trim(e.MANAGED_HLS_BASE_URL!),
+    dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!),
+  };
 }

@@ -18,12 +18,17 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; 
   const path = join(dataDir, FILE);
   if (existsSync(path)) {
     const damaged = (why: string, cause?: unknown) =>
-      new Error(`${path} is damaged (${why}): delete it to generate new secrets (all issued tokens become invalid)`, { cause });
+      new Error(`${path} is damaged (${why}): delete it to generate new secrets (all issued tokens become invalid)`, {
+        cause,
+      });
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix its permissions, or delete it to generate new secrets`, { cause: err });
+      throw new Error(
+        `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix its permissions, or delete it to generate new secrets`,
+        { cause: err },
+      );
     }
     let parsed: unknown;
     try {
@@ -33,8 +38,10 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; 
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw damaged('not a JSON object');
     const { jwtSecret, adminApiKey } = parsed as Partial<Record<keyof StoredSecrets, unknown>>;
-    if (typeof jwtSecret !== 'string' || jwtSecret.trim().length < 32) throw damaged('jwtSecret missing or shorter than 32 characters');
-    if (typeof adminApiKey !== 'string' || adminApiKey.trim().length < 32) throw damaged('adminApiKey missing or shorter than 32 characters');
+    if (typeof jwtSecret !== 'string' || jwtSecret.trim().length < 32)
+      throw damaged('jwtSecret missing or shorter than 32 characters');
+    if (typeof adminApiKey !== 'string' || adminApiKey.trim().length < 32)
+      throw damaged('adminApiKey missing or shorter than 32 characters');
     if (jwtSecret === adminApiKey) throw damaged('jwtSecret and adminApiKey are the same');
     return { secrets: { jwtSecret, adminApiKey }, created: false };
   }

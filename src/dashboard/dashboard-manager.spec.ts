@@ -15,7 +15,8 @@ const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
-const appRecord = (packageName: string): AppRecord => fixtureApp(packageName, { appType: packageName === DASH ? 'system_dashboard' : 'background' });
+const appRecord = (packageName: string): AppRecord =>
+  fixtureApp(packageName, { appType: packageName === DASH ? 'system_dashboard' : 'background' });
 
 function socket(into: Sent[]): WebSocket {
   return { readyState: 1, send: (s: string) => into.push(JSON.parse(s)) } as unknown as WebSocket;
@@ -84,7 +85,12 @@ describe('DashboardManager', () => {
       const h = harness();
       h.sys('topLeft', '10:42');
       const f = h.frame();
-      expect(f).toMatchObject({ type: 'display_event', packageName: DASH, view: 'dashboard', layout: { layoutType: 'double_text_wall' } });
+      expect(f).toMatchObject({
+        type: 'display_event',
+        packageName: DASH,
+        view: 'dashboard',
+        layout: { layoutType: 'double_text_wall' },
+      });
       expect(f).not.toHaveProperty('durationMs');
     });
 
@@ -114,10 +120,18 @@ describe('DashboardManager', () => {
       h.sys('bottomRight', 'Sunny');
       h.take();
       h.dashboard.contentUpdate('com.a', 'item A', ['main']);
-      expect(h.frame().layout).toEqual({ layoutType: 'double_text_wall', topText: '10:42\nBL', bottomText: '87%\nSunny\n\nitem A' });
+      expect(h.frame().layout).toEqual({
+        layoutType: 'double_text_wall',
+        topText: '10:42\nBL',
+        bottomText: '87%\nSunny\n\nitem A',
+      });
       // and with no app item
       h.ctx.emit('appStopped', { packageName: 'com.a', reason: 'user_disabled' });
-      expect(h.frame().layout).toEqual({ layoutType: 'double_text_wall', topText: '10:42\nBL', bottomText: '87%\nSunny\n\n' });
+      expect(h.frame().layout).toEqual({
+        layoutType: 'double_text_wall',
+        topText: '10:42\nBL',
+        bottomText: '87%\nSunny\n\n',
+      });
     });
 
     it('an app layout is turned into text as the table says', () => {
@@ -139,7 +153,10 @@ describe('DashboardManager', () => {
       const h = harness();
       h.app('com.a');
       expect(h.dashboard.contentUpdate('com.a', 42, ['main'])).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.dashboard.contentUpdate('com.a', 'x', ['sideways'])).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      expect(h.dashboard.contentUpdate('com.a', 'x', ['sideways'])).toMatchObject({
+        ok: false,
+        code: 'MALFORMED_MESSAGE',
+      });
       expect(h.take()).toEqual([]);
       expect(h.dashboard.describe().main).toEqual({});
     });
@@ -183,8 +200,14 @@ describe('DashboardManager', () => {
       h.sys('topLeft', 'mine');
       h.take();
       const before = h.dashboard.describe();
-      expect(h.dashboard.systemUpdate('com.a', 'topLeft', 'hacked')).toMatchObject({ ok: false, code: 'PERMISSION_DENIED' });
-      expect(h.dashboard.systemUpdate('com.a', 'bottomRight', 'hacked')).toMatchObject({ ok: false, code: 'PERMISSION_DENIED' });
+      expect(h.dashboard.systemUpdate('com.a', 'topLeft', 'hacked')).toMatchObject({
+        ok: false,
+        code: 'PERMISSION_DENIED',
+      });
+      expect(h.dashboard.systemUpdate('com.a', 'bottomRight', 'hacked')).toMatchObject({
+        ok: false,
+        code: 'PERMISSION_DENIED',
+      });
       expect(h.dashboard.describe()).toEqual(before);
       expect(h.take()).toEqual([]);
     });
@@ -214,7 +237,10 @@ describe('DashboardManager', () => {
       h.app('com.a');
       h.dashboard.contentUpdate('com.a', 'main only', ['main']);
       h.dashboard.contentUpdate('com.a', 'expanded only', ['expanded']);
-      expect(h.dashboard.describe()).toMatchObject({ main: { 'com.a': 'main only' }, expanded: { 'com.a': 'expanded only' } });
+      expect(h.dashboard.describe()).toMatchObject({
+        main: { 'com.a': 'main only' },
+        expanded: { 'com.a': 'expanded only' },
+      });
       h.take();
       h.dashboard.modeChange(DASH, 'expanded');
       expect(h.frame().layout.text).toBe(' | \nexpanded only');
@@ -268,7 +294,11 @@ describe('DashboardManager', () => {
   describe('head-up rotation', () => {
     function threeItems() {
       const h = harness();
-      for (const [pkg, text] of [['com.a', 'A'], ['com.b', 'B'], ['com.c', 'C']] as const) {
+      for (const [pkg, text] of [
+        ['com.a', 'A'],
+        ['com.b', 'B'],
+        ['com.c', 'C'],
+      ] as const) {
         h.app(pkg);
         h.dashboard.contentUpdate(pkg, text, ['main']);
         vi.advanceTimersByTime(1);
@@ -319,9 +349,17 @@ describe('DashboardManager', () => {
       const a = h.app('com.a');
       const b = h.app('com.b');
       h.dashboard.modeChange(DASH, 'expanded');
-      for (const [pkg, sent] of [[DASH, dash], ['com.a', a], ['com.b', b]] as const) {
+      for (const [pkg, sent] of [
+        [DASH, dash],
+        ['com.a', a],
+        ['com.b', b],
+      ] as const) {
         expect(sent).toHaveLength(1);
-        expect(sent[0]).toMatchObject({ type: 'dashboard_mode_changed', mode: 'expanded', sessionId: `${USER}-${pkg}` });
+        expect(sent[0]).toMatchObject({
+          type: 'dashboard_mode_changed',
+          mode: 'expanded',
+          sessionId: `${USER}-${pkg}`,
+        });
         expect(typeof sent[0]!.timestamp).toBe('string');
       }
     });
@@ -332,7 +370,9 @@ describe('DashboardManager', () => {
       const late = h.app('com.late');
       expect(late).toEqual([]);
       h.ctx.emit('appRunning', { packageName: 'com.late', app: appRecord('com.late'), reconnect: false });
-      expect(late).toEqual([expect.objectContaining({ type: 'dashboard_mode_changed', mode: 'expanded', sessionId: `${USER}-com.late` })]);
+      expect(late).toEqual([
+        expect.objectContaining({ type: 'dashboard_mode_changed', mode: 'expanded', sessionId: `${USER}-com.late` }),
+      ]);
     });
   });
 
@@ -365,7 +405,11 @@ describe('DashboardManager', () => {
 
     it('fixes the rotation index: the item shown after the stop is still one of the remaining items, and rotation continues from the start', () => {
       const h = harness();
-      for (const [pkg, text] of [['com.a', 'A'], ['com.b', 'B'], ['com.c', 'C']] as const) {
+      for (const [pkg, text] of [
+        ['com.a', 'A'],
+        ['com.b', 'B'],
+        ['com.c', 'C'],
+      ] as const) {
         h.app(pkg);
         h.dashboard.contentUpdate(pkg, text, ['main']);
         vi.advanceTimersByTime(1);

@@ -16,7 +16,8 @@ interface Item {
   at: number;
 }
 
-export type DashboardResult = { ok: true } | { ok: false; code: 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'; message: string };
+export type DashboardResult =
+  { ok: true } | { ok: false; code: 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'; message: string };
 
 const MAX_CONTENT = 2_000;
 
@@ -28,7 +29,12 @@ const MAX_CONTENT = 2_000;
 @Injectable({ scope: Scope.REQUEST })
 export class DashboardManager {
   private mode: DashboardMode = 'main';
-  private readonly sections: Record<DashboardSection, string> = { topLeft: '', topRight: '', bottomLeft: '', bottomRight: '' };
+  private readonly sections: Record<DashboardSection, string> = {
+    topLeft: '',
+    topRight: '',
+    bottomLeft: '',
+    bottomRight: '',
+  };
   private readonly main = new Map<string, Item>();
   private readonly expanded = new Map<string, Item>();
   private rotation = 0;
@@ -54,8 +60,14 @@ export class DashboardManager {
   }
 
   contentUpdate(packageName: string, content: unknown, modes: unknown): DashboardResult {
-    const text = typeof content === 'string' ? content : content && typeof content === 'object' ? layoutText(content as Layout) : null;
-    if (text === null) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'dashboard_content_update needs string content' };
+    const text =
+      typeof content === 'string'
+        ? content
+        : content && typeof content === 'object'
+          ? layoutText(content as Layout)
+          : null;
+    if (text === null)
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'dashboard_content_update needs string content' };
     const list: unknown[] = Array.isArray(modes) ? modes : ['main'];
     const wanted = list.filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
     if (wanted.length === 0) {
@@ -70,8 +82,14 @@ export class DashboardManager {
   }
 
   modeChange(packageName: string, mode: unknown): DashboardResult {
-    if (packageName !== this.config.systemDashboardPackage) return { ok: false, code: 'PERMISSION_DENIED', message: 'Only the system dashboard app may change the dashboard mode' };
-    if (!DASHBOARD_MODES.includes(mode as DashboardMode)) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'mode must be "main" or "expanded"' };
+    if (packageName !== this.config.systemDashboardPackage)
+      return {
+        ok: false,
+        code: 'PERMISSION_DENIED',
+        message: 'Only the system dashboard app may change the dashboard mode',
+      };
+    if (!DASHBOARD_MODES.includes(mode as DashboardMode))
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'mode must be "main" or "expanded"' };
     this.mode = mode as DashboardMode;
     for (const rt of this.connections.values()) this.sendMode(rt.packageName);
     this.render();
@@ -79,9 +97,20 @@ export class DashboardManager {
   }
 
   systemUpdate(packageName: string, section: unknown, content: unknown): DashboardResult {
-    if (packageName !== this.config.systemDashboardPackage) return { ok: false, code: 'PERMISSION_DENIED', message: 'Only the system dashboard app may write the system sections' };
-    if (!DASHBOARD_SECTIONS.includes(section as DashboardSection)) return { ok: false, code: 'MALFORMED_MESSAGE', message: `section must be one of ${DASHBOARD_SECTIONS.join(', ')}` };
-    if (typeof content !== 'string') return { ok: false, code: 'MALFORMED_MESSAGE', message: 'content must be a string' };
+    if (packageName !== this.config.systemDashboardPackage)
+      return {
+        ok: false,
+        code: 'PERMISSION_DENIED',
+        message: 'Only the system dashboard app may write the system sections',
+      };
+    if (!DASHBOARD_SECTIONS.includes(section as DashboardSection))
+      return {
+        ok: false,
+        code: 'MALFORMED_MESSAGE',
+        message: `section must be one of ${DASHBOARD_SECTIONS.join(', ')}`,
+      };
+    if (typeof content !== 'string')
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'content must be a string' };
     this.sections[section as DashboardSection] = content.slice(0, MAX_CONTENT);
     this.render();
     return { ok: true };
@@ -127,7 +156,10 @@ export class DashboardManager {
       layout = { layoutType: 'double_text_wall', topText, bottomText };
     } else {
       const newest = [...this.expanded.values()].sort((a, b) => b.at - a.at)[0];
-      layout = { layoutType: 'text_wall', text: `${s.topLeft} | ${s.topRight}\n${newest ? newest.text : 'No expanded content available'}` };
+      layout = {
+        layoutType: 'text_wall',
+        text: `${s.topLeft} | ${s.topRight}\n${newest ? newest.text : 'No expanded content available'}`,
+      };
     }
     this.display.handleDisplayRequest({
       type: 'display_event',
@@ -138,7 +170,12 @@ export class DashboardManager {
     });
   }
 
-  describe(): { mode: DashboardMode; sections: Record<DashboardSection, string>; main: Record<string, string>; expanded: Record<string, string> } {
+  describe(): {
+    mode: DashboardMode;
+    sections: Record<DashboardSection, string>;
+    main: Record<string, string>;
+    expanded: Record<string, string>;
+  } {
     return {
       mode: this.mode,
       sections: { ...this.sections },

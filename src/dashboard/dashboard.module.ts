@@ -4,5 +4,9 @@ import { DisplayModule } from '../display/display.module.js';
 import { SessionCoreModule } from '../session/session-core.module.js';
 import { DashboardManager } from './dashboard-manager.js';
 
-@Module({ imports: [SessionCoreModule, DisplayModule, AppsStateModule], providers: [DashboardManager], exports: [DashboardManager] })
+@Module({
+  imports: [SessionCoreModule, DisplayModule, AppsStateModule],
+  providers: [DashboardManager],
+  exports: [DashboardManager],
+})
 export class DashboardModule {}

@@ -55,7 +55,16 @@ const EXPECTED: Record<string, Omit<Capabilities, 'modelName'>> = {
     hasIMU: true,
     imu: null,
     hasButton: true,
-    button: { count: 1, buttons: [{ type: 'swipe1d', events: ['TAP', 'DOUBLE_TAP', 'TRIPLE_TAP', 'PRESS_HOLD', 'SWIPE_UP', 'SWIPE_DOWN'], isCapacitive: true }] },
+    button: {
+      count: 1,
+      buttons: [
+        {
+          type: 'swipe1d',
+          events: ['TAP', 'DOUBLE_TAP', 'TRIPLE_TAP', 'PRESS_HOLD', 'SWIPE_UP', 'SWIPE_DOWN'],
+          isCapacitive: true,
+        },
+      ],
+    },
     hasLight: false,
     light: null,
     power: NO_EXTERNAL_BATTERY,
@@ -87,7 +96,10 @@ const EXPECTED: Record<string, Omit<Capabilities, 'modelName'>> = {
     hasIMU: true,
     imu: { axisCount: 6, hasAccelerometer: true, hasCompass: false, hasGyroscope: true },
     hasButton: true,
-    button: { count: 1, buttons: [{ type: 'press', events: ['press', 'double_press', 'long_press'], isCapacitive: false }] },
+    button: {
+      count: 1,
+      buttons: [{ type: 'press', events: ['press', 'double_press', 'long_press'], isCapacitive: false }],
+    },
     hasLight: true,
     light: {
       count: 2,
@@ -158,7 +170,15 @@ const EXPECTED: Record<string, Omit<Capabilities, 'modelName'>> = {
 describe('capability profiles (glasses.md §10.2)', () => {
   it('there is a profile for every model of the table, and only those', () => {
     expect(Object.keys(CAPABILITY_PROFILES).sort()).toEqual(
-      ['Even Realities G1', 'Even Realities G2', 'Mentra Display', 'Mentra Live', 'NIMO', 'Simulated Glasses', 'Vuzix Z100'].sort(),
+      [
+        'Even Realities G1',
+        'Even Realities G2',
+        'Mentra Display',
+        'Mentra Live',
+        'NIMO',
+        'Simulated Glasses',
+        'Vuzix Z100',
+      ].sort(),
     );
   });
 
@@ -173,15 +193,32 @@ describe('capability profiles (glasses.md §10.2)', () => {
     expect(known).toBe(true);
     expect(c.modelName).toBe('NIMO');
     expect(c.hasDisplay).toBe(true);
-    expect(c.display).toMatchObject({ count: 2, isColor: false, color: 'green', canDisplayBitmap: true, resolution: { width: 640, height: 400 }, maxTextLines: 5 });
+    expect(c.display).toMatchObject({
+      count: 2,
+      isColor: false,
+      color: 'green',
+      canDisplayBitmap: true,
+      resolution: { width: 640, height: 400 },
+      maxTextLines: 5,
+    });
     expect(c.hasMicrophone).toBe(true);
     expect(c.microphone).toEqual({ count: 2, hasVAD: false });
     expect(c.hasIMU).toBe(true);
     expect(c.imu).toBeNull();
     expect(c.hasButton).toBe(true);
     expect(c.button?.count).toBe(2);
-    expect(c.button?.buttons?.every((b) => b.isCapacitive === true && ['press', 'double_press', 'long_press'].every((e) => b.events.includes(e)))).toBe(true);
-    expect([c.hasCamera, c.hasSpeaker, c.hasLight, c.hasWifi, c.power.hasExternalBattery]).toEqual([false, false, false, false, false]);
+    expect(
+      c.button?.buttons?.every(
+        (b) => b.isCapacitive === true && ['press', 'double_press', 'long_press'].every((e) => b.events.includes(e)),
+      ),
+    ).toBe(true);
+    expect([c.hasCamera, c.hasSpeaker, c.hasLight, c.hasWifi, c.power.hasExternalBattery]).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect([c.camera, c.speaker, c.light]).toEqual([null, null, null]);
   });
 
@@ -199,12 +236,15 @@ describe('capability profiles (glasses.md §10.2)', () => {
   });
 
   describe('unknown models', () => {
-    it.each(['Mentra Mach1', 'Mentra Nex', 'Brilliant Frame', 'Acme Specs 3000', ''])('"%s" gets the Simulated Glasses profile under its own name, known:false', (model) => {
-      const { capabilities, known } = capabilitiesFor(model);
-      expect(known).toBe(false);
-      expect(FALLBACK_PROFILE).toBe('Simulated Glasses');
-      expect(capabilities).toEqual({ modelName: model, ...EXPECTED['Simulated Glasses'] });
-    });
+    it.each(['Mentra Mach1', 'Mentra Nex', 'Brilliant Frame', 'Acme Specs 3000', ''])(
+      '"%s" gets the Simulated Glasses profile under its own name, known:false',
+      (model) => {
+        const { capabilities, known } = capabilitiesFor(model);
+        expect(known).toBe(false);
+        expect(FALLBACK_PROFILE).toBe('Simulated Glasses');
+        expect(capabilities).toEqual({ modelName: model, ...EXPECTED['Simulated Glasses'] });
+      },
+    );
 
     it('a name that only looks like a profile key is not a known model', () => {
       for (const model of ['even realities g1', 'Even Realities G1 ', 'toString', '__proto__', 'constructor']) {
@@ -222,7 +262,10 @@ describe('capability profiles (glasses.md §10.2)', () => {
     first.hasWifi = false;
     const fallback = capabilitiesFor('Unknown').capabilities;
     fallback.display!.maxTextLines = 1;
-    expect(capabilitiesFor('Mentra Live').capabilities).toEqual({ modelName: 'Mentra Live', ...EXPECTED['Mentra Live'] });
+    expect(capabilitiesFor('Mentra Live').capabilities).toEqual({
+      modelName: 'Mentra Live',
+      ...EXPECTED['Mentra Live'],
+    });
     expect(capabilitiesFor('Simulated Glasses').capabilities.display!.maxTextLines).toBe(7);
     // Profiles that share a display object (G1 and Mentra Display) do not leak into each other.
     capabilitiesFor('Even Realities G1').capabilities.display!.count = 9;

@@ -37,7 +37,12 @@ function harness() {
       return sent;
     },
     connState(status: string, modelName?: unknown, wifi?: unknown) {
-      device.handleConnectionState({ type: 'glasses_connection_state', status, modelName, ...(wifi !== undefined ? { wifi } : {}) } as TypedMessage);
+      device.handleConnectionState({
+        type: 'glasses_connection_state',
+        status,
+        modelName,
+        ...(wifi !== undefined ? { wifi } : {}),
+      } as TypedMessage);
     },
   };
 }
@@ -71,8 +76,18 @@ describe('DeviceManager', () => {
       expect(changed).toEqual({ connected: true, modelName: 'Mentra Live' });
       for (const sent of [a, b]) {
         expect(sent).toEqual([
-          { type: 'capabilities_update', capabilities: capabilitiesFor('Mentra Live').capabilities, modelName: 'Mentra Live', timestamp: new Date(T0).toISOString() },
-          { type: 'device_state_update', state: { connected: true, modelName: 'Mentra Live' }, fullSnapshot: false, timestamp: new Date(T0).toISOString() },
+          {
+            type: 'capabilities_update',
+            capabilities: capabilitiesFor('Mentra Live').capabilities,
+            modelName: 'Mentra Live',
+            timestamp: new Date(T0).toISOString(),
+          },
+          {
+            type: 'device_state_update',
+            state: { connected: true, modelName: 'Mentra Live' },
+            fullSnapshot: false,
+            timestamp: new Date(T0).toISOString(),
+          },
         ]);
       }
       expect(h.device.capabilities?.modelName).toBe('Mentra Live');
@@ -87,7 +102,14 @@ describe('DeviceManager', () => {
       h.device.applyState({ connected: true, modelName: 'Even Realities G1', wifiConnected: false });
       a.length = 0;
       h.device.applyState({ connected: true, modelName: 'Even Realities G1', wifiConnected: true, wifiSsid: 'home' });
-      expect(a).toEqual([{ type: 'device_state_update', state: { wifiConnected: true, wifiSsid: 'home' }, fullSnapshot: false, timestamp: expect.any(String) }]);
+      expect(a).toEqual([
+        {
+          type: 'device_state_update',
+          state: { wifiConnected: true, wifiSsid: 'home' },
+          fullSnapshot: false,
+          timestamp: expect.any(String),
+        },
+      ]);
       expect(h.models).toEqual(['Even Realities G1']);
     });
 
@@ -109,8 +131,15 @@ describe('DeviceManager', () => {
       h.device.applyState({ connected: true, modelName: 'Vuzix Z100' });
       a.length = 0;
       h.device.applyState({ modelName: 'Mentra Live' });
-      expect(ofType(a, 'capabilities_update')).toEqual([expect.objectContaining({ modelName: 'Mentra Live', capabilities: expect.objectContaining({ modelName: 'Mentra Live', hasCamera: true, hasDisplay: false }) })]);
-      expect(ofType(a, 'device_state_update')).toEqual([expect.objectContaining({ state: { modelName: 'Mentra Live' }, fullSnapshot: false })]);
+      expect(ofType(a, 'capabilities_update')).toEqual([
+        expect.objectContaining({
+          modelName: 'Mentra Live',
+          capabilities: expect.objectContaining({ modelName: 'Mentra Live', hasCamera: true, hasDisplay: false }),
+        }),
+      ]);
+      expect(ofType(a, 'device_state_update')).toEqual([
+        expect.objectContaining({ state: { modelName: 'Mentra Live' }, fullSnapshot: false }),
+      ]);
       expect(h.models).toEqual(['Vuzix Z100', 'Mentra Live']);
     });
 
@@ -121,7 +150,12 @@ describe('DeviceManager', () => {
       expect(h.device.isKnownModel).toBe(false);
       expect(h.device.capabilities).toEqual(capabilitiesFor('Mentra Nex').capabilities);
       expect(h.device.capabilities).toMatchObject({ modelName: 'Mentra Nex', hasDisplay: true, hasMicrophone: true });
-      expect(ofType(a, 'capabilities_update')).toEqual([expect.objectContaining({ modelName: 'Mentra Nex', capabilities: expect.objectContaining({ modelName: 'Mentra Nex' }) })]);
+      expect(ofType(a, 'capabilities_update')).toEqual([
+        expect.objectContaining({
+          modelName: 'Mentra Nex',
+          capabilities: expect.objectContaining({ modelName: 'Mentra Nex' }),
+        }),
+      ]);
     });
 
     it('updates the snapshot timestamp when something changed', () => {
@@ -139,8 +173,18 @@ describe('DeviceManager', () => {
       const h = harness();
       const a = h.app('com.a');
       h.connState('CONNECTED', 'Mentra Live', { connected: true, ssid: 'office' });
-      expect(h.device.snapshot()).toMatchObject({ connected: true, modelName: 'Mentra Live', wifiConnected: true, wifiSsid: 'office' });
-      expect(ofType(a, 'device_state_update')[0].state).toEqual({ connected: true, modelName: 'Mentra Live', wifiConnected: true, wifiSsid: 'office' });
+      expect(h.device.snapshot()).toMatchObject({
+        connected: true,
+        modelName: 'Mentra Live',
+        wifiConnected: true,
+        wifiSsid: 'office',
+      });
+      expect(ofType(a, 'device_state_update')[0].state).toEqual({
+        connected: true,
+        modelName: 'Mentra Live',
+        wifiConnected: true,
+        wifiSsid: 'office',
+      });
     });
 
     it('RECONNECTED counts as connected; the status is case-insensitive', () => {
@@ -170,7 +214,14 @@ describe('DeviceManager', () => {
       expect(h.device.isKnownModel).toBe(false);
       expect(h.device.snapshot()).toMatchObject({ connected: false, modelName: null });
       expect(h.models).toEqual(['Even Realities G1', null]);
-      expect(a).toEqual([{ type: 'device_state_update', state: { connected: false, modelName: null }, fullSnapshot: false, timestamp: expect.any(String) }]);
+      expect(a).toEqual([
+        {
+          type: 'device_state_update',
+          state: { connected: false, modelName: null },
+          fullSnapshot: false,
+          timestamp: expect.any(String),
+        },
+      ]);
       // Back again: the model and its capabilities are told anew.
       h.connState('CONNECTED', 'Even Realities G1');
       expect(ofType(a, 'capabilities_update')).toEqual([expect.objectContaining({ modelName: 'Even Realities G1' })]);
@@ -209,7 +260,14 @@ describe('DeviceManager', () => {
       const h = harness();
       const a = h.app('com.a');
       h.device.handleBattery({ type: 'glasses_battery_update', level: 80, charging: false } as TypedMessage);
-      expect(a).toEqual([{ type: 'device_state_update', state: { batteryLevel: 80, charging: false }, fullSnapshot: false, timestamp: expect.any(String) }]);
+      expect(a).toEqual([
+        {
+          type: 'device_state_update',
+          state: { batteryLevel: 80, charging: false },
+          fullSnapshot: false,
+          timestamp: expect.any(String),
+        },
+      ]);
       h.device.handleBattery({ type: 'glasses_battery_update', level: 80, charging: false } as TypedMessage);
       h.device.handleBattery({ type: 'glasses_battery_update', level: 'high' } as TypedMessage);
       expect(a).toHaveLength(1);
@@ -233,7 +291,15 @@ describe('DeviceManager', () => {
       expect(a).toEqual([
         {
           type: 'device_state_update',
-          state: { connected: true, modelName: 'Mentra Live', wifiConnected: true, wifiSsid: 'home', batteryLevel: 55, charging: true, timestamp: new Date(T0).toISOString() },
+          state: {
+            connected: true,
+            modelName: 'Mentra Live',
+            wifiConnected: true,
+            wifiSsid: 'home',
+            batteryLevel: 55,
+            charging: true,
+            timestamp: new Date(T0).toISOString(),
+          },
           fullSnapshot: true,
           timestamp: expect.any(String),
         },
@@ -245,7 +311,13 @@ describe('DeviceManager', () => {
       const h = harness();
       const a = h.app('com.a');
       h.device.sendSnapshot('com.a');
-      expect(a).toEqual([expect.objectContaining({ type: 'device_state_update', state: { connected: false, modelName: null }, fullSnapshot: true })]);
+      expect(a).toEqual([
+        expect.objectContaining({
+          type: 'device_state_update',
+          state: { connected: false, modelName: null },
+          fullSnapshot: true,
+        }),
+      ]);
     });
 
     it('the snapshot is a copy', () => {

@@ -56,7 +56,10 @@ export class DeviceManager {
         const { capabilities, known } = capabilitiesFor(model);
         this.caps = capabilities;
         this.knownModel = known;
-        if (!known) this.ctx.logger.warn(`unknown glasses model "${model}": using the ${FALLBACK_PROFILE} profile as a fallback; apps are not blocked for hardware`);
+        if (!known)
+          this.ctx.logger.warn(
+            `unknown glasses model "${model}": using the ${FALLBACK_PROFILE} profile as a fallback; apps are not blocked for hardware`,
+          );
       } else {
         this.caps = null;
         this.knownModel = false;
@@ -78,7 +81,12 @@ export class DeviceManager {
     // A model going away (glasses disconnected) is told through device_state_update only: apps keep the
     // last capabilities rather than getting null between a drop and the reconnect (as upstream).
     if ('modelName' in changed && this.caps !== null) {
-      this.connections.sendToAll({ type: 'capabilities_update', capabilities: this.caps, modelName: this.state.modelName, timestamp: stamp });
+      this.connections.sendToAll({
+        type: 'capabilities_update',
+        capabilities: this.caps,
+        modelName: this.state.modelName,
+        timestamp: stamp,
+      });
     }
     this.connections.sendToAll({ type: 'device_state_update', state: changed, fullSnapshot: false, timestamp: stamp });
     return changed;
@@ -86,14 +94,22 @@ export class DeviceManager {
 
   /** Right after an app's ack: the whole state, so `session.device.state` starts complete. */
   sendSnapshot(packageName: string): void {
-    this.connections.sendJson(packageName, { type: 'device_state_update', state: this.snapshot(), fullSnapshot: true, timestamp: new Date().toISOString() });
+    this.connections.sendJson(packageName, {
+      type: 'device_state_update',
+      state: this.snapshot(),
+      fullSnapshot: true,
+      timestamp: new Date().toISOString(),
+    });
   }
 
   /** `glasses_connection_state` from the phone. */
   handleConnectionState(msg: TypedMessage): void {
     const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
     const connected = status === 'CONNECTED' || status === 'RECONNECTED';
-    const modelName = connected && typeof msg.modelName === 'string' && msg.modelName.length > 0 && msg.modelName.length <= 128 ? msg.modelName : null;
+    const modelName =
+      connected && typeof msg.modelName === 'string' && msg.modelName.length > 0 && msg.modelName.length <= 128
+        ? msg.modelName
+        : null;
     const wifi = msg.wifi as { connected?: unknown; ssid?: unknown } | undefined;
     this.applyState({
       connected,

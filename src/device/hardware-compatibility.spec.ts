@@ -3,24 +3,42 @@ import type { HardwareRequirement, HardwareType } from '../persistence/persisten
 import { capabilitiesFor } from './capability-profiles.js';
 import { checkCompatibility, COMPATIBILITY_MESSAGES } from './hardware-compatibility.js';
 
-const req = (type: string, level: 'REQUIRED' | 'OPTIONAL' = 'REQUIRED'): HardwareRequirement => ({ type: type as HardwareType, level });
+const req = (type: string, level: 'REQUIRED' | 'OPTIONAL' = 'REQUIRED'): HardwareRequirement => ({
+  type: type as HardwareType,
+  level,
+});
 const caps = (model: string) => capabilitiesFor(model).capabilities;
 
 describe('hardware compatibility (glasses.md §10.4)', () => {
   it('no requirements: compatible, "fully compatible"', () => {
     for (const r of [[], undefined, null]) {
-      expect(checkCompatibility(r, caps('Vuzix Z100'))).toEqual({ compatible: true, missingRequired: [], missingOptional: [], message: 'This app is fully compatible with your glasses' });
+      expect(checkCompatibility(r, caps('Vuzix Z100'))).toEqual({
+        compatible: true,
+        missingRequired: [],
+        missingOptional: [],
+        message: 'This app is fully compatible with your glasses',
+      });
     }
   });
 
   it('all requirements present: compatible, "fully compatible"', () => {
     const r = checkCompatibility([req('CAMERA'), req('SPEAKER'), req('WIFI', 'OPTIONAL')], caps('Mentra Live'));
-    expect(r).toEqual({ compatible: true, missingRequired: [], missingOptional: [], message: 'This app is fully compatible with your glasses' });
+    expect(r).toEqual({
+      compatible: true,
+      missingRequired: [],
+      missingOptional: [],
+      message: 'This app is fully compatible with your glasses',
+    });
   });
 
   it('no glasses known (capabilities null): compatible, with the warning', () => {
     const r = checkCompatibility([req('CAMERA'), req('DISPLAY')], null);
-    expect(r).toEqual({ compatible: true, missingRequired: [], missingOptional: [], message: 'No glasses connected - cannot verify hardware compatibility' });
+    expect(r).toEqual({
+      compatible: true,
+      missingRequired: [],
+      missingOptional: [],
+      message: 'No glasses connected - cannot verify hardware compatibility',
+    });
     expect(COMPATIBILITY_MESSAGES.noGlasses).toBe(r.message);
   });
 
@@ -44,14 +62,22 @@ describe('hardware compatibility (glasses.md §10.4)', () => {
   });
 
   it('several missing REQUIRED items: incompatible, with the list message', () => {
-    const r = checkCompatibility([req('CAMERA'), req('SPEAKER'), req('DISPLAY'), req('WIFI')], caps('Even Realities G1'));
+    const r = checkCompatibility(
+      [req('CAMERA'), req('SPEAKER'), req('DISPLAY'), req('WIFI')],
+      caps('Even Realities G1'),
+    );
     expect(r.compatible).toBe(false);
     expect(r.missingRequired).toEqual(['CAMERA', 'SPEAKER', 'WIFI']);
-    expect(r.message).toBe('This app requires the following hardware which is not available on your connected glasses: camera, speaker, wifi');
+    expect(r.message).toBe(
+      'This app requires the following hardware which is not available on your connected glasses: camera, speaker, wifi',
+    );
   });
 
   it('missing OPTIONAL items only: compatible, reported, with the optional message', () => {
-    const r = checkCompatibility([req('DISPLAY'), req('CAMERA', 'OPTIONAL'), req('LIGHT', 'OPTIONAL')], caps('Vuzix Z100'));
+    const r = checkCompatibility(
+      [req('DISPLAY'), req('CAMERA', 'OPTIONAL'), req('LIGHT', 'OPTIONAL')],
+      caps('Vuzix Z100'),
+    );
     expect(r).toEqual({
       compatible: true,
       missingRequired: [],
@@ -71,8 +97,15 @@ describe('hardware compatibility (glasses.md §10.4)', () => {
   it('MICROPHONE is always present (the phone mic stands in), even on glasses without one', () => {
     const z100 = caps('Vuzix Z100');
     expect(z100.hasMicrophone).toBe(false);
-    expect(checkCompatibility([req('MICROPHONE')], z100)).toMatchObject({ compatible: true, missingRequired: [], missingOptional: [] });
-    expect(checkCompatibility([req('MICROPHONE', 'OPTIONAL')], z100)).toMatchObject({ compatible: true, missingOptional: [] });
+    expect(checkCompatibility([req('MICROPHONE')], z100)).toMatchObject({
+      compatible: true,
+      missingRequired: [],
+      missingOptional: [],
+    });
+    expect(checkCompatibility([req('MICROPHONE', 'OPTIONAL')], z100)).toMatchObject({
+      compatible: true,
+      missingOptional: [],
+    });
   });
 
   it('an unknown hardware type counts as missing', () => {
@@ -92,7 +125,15 @@ describe('hardware compatibility (glasses.md §10.4)', () => {
       LIGHT: (c) => c.hasLight,
       WIFI: (c) => c.hasWifi,
     };
-    for (const model of ['Even Realities G1', 'Even Realities G2', 'Mentra Live', 'Mentra Display', 'Vuzix Z100', 'Simulated Glasses', 'NIMO']) {
+    for (const model of [
+      'Even Realities G1',
+      'Even Realities G2',
+      'Mentra Live',
+      'Mentra Display',
+      'Vuzix Z100',
+      'Simulated Glasses',
+      'NIMO',
+    ]) {
       const c = caps(model);
       for (const [type, has] of Object.entries(flag)) {
         expect(checkCompatibility([req(type)], c).compatible, `${type} on ${model}`).toBe(has(c));
@@ -100,7 +141,12 @@ describe('hardware compatibility (glasses.md §10.4)', () => {
     }
     // Spot checks against the table, so a wrong profile and a wrong check cannot cancel out.
     expect(checkCompatibility([req('DISPLAY')], caps('Mentra Live')).compatible).toBe(false);
-    expect(checkCompatibility([req('CAMERA'), req('WIFI'), req('LIGHT'), req('SPEAKER'), req('BUTTON'), req('IMU')], caps('Mentra Live')).compatible).toBe(true);
+    expect(
+      checkCompatibility(
+        [req('CAMERA'), req('WIFI'), req('LIGHT'), req('SPEAKER'), req('BUTTON'), req('IMU')],
+        caps('Mentra Live'),
+      ).compatible,
+    ).toBe(true);
     expect(checkCompatibility([req('IMU')], caps('Even Realities G1')).compatible).toBe(true);
     expect(checkCompatibility([req('IMU')], caps('Vuzix Z100')).compatible).toBe(false);
   });

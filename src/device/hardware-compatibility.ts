@@ -10,16 +10,25 @@ export interface CompatibilityResult {
 
 function present(type: HardwareType, caps: Capabilities): boolean {
   switch (type) {
-    case 'CAMERA': return caps.hasCamera;
-    case 'DISPLAY': return caps.hasDisplay;
+    case 'CAMERA':
+      return caps.hasCamera;
+    case 'DISPLAY':
+      return caps.hasDisplay;
     // The phone's microphone stands in when the glasses have none (upstream rule).
-    case 'MICROPHONE': return true;
-    case 'SPEAKER': return caps.hasSpeaker;
-    case 'IMU': return caps.hasIMU;
-    case 'BUTTON': return caps.hasButton;
-    case 'LIGHT': return caps.hasLight;
-    case 'WIFI': return caps.hasWifi;
-    default: return false;
+    case 'MICROPHONE':
+      return true;
+    case 'SPEAKER':
+      return caps.hasSpeaker;
+    case 'IMU':
+      return caps.hasIMU;
+    case 'BUTTON':
+      return caps.hasButton;
+    case 'LIGHT':
+      return caps.hasLight;
+    case 'WIFI':
+      return caps.hasWifi;
+    default:
+      return false;
   }
 }
 
@@ -33,10 +42,17 @@ export const COMPATIBILITY_MESSAGES = {
  * `caps` null (no glasses known) or `known` false (a model without a profile): compatible, with a
  * warning message, so an app is never blocked for hardware it may well have (glasses.md §10.4).
  */
-export function checkCompatibility(requirements: readonly HardwareRequirement[] | null | undefined, caps: Capabilities | null, known = true): CompatibilityResult {
-  if (!requirements || requirements.length === 0) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.compatible };
-  if (caps === null) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.noGlasses };
-  if (!known) return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.unknownModel };
+export function checkCompatibility(
+  requirements: readonly HardwareRequirement[] | null | undefined,
+  caps: Capabilities | null,
+  known = true,
+): CompatibilityResult {
+  if (!requirements || requirements.length === 0)
+    return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.compatible };
+  if (caps === null)
+    return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.noGlasses };
+  if (!known)
+    return { compatible: true, missingRequired: [], missingOptional: [], message: COMPATIBILITY_MESSAGES.unknownModel };
   const missingRequired: HardwareType[] = [];
   const missingOptional: HardwareType[] = [];
   for (const r of requirements) {
@@ -45,8 +61,11 @@ export function checkCompatibility(requirements: readonly HardwareRequirement[] 
   }
   const lower = (t: HardwareType[]) => t.map((x) => x.toLowerCase());
   let message: string = COMPATIBILITY_MESSAGES.compatible;
-  if (missingRequired.length === 1) message = `This app requires a ${lower(missingRequired)[0]} which is not available on your connected glasses`;
-  else if (missingRequired.length > 1) message = `This app requires the following hardware which is not available on your connected glasses: ${lower(missingRequired).join(', ')}`;
-  else if (missingOptional.length > 0) message = `This app works with your glasses but has optional features that require: ${lower(missingOptional).join(', ')}`;
+  if (missingRequired.length === 1)
+    message = `This app requires a ${lower(missingRequired)[0]} which is not available on your connected glasses`;
+  else if (missingRequired.length > 1)
+    message = `This app requires the following hardware which is not available on your connected glasses: ${lower(missingRequired).join(', ')}`;
+  else if (missingOptional.length > 0)
+    message = `This app works with your glasses but has optional features that require: ${lower(missingOptional).join(', ')}`;
   return { compatible: missingRequired.length === 0, missingRequired, missingOptional, message };
 }

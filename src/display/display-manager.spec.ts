@@ -22,7 +22,8 @@ interface DisplayOpts {
   forceDisplay?: boolean;
 }
 
-const appRecord = (packageName: string, appType: AppType, name: string): AppRecord => fixtureApp(packageName, { appType, name });
+const appRecord = (packageName: string, appType: AppType, name: string): AppRecord =>
+  fixtureApp(packageName, { appType, name });
 
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
@@ -87,7 +88,11 @@ function harness() {
       return h
         .take()
         .filter((m) => m.view === 'main')
-        .map((m) => (m.layout.layoutType === 'reference_card' ? `[boot] ${m.layout.title}: ${m.layout.text}` : String(m.layout.text)));
+        .map((m) =>
+          m.layout.layoutType === 'reference_card'
+            ? `[boot] ${m.layout.title}: ${m.layout.text}`
+            : String(m.layout.text),
+        );
     },
     /** Advances the clock to `ms` after T0. */
     at(ms: number) {
@@ -124,7 +129,11 @@ describe('DisplayManager', () => {
       h.take();
       // loading (not yet acked): rejected
       expect(h.display('com.bg', 'too early')).toBe('rejected');
-      expect(h.lastDecision()).toMatchObject({ packageName: 'com.bg', outcome: 'rejected', reason: expect.stringMatching(/not running/) });
+      expect(h.lastDecision()).toMatchObject({
+        packageName: 'com.bg',
+        outcome: 'rejected',
+        reason: expect.stringMatching(/not running/),
+      });
       // never started: rejected, in either view
       expect(h.display('com.unknown', 'hi')).toBe('rejected');
       expect(h.display('com.unknown', 'hi', { view: 'dashboard' })).toBe('rejected');
@@ -181,7 +190,12 @@ describe('DisplayManager', () => {
       ]);
       vi.advanceTimersByTime(100);
       h.start('com.b', 'background', 'Notes');
-      expect(h.take()).toMatchObject([{ packageName: DASH, layout: { layoutType: 'reference_card', title: '// MentraOS - Starting Apps', text: 'Captions, Notes' } }]);
+      expect(h.take()).toMatchObject([
+        {
+          packageName: DASH,
+          layout: { layoutType: 'reference_card', title: '// MentraOS - Starting Apps', text: 'Captions, Notes' },
+        },
+      ]);
       expect(h.dm.describe().mainApp).toBe('com.a');
     });
 
@@ -242,7 +256,11 @@ describe('DisplayManager', () => {
       h.take();
       h.at(12_500); // b idle for 2.5 s: no lock, but its display was on screen when the boot began
       expect(h.mainTexts()).toEqual(['b']);
-      expect(h.lastDecision()).toMatchObject({ packageName: 'com.b', outcome: 'shown', reason: expect.stringMatching(/before boot/) });
+      expect(h.lastDecision()).toMatchObject({
+        packageName: 'com.b',
+        outcome: 'shown',
+        reason: expect.stringMatching(/before boot/),
+      });
     });
 
     it('clears the view after boot when there is nothing to restore', () => {
@@ -326,7 +344,12 @@ describe('DisplayManager', () => {
       expect(h.dm.describe().lockHolder).toBe('com.b');
       h.at(11_000);
       expect(h.mainTexts()).toEqual([]);
-      expect(h.dm.describe().recent.filter((d) => d.packageName === 'com.c').map((d) => d.outcome)).toEqual(['throttled', 'rejected']);
+      expect(
+        h.dm
+          .describe()
+          .recent.filter((d) => d.packageName === 'com.c')
+          .map((d) => d.outcome),
+      ).toEqual(['throttled', 'rejected']);
     });
 
     it('the deferred send re-checks ownership when another app took the lock with forceDisplay meanwhile', () => {
@@ -342,7 +365,11 @@ describe('DisplayManager', () => {
       expect(h.display('com.c', 'c', { forceDisplay: true })).toBe('shown');
       h.at(10_500);
       expect(h.mainTexts()).toEqual(['main', 'c']);
-      expect(h.dm.describe().recent.at(-1)).toMatchObject({ packageName: 'com.b', outcome: 'rejected', reason: expect.stringMatching(/com\.c holds/) });
+      expect(h.dm.describe().recent.at(-1)).toMatchObject({
+        packageName: 'com.b',
+        outcome: 'rejected',
+        reason: expect.stringMatching(/com\.c holds/),
+      });
     });
 
     it('two deferred frames of different apps keep the 300 ms gap even after one was sent early', () => {
@@ -477,10 +504,14 @@ describe('DisplayManager', () => {
       expect(h.mainTexts()).toEqual(['persistent', 'popup']);
       h.at(18_000);
       expect(h.mainTexts()).toEqual(['persistent']);
-      expect(h.lastDecision()).toMatchObject({ packageName: 'com.main', outcome: 'shown', reason: expect.stringMatching(/restored/) });
+      expect(h.lastDecision()).toMatchObject({
+        packageName: 'com.main',
+        outcome: 'shown',
+        reason: expect.stringMatching(/restored/),
+      });
     });
 
-    it("a restored display keeps its own expiry (it does not get a fresh duration)", () => {
+    it('a restored display keeps its own expiry (it does not get a fresh duration)', () => {
       const h = harness();
       h.launch('com.main', 'standard');
       h.launch('com.b');

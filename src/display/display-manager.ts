@@ -66,7 +66,8 @@ export class DisplayManager {
   handleDisplayRequest(request: DisplayRequest, now = Date.now()): DisplayOutcome {
     const pkg = request.packageName;
     if (request.view === 'dashboard') {
-      if (pkg !== this.dashboardPackage && !this.connections.isRunning(pkg)) return this.record(request, 'rejected', 'app is not running');
+      if (pkg !== this.dashboardPackage && !this.connections.isRunning(pkg))
+        return this.record(request, 'rejected', 'app is not running');
       this.dashboard = request;
       this.ctx.sendToGlasses(request);
       return this.record(request, 'shown', 'dashboard view');
@@ -114,7 +115,8 @@ export class DisplayManager {
     if (pkg === this.mainApp) this.coreAppDisplay = shown;
     else if (pkg !== this.dashboardPackage) {
       if (this.lock?.packageName === pkg) this.lock.lastActiveTime = now;
-      else this.lock = { packageName: pkg, expiresAt: now + DISPLAY_TIMINGS.lockMs, lastActiveTime: now, display: null };
+      else
+        this.lock = { packageName: pkg, expiresAt: now + DISPLAY_TIMINGS.lockMs, lastActiveTime: now, display: null };
       this.lock.display = shown;
     }
   }
@@ -123,7 +125,11 @@ export class DisplayManager {
   private liveLock(now: number): Lock | null {
     const lock = this.lock;
     if (!lock) return null;
-    if (now >= lock.expiresAt || now - lock.lastActiveTime > DISPLAY_TIMINGS.lockInactiveMs || !this.connections.isRunning(lock.packageName)) {
+    if (
+      now >= lock.expiresAt ||
+      now - lock.lastActiveTime > DISPLAY_TIMINGS.lockInactiveMs ||
+      !this.connections.isRunning(lock.packageName)
+    ) {
       this.lock = null;
       return null;
     }
@@ -239,7 +245,8 @@ export class DisplayManager {
       this.coreAppDisplay = null;
     }
     // Saved afresh by every boot that starts from idle, so a display saved by an earlier boot never comes back.
-    if (this.booting.size === 0) this.savedBeforeBoot = this.main && this.main.request.packageName !== this.dashboardPackage ? this.main : null;
+    if (this.booting.size === 0)
+      this.savedBeforeBoot = this.main && this.main.request.packageName !== this.dashboardPackage ? this.main : null;
     const previous = this.booting.get(packageName);
     if (previous) clearTimeout(previous);
     this.booting.set(
@@ -258,7 +265,11 @@ export class DisplayManager {
         type: 'display_event',
         packageName: this.dashboardPackage,
         view: 'main',
-        layout: { layoutType: 'reference_card', title: names.length > 1 ? '// MentraOS - Starting Apps' : '// MentraOS - Starting App', text: names.join(', ') },
+        layout: {
+          layoutType: 'reference_card',
+          title: names.length > 1 ? '// MentraOS - Starting Apps' : '// MentraOS - Starting App',
+          text: names.join(', '),
+        },
         timestamp: new Date(now).toISOString(),
       },
       now,
@@ -346,13 +357,25 @@ export class DisplayManager {
   // ---------------------------------------------------------------- views
 
   private record(request: DisplayRequest, outcome: DisplayOutcome, reason: string): DisplayOutcome {
-    this.history.push({ at: new Date().toISOString(), packageName: request.packageName, view: request.view, outcome, reason });
+    this.history.push({
+      at: new Date().toISOString(),
+      packageName: request.packageName,
+      view: request.view,
+      outcome,
+      reason,
+    });
     if (this.history.length > HISTORY) this.history.shift();
     if (outcome !== 'shown') this.ctx.logger.debug(`display from ${request.packageName}: ${outcome} (${reason})`);
     return outcome;
   }
 
-  describe(): { main: DisplayRequest | null; dashboard: DisplayRequest | null; mainApp: string | null; lockHolder: string | null; recent: DisplayDecision[] } {
+  describe(): {
+    main: DisplayRequest | null;
+    dashboard: DisplayRequest | null;
+    mainApp: string | null;
+    lockHolder: string | null;
+    recent: DisplayDecision[];
+  } {
     return {
       main: this.main?.request ?? null,
       dashboard: this.dashboard,

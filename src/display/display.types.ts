@@ -1,4 +1,12 @@
-export const LAYOUT_TYPES = ['text_wall', 'double_text_wall', 'dashboard_card', 'reference_card', 'bitmap_view', 'bitmap_animation', 'clear_view'] as const;
+export const LAYOUT_TYPES = [
+  'text_wall',
+  'double_text_wall',
+  'dashboard_card',
+  'reference_card',
+  'bitmap_view',
+  'bitmap_animation',
+  'clear_view',
+] as const;
 export type LayoutType = (typeof LAYOUT_TYPES)[number];
 export type ViewName = 'main' | 'dashboard';
 

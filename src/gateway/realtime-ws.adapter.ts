@@ -20,7 +20,9 @@ interface TrackedSocket {
 
 function reject(socket: Duplex, status: number, reason: string, body: object): void {
   const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 /**
@@ -39,7 +41,9 @@ export class RealtimeWsAdapter extends WsAdapter {
 
   /** A client that breaks the protocol (oversized frame, bad masking) is its problem, not a server error. */
   override bindErrorHandler(server: { on(event: string, cb: (...args: any[]) => void): void }): unknown {
-    server.on('connection', (ws: { on(e: string, cb: (err: Error) => void): void }) => ws.on('error', (err) => this.logger.warn(`client socket: ${err.message}`)));
+    server.on('connection', (ws: { on(e: string, cb: (err: Error) => void): void }) =>
+      ws.on('error', (err) => this.logger.warn(`client socket: ${err.message}`)),
+    );
     server.on('error', (err: Error) => this.logger.error(err));
     return server;
   }
@@ -55,7 +59,9 @@ export class RealtimeWsAdapter extends WsAdapter {
    */
   async closeAll(code: number, reason: string, timeoutMs: number): Promise<{ closed: number; terminated: number }> {
     const sockets = [...this.sockets];
-    const done = sockets.map((ws) => (ws.readyState === 3 ? Promise.resolve() : new Promise<void>((r) => ws.once('close', () => r()))));
+    const done = sockets.map((ws) =>
+      ws.readyState === 3 ? Promise.resolve() : new Promise<void>((r) => ws.once('close', () => r())),
+    );
     for (const ws of sockets) if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(done), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
@@ -70,7 +76,11 @@ export class RealtimeWsAdapter extends WsAdapter {
     return { closed: sockets.length - terminated, terminated };
   }
 
-  override bindMessageHandlers(client: unknown, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+  override bindMessageHandlers(
+    client: unknown,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
     if (handlers.length === 0) return;
     super.bindMessageHandlers(client, handlers, transform);
   }
@@ -92,14 +102,24 @@ export class RealtimeWsAdapter extends WsAdapter {
       const stamp = new Date().toISOString();
       try {
         if (this.shuttingDown) {
-          reject(socket, 503, 'Service Unavailable', { type: 'connection_error', code: 'SHUTTING_DOWN', message: 'Server is shutting down', timestamp: stamp });
+          reject(socket, 503, 'Service Unavailable', {
+            type: 'connection_error',
+            code: 'SHUTTING_DOWN',
+            message: 'Server is shutting down',
+            timestamp: stamp,
+          });
           return;
         }
         const pathname = new URL(req.url ?? '/', 'ws://localhost').pathname;
         const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
         const server = servers.find((s) => s.path === pathname);
         if (!server) {
-          reject(socket, 404, 'Not Found', { type: 'connection_error', code: 'UNKNOWN_PATH', message: 'Unknown WebSocket path', timestamp: stamp });
+          reject(socket, 404, 'Not Found', {
+            type: 'connection_error',
+            code: 'UNKNOWN_PATH',
+            message: 'Unknown WebSocket path',
+            timestamp: stamp,
+          });
           return;
         }
         server.handleUpgrade(req, socket, head, (ws) => {
@@ -107,7 +127,12 @@ export class RealtimeWsAdapter extends WsAdapter {
           server.emit('connection', ws, req);
         });
       } catch (err) {
-        reject(socket, 400, 'Bad Request', { type: 'connection_error', code: 'BAD_UPGRADE', message: (err as Error).message, timestamp: stamp });
+        reject(socket, 400, 'Bad Request', {
+          type: 'connection_error',
+          code: 'BAD_UPGRADE',
+          message: (err as Error).message,
+          timestamp: stamp,
+        });
       }
     });
     return httpServer;

@@ -20,11 +20,13 @@ export class GlassesMessageHandler {
 
   handle(session: UserSession, ws: WebSocket, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      if (data.length > this.config.maxMessageBytes) return this.error(ws, 'MESSAGE_TOO_LARGE', `Audio frames are limited to ${this.config.maxMessageBytes} bytes`);
+      if (data.length > this.config.maxMessageBytes)
+        return this.error(ws, 'MESSAGE_TOO_LARGE', `Audio frames are limited to ${this.config.maxMessageBytes} bytes`);
       session.audio.handleAudio(data);
       return;
     }
-    if (data.length > this.config.maxMessageBytes) return this.error(ws, 'MESSAGE_TOO_LARGE', `Messages are limited to ${this.config.maxMessageBytes} bytes`);
+    if (data.length > this.config.maxMessageBytes)
+      return this.error(ws, 'MESSAGE_TOO_LARGE', `Messages are limited to ${this.config.maxMessageBytes} bytes`);
     const text = data.toString('utf8');
     const parsed = parseTypedMessage(text);
     if (!parsed.ok) return this.error(ws, 'MALFORMED_MESSAGE', parsed.reason);
@@ -43,7 +45,8 @@ export class GlassesMessageHandler {
       if (this.beforeRelay(session, msg)) session.relay.relay(type, text);
       return;
     }
-    if (!CONTROL_GLASSES_TYPES.has(type)) return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unknown message type: ${type.slice(0, 64)}`);
+    if (!CONTROL_GLASSES_TYPES.has(type))
+      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unknown message type: ${type.slice(0, 64)}`);
     switch (type) {
       case 'ping':
         if (ws.readyState === OPEN) ws.send('{"type":"pong"}');
@@ -52,21 +55,31 @@ export class GlassesMessageHandler {
         return;
       case 'connection_init':
         // The session already exists (created on open): answer as a reconnection, start nothing.
-        if (ws.readyState === OPEN) ws.send(JSON.stringify({ type: 'connection_ack', sessionId: session.userId, timestamp: new Date().toISOString() }));
+        if (ws.readyState === OPEN)
+          ws.send(
+            JSON.stringify({ type: 'connection_ack', sessionId: session.userId, timestamp: new Date().toISOString() }),
+          );
         session.microphone.sync(true);
         return;
       case 'start_app':
       case 'stop_app': {
         const pkg = msg.packageName;
-        if (!isNonEmptyString(pkg, 256)) return this.error(ws, 'MALFORMED_MESSAGE', `${type} needs a string packageName`);
+        if (!isNonEmptyString(pkg, 256))
+          return this.error(ws, 'MALFORMED_MESSAGE', `${type} needs a string packageName`);
         if (type === 'stop_app') {
-          void session.apps.stopApp(pkg, 'user_disabled').catch((err) => this.logger.error(`stop_app: ${errorMessage(err)}`));
+          void session.apps
+            .stopApp(pkg, 'user_disabled')
+            .catch((err) => this.logger.error(`stop_app: ${errorMessage(err)}`));
           return;
         }
         void session.apps
           .startApp(pkg)
           .then((r) => {
-            if (!r.ok) this.error(ws, 'START_FAILED', `Could not start ${pkg}: ${r.message}`, { packageName: pkg, stage: r.stage });
+            if (!r.ok)
+              this.error(ws, 'START_FAILED', `Could not start ${pkg}: ${r.message}`, {
+                packageName: pkg,
+                stage: r.stage,
+              });
           })
           .catch((err) => this.logger.error(`start_app: ${errorMessage(err)}`));
         return;
@@ -124,7 +137,13 @@ export class GlassesMessageHandler {
 
   error(ws: WebSocket, code: ErrorCode, message: string, details?: Record<string, unknown>): void {
     if (ws.readyState !== OPEN) return;
-    const body: ConnectionErrorMessage = { type: 'connection_error', code, message, timestamp: new Date().toISOString(), ...(details ? { details } : {}) };
+    const body: ConnectionErrorMessage = {
+      type: 'connection_error',
+      code,
+      message,
+      timestamp: new Date().toISOString(),
+      ...(details ? { details } : {}),
+    };
     ws.send(JSON.stringify(body));
   }
 }

@@ -50,14 +50,23 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       const result = this.authenticate(info.req);
       if (result.ok && !this.registry.get(result.userId) && this.registry.occupancy >= this.config.maxSessions) {
         this.tracker.refused(result.userId);
-        const full = JSON.stringify({ type: 'connection_error', code: 'TOO_MANY_SESSIONS', message: `The server is at its limit of ${this.config.maxSessions} sessions; try again later`, timestamp: new Date().toISOString() });
+        const full = JSON.stringify({
+          type: 'connection_error',
+          code: 'TOO_MANY_SESSIONS',
+          message: `The server is at its limit of ${this.config.maxSessions} sessions; try again later`,
+          timestamp: new Date().toISOString(),
+        });
         return cb(false, 503, full, { 'Content-Type': 'application/json', 'Retry-After': '30' });
       }
       if (result.ok) {
         principals.set(info.req, result.userId);
         return cb(true);
       }
-      const body = JSON.stringify({ type: 'connection_error', message: result.message, timestamp: new Date().toISOString() });
+      const body = JSON.stringify({
+        type: 'connection_error',
+        message: result.message,
+        timestamp: new Date().toISOString(),
+      });
       cb(false, 401, body, { 'Content-Type': 'application/json' });
     };
     this.heartbeat = new StaggeredHeartbeat(() => server.clients, this.config.heartbeatIntervalMs);
@@ -87,10 +96,13 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     const early: Array<[Buffer, boolean]> = [];
     const conn = this.tracker.glasses(userId, (message) => this.handler.error(ws, 'RATE_LIMITED', message));
     conn.opened(`glasses connected: ${userId}`);
-    ws.on('message', conn.wrap((data: Buffer, isBinary: boolean) => {
-      if (session !== null) this.handler.handle(session, ws, data, isBinary);
-      else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
-    }));
+    ws.on(
+      'message',
+      conn.wrap((data: Buffer, isBinary: boolean) => {
+        if (session !== null) this.handler.handle(session, ws, data, isBinary);
+        else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
+      }),
+    );
     ws.on('error', (err) => this.logger.warn(`glasses socket of ${userId}: ${err.message}`));
     ws.once('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
@@ -129,10 +141,14 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     const reconnect = !created;
     ctx.disconnectedAt = null;
     // A second connection of the same user replaces the first, which is told why.
-    if (previous && previous !== ws && previous.readyState === OPEN) previous.close(4000, 'Replaced by a newer connection');
+    if (previous && previous !== ws && previous.readyState === OPEN)
+      previous.close(4000, 'Replaced by a newer connection');
     ws.send(JSON.stringify({ type: 'connection_ack', sessionId: ctx.userId, timestamp: new Date().toISOString() }));
     ctx.emit('glassesConnected', { reconnect });
-    if (created) void session.apps.startPreviouslyRunning().catch((err) => this.logger.error(`restarting apps of ${ctx.userId}: ${errorMessage(err)}`));
+    if (created)
+      void session.apps
+        .startPreviouslyRunning()
+        .catch((err) => this.logger.error(`restarting apps of ${ctx.userId}: ${errorMessage(err)}`));
   }
 
   private onClose(userId: string, ws: WebSocket, code: number, session: UserSession | null): void {

@@ -18,7 +18,13 @@ class FakeStore extends StoreHealth {
 }
 
 function fakeRes() {
-  const res = { statusCode: 200, status(code: number) { res.statusCode = code; return res; } };
+  const res = {
+    statusCode: 200,
+    status(code: number) {
+      res.statusCode = code;
+      return res;
+    },
+  };
   return res;
 }
 
@@ -32,7 +38,10 @@ describe('HealthController', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [HealthController],
-      providers: [{ provide: SessionRegistry, useValue: { size: 3 } }, { provide: StoreHealth, useValue: store }],
+      providers: [
+        { provide: SessionRegistry, useValue: { size: 3 } },
+        { provide: StoreHealth, useValue: store },
+      ],
     }).compile();
     close = () => moduleRef.close();
     return { controller: moduleRef.get(HealthController), store };
@@ -49,18 +58,27 @@ describe('HealthController', () => {
   it('/ready is ok with the store up, 503 with it down, and 503 when it does not answer in time', async () => {
     const { controller, store } = await build();
     let res = fakeRes();
-    expect(await controller.ready(res as unknown as Response)).toMatchObject({ status: 'ok', info: { store: { status: 'up', kind: 'embedded' } } });
+    expect(await controller.ready(res as unknown as Response)).toMatchObject({
+      status: 'ok',
+      info: { store: { status: 'up', kind: 'embedded' } },
+    });
     expect(res.statusCode).toBe(200);
 
     store.answer = async () => false;
     res = fakeRes();
-    expect(await controller.ready(res as unknown as Response)).toMatchObject({ status: 'error', error: { store: { status: 'down' } } });
+    expect(await controller.ready(res as unknown as Response)).toMatchObject({
+      status: 'error',
+      error: { store: { status: 'down' } },
+    });
     expect(res.statusCode).toBe(503);
 
     store.answer = () => new Promise(() => undefined);
     res = fakeRes();
     const started = Date.now();
-    expect(await controller.ready(res as unknown as Response)).toMatchObject({ status: 'error', error: { store: { status: 'down' } } });
+    expect(await controller.ready(res as unknown as Response)).toMatchObject({
+      status: 'error',
+      error: { store: { status: 'down' } },
+    });
     expect(res.statusCode).toBe(503);
     expect(Date.now() - started).toBeLessThan(READY_STORE_TIMEOUT_MS + 1000);
   });

@@ -27,7 +27,15 @@ export class HealthController {
   health(): LivenessBody {
     const uptime = process.uptime();
     const process_ = this.indicators.check('process').up({ uptime: Math.round(uptime), sessions: this.registry.size });
-    return { status: 'ok', info: process_, error: {}, details: process_, sessions: this.registry.size, uptime, timestamp: new Date().toISOString() };
+    return {
+      status: 'ok',
+      info: process_,
+      error: {},
+      details: process_,
+      sessions: this.registry.size,
+      uptime,
+      timestamp: new Date().toISOString(),
+    };
   }
 
   /** Readiness: the store answers (StoreHealth.ping) and the service is not shutting down. */

@@ -3,5 +3,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { SessionModule } from '../session/session.module.js';
 import { HealthController } from './health.controller.js';
 
-@Module({ imports: [SessionModule, TerminusModule.forRoot({ errorLogStyle: 'json' })], controllers: [HealthController] })
+@Module({
+  imports: [SessionModule, TerminusModule.forRoot({ errorLogStyle: 'json' })],
+  controllers: [HealthController],
+})
 export class HealthModule {}

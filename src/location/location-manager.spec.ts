@@ -8,7 +8,13 @@ import type { AppPermission, AppRecord } from '../persistence/persistence.types.
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { LOCATION_TIERS, LocationManager, POLL_TIMEOUT_MS, TIER_MAX_AGE_MS, type LocationTier } from './location-manager.js';
+import {
+  LOCATION_TIERS,
+  LocationManager,
+  POLL_TIMEOUT_MS,
+  TIER_MAX_AGE_MS,
+  type LocationTier,
+} from './location-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 
 const USER = 'user@example.com';
@@ -17,7 +23,8 @@ const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
 
 type Sent = Record<string, any>;
 
-const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord => fixtureApp(packageName, { permissions });
+const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord =>
+  fixtureApp(packageName, { permissions });
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
@@ -110,14 +117,23 @@ describe('LocationManager', () => {
       const pkgs = LOCATION_TIERS.map((t) => `com.${t.toLowerCase()}`);
       pkgs.forEach((p) => h.app(p));
       // Subscribe from the highest down: the tier stays at realtime; then remove from the top.
-      for (let i = LOCATION_TIERS.length - 1; i >= 0; i--) h.subscribe(pkgs[i]!, { stream: 'location_stream', rate: LOCATION_TIERS[i] });
+      for (let i = LOCATION_TIERS.length - 1; i >= 0; i--)
+        h.subscribe(pkgs[i]!, { stream: 'location_stream', rate: LOCATION_TIERS[i] });
       expect(h.tiers()).toEqual(['realtime']);
       const seen: string[] = [];
       for (let i = LOCATION_TIERS.length - 1; i >= 1; i--) {
         h.subscribe(pkgs[i]!);
         seen.push(...h.tiers());
       }
-      expect(seen).toEqual(['high', 'standard', 'tenMeters', 'hundredMeters', 'kilometer', 'threeKilometers', 'reduced']);
+      expect(seen).toEqual([
+        'high',
+        'standard',
+        'tenMeters',
+        'hundredMeters',
+        'kilometer',
+        'threeKilometers',
+        'reduced',
+      ]);
     });
 
     it('counts only apps with the LOCATION permission, and ignores unknown rates', () => {
@@ -157,27 +173,39 @@ describe('LocationManager', () => {
   });
 
   describe('polls', () => {
-    it.each(LOCATION_TIERS)('are answered from the cached fix while it is fresh enough for %s (boundary of its max age)', (tier) => {
-      const h = harness();
-      const app = h.app('com.poll');
-      expect(h.fix(48.1, 11.5, { accuracy: 5 })).toBe(true);
-      vi.advanceTimersByTime(TIER_MAX_AGE_MS[tier]);
-      expect(h.location.poll('com.poll', tier, 'at-max-age')).toEqual({ ok: true, answered: 'cache' });
-      expect(dataStreams(app)).toEqual([
-        expect.objectContaining({
-          streamType: 'location_update',
-          sessionId: `${USER}-com.poll`,
-          data: expect.objectContaining({ type: 'location_update', lat: 48.1, lng: 11.5, accuracy: 5, correlationId: 'at-max-age', timestamp: new Date(T0).toISOString() }),
-        }),
-      ]);
-      expect(h.take()).toEqual([]);
-      expect(h.location.pendingPolls).toBe(0);
-      vi.advanceTimersByTime(1);
-      expect(h.location.poll('com.poll', tier, 'past-max-age')).toEqual({ ok: true, answered: 'glasses' });
-      expect(h.take()).toEqual([expect.objectContaining({ type: 'request_single_location', accuracy: tier, correlationId: 'past-max-age' })]);
-      expect(dataStreams(app)).toHaveLength(1);
-      expect(h.location.pendingPolls).toBe(1);
-    });
+    it.each(LOCATION_TIERS)(
+      'are answered from the cached fix while it is fresh enough for %s (boundary of its max age)',
+      (tier) => {
+        const h = harness();
+        const app = h.app('com.poll');
+        expect(h.fix(48.1, 11.5, { accuracy: 5 })).toBe(true);
+        vi.advanceTimersByTime(TIER_MAX_AGE_MS[tier]);
+        expect(h.location.poll('com.poll', tier, 'at-max-age')).toEqual({ ok: true, answered: 'cache' });
+        expect(dataStreams(app)).toEqual([
+          expect.objectContaining({
+            streamType: 'location_update',
+            sessionId: `${USER}-com.poll`,
+            data: expect.objectContaining({
+              type: 'location_update',
+              lat: 48.1,
+              lng: 11.5,
+              accuracy: 5,
+              correlationId: 'at-max-age',
+              timestamp: new Date(T0).toISOString(),
+            }),
+          }),
+        ]);
+        expect(h.take()).toEqual([]);
+        expect(h.location.pendingPolls).toBe(0);
+        vi.advanceTimersByTime(1);
+        expect(h.location.poll('com.poll', tier, 'past-max-age')).toEqual({ ok: true, answered: 'glasses' });
+        expect(h.take()).toEqual([
+          expect.objectContaining({ type: 'request_single_location', accuracy: tier, correlationId: 'past-max-age' }),
+        ]);
+        expect(dataStreams(app)).toHaveLength(1);
+        expect(h.location.pendingPolls).toBe(1);
+      },
+    );
 
     it('the max ages are those of glasses.md §13.5', () => {
       expect(TIER_MAX_AGE_MS).toEqual({
@@ -200,14 +228,25 @@ describe('LocationManager', () => {
       expect(h.location.poll('com.poll', 'whatever', 'c1')).toMatchObject({ answered: 'cache' });
       vi.advanceTimersByTime(1);
       expect(h.location.poll('com.poll', undefined, 'c2')).toMatchObject({ answered: 'glasses' });
-      expect(h.take().at(-1)).toMatchObject({ type: 'request_single_location', accuracy: 'standard', correlationId: 'c2' });
+      expect(h.take().at(-1)).toMatchObject({
+        type: 'request_single_location',
+        accuracy: 'standard',
+        correlationId: 'c2',
+      });
     });
 
     it('with no fix at all, ask the glasses', () => {
       const h = harness();
       h.app('com.poll');
       expect(h.location.poll('com.poll', 'kilometer', 'c1')).toEqual({ ok: true, answered: 'glasses' });
-      expect(h.take()).toEqual([expect.objectContaining({ type: 'request_single_location', accuracy: 'kilometer', correlationId: 'c1', timestamp: expect.any(String) })]);
+      expect(h.take()).toEqual([
+        expect.objectContaining({
+          type: 'request_single_location',
+          accuracy: 'kilometer',
+          correlationId: 'c1',
+          timestamp: expect.any(String),
+        }),
+      ]);
       expect(h.location.pendingPolls).toBe(1);
     });
 
@@ -226,7 +265,16 @@ describe('LocationManager', () => {
       // The reply: consumed (not relayed), to the asker only.
       expect(h.fix(30, 40, { accuracy: 3, correlationId: 'poll-1' })).toBe(false);
       expect(dataStreams(asker)).toEqual([
-        expect.objectContaining({ streamType: 'location_update', data: expect.objectContaining({ type: 'location_update', lat: 30, lng: 40, accuracy: 3, correlationId: 'poll-1' }) }),
+        expect.objectContaining({
+          streamType: 'location_update',
+          data: expect.objectContaining({
+            type: 'location_update',
+            lat: 30,
+            lng: 40,
+            accuracy: 3,
+            correlationId: 'poll-1',
+          }),
+        }),
       ]);
       expect(other).toEqual([]);
       expect(h.location.fix).toEqual(broadcastFix);
@@ -261,7 +309,13 @@ describe('LocationManager', () => {
       expect(h.location.pendingPolls).toBe(1);
       vi.advanceTimersByTime(1);
       expect(h.location.pendingPolls).toBe(0);
-      expect(app).toEqual([expect.objectContaining({ type: 'tpa_connection_error', details: { correlationId: 'slow' }, message: expect.stringMatching(/15000 ms/) })]);
+      expect(app).toEqual([
+        expect.objectContaining({
+          type: 'tpa_connection_error',
+          details: { correlationId: 'slow' },
+          message: expect.stringMatching(/15000 ms/),
+        }),
+      ]);
       expect(POLL_TIMEOUT_MS).toBe(15_000);
       expect(vi.getTimerCount()).toBe(0);
       // A late answer is not routed to the app as the poll's reply.
@@ -290,7 +344,9 @@ describe('LocationManager', () => {
       expect(h.fix(1, 1, { correlationId: 'p1' })).toBe(true);
       vi.advanceTimersByTime(POLL_TIMEOUT_MS);
       expect(app).toEqual([]);
-      expect(other).toEqual([expect.objectContaining({ type: 'tpa_connection_error', details: { correlationId: 'p2' } })]);
+      expect(other).toEqual([
+        expect.objectContaining({ type: 'tpa_connection_error', details: { correlationId: 'p2' } }),
+      ]);
     });
 
     it('with the glasses away and no fresh fix: GLASSES_NOT_CONNECTED at once, nothing pending', () => {
@@ -344,8 +400,15 @@ describe('LocationManager', () => {
       h.fix(5, 6, { accuracy: 7 });
       h.subscribe('com.a', { stream: 'location_stream', rate: 'standard' });
       h.subscribe('com.b', 'location_update');
-      expect(dataStreams(a)).toEqual([expect.objectContaining({ streamType: 'location_stream', data: expect.objectContaining({ type: 'location_update', lat: 5, lng: 6, accuracy: 7 }) })]);
-      expect(dataStreams(b)).toEqual([expect.objectContaining({ streamType: 'location_update', data: expect.objectContaining({ lat: 5, lng: 6 }) })]);
+      expect(dataStreams(a)).toEqual([
+        expect.objectContaining({
+          streamType: 'location_stream',
+          data: expect.objectContaining({ type: 'location_update', lat: 5, lng: 6, accuracy: 7 }),
+        }),
+      ]);
+      expect(dataStreams(b)).toEqual([
+        expect.objectContaining({ streamType: 'location_update', data: expect.objectContaining({ lat: 5, lng: 6 }) }),
+      ]);
     });
 
     it('apps already subscribed do not get it again; nothing is sent before a first fix', () => {

@@ -5,7 +5,16 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 
 /** Low to high (glasses.md §13.5). */
-export const LOCATION_TIERS = ['reduced', 'threeKilometers', 'kilometer', 'hundredMeters', 'tenMeters', 'standard', 'high', 'realtime'] as const;
+export const LOCATION_TIERS = [
+  'reduced',
+  'threeKilometers',
+  'kilometer',
+  'hundredMeters',
+  'tenMeters',
+  'standard',
+  'high',
+  'realtime',
+] as const;
 export type LocationTier = (typeof LOCATION_TIERS)[number];
 
 /** How old a cached fix may be to answer a poll at each accuracy. */
@@ -61,7 +70,11 @@ export class LocationManager {
     ctx.on('subscriptionsChanged', ({ packageName, added }) => {
       this.updateTier(false);
       if (this.lastFix && added.some((s) => s === 'location_update' || s === 'location_stream')) {
-        this.relay.sendDataTo(packageName, added.includes('location_stream') ? 'location_stream' : 'location_update', this.fixData(this.lastFix));
+        this.relay.sendDataTo(
+          packageName,
+          added.includes('location_stream') ? 'location_stream' : 'location_update',
+          this.fixData(this.lastFix),
+        );
       }
     });
     ctx.on('glassesConnected', () => this.updateTier(true));
@@ -101,8 +114,19 @@ export class LocationManager {
    * only to the asking app and is not relayed or cached as the broadcast fix.
    */
   handleUpdate(msg: TypedMessage): boolean {
-    if (typeof msg.lat !== 'number' || typeof msg.lng !== 'number' || !Number.isFinite(msg.lat) || !Number.isFinite(msg.lng)) return true;
-    const fix: Fix = { lat: msg.lat, lng: msg.lng, accuracy: typeof msg.accuracy === 'number' ? msg.accuracy : undefined, at: Date.now() };
+    if (
+      typeof msg.lat !== 'number' ||
+      typeof msg.lng !== 'number' ||
+      !Number.isFinite(msg.lat) ||
+      !Number.isFinite(msg.lng)
+    )
+      return true;
+    const fix: Fix = {
+      lat: msg.lat,
+      lng: msg.lng,
+      accuracy: typeof msg.accuracy === 'number' ? msg.accuracy : undefined,
+      at: Date.now(),
+    };
     const correlationId = typeof msg.correlationId === 'string' ? msg.correlationId : null;
     const poll = correlationId ? this.pending.get(correlationId) : undefined;
     if (poll && correlationId) {
@@ -128,15 +152,31 @@ export class LocationManager {
       this.relay.sendDataTo(packageName, 'location_update', { ...this.fixData(this.lastFix), correlationId });
       return { ok: true, answered: 'cache' };
     }
-    if (!this.ctx.glassesOpen) return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone), and no fresh enough location is cached' };
+    if (!this.ctx.glassesOpen)
+      return {
+        ok: false,
+        code: 'GLASSES_NOT_CONNECTED',
+        message: 'The glasses are not connected (cloud → phone), and no fresh enough location is cached',
+      };
     const previous = this.pending.get(correlationId);
     if (previous) clearTimeout(previous.timer);
     const timer = setTimeout(() => {
       this.pending.delete(correlationId);
-      this.relay.sendTo(packageName, { type: 'tpa_connection_error', code: 'LOCATION_TIMEOUT', message: `No location from the glasses within ${POLL_TIMEOUT_MS} ms`, details: { correlationId }, timestamp: new Date().toISOString() });
+      this.relay.sendTo(packageName, {
+        type: 'tpa_connection_error',
+        code: 'LOCATION_TIMEOUT',
+        message: `No location from the glasses within ${POLL_TIMEOUT_MS} ms`,
+        details: { correlationId },
+        timestamp: new Date().toISOString(),
+      });
     }, POLL_TIMEOUT_MS);
     this.pending.set(correlationId, { packageName, timer });
-    this.ctx.sendToGlasses({ type: 'request_single_location', accuracy: tier, correlationId, timestamp: new Date().toISOString() });
+    this.ctx.sendToGlasses({
+      type: 'request_single_location',
+      accuracy: tier,
+      correlationId,
+      timestamp: new Date().toISOString(),
+    });
     return { ok: true, answered: 'glasses' };
   }
 
@@ -154,6 +194,12 @@ export class LocationManager {
   }
 
   private fixData(fix: Fix): Record<string, unknown> {
-    return { type: 'location_update', lat: fix.lat, lng: fix.lng, ...(fix.accuracy !== undefined ? { accuracy: fix.accuracy } : {}), timestamp: new Date(fix.at).toISOString() };
+    return {
+      type: 'location_update',
+      lat: fix.lat,
+      lng: fix.lng,
+      ...(fix.accuracy !== undefined ? { accuracy: fix.accuracy } : {}),
+      timestamp: new Date(fix.at).toISOString(),
+    };
   }
 }

@@ -4,5 +4,9 @@ import { SessionCoreModule } from '../session/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { LocationManager } from './location-manager.js';
 
-@Module({ imports: [SessionCoreModule, SubscriptionsModule, RelayModule], providers: [LocationManager], exports: [LocationManager] })
+@Module({
+  imports: [SessionCoreModule, SubscriptionsModule, RelayModule],
+  providers: [LocationManager],
+  exports: [LocationManager],
+})
 export class LocationModule {}

@@ -67,7 +67,9 @@ function harness(opts: { connected?: boolean } = {}) {
     },
     /** The states received so far (without type/sessionId/timestamp), then forgets them. */
     take(): MicState[] {
-      return received.splice(0).map(({ isMicrophoneEnabled, requiredData, bypassVad }) => ({ isMicrophoneEnabled, requiredData, bypassVad }));
+      return received
+        .splice(0)
+        .map(({ isMicrophoneEnabled, requiredData, bypassVad }) => ({ isMicrophoneEnabled, requiredData, bypassVad }));
     },
     last(): MicState | undefined {
       const r = received.at(-1);
@@ -96,7 +98,15 @@ describe('MicrophoneManager', () => {
   it('sends the full state at once when the glasses connect', () => {
     const h = harness();
     expect(h.received).toEqual([
-      { type: 'microphone_state_change', sessionId: 'user@example.com', isMicrophoneEnabled: false, requiredData: [], bypassVad: false, timestamp: new Date(T0).toISOString(), at: 0 },
+      {
+        type: 'microphone_state_change',
+        sessionId: 'user@example.com',
+        isMicrophoneEnabled: false,
+        requiredData: [],
+        bypassVad: false,
+        timestamp: new Date(T0).toISOString(),
+        at: 0,
+      },
     ]);
   });
 
@@ -385,7 +395,9 @@ describe('MicrophoneManager', () => {
     function required(model: Map<string, string[]>): MicState {
       const all = [...model.values()].flat();
       const pcm = all.includes('audio_chunk');
-      const media = all.some((s) => s === 'audio_chunk' || s.startsWith('transcription') || s.startsWith('translation'));
+      const media = all.some(
+        (s) => s === 'audio_chunk' || s.startsWith('transcription') || s.startsWith('translation'),
+      );
       return media ? { isMicrophoneEnabled: true, requiredData: ['pcm'], bypassVad: pcm } : OFF;
     }
 
@@ -444,7 +456,9 @@ describe('MicrophoneManager', () => {
           log.push(`${Date.now() - T0}: final connect`);
         }
         // Run every timer out (the keep-alive repeats, so advance well past every deadline instead).
-        vi.advanceTimersByTime(MIC_TIMINGS.subscriptionDebounceMs + MIC_TIMINGS.offHolddownMs + MIC_TIMINGS.keepAliveMs);
+        vi.advanceTimersByTime(
+          MIC_TIMINGS.subscriptionDebounceMs + MIC_TIMINGS.offHolddownMs + MIC_TIMINGS.keepAliveMs,
+        );
         const want = required(model);
         expect(h.last()).toEqual(want);
         expect(h.mic.state).toEqual(want);

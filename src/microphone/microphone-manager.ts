@@ -123,7 +123,15 @@ export class MicrophoneManager {
       this.lastSent.bypassVad === state.bypassVad &&
       this.lastSent.requiredData.join() === state.requiredData.join();
     if (same && !force) return;
-    if (!this.ctx.sendToGlasses({ type: 'microphone_state_change', sessionId: this.ctx.userId, ...state, timestamp: new Date().toISOString() })) return;
+    if (
+      !this.ctx.sendToGlasses({
+        type: 'microphone_state_change',
+        sessionId: this.ctx.userId,
+        ...state,
+        timestamp: new Date().toISOString(),
+      })
+    )
+      return;
     this.lastSent = state;
     this.scheduleKeepAlive();
   }

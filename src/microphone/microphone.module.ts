@@ -3,5 +3,9 @@ import { SessionCoreModule } from '../session/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { MicrophoneManager } from './microphone-manager.js';
 
-@Module({ imports: [SessionCoreModule, SubscriptionsModule], providers: [MicrophoneManager], exports: [MicrophoneManager] })
+@Module({
+  imports: [SessionCoreModule, SubscriptionsModule],
+  providers: [MicrophoneManager],
+  exports: [MicrophoneManager],
+})
 export class MicrophoneModule {}

@@ -37,8 +37,19 @@ describe('JsonLogger', () => {
 
   it('turns object messages into fields of the line', () => {
     const { logger, records } = capture();
-    logger.warn({ msg: 'start failed', userId: 'u@example.com', packageName: 'com.x', startId: 'start-1', stage: 'WEBHOOK' }, 'Session u@example.com');
-    expect(records()[0]).toMatchObject({ level: 'warn', msg: 'start failed', userId: 'u@example.com', packageName: 'com.x', startId: 'start-1', stage: 'WEBHOOK', context: 'Session u@example.com' });
+    logger.warn(
+      { msg: 'start failed', userId: 'u@example.com', packageName: 'com.x', startId: 'start-1', stage: 'WEBHOOK' },
+      'Session u@example.com',
+    );
+    expect(records()[0]).toMatchObject({
+      level: 'warn',
+      msg: 'start failed',
+      userId: 'u@example.com',
+      packageName: 'com.x',
+      startId: 'start-1',
+      stage: 'WEBHOOK',
+      context: 'Session u@example.com',
+    });
   });
 
   it('keeps Nest framework start-up chatter at debug so the default level stays quiet', () => {

@@ -7,13 +7,27 @@ export type LogFormat = 'json' | 'pretty';
 
 /** Nest's levels, most severe first, and pino's name for each. */
 const NEST_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const TO_PINO: Record<LogLevel, Level> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const TO_PINO: Record<LogLevel, Level> = {
+  fatal: 'fatal',
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
 
 /**
  * Nest's own start-up chatter (one line per module, route and gateway) is not an event: it is logged at
  * debug, so the default level stays quiet and each line at `log` and above says something happened.
  */
-const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication', 'WebSocketsController']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+  'WebSocketsController',
+]);
 
 export interface JsonLoggerOptions {
   level: LogLevel;
@@ -42,7 +56,11 @@ export class JsonLogger implements LoggerService {
         // A fresh object each time: pino merges the line's fields into what the mixin returns.
         mixin: () => {
           const ctx = currentContext();
-          return ctx === undefined ? {} : ctx.startId === undefined ? { reqId: ctx.reqId } : { reqId: ctx.reqId, startId: ctx.startId };
+          return ctx === undefined
+            ? {}
+            : ctx.startId === undefined
+              ? { reqId: ctx.reqId }
+              : { reqId: ctx.reqId, startId: ctx.startId };
         },
       },
       options.destination ?? (json ? pino.destination({ dest: 1, sync: true }) : prettyStream()),
@@ -81,7 +99,10 @@ export class JsonLogger implements LoggerService {
 
   private write(level: Level, message: unknown, params: unknown[]): void {
     // Nest appends the Logger's context as the last string parameter.
-    const context = params.length > 0 && typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : undefined;
+    const context =
+      params.length > 0 && typeof params[params.length - 1] === 'string'
+        ? (params[params.length - 1] as string)
+        : undefined;
     if (level === 'info' && context !== undefined && FRAMEWORK_CONTEXTS.has(context)) level = 'debug';
     if (!this.pino.isLevelEnabled(level)) return;
     const rest = context === undefined ? params : params.slice(0, -1);

@@ -69,7 +69,16 @@ describe('MetricsService', () => {
 
   it('computes sessions, apps by state and open provider streams from the live sessions on each scrape', async () => {
     const m = make();
-    const live = [session(['running', 'loading'], [{ provider: 'soniox', state: 'open' }, { provider: 'soniox', state: 'backoff' }]), session(['running', 'dormant'], [{ provider: 'vosk', state: 'open' }])];
+    const live = [
+      session(
+        ['running', 'loading'],
+        [
+          { provider: 'soniox', state: 'open' },
+          { provider: 'soniox', state: 'backoff' },
+        ],
+      ),
+      session(['running', 'dormant'], [{ provider: 'vosk', state: 'open' }]),
+    ];
     let failures = 2;
     m.setSources({
       sessionCount: () => live.length,

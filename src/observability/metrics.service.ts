@@ -83,10 +83,30 @@ export class MetricsService implements OnModuleDestroy {
         this.set(self.sources?.sessionCount() ?? 0);
       },
     });
-    this.sessionsRefused = new Counter({ name: METRIC.sessionsRefused, help: 'Glasses connections refused at the upgrade because MAX_SESSIONS sessions were live', labelNames: ['reason'], registers });
-    this.socketsOpen = new Gauge({ name: METRIC.sockets, help: 'Open WebSocket connections by gateway', labelNames: ['gateway'], registers });
-    this.socketsOpened = new Counter({ name: METRIC.socketsOpened, help: 'WebSocket connections accepted by gateway', labelNames: ['gateway'], registers });
-    this.disconnects = new Counter({ name: METRIC.disconnects, help: 'WebSocket closes by gateway and cause (from the close code)', labelNames: ['gateway', 'cause'], registers });
+    this.sessionsRefused = new Counter({
+      name: METRIC.sessionsRefused,
+      help: 'Glasses connections refused at the upgrade because MAX_SESSIONS sessions were live',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.socketsOpen = new Gauge({
+      name: METRIC.sockets,
+      help: 'Open WebSocket connections by gateway',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.socketsOpened = new Counter({
+      name: METRIC.socketsOpened,
+      help: 'WebSocket connections accepted by gateway',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: METRIC.disconnects,
+      help: 'WebSocket closes by gateway and cause (from the close code)',
+      labelNames: ['gateway', 'cause'],
+      registers,
+    });
     for (const g of ['glasses', 'app'] as const) {
       this.socketsOpen.set({ gateway: g }, 0);
       this.socketsOpened.inc({ gateway: g }, 0);
@@ -152,7 +172,8 @@ export class MetricsService implements OnModuleDestroy {
       registers,
       collect: function (this: Gauge<'state'>) {
         const counts = new Map<string, number>(APP_STATES.map((s) => [s, 0]));
-        for (const s of self.sources?.sessions() ?? []) for (const rt of s.connections.values()) counts.set(rt.state, (counts.get(rt.state) ?? 0) + 1);
+        for (const s of self.sources?.sessions() ?? [])
+          for (const rt of s.connections.values()) counts.set(rt.state, (counts.get(rt.state) ?? 0) + 1);
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });
@@ -207,7 +228,12 @@ export class MetricsService implements OnModuleDestroy {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 45, 90],
       registers,
     });
-    this.httpRequests = new Counter({ name: METRIC.httpRequests, help: 'HTTP requests by status class', labelNames: ['status'], registers });
+    this.httpRequests = new Counter({
+      name: METRIC.httpRequests,
+      help: 'HTTP requests by status class',
+      labelNames: ['status'],
+      registers,
+    });
   }
 
   /** Called once by MetricsSources with the live registries. */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { currentContext, newId, requestIdFrom, requestIdHeaders, runExtended, runWithContext } from './request-context.js';
+import {
+  currentContext,
+  newId,
+  requestIdFrom,
+  requestIdHeaders,
+  runExtended,
+  runWithContext,
+} from './request-context.js';
 
 describe('request context', () => {
   it('keeps a plain incoming x-request-id and replaces anything odd with a fresh id', () => {
@@ -28,10 +35,19 @@ describe('request context', () => {
       runExtended({ startId: 's1' }, () => expect(currentContext()).toEqual({ reqId: 'outer', startId: 's1' }));
       expect(currentContext()).toEqual({ reqId: 'outer' });
     });
-    runExtended({ startId: 's2' }, () => expect(currentContext()).toMatchObject({ reqId: expect.stringMatching(/^req-/), startId: 's2' }));
+    runExtended({ startId: 's2' }, () =>
+      expect(currentContext()).toMatchObject({ reqId: expect.stringMatching(/^req-/), startId: 's2' }),
+    );
   });
 
   it('passes arguments through without a closure', () => {
-    expect(runWithContext({ reqId: 'r' }, (a: number, b: number) => a + b + (currentContext()?.reqId === 'r' ? 100 : 0), 1, 2)).toBe(103);
+    expect(
+      runWithContext(
+        { reqId: 'r' },
+        (a: number, b: number) => a + b + (currentContext()?.reqId === 'r' ? 100 : 0),
+        1,
+        2,
+      ),
+    ).toBe(103);
   });
 });

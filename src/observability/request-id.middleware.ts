@@ -11,7 +11,9 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
  * line of the request, and the webhook an app start sends on its behalf, carry it. One debug line per
  * request with status and time; the status class is counted for `/metrics`.
  */
-export function requestIdMiddleware(metrics?: MetricsService): (req: Request, res: Response, next: NextFunction) => void {
+export function requestIdMiddleware(
+  metrics?: MetricsService,
+): (req: Request, res: Response, next: NextFunction) => void {
   const logger = new Logger('HTTP');
   return (req, res, next) => {
     const reqId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
@@ -21,7 +23,14 @@ export function requestIdMiddleware(metrics?: MetricsService): (req: Request, re
       const status = res.statusCode;
       metrics?.httpRequests.inc({ status: STATUS_CLASSES[Math.floor(status / 100) - 1] ?? 'other' });
       const path = (req.originalUrl ?? req.url).split('?')[0];
-      logger.debug({ msg: `${req.method} ${path} ${status}`, reqId, method: req.method, path, status, ms: Math.round(performance.now() - started) });
+      logger.debug({
+        msg: `${req.method} ${path} ${status}`,
+        reqId,
+        method: req.method,
+        path,
+        status,
+        ms: Math.round(performance.now() - started),
+      });
     });
     runWithContext({ reqId }, () => next());
   };

@@ -43,7 +43,9 @@ describe('TrackedSocket', () => {
     const log = vi.spyOn(logger, 'log').mockImplementation(() => undefined);
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const limited: string[] = [];
-    const socket = new TrackedSocket(gateway, perSecond, metrics, logger, (m) => limited.push(m), { userId: 'u@example.com' });
+    const socket = new TrackedSocket(gateway, perSecond, metrics, logger, (m) => limited.push(m), {
+      userId: 'u@example.com',
+    });
     return { metrics, socket, limited, log, warn };
   }
 
@@ -107,7 +109,14 @@ describe('TrackedSocket', () => {
     expect(value(text, `${METRIC.disconnects}{gateway="app",cause="connection_lost"}`)).toBe(1);
     const closes = log.mock.calls.map((c) => c[0] as Record<string, unknown>).filter((m) => m.event === 'app.close');
     expect(closes).toHaveLength(1);
-    expect(closes[0]).toMatchObject({ code: 1006, cause: 'connection_lost', connId: socket.id, userId: 'u@example.com', packageName: 'com.x', startId: 'start-1' });
+    expect(closes[0]).toMatchObject({
+      code: 1006,
+      cause: 'connection_lost',
+      connId: socket.id,
+      userId: 'u@example.com',
+      packageName: 'com.x',
+      startId: 'start-1',
+    });
   });
 
   it('names close codes', () => {

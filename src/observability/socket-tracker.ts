@@ -115,7 +115,13 @@ export class TrackedSocket {
     const perSecond = this.limiter.perSecond;
     this.onLimited(`Too many messages: this socket may send ${perSecond} per second; the excess is dropped`);
     // One warning per socket; later windows only at debug (a flooding socket must not flood the log).
-    const line = { msg: `${this.gateway} socket rate limited (${perSecond}/s)`, event: `${this.gateway}.rate_limited`, connId: this.id, perSecond, ...this.identity };
+    const line = {
+      msg: `${this.gateway} socket rate limited (${perSecond}/s)`,
+      event: `${this.gateway}.rate_limited`,
+      connId: this.id,
+      perSecond,
+      ...this.identity,
+    };
     if (this.droppedTotal === 1) this.logger.warn(line);
     else this.logger.debug(line);
   }
@@ -123,7 +129,8 @@ export class TrackedSocket {
   /** Adds who the socket speaks for once it is known (an app socket after its init). */
   identify(fields: Record<string, unknown>, message?: string): void {
     this.identity = { ...this.identity, ...fields };
-    if (message) this.logger.log({ msg: message, event: `${this.gateway}.connected`, connId: this.id, ...this.identity });
+    if (message)
+      this.logger.log({ msg: message, event: `${this.gateway}.connected`, connId: this.id, ...this.identity });
   }
 
   opened(message: string, level: 'log' | 'debug' = 'log'): void {
@@ -165,7 +172,14 @@ export class SocketTracker {
   ) {}
 
   glasses(userId: string, onLimited: (message: string) => void): TrackedSocket {
-    return new TrackedSocket('glasses', this.config.glassesSocketMessagesPerSecond, this.metrics, this.glassesLog, onLimited, { userId });
+    return new TrackedSocket(
+      'glasses',
+      this.config.glassesSocketMessagesPerSecond,
+      this.metrics,
+      this.glassesLog,
+      onLimited,
+      { userId },
+    );
   }
 
   app(onLimited: (message: string) => void): TrackedSocket {
@@ -175,6 +189,11 @@ export class SocketTracker {
   /** A glasses upgrade refused because MAX_SESSIONS sessions are live. */
   refused(userId: string): void {
     this.metrics.sessionsRefused.inc({ reason: 'max_sessions' });
-    this.glassesLog.warn({ msg: `refused a new session: MAX_SESSIONS (${this.config.maxSessions}) reached`, event: 'glasses.refused', userId, maxSessions: this.config.maxSessions });
+    this.glassesLog.warn({
+      msg: `refused a new session: MAX_SESSIONS (${this.config.maxSessions}) reached`,
+      event: 'glasses.refused',
+      userId,
+      maxSessions: this.config.maxSessions,
+    });
   }
 }

@@ -15,11 +15,23 @@ export class PermissionsController {
 
   @Get(':packageName')
   @ApiOperation({ summary: "An app's declared permissions" })
-  @ApiOkResponse({ schema: { example: { success: true, packageName: 'com.example.notes', permissions: [{ type: 'MICROPHONE', description: 'for captions' }] } } })
-  async get(@Param('packageName') packageName: string): Promise<{ success: true; packageName: string; permissions: AppPermission[] }> {
+  @ApiOkResponse({
+    schema: {
+      example: {
+        success: true,
+        packageName: 'com.example.notes',
+        permissions: [{ type: 'MICROPHONE', description: 'for captions' }],
+      },
+    },
+  })
+  async get(
+    @Param('packageName') packageName: string,
+  ): Promise<{ success: true; packageName: string; permissions: AppPermission[] }> {
     const app = PACKAGE_NAME_PATTERN.test(packageName) ? await this.apps.findByPackageName(packageName) : null;
     if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
-    const permissions = app.permissions.map((p) => (p.description === undefined ? { type: p.type } : { type: p.type, description: p.description }));
+    const permissions = app.permissions.map((p) =>
+      p.description === undefined ? { type: p.type } : { type: p.type, description: p.description },
+    );
     return { success: true, packageName: app.packageName, permissions };
   }
 }

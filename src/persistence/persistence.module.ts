@@ -12,7 +12,9 @@ import { SIMPLE_STORAGE_REPOSITORY } from './simple-storage.types.js';
 @Global()
 @Module({})
 export class PersistenceModule {
-  static async forRoot(config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>): Promise<DynamicModule> {
+  static async forRoot(
+    config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>,
+  ): Promise<DynamicModule> {
     // Imported only when used: mongoose and its driver hold about 16 MB of heap, which every major GC of a
     // cloud on the embedded store would otherwise mark again (and which showed in its event-loop pauses).
     const backend = config.mongoUrl

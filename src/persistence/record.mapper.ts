@@ -62,20 +62,26 @@ export function toAppRecord(doc: StoredApp): AppRecord {
 export function toUserRecord(doc: StoredUser): UserRecord {
   return structuredClone({
     userId: doc.userId,
-    installedApps: (doc.installedApps ?? []).map(
-      (entry): InstalledApp => ({ packageName: entry.packageName, installedDate: new Date(entry.installedDate) }),
-    ),
+    installedApps: (doc.installedApps ?? []).map((entry): InstalledApp => ({
+      packageName: entry.packageName,
+      installedDate: new Date(entry.installedDate),
+    })),
     runningApps: [...(doc.runningApps ?? [])],
-    appSettings: (doc.appSettings ?? []).map(
-      (entry): UserAppSettings => ({ packageName: entry.packageName, settings: toSettingValues(entry.settings ?? []) }),
-    ),
+    appSettings: (doc.appSettings ?? []).map((entry): UserAppSettings => ({
+      packageName: entry.packageName,
+      settings: toSettingValues(entry.settings ?? []),
+    })),
     createdAt: new Date(doc.createdAt),
     updatedAt: new Date(doc.updatedAt),
   });
 }
 
 /** Adds `key` only when it has a value, as nedb and MongoDB differ in keeping `undefined`/`null`. */
-function withOptional<T extends object, K extends string>(base: T, key: K, value: string | null | undefined): T & { [P in K]?: string } {
+function withOptional<T extends object, K extends string>(
+  base: T,
+  key: K,
+  value: string | null | undefined,
+): T & { [P in K]?: string } {
   return value === undefined || value === null ? base : { ...base, [key]: value };
 }
 

@@ -34,7 +34,10 @@ export function newApp(packageName: string, overrides: Partial<NewApp> = {}): Ne
     logoURL: `https://${packageName}.example.com/logo.png`,
     appType: 'standard',
     permissions: [{ type: 'MICROPHONE', description: 'for captions' }, { type: 'LOCATION' }],
-    hardwareRequirements: [{ type: 'DISPLAY', level: 'REQUIRED' }, { type: 'CAMERA', level: 'OPTIONAL', description: 'photos' }],
+    hardwareRequirements: [
+      { type: 'DISPLAY', level: 'REQUIRED' },
+      { type: 'CAMERA', level: 'OPTIONAL', description: 'photos' },
+    ],
     settings: [
       { type: 'group', title: 'General' },
       { type: 'toggle', key: 'enabled', label: 'Enabled', defaultValue: true },
@@ -213,15 +216,22 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         expect(await apps.findByPackageName('com.example.alpha')).toBeNull();
         expect((await apps.list()).map((a) => a.packageName)).toEqual(['com.example.beta']);
         // The name is free again.
-        await expect(apps.create(newApp('com.example.alpha'))).resolves.toMatchObject({ packageName: 'com.example.alpha' });
+        await expect(apps.create(newApp('com.example.alpha'))).resolves.toMatchObject({
+          packageName: 'com.example.alpha',
+        });
       });
 
       it('list returns every app, ordered by package name', async () => {
         expect(await apps.list()).toEqual([]);
         const made: AppRecord[] = [];
-        for (const pkg of ['com.example.gamma', 'com.example.alpha', 'com.example.beta']) made.push(await apps.create(newApp(pkg)));
+        for (const pkg of ['com.example.gamma', 'com.example.alpha', 'com.example.beta'])
+          made.push(await apps.create(newApp(pkg)));
         const listed = await apps.list();
-        expect(listed.map((a) => a.packageName)).toEqual(['com.example.alpha', 'com.example.beta', 'com.example.gamma']);
+        expect(listed.map((a) => a.packageName)).toEqual([
+          'com.example.alpha',
+          'com.example.beta',
+          'com.example.gamma',
+        ]);
         expect(listed).toEqual(expect.arrayContaining(made));
       });
 
@@ -263,9 +273,18 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         const before = await apps.list();
 
         for (const hostile of HOSTILE_KEYS) {
-          await expectRejectedOrInert(() => apps.findByPackageName(asKey(hostile)), (v) => expect(v).toBeNull());
-          await expectRejectedOrInert(() => apps.update(asKey(hostile), { name: 'pwned' }), (v) => expect(v).toBeNull());
-          await expectRejectedOrInert(() => apps.delete(asKey(hostile)), (v) => expect(v).toBe(false));
+          await expectRejectedOrInert(
+            () => apps.findByPackageName(asKey(hostile)),
+            (v) => expect(v).toBeNull(),
+          );
+          await expectRejectedOrInert(
+            () => apps.update(asKey(hostile), { name: 'pwned' }),
+            (v) => expect(v).toBeNull(),
+          );
+          await expectRejectedOrInert(
+            () => apps.delete(asKey(hostile)),
+            (v) => expect(v).toBe(false),
+          );
           await expectTypeError(() => apps.create(newApp(asKey(hostile))));
         }
         expect(await apps.list()).toEqual(before);
@@ -376,7 +395,9 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         const after = await users.uninstallApp(ALICE, 'com.example.alpha');
         expect(after?.installedApps.map((a) => a.packageName)).toEqual(['com.example.beta']);
         expect(after?.runningApps).toEqual(['com.example.beta']);
-        expect(after?.appSettings).toEqual([{ packageName: 'com.example.beta', settings: [{ key: 'k', value: 'com.example.beta' }] }]);
+        expect(after?.appSettings).toEqual([
+          { packageName: 'com.example.beta', settings: [{ key: 'k', value: 'com.example.beta' }] },
+        ]);
         expect(after?.installedApps[0]).toEqual(before?.installedApps[1]);
         expect(after?.createdAt.getTime()).toBe(before?.createdAt.getTime());
         expect(after?.updatedAt.getTime()).toBeGreaterThan(before?.updatedAt.getTime() ?? Infinity);
@@ -432,12 +453,20 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         expect([...running].sort()).toEqual([...initial.slice(5), ...added].sort());
       });
 
-      it('setAppSettings creates the user and replaces (not merges) one package\'s values', async () => {
+      it("setAppSettings creates the user and replaces (not merges) one package's values", async () => {
         const first = await users.setAppSettings(ALICE, 'com.example.alpha', [
           { key: 'a', value: 1 },
           { key: 'b', value: 2 },
         ]);
-        expect(first.appSettings).toEqual([{ packageName: 'com.example.alpha', settings: [{ key: 'a', value: 1 }, { key: 'b', value: 2 }] }]);
+        expect(first.appSettings).toEqual([
+          {
+            packageName: 'com.example.alpha',
+            settings: [
+              { key: 'a', value: 1 },
+              { key: 'b', value: 2 },
+            ],
+          },
+        ]);
         await users.setAppSettings(ALICE, 'com.example.beta', [{ key: 'x', value: 'keep' }]);
 
         const replaced = await users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'c', value: 3 }]);
@@ -455,7 +484,9 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         const writes = Array.from({ length: 10 }, (_, i): SettingValue[] => [{ key: 'n', value: i }]);
         await Promise.all([
           ...writes.map((s) => users.setAppSettings(ALICE, 'com.example.alpha', s)),
-          ...Array.from({ length: 10 }, (_, i) => users.setAppSettings(ALICE, `com.example.other${i}`, [{ key: 'i', value: i }])),
+          ...Array.from({ length: 10 }, (_, i) =>
+            users.setAppSettings(ALICE, `com.example.other${i}`, [{ key: 'i', value: i }]),
+          ),
         ]);
         const user = await users.findById(ALICE);
         const alpha = user?.appSettings.filter((s) => s.packageName === 'com.example.alpha') ?? [];
@@ -485,9 +516,15 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
       it('setAppSettings rejects values with keys that cannot be stored, changing nothing', async () => {
         await users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'k', value: 1 }]);
         const before = await users.findById(ALICE);
-        await expectTypeError(() => users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'k', value: { $where: '1' } }]));
-        await expectTypeError(() => users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'k', value: { 'a.b': 1 } }]));
-        await expectTypeError(() => users.setAppSettings(ALICE, 'com.example.alpha', asKey({ key: 'k' }) as unknown as SettingValue[]));
+        await expectTypeError(() =>
+          users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'k', value: { $where: '1' } }]),
+        );
+        await expectTypeError(() =>
+          users.setAppSettings(ALICE, 'com.example.alpha', [{ key: 'k', value: { 'a.b': 1 } }]),
+        );
+        await expectTypeError(() =>
+          users.setAppSettings(ALICE, 'com.example.alpha', asKey({ key: 'k' }) as unknown as SettingValue[]),
+        );
         expect(await users.findById(ALICE)).toEqual(before);
       });
 
@@ -510,7 +547,9 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
           const record = await users.findById(user);
           expect(record?.installedApps.map((a) => a.packageName)).toEqual(['com.example.kept']);
           expect(record?.runningApps).toEqual(['com.example.kept']);
-          expect(record?.appSettings).toEqual([{ packageName: 'com.example.kept', settings: [{ key: 'k', value: 2 }] }]);
+          expect(record?.appSettings).toEqual([
+            { packageName: 'com.example.kept', settings: [{ key: 'k', value: 2 }] },
+          ]);
         }
         expect((await users.findById('carol@example.com'))?.runningApps).toEqual([]);
         expect(await users.list()).toHaveLength(4);
@@ -559,10 +598,22 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
 
         for (const hostile of HOSTILE_KEYS) {
           const key = asKey(hostile);
-          await expectRejectedOrInert(() => users.findById(key), (v) => expect(v).toBeNull());
-          await expectRejectedOrInert(() => users.uninstallApp(key, 'com.example.alpha'), (v) => expect(v).toBeNull());
-          await expectRejectedOrInert(() => users.removeRunningApp(key, 'com.example.alpha'), () => undefined);
-          await expectRejectedOrInert(() => users.delete(key), (v) => expect(v).toBe(false));
+          await expectRejectedOrInert(
+            () => users.findById(key),
+            (v) => expect(v).toBeNull(),
+          );
+          await expectRejectedOrInert(
+            () => users.uninstallApp(key, 'com.example.alpha'),
+            (v) => expect(v).toBeNull(),
+          );
+          await expectRejectedOrInert(
+            () => users.removeRunningApp(key, 'com.example.alpha'),
+            () => undefined,
+          );
+          await expectRejectedOrInert(
+            () => users.delete(key),
+            (v) => expect(v).toBe(false),
+          );
           await expectTypeError(() => users.findOrCreate(key));
           await expectTypeError(() => users.installApp(key, 'com.example.beta'));
           await expectTypeError(() => users.addRunningApp(key, 'com.example.beta'));
@@ -572,8 +623,14 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
             () => users.uninstallApp(ALICE, key),
             (v) => expect(v?.installedApps.map((a) => a.packageName)).toEqual(['com.example.alpha']),
           );
-          await expectRejectedOrInert(() => users.removeRunningApp(ALICE, key), () => undefined);
-          await expectRejectedOrInert(() => users.removeAppEverywhere(key), () => undefined);
+          await expectRejectedOrInert(
+            () => users.removeRunningApp(ALICE, key),
+            () => undefined,
+          );
+          await expectRejectedOrInert(
+            () => users.removeAppEverywhere(key),
+            () => undefined,
+          );
           await expectTypeError(() => users.installApp(ALICE, key));
           await expectTypeError(() => users.addRunningApp(ALICE, key));
           await expectTypeError(() => users.setAppSettings(ALICE, key, []));
@@ -587,7 +644,9 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         await users.setAppSettings('constructor', 'com.example.beta', [{ key: 'k', value: 1 }]);
 
         expect(proto.userId).toBe('__proto__');
-        expect((await users.findById('__proto__'))?.installedApps.map((a) => a.packageName)).toEqual(['com.example.alpha']);
+        expect((await users.findById('__proto__'))?.installedApps.map((a) => a.packageName)).toEqual([
+          'com.example.alpha',
+        ]);
         expect((await users.findById('constructor'))?.appSettings[0].packageName).toBe('com.example.beta');
         expect((await users.list()).map((u) => u.userId).sort()).toEqual(['__proto__', ALICE, 'constructor'].sort());
         expect((await users.findById(ALICE))?.installedApps).toEqual([]);

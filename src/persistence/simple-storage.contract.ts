@@ -26,7 +26,21 @@ const TODO = 'com.example.todo';
 const ROOMY: SimpleStorageLimits = { maxTotalBytes: 1_048_576, maxKeys: 10_000 };
 
 /** Keys a naive store would read as operators, paths or prototypes; all are plain user data here. */
-export const HOSTILE_STORAGE_KEYS = ['__proto__', 'constructor', 'prototype', '$where', '$gt', 'a.b', '.', '..', 'a/b', 'ключ ✓', ' spaced ', 'hasOwnProperty', 'toString'];
+export const HOSTILE_STORAGE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  '$gt',
+  'a.b',
+  '.',
+  '..',
+  'a/b',
+  'ключ ✓',
+  ' spaced ',
+  'hasOwnProperty',
+  'toString',
+];
 
 const entry = (key: string, value: string): SimpleStorageEntry => ({ key, value });
 
@@ -49,7 +63,7 @@ export function describeSimpleStorageContract(name: string, factory: SimpleStora
       expect(await storage.list(ALICE, NOTES)).toEqual([]);
     });
 
-    it('upsert adds keys in order, replaces existing ones in place, and a batch\'s later duplicate wins', async () => {
+    it("upsert adds keys in order, replaces existing ones in place, and a batch's later duplicate wins", async () => {
       await storage.upsert(ALICE, NOTES, [entry('b', '1'), entry('a', '2')], ROOMY);
       await storage.upsert(ALICE, NOTES, [entry('c', '3'), entry('b', 'one'), entry('c', 'three')], ROOMY);
       expect(await storage.list(ALICE, NOTES)).toEqual([entry('b', 'one'), entry('a', '2'), entry('c', 'three')]);
@@ -106,7 +120,9 @@ export function describeSimpleStorageContract(name: string, factory: SimpleStora
 
     it('counts bytes, not characters', async () => {
       const limits: SimpleStorageLimits = { maxTotalBytes: 10, maxKeys: 100 };
-      await expect(storage.upsert(ALICE, NOTES, [entry('k', '✓✓✓✓')], limits)).rejects.toBeInstanceOf(SimpleStorageQuotaError);
+      await expect(storage.upsert(ALICE, NOTES, [entry('k', '✓✓✓✓')], limits)).rejects.toBeInstanceOf(
+        SimpleStorageQuotaError,
+      );
       await storage.upsert(ALICE, NOTES, [entry('k', '✓✓✓')], limits);
       expect(await storage.list(ALICE, NOTES)).toEqual([entry('k', '✓✓✓')]);
     });
@@ -114,14 +130,18 @@ export function describeSimpleStorageContract(name: string, factory: SimpleStora
     it('refuses a batch that takes the key count over the limit', async () => {
       const limits: SimpleStorageLimits = { maxTotalBytes: 10_000, maxKeys: 3 };
       await storage.upsert(ALICE, NOTES, [entry('a', '1'), entry('b', '2')], limits);
-      await expect(storage.upsert(ALICE, NOTES, [entry('c', '3'), entry('d', '4')], limits)).rejects.toBeInstanceOf(SimpleStorageQuotaError);
+      await expect(storage.upsert(ALICE, NOTES, [entry('c', '3'), entry('d', '4')], limits)).rejects.toBeInstanceOf(
+        SimpleStorageQuotaError,
+      );
       await storage.upsert(ALICE, NOTES, [entry('a', 'again'), entry('c', '3')], limits);
       expect((await storage.list(ALICE, NOTES)).map((e) => e.key)).toEqual(['a', 'b', 'c']);
     });
 
     it('loses no write under concurrent batches', async () => {
       await Promise.all(
-        Array.from({ length: 25 }, (_, i) => storage.upsert(ALICE, NOTES, [entry(`key${i}`, `v${i}`), entry('shared', `s${i}`)], ROOMY)),
+        Array.from({ length: 25 }, (_, i) =>
+          storage.upsert(ALICE, NOTES, [entry(`key${i}`, `v${i}`), entry('shared', `s${i}`)], ROOMY),
+        ),
       );
       const stored = await storage.list(ALICE, NOTES);
       expect(stored).toHaveLength(26);
@@ -188,7 +208,9 @@ export function describeSimpleStorageContract(name: string, factory: SimpleStora
         { key: 'a', value: 'b' },
       ];
       for (const bad of badEntries) {
-        await expect(storage.upsert(ALICE, NOTES, bad as SimpleStorageEntry[], ROOMY)).rejects.toBeInstanceOf(TypeError);
+        await expect(storage.upsert(ALICE, NOTES, bad as SimpleStorageEntry[], ROOMY)).rejects.toBeInstanceOf(
+          TypeError,
+        );
       }
       expect(await storage.list(ALICE, NOTES)).toEqual([entry('a', '1')]);
     });

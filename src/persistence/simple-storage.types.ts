@@ -50,7 +50,12 @@ export interface SimpleStorageRepository {
    * Upserts a batch atomically: either every entry is stored, or (SimpleStorageQuotaError, TypeError for bad
    * input) none is. Concurrent writers never lose each other's entries. Later duplicates in `entries` win.
    */
-  upsert(userId: string, packageName: string, entries: SimpleStorageEntry[], limits: SimpleStorageLimits): Promise<void>;
+  upsert(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    limits: SimpleStorageLimits,
+  ): Promise<void>;
   /** Returns whether the key existed. */
   deleteKey(userId: string, packageName: string, key: string): Promise<boolean>;
   /** Removes every entry of one (user, package); returns whether there were any. */
@@ -71,7 +76,8 @@ export function assertEntries(entries: unknown): asserts entries is SimpleStorag
   if (!Array.isArray(entries)) throw new TypeError('entries must be an array');
   entries.forEach((e: unknown, i) => {
     const entry = e as Partial<SimpleStorageEntry> | null;
-    if (typeof entry?.key !== 'string' || entry.key.length === 0) throw new TypeError(`entries[${i}].key must be a non-empty string`);
+    if (typeof entry?.key !== 'string' || entry.key.length === 0)
+      throw new TypeError(`entries[${i}].key must be a non-empty string`);
     if (typeof entry.value !== 'string') throw new TypeError(`entries[${i}].value must be a string`);
   });
 }
@@ -80,7 +86,10 @@ export function assertEntries(entries: unknown): asserts entries is SimpleStorag
  * The entries after a batch: existing keys replaced in place, new keys appended in batch order. A Map keyed
  * by the user's key (never a plain object), so `__proto__` is just another key.
  */
-export function applyBatch(existing: readonly SimpleStorageEntry[], batch: readonly SimpleStorageEntry[]): SimpleStorageEntry[] {
+export function applyBatch(
+  existing: readonly SimpleStorageEntry[],
+  batch: readonly SimpleStorageEntry[],
+): SimpleStorageEntry[] {
   const merged = new Map<string, string>();
   for (const e of existing) merged.set(e.key, e.value);
   for (const e of batch) merged.set(e.key, e.value);
@@ -90,5 +99,6 @@ export function applyBatch(existing: readonly SimpleStorageEntry[], batch: reado
 /** Throws SimpleStorageQuotaError when `entries` is over `limits`. */
 export function assertWithinLimits(entries: readonly SimpleStorageEntry[], limits: SimpleStorageLimits): void {
   const bytes = storageBytes(entries);
-  if (bytes > limits.maxTotalBytes || entries.length > limits.maxKeys) throw new SimpleStorageQuotaError(bytes, entries.length, limits);
+  if (bytes > limits.maxTotalBytes || entries.length > limits.maxKeys)
+    throw new SimpleStorageQuotaError(bytes, entries.length, limits);
 }

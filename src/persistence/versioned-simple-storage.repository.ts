@@ -32,9 +32,20 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
 
   protected abstract findDoc(userId: string, packageName: string): Promise<VersionedDoc | null>;
   /** Creates version 1; false when another writer created the document first (unique index). */
-  protected abstract insertDoc(userId: string, packageName: string, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean>;
+  protected abstract insertDoc(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean>;
   /** Replaces the entries if the document is still at `version`; false when it is not. */
-  protected abstract updateDoc(userId: string, packageName: string, version: number, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean>;
+  protected abstract updateDoc(
+    userId: string,
+    packageName: string,
+    version: number,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean>;
   /** Removes the document if it is still at `version` (any version when null); false when nothing matched. */
   protected abstract removeDoc(userId: string, packageName: string, version: number | null): Promise<boolean>;
 
@@ -44,7 +55,12 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
     return toEntries(await this.findDoc(userId, packageName));
   }
 
-  async upsert(userId: string, packageName: string, entries: SimpleStorageEntry[], limits: SimpleStorageLimits): Promise<void> {
+  async upsert(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    limits: SimpleStorageLimits,
+  ): Promise<void> {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     assertEntries(entries);
@@ -78,8 +94,14 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
   }
 
   /** Applies `change` (null = nothing to do) with compare-and-swap on the document's version. */
-  private mutate(userId: string, packageName: string, change: (current: SimpleStorageEntry[]) => SimpleStorageEntry[] | null): Promise<void> {
-    return this.writers.run(JSON.stringify([userId, packageName]), () => this.compareAndSwap(userId, packageName, change));
+  private mutate(
+    userId: string,
+    packageName: string,
+    change: (current: SimpleStorageEntry[]) => SimpleStorageEntry[] | null,
+  ): Promise<void> {
+    return this.writers.run(JSON.stringify([userId, packageName]), () =>
+      this.compareAndSwap(userId, packageName, change),
+    );
   }
 
   private async compareAndSwap(

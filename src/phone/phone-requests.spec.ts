@@ -42,7 +42,9 @@ describe('PhoneRequests', () => {
   describe('LED', () => {
     it('is forwarded with the sending app as packageName and appId (never the claimed one)', () => {
       const h = harness();
-      expect(h.led({ requestId: 'led-1', action: 'on', color: 'blue', ontime: 500, offtime: 0, count: 1 })).toEqual({ ok: true });
+      expect(h.led({ requestId: 'led-1', action: 'on', color: 'blue', ontime: 500, offtime: 0, count: 1 })).toEqual({
+        ok: true,
+      });
       expect(h.glassesSent).toEqual([
         {
           type: 'rgb_led_control',
@@ -63,8 +65,18 @@ describe('PhoneRequests', () => {
     it('off needs no color; bad timings are dropped rather than forwarded', () => {
       const h = harness();
       expect(h.led({ requestId: 'led-2', action: 'off' })).toEqual({ ok: true });
-      expect(h.led({ action: 'on', color: 'red', ontime: -5, offtime: 'long', count: Number.NaN })).toEqual({ ok: true });
-      expect(h.glassesSent[0]).toEqual({ type: 'rgb_led_control', sessionId: USER, requestId: 'led-2', packageName: 'com.a', appId: 'com.a', action: 'off', timestamp: expect.any(String) });
+      expect(h.led({ action: 'on', color: 'red', ontime: -5, offtime: 'long', count: Number.NaN })).toEqual({
+        ok: true,
+      });
+      expect(h.glassesSent[0]).toEqual({
+        type: 'rgb_led_control',
+        sessionId: USER,
+        requestId: 'led-2',
+        packageName: 'com.a',
+        appId: 'com.a',
+        action: 'off',
+        timestamp: expect.any(String),
+      });
       expect(h.glassesSent[1]).not.toHaveProperty('ontime');
       expect(h.glassesSent[1]).not.toHaveProperty('offtime');
       expect(h.glassesSent[1]).not.toHaveProperty('count');
@@ -78,7 +90,14 @@ describe('PhoneRequests', () => {
 
     it('an invalid action or color is MALFORMED_MESSAGE and nothing is sent', () => {
       const h = harness();
-      for (const fields of [{ action: 'blink' }, {}, { action: 'ON' }, { action: 'on', color: 'purple' }, { action: 'on', color: null }, { action: 'on', color: 3 }]) {
+      for (const fields of [
+        { action: 'blink' },
+        {},
+        { action: 'ON' },
+        { action: 'on', color: 'purple' },
+        { action: 'on', color: null },
+        { action: 'on', color: 3 },
+      ]) {
         expect(h.led(fields), JSON.stringify(fields)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       }
       expect(h.glassesSent).toEqual([]);
@@ -87,7 +106,11 @@ describe('PhoneRequests', () => {
     it('with the glasses away: GLASSES_NOT_CONNECTED at once', () => {
       const h = harness();
       h.glassesAway();
-      expect(h.led({ action: 'on', color: 'green' })).toEqual({ ok: false, code: 'GLASSES_NOT_CONNECTED', message: expect.stringMatching(/cloud → phone/) });
+      expect(h.led({ action: 'on', color: 'green' })).toEqual({
+        ok: false,
+        code: 'GLASSES_NOT_CONNECTED',
+        message: expect.stringMatching(/cloud → phone/),
+      });
       expect(h.glassesSent).toEqual([]);
     });
   });
@@ -95,8 +118,21 @@ describe('PhoneRequests', () => {
   describe('Wi-Fi setup', () => {
     it('is forwarded as show_wifi_setup with the reason and the app', () => {
       const h = harness();
-      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup', packageName: 'com.spoofed', reason: 'needs wifi' } as TypedMessage)).toEqual({ ok: true });
-      expect(h.glassesSent).toEqual([{ type: 'show_wifi_setup', reason: 'needs wifi', appPackageName: 'com.a', timestamp: new Date(T0).toISOString() }]);
+      expect(
+        h.phone.wifiSetup('com.a', {
+          type: 'request_wifi_setup',
+          packageName: 'com.spoofed',
+          reason: 'needs wifi',
+        } as TypedMessage),
+      ).toEqual({ ok: true });
+      expect(h.glassesSent).toEqual([
+        {
+          type: 'show_wifi_setup',
+          reason: 'needs wifi',
+          appPackageName: 'com.a',
+          timestamp: new Date(T0).toISOString(),
+        },
+      ]);
     });
 
     it('a long reason is cut to 500 characters; a missing one is left out', () => {
@@ -110,7 +146,10 @@ describe('PhoneRequests', () => {
     it('with the glasses away: GLASSES_NOT_CONNECTED', () => {
       const h = harness();
       h.glassesAway();
-      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage)).toMatchObject({ ok: false, code: 'GLASSES_NOT_CONNECTED' });
+      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage)).toMatchObject({
+        ok: false,
+        code: 'GLASSES_NOT_CONNECTED',
+      });
       expect(h.glassesSent).toEqual([]);
     });
   });

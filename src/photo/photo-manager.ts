@@ -51,26 +51,43 @@ export class PhotoManager {
 
   request(packageName: string, msg: TypedMessage): PhotoResult {
     const requestId = msg.requestId;
-    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200) return { ok: false, code: 'MALFORMED_MESSAGE', message: 'photo_request needs a string requestId' };
+    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200)
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'photo_request needs a string requestId' };
     const rt = this.connections.get(packageName);
     if (!rt) return { ok: false, code: 'APP_NOT_RUNNING', message: 'The app is not running' };
     const sdkUploadUrl = `${rt.app.publicUrl.replace(/\/+$/, '')}/photo-upload`;
-    const custom = typeof msg.customWebhookUrl === 'string' && /^https?:\/\//.test(msg.customWebhookUrl) ? msg.customWebhookUrl : null;
+    const custom =
+      typeof msg.customWebhookUrl === 'string' && /^https?:\/\//.test(msg.customWebhookUrl)
+        ? msg.customWebhookUrl
+        : null;
     const refuse = (code: ErrorCode, photoCode: string, message: string): PhotoResult => {
       if (!custom) this.reportToSdk(sdkUploadUrl, requestId, photoCode, message);
       return { ok: false, code, message };
     };
-    if (!hasPermission(permissionSet(rt.app.permissions), 'CAMERA')) return refuse('PERMISSION_DENIED', 'PERMISSION_DENIED', 'Taking photos needs the CAMERA permission');
-    if (!this.ctx.glassesOpen) return refuse('GLASSES_NOT_CONNECTED', 'PHONE_GLASSES_NOT_CONNECTED', 'The glasses are not connected (cloud → phone)');
+    if (!hasPermission(permissionSet(rt.app.permissions), 'CAMERA'))
+      return refuse('PERMISSION_DENIED', 'PERMISSION_DENIED', 'Taking photos needs the CAMERA permission');
+    if (!this.ctx.glassesOpen)
+      return refuse(
+        'GLASSES_NOT_CONNECTED',
+        'PHONE_GLASSES_NOT_CONNECTED',
+        'The glasses are not connected (cloud → phone)',
+      );
     const caps = this.device.capabilities;
-    if (caps && this.device.isKnownModel && !caps.hasCamera) return refuse('HARDWARE_INCOMPATIBLE', 'CAMERA_INIT_FAILED', `${caps.modelName} has no camera`);
+    if (caps && this.device.isKnownModel && !caps.hasCamera)
+      return refuse('HARDWARE_INCOMPATIBLE', 'CAMERA_INIT_FAILED', `${caps.modelName} has no camera`);
     const size = SIZES.has(String(msg.size)) ? String(msg.size) : 'medium';
     const compress = COMPRESS.has(String(msg.compress)) ? String(msg.compress) : 'none';
     this.forget(requestId);
     const timer = setTimeout(() => {
       const p = this.pending.get(requestId);
       this.forget(requestId);
-      if (p?.sdkUploadUrl) this.reportToSdk(p.sdkUploadUrl, requestId, 'PHONE_TIMEOUT', `No photo within ${this.config.photoTimeoutMs} ms`);
+      if (p?.sdkUploadUrl)
+        this.reportToSdk(
+          p.sdkUploadUrl,
+          requestId,
+          'PHONE_TIMEOUT',
+          `No photo within ${this.config.photoTimeoutMs} ms`,
+        );
     }, this.config.photoTimeoutMs);
     timer.unref();
     this.pending.set(requestId, { packageName, timer, sdkUploadUrl: custom ? null : sdkUploadUrl });
@@ -90,7 +107,15 @@ export class PhotoManager {
     });
     if (custom) {
       // Upstream behaviour: with a custom webhook the app is told at once where the photo goes.
-      this.connections.sendJson(packageName, { type: 'photo_response', sessionId: appSessionId(this.ctx.userId, packageName), requestId, success: true, photoUrl: custom, savedToGallery: msg.saveToGallery === true, timestamp: new Date().toISOString() });
+      this.connections.sendJson(packageName, {
+        type: 'photo_response',
+        sessionId: appSessionId(this.ctx.userId, packageName),
+        requestId,
+        success: true,
+        photoUrl: custom,
+        savedToGallery: msg.saveToGallery === true,
+        timestamp: new Date().toISOString(),
+      });
     }
     return { ok: true };
   }
@@ -101,10 +126,20 @@ export class PhotoManager {
     const p = this.pending.get(requestId);
     if (!p) return;
     this.forget(requestId);
-    this.connections.sendJson(p.packageName, { ...msg, type: 'photo_response', sessionId: appSessionId(this.ctx.userId, p.packageName), timestamp: new Date().toISOString() });
+    this.connections.sendJson(p.packageName, {
+      ...msg,
+      type: 'photo_response',
+      sessionId: appSessionId(this.ctx.userId, p.packageName),
+      timestamp: new Date().toISOString(),
+    });
     if (msg.success !== true && p.sdkUploadUrl) {
       const error = (msg.error ?? {}) as { code?: unknown; message?: unknown };
-      this.reportToSdk(p.sdkUploadUrl, requestId, typeof error.code === 'string' ? error.code : 'UNKNOWN_ERROR', typeof error.message === 'string' ? error.message : 'The glasses could not take the photo');
+      this.reportToSdk(
+        p.sdkUploadUrl,
+        requestId,
+        typeof error.code === 'string' ? error.code : 'UNKNOWN_ERROR',
+        typeof error.message === 'string' ? error.message : 'The glasses could not take the photo',
+      );
     }
   }
 

@@ -4,5 +4,9 @@ import { DeviceModule } from '../device/device.module.js';
 import { SessionCoreModule } from '../session/session-core.module.js';
 import { PhotoManager } from './photo-manager.js';
 
-@Module({ imports: [SessionCoreModule, AppsStateModule, DeviceModule], providers: [PhotoManager], exports: [PhotoManager] })
+@Module({
+  imports: [SessionCoreModule, AppsStateModule, DeviceModule],
+  providers: [PhotoManager],
+  exports: [PhotoManager],
+})
 export class PhotoModule {}

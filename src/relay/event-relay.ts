@@ -58,7 +58,11 @@ export class EventRelay {
   }
 
   sendDataTo(packageName: string, streamType: string, data: object): boolean {
-    return this.deliverAs(packageName, JSON.stringify(streamType), `,"data":${JSON.stringify(data)},"timestamp":"${new Date().toISOString()}"}`);
+    return this.deliverAs(
+      packageName,
+      JSON.stringify(streamType),
+      `,"data":${JSON.stringify(data)},"timestamp":"${new Date().toISOString()}"}`,
+    );
   }
 
   /** A top-level message to one app (not a data_stream). */

@@ -4,5 +4,9 @@ import { SessionCoreModule } from '../session/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { EventRelay } from './event-relay.js';
 
-@Module({ imports: [SessionCoreModule, SubscriptionsModule, AppsStateModule], providers: [EventRelay], exports: [EventRelay] })
+@Module({
+  imports: [SessionCoreModule, SubscriptionsModule, AppsStateModule],
+  providers: [EventRelay],
+  exports: [EventRelay],
+})
 export class RelayModule {}

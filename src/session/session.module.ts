@@ -23,7 +23,24 @@ import { UserSession } from './user-session.js';
  * user's context by SessionRegistry, the only thing other modules use.
  */
 @Module({
-  imports: [SessionCoreModule, AppsModule, SubscriptionsModule, DeviceModule, MicrophoneModule, DisplayModule, RelayModule, AudioModule, TranscriptionModule, DashboardModule, LocationModule, CalendarModule, PhoneModule, TranslationModule, PhotoModule, StreamingModule],
+  imports: [
+    SessionCoreModule,
+    AppsModule,
+    SubscriptionsModule,
+    DeviceModule,
+    MicrophoneModule,
+    DisplayModule,
+    RelayModule,
+    AudioModule,
+    TranscriptionModule,
+    DashboardModule,
+    LocationModule,
+    CalendarModule,
+    PhoneModule,
+    TranslationModule,
+    PhotoModule,
+    StreamingModule,
+  ],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],
 })

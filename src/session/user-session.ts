@@ -38,7 +38,10 @@ export interface SessionSummary {
   audio: { pendingPlays: number; recentAudioBytes: number; lastAudioAt: string | null };
   transcription: ReturnType<TranscriptionManager['describe']>;
   translation: ReturnType<TranslationManager['describe']>;
-  media: { pendingPhotos: number; stream: { streamId: string; packageName: string; status: string; managed: boolean } | null };
+  media: {
+    pendingPhotos: number;
+    stream: { streamId: string; packageName: string; status: string; managed: boolean } | null;
+  };
   counters: { relayedEvents: number; deliveredFrames: number; audioFrames: number; audioBytes: number };
 }
 
@@ -89,15 +92,30 @@ export class UserSession {
       isTranscribing: this.transcription.isTranscribing,
       display: this.display.describe(),
       dashboard: this.dashboard.describe(),
-      location: { tier: this.location.effectiveTier, lastFix: this.location.fix, pendingPolls: this.location.pendingPolls },
+      location: {
+        tier: this.location.effectiveTier,
+        lastFix: this.location.fix,
+        pendingPolls: this.location.pendingPolls,
+      },
       device: this.device.snapshot(),
       transcription: this.transcription.describe(),
       translation: this.translation.describe(),
       media: {
         pendingPhotos: this.photo.pendingCount,
-        stream: this.video.current ? { streamId: this.video.current.streamId, packageName: this.video.current.packageName, status: this.video.current.status, managed: !!this.video.current.onStatus } : null,
+        stream: this.video.current
+          ? {
+              streamId: this.video.current.streamId,
+              packageName: this.video.current.packageName,
+              status: this.video.current.status,
+              managed: !!this.video.current.onStatus,
+            }
+          : null,
       },
-      audio: { pendingPlays: this.audio.pendingPlays, recentAudioBytes: this.audio.recentAudio().length, lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null },
+      audio: {
+        pendingPlays: this.audio.pendingPlays,
+        recentAudioBytes: this.audio.recentAudio().length,
+        lastAudioAt: this.audio.lastAudioAt ? new Date(this.audio.lastAudioAt).toISOString() : null,
+      },
       counters: {
         relayedEvents: this.relay.relayed,
         deliveredFrames: this.relay.delivered,

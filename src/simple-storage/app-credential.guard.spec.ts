@@ -28,7 +28,10 @@ function context(authorization?: string): { ctx: ExecutionContext; req: Record<s
 describe('parseAppCredential', () => {
   it('splits "Bearer <packageName>:<apiKey>" on the first colon', () => {
     expect(parseAppCredential(`Bearer com.example.a:${KEY}`)).toEqual({ packageName: 'com.example.a', apiKey: KEY });
-    expect(parseAppCredential(`bearer   com.example.a:${KEY}  `)).toEqual({ packageName: 'com.example.a', apiKey: KEY });
+    expect(parseAppCredential(`bearer   com.example.a:${KEY}  `)).toEqual({
+      packageName: 'com.example.a',
+      apiKey: KEY,
+    });
     expect(parseAppCredential('Bearer pkg:key:with:colons')).toEqual({ packageName: 'pkg', apiKey: 'key:with:colons' });
   });
 
@@ -75,7 +78,9 @@ describe('AppCredentialGuard', () => {
 
   it('never looks up a malformed package name', async () => {
     const apps = repo({});
-    await expect(new AppCredentialGuard(apps).canActivate(context(`Bearer {"$gt":""}:${KEY}`).ctx)).rejects.toBeInstanceOf(CloudError);
+    await expect(
+      new AppCredentialGuard(apps).canActivate(context(`Bearer {"$gt":""}:${KEY}`).ctx),
+    ).rejects.toBeInstanceOf(CloudError);
     expect(apps.lookups).toEqual([]);
   });
 });

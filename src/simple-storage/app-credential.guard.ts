@@ -48,9 +48,14 @@ export class AppCredentialGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const credential = parseAppCredential(req.headers.authorization);
     if (!credential) {
-      throw new CloudError('INVALID_API_KEY', 'An app credential is required: Authorization: Bearer <packageName>:<apiKey>');
+      throw new CloudError(
+        'INVALID_API_KEY',
+        'An app credential is required: Authorization: Bearer <packageName>:<apiKey>',
+      );
     }
-    const app = PACKAGE_NAME_PATTERN.test(credential.packageName) ? await this.apps.findByPackageName(credential.packageName) : null;
+    const app = PACKAGE_NAME_PATTERN.test(credential.packageName)
+      ? await this.apps.findByPackageName(credential.packageName)
+      : null;
     const matches = safeEqual(sha256Hex(credential.apiKey), app?.hashedApiKey ?? NO_APP_HASH);
     if (!app || !matches) throw new CloudError('INVALID_API_KEY', 'The API key is not valid for this package');
     req[AUTHENTICATED_APP] = app.packageName;

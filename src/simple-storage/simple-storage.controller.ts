@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Param, PayloadTooLargeException, Put, Req, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  PayloadTooLargeException,
+  Put,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
@@ -22,10 +35,15 @@ export class SimpleStorageController {
   constructor(@Inject(SIMPLE_STORAGE_REPOSITORY) private readonly storage: SimpleStorageRepository) {}
 
   @Get(':userId')
-  @ApiOperation({ summary: 'Everything the authenticated app stored for the user (Authorization: Bearer <packageName>:<apiKey>)' })
+  @ApiOperation({
+    summary: 'Everything the authenticated app stored for the user (Authorization: Bearer <packageName>:<apiKey>)',
+  })
   @ApiParam({ name: 'userId', description: 'URL-encoded user id (email)' })
   @ApiOkResponse({ schema: { example: { success: true, data: { theme: 'dark' } } } })
-  async get(@Param('userId') rawUserId: string, @AuthenticatedApp() packageName: string): Promise<{ success: true; data: Record<string, string> }> {
+  async get(
+    @Param('userId') rawUserId: string,
+    @AuthenticatedApp() packageName: string,
+  ): Promise<{ success: true; data: Record<string, string> }> {
     const entries = await this.storage.list(parseStorageUserId(rawUserId), packageName);
     return { success: true, data: toStorageData(entries) };
   }
@@ -37,7 +55,11 @@ export class SimpleStorageController {
   })
   @ApiBody({ schema: { example: { data: { theme: 'dark', lastSeen: '2025-01-01' } } } })
   @ApiOkResponse({ schema: { example: { success: true } } })
-  async put(@Param('userId') rawUserId: string, @Body() body: unknown, @AuthenticatedApp() packageName: string): Promise<{ success: true }> {
+  async put(
+    @Param('userId') rawUserId: string,
+    @Body() body: unknown,
+    @AuthenticatedApp() packageName: string,
+  ): Promise<{ success: true }> {
     const userId = parseStorageUserId(rawUserId);
     const entries = parseStorageBatch(body);
     if (entries.length === 0) return { success: true };
@@ -45,7 +67,11 @@ export class SimpleStorageController {
       await this.storage.upsert(userId, packageName, entries, SIMPLE_STORAGE_LIMITS);
     } catch (err) {
       if (err instanceof SimpleStorageQuotaError) {
-        throw new PayloadTooLargeException({ statusCode: 413, code: 'STORAGE_LIMIT_EXCEEDED', message: `Simple storage limit exceeded: ${err.message}; nothing of this batch was stored` });
+        throw new PayloadTooLargeException({
+          statusCode: 413,
+          code: 'STORAGE_LIMIT_EXCEEDED',
+          message: `Simple storage limit exceeded: ${err.message}; nothing of this batch was stored`,
+        });
       }
       throw err;
     }
@@ -67,11 +93,19 @@ export class SimpleStorageController {
   @Delete(':userId')
   @ApiOperation({ summary: 'Delete everything the app stored for the user' })
   @ApiOkResponse({ schema: { example: { success: true, cleared: true } } })
-  async clear(@Param('userId') rawUserId: string, @Req() req: Request, @AuthenticatedApp() packageName: string): Promise<{ success: true; cleared: boolean }> {
+  async clear(
+    @Param('userId') rawUserId: string,
+    @Req() req: Request,
+    @AuthenticatedApp() packageName: string,
+  ): Promise<{ success: true; cleared: boolean }> {
     // The SDK's delete('') and delete('.') reach us as `DELETE …/<userId>/` (an empty segment, or one the URL
     // parser resolved away), which the router would match here: never turn a one-key delete into a clear.
     if (req.originalUrl.split('?')[0]!.endsWith('/')) {
-      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: 'A key is required after the user id; to clear the store, send DELETE without a trailing slash' });
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: 'A key is required after the user id; to clear the store, send DELETE without a trailing slash',
+      });
     }
     const cleared = await this.storage.clear(parseStorageUserId(rawUserId), packageName);
     return { success: true, cleared };

@@ -54,7 +54,8 @@ describe('toStorageData', () => {
 describe('path parameters', () => {
   it('normalizes user ids and refuses ones that cannot be', () => {
     expect(parseStorageUserId(' Alice-Smith@Example.com ')).toBe('alice-smith@example.com');
-    for (const bad of ['', 'a b@x', 'a/b@x', '$gt', undefined, ['a@x']]) expect(() => parseStorageUserId(bad)).toThrow(BadRequestException);
+    for (const bad of ['', 'a b@x', 'a/b@x', '$gt', undefined, ['a@x']])
+      expect(() => parseStorageUserId(bad)).toThrow(BadRequestException);
   });
 
   it('takes keys literally, 1 to 1,024 characters', () => {

@@ -6,11 +6,7 @@ import jwt from 'jsonwebtoken';
  * `extra` may add or override claims, e.g. `{ organizations: [] }` or `{ email: undefined }`
  * to produce a token the cloud must refuse.
  */
-export function signCoreToken(
-  email: string,
-  secret: string,
-  extra: Record<string, unknown> = {},
-): string {
+export function signCoreToken(email: string, secret: string, extra: Record<string, unknown> = {}): string {
   if (!secret) {
     // jsonwebtoken's own message ("secretOrPrivateKey must have a value") hides which secret.
     throw new Error('signCoreToken: secret is empty (set AUGMENTOS_AUTH_JWT_SECRET)');

@@ -43,13 +43,7 @@ export interface ClearView {
 }
 
 export type Layout =
-  | TextWall
-  | DoubleTextWall
-  | DashboardCard
-  | ReferenceCard
-  | BitmapView
-  | BitmapAnimation
-  | ClearView;
+  TextWall | DoubleTextWall | DashboardCard | ReferenceCard | BitmapView | BitmapAnimation | ClearView;
 export type LayoutType = Layout['layoutType'];
 
 /** Fields every message may carry (`BaseMessage`). Dates arrive as ISO strings after JSON. */
@@ -64,14 +58,7 @@ export type NoFields = Partial<Record<never, never>>;
 export type MicRequiredData = 'pcm' | 'transcription' | 'pcm_or_transcription';
 
 export type LocationTier =
-  | 'realtime'
-  | 'high'
-  | 'tenMeters'
-  | 'hundredMeters'
-  | 'kilometer'
-  | 'threeKilometers'
-  | 'reduced'
-  | 'standard';
+  'realtime' | 'high' | 'tenMeters' | 'hundredMeters' | 'kilometer' | 'threeKilometers' | 'reduced' | 'standard';
 
 export type RtmpStreamStatusValue =
   | 'initializing'

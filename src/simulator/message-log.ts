@@ -79,11 +79,7 @@ export class MessageLog<M> {
    * Resolves with the first non-undefined `test` result, looking at history from
    * `opts.since` first and then at new messages.
    */
-  wait<R>(
-    what: string,
-    test: (m: M) => R | undefined,
-    opts: { since?: number; timeoutMs: number },
-  ): Promise<R> {
+  wait<R>(what: string, test: (m: M) => R | undefined, opts: { since?: number; timeoutMs: number }): Promise<R> {
     // Inside the executor so a throwing predicate becomes a rejection, not a synchronous throw.
     return new Promise<R>((resolve, reject) => {
       if (opts.since !== undefined) {
@@ -100,9 +96,7 @@ export class MessageLog<M> {
         timer: setTimeout(() => {
           this.settle(waiter, () =>
             reject(
-              new Error(
-                `Timed out after ${opts.timeoutMs} ms waiting for ${what}. Last seen: ${this.lastSeen()}`,
-              ),
+              new Error(`Timed out after ${opts.timeoutMs} ms waiting for ${what}. Last seen: ${this.lastSeen()}`),
             ),
           );
         }, opts.timeoutMs),

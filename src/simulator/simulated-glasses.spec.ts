@@ -480,7 +480,11 @@ describe('SimulatedGlasses', () => {
     it('runs the RTMP lifecycle: active status, keep-alive acks, stopped status', async () => {
       const [g, conn] = await connected({ model: 'live' });
       conn.send({ type: 'start_rtmp_stream', rtmpUrl: 'rtmp://x/live', appId: 'com.cam', streamId: 's1' });
-      expect(await conn.next('rtmp_stream_status')).toMatchObject({ streamId: 's1', status: 'active', appId: 'com.cam' });
+      expect(await conn.next('rtmp_stream_status')).toMatchObject({
+        streamId: 's1',
+        status: 'active',
+        appId: 'com.cam',
+      });
       expect(g.state.rtmpStreams.s1).toMatchObject({ status: 'active', rtmpUrl: 'rtmp://x/live' });
 
       conn.send({ type: 'keep_rtmp_stream_alive', streamId: 's1', ackId: 'ack-7' });
@@ -515,7 +519,11 @@ describe('SimulatedGlasses', () => {
       const [g, conn] = await connected();
       conn.send({ type: 'audio_play_request', requestId: 'au-1', packageName: 'p', audioUrl: 'https://x/a.mp3' });
       conn.send({ type: 'rgb_led_control', requestId: 'led-1', packageName: 'p', action: 'on', color: 'red' });
-      expect(await conn.next('audio_play_response')).toMatchObject({ requestId: 'au-1', success: true, duration: 1000 });
+      expect(await conn.next('audio_play_response')).toMatchObject({
+        requestId: 'au-1',
+        success: true,
+        duration: 1000,
+      });
       expect(await conn.next('rgb_led_control_response')).toMatchObject({ requestId: 'led-1', success: true });
       expect(g.state.led).toMatchObject({ color: 'red' });
     });

@@ -17,12 +17,7 @@ import type {
   ViewName,
   WifiState,
 } from './glasses-protocol.types.js';
-import {
-  applyCloudMessage,
-  initialGlassesState,
-  type GlassesState,
-  type RtmpStreamState,
-} from './glasses-state.js';
+import { applyCloudMessage, initialGlassesState, type GlassesState, type RtmpStreamState } from './glasses-state.js';
 import { describePattern, layoutToText, matchesText } from './layout-text.js';
 import { MessageLog, type WaitOptions } from './message-log.js';
 import { TINY_JPEG, uploadPhoto, type PhotoUploadResult } from './photo-upload.js';
@@ -182,9 +177,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
 
   /** Everything that can keep the process alive; all zero after `disconnect()`/`drop()`. */
   openHandles(): { sockets: number; timers: number; waits: number; uploads: number; pcmStreams: number } {
-    const live = [this.ws, ...this.staleSockets].filter(
-      (ws) => ws && ws.readyState !== WebSocket.CLOSED,
-    );
+    const live = [this.ws, ...this.staleSockets].filter((ws) => ws && ws.readyState !== WebSocket.CLOSED);
     return {
       sockets: live.length,
       timers: this.timers.size,
@@ -500,7 +493,10 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     });
     // A throwing 'photo-upload' listener must not become an unhandled rejection.
     done.catch((err: unknown) => this.emit('socket-error', err instanceof Error ? err : new Error(String(err))));
-    this.uploads.set(abort, done.catch(() => undefined));
+    this.uploads.set(
+      abort,
+      done.catch(() => undefined),
+    );
   }
 
   private sendPhotoError(requestId: string, code: 'CAMERA_BUSY' | 'UPLOAD_FAILED', message: string): void {

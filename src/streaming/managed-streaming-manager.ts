@@ -6,7 +6,12 @@ import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
-import { NginxRtmpProvider, type Ingest, type ManagedStreamProvider, type OutputView } from './managed/managed-provider.js';
+import {
+  NginxRtmpProvider,
+  type Ingest,
+  type ManagedStreamProvider,
+  type OutputView,
+} from './managed/managed-provider.js';
 import { VideoManager } from './video-manager.js';
 
 type ManagedStatus = 'initializing' | 'preparing' | 'active' | 'stopping' | 'stopped' | 'error';
@@ -50,7 +55,13 @@ export class ManagedStreamingManager {
   }
 
   request(packageName: string, msg: TypedMessage): ManagedResult {
-    if (!this.provider) return { ok: false, code: 'UNSUPPORTED', message: 'Managed streaming is not configured on this cloud (MANAGED_RTMP_INGEST_URL, MANAGED_HLS_BASE_URL, MANAGED_DASH_BASE_URL)' };
+    if (!this.provider)
+      return {
+        ok: false,
+        code: 'UNSUPPORTED',
+        message:
+          'Managed streaming is not configured on this cloud (MANAGED_RTMP_INGEST_URL, MANAGED_HLS_BASE_URL, MANAGED_DASH_BASE_URL)',
+      };
     const refused = this.video.precheck(packageName);
     if (refused && !refused.ok) return { ok: false, code: refused.code, message: refused.message };
     if (this.stream) {
@@ -59,11 +70,22 @@ export class ManagedStreamingManager {
       return { ok: true };
     }
     const destinations = Array.isArray(msg.restreamDestinations)
-      ? (msg.restreamDestinations as unknown[]).filter((d): d is { url: string; name?: string } => !!d && typeof (d as { url?: unknown }).url === 'string')
+      ? (msg.restreamDestinations as unknown[]).filter(
+          (d): d is { url: string; name?: string } => !!d && typeof (d as { url?: unknown }).url === 'string',
+        )
       : [];
     const ingest = this.provider.provision(this.ctx.userId);
-    const streamId = this.video.startGlassesStream(packageName, ingest.rtmpUrl, msg, (status) => this.onGlassesStatus(streamId, status));
-    const stream: ManagedStream = { ingest, streamId, viewers: new Set([packageName]), status: 'initializing', outputs: this.provider.outputs(destinations), createdAt: Date.now() };
+    const streamId = this.video.startGlassesStream(packageName, ingest.rtmpUrl, msg, (status) =>
+      this.onGlassesStatus(streamId, status),
+    );
+    const stream: ManagedStream = {
+      ingest,
+      streamId,
+      viewers: new Set([packageName]),
+      status: 'initializing',
+      outputs: this.provider.outputs(destinations),
+      createdAt: Date.now(),
+    };
     this.stream = stream;
     this.keys.add(ingest.key, {
       userId: this.ctx.userId,
@@ -75,7 +97,8 @@ export class ManagedStreamingManager {
   }
 
   stopRequest(packageName: string): ManagedResult {
-    if (!this.stream?.viewers.has(packageName)) return { ok: false, code: 'APP_NOT_RUNNING', message: 'This app has no managed stream' };
+    if (!this.stream?.viewers.has(packageName))
+      return { ok: false, code: 'APP_NOT_RUNNING', message: 'This app has no managed stream' };
     this.release(packageName, true);
     return { ok: true };
   }
@@ -98,13 +121,20 @@ export class ManagedStreamingManager {
     this.end(s, 'stopped', 'The stream ended', true);
   }
 
-  private onGlassesStatus(streamId: string, status: 'initializing' | 'active' | 'stopping' | 'stopped' | 'timeout'): void {
+  private onGlassesStatus(
+    streamId: string,
+    status: 'initializing' | 'active' | 'stopping' | 'stopped' | 'timeout',
+  ): void {
     const s = this.stream;
     if (!s || s.streamId !== streamId) return;
     if (status === 'stopped' || status === 'timeout') {
       this.stream = null;
       this.keys.remove(s.ingest.key);
-      this.broadcastTo(s, status === 'timeout' ? 'error' : 'stopped', status === 'timeout' ? 'The glasses stopped answering keep-alives' : undefined);
+      this.broadcastTo(
+        s,
+        status === 'timeout' ? 'error' : 'stopped',
+        status === 'timeout' ? 'The glasses stopped answering keep-alives' : undefined,
+      );
     } else if (status === 'stopping' && s.status !== 'stopping') {
       this.broadcast('stopping');
     }
@@ -126,7 +156,12 @@ export class ManagedStreamingManager {
     for (const pkg of s.viewers) this.sendStatus(pkg, status, message, s);
   }
 
-  private sendStatus(packageName: string, status: ManagedStatus, message?: string, s: ManagedStream | null = this.stream): void {
+  private sendStatus(
+    packageName: string,
+    status: ManagedStatus,
+    message?: string,
+    s: ManagedStream | null = this.stream,
+  ): void {
     this.connections.sendJson(packageName, {
       type: 'managed_stream_status',
       sessionId: appSessionId(this.ctx.userId, packageName),
@@ -142,6 +177,15 @@ export class ManagedStreamingManager {
   statusInfo(): { streamInfo: Record<string, unknown> } | null {
     const s = this.stream;
     if (!s) return null;
-    return { streamInfo: { type: 'managed', streamId: s.streamId, status: s.status, createdAt: new Date(s.createdAt).toISOString(), hlsUrl: s.ingest.hlsUrl, dashUrl: s.ingest.dashUrl } };
+    return {
+      streamInfo: {
+        type: 'managed',
+        streamId: s.streamId,
+        status: s.status,
+        createdAt: new Date(s.createdAt).toISOString(),
+        hlsUrl: s.ingest.hlsUrl,
+        dashUrl: s.ingest.dashUrl,
+      },
+    };
   }
 }

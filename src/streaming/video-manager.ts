@@ -10,7 +10,8 @@ import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
 
-export type StreamRequestResult = { ok: true; streamId: string } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
+export type StreamRequestResult =
+  { ok: true; streamId: string } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
 
 export interface ActiveStream {
   streamId: string;
@@ -57,18 +58,26 @@ export class VideoManager {
   precheck(packageName: string): StreamRequestResult | null {
     const rt = this.connections.get(packageName);
     if (!rt) return { ok: false, code: 'APP_NOT_RUNNING', message: 'The app is not running' };
-    if (!hasPermission(permissionSet(rt.app.permissions), 'CAMERA')) return { ok: false, code: 'PERMISSION_DENIED', message: 'Streaming needs the CAMERA permission' };
-    if (!this.ctx.glassesOpen) return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
+    if (!hasPermission(permissionSet(rt.app.permissions), 'CAMERA'))
+      return { ok: false, code: 'PERMISSION_DENIED', message: 'Streaming needs the CAMERA permission' };
+    if (!this.ctx.glassesOpen)
+      return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
     const caps = this.device.capabilities;
-    if (caps && this.device.isKnownModel && !caps.camera?.video.canStream) return { ok: false, code: 'HARDWARE_INCOMPATIBLE', message: `${caps.modelName} cannot stream video` };
-    if (caps?.hasWifi && this.device.snapshot().wifiConnected === false) return { ok: false, code: 'WIFI_NOT_CONNECTED', message: 'The glasses are not on Wi-Fi' };
+    if (caps && this.device.isKnownModel && !caps.camera?.video.canStream)
+      return { ok: false, code: 'HARDWARE_INCOMPATIBLE', message: `${caps.modelName} cannot stream video` };
+    if (caps?.hasWifi && this.device.snapshot().wifiConnected === false)
+      return { ok: false, code: 'WIFI_NOT_CONNECTED', message: 'The glasses are not on Wi-Fi' };
     return null;
   }
 
   request(packageName: string, msg: TypedMessage): StreamRequestResult {
     const rtmpUrl = msg.rtmpUrl;
     if (typeof rtmpUrl !== 'string' || !/^rtmps?:\/\/[^\s]+$/.test(rtmpUrl) || rtmpUrl.length > 2048) {
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'rtmp_stream_request needs an rtmp:// or rtmps:// rtmpUrl' };
+      return {
+        ok: false,
+        code: 'MALFORMED_MESSAGE',
+        message: 'rtmp_stream_request needs an rtmp:// or rtmps:// rtmpUrl',
+      };
     }
     const refused = this.precheck(packageName);
     if (refused) return refused;
@@ -78,21 +87,51 @@ export class VideoManager {
   }
 
   /** Stops whatever runs and starts a new glasses stream; returns its id. */
-  startGlassesStream(packageName: string, rtmpUrl: string, msg: TypedMessage, onStatus?: ActiveStream['onStatus']): string {
+  startGlassesStream(
+    packageName: string,
+    rtmpUrl: string,
+    msg: TypedMessage,
+    onStatus?: ActiveStream['onStatus'],
+  ): string {
     if (this.stream) this.stopCurrent('stopped');
     const streamId = newStreamId();
-    const keepAlive = new StreamKeepAlive(streamId, this.config.streaming, (m) => this.ctx.sendToGlasses(m), () => this.onKeepAliveTimeout(streamId));
-    this.stream = { streamId, packageName, rtmpUrl, status: 'initializing', createdAt: Date.now(), keepAlive, onStatus };
+    const keepAlive = new StreamKeepAlive(
+      streamId,
+      this.config.streaming,
+      (m) => this.ctx.sendToGlasses(m),
+      () => this.onKeepAliveTimeout(streamId),
+    );
+    this.stream = {
+      streamId,
+      packageName,
+      rtmpUrl,
+      status: 'initializing',
+      createdAt: Date.now(),
+      keepAlive,
+      onStatus,
+    };
     const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-    this.ctx.sendToGlasses({ type: 'start_rtmp_stream', rtmpUrl, appId: packageName, streamId, video: obj(msg.video), audio: obj(msg.audio), stream: obj(msg.stream), flash: true, timestamp: new Date().toISOString() });
+    this.ctx.sendToGlasses({
+      type: 'start_rtmp_stream',
+      rtmpUrl,
+      appId: packageName,
+      streamId,
+      video: obj(msg.video),
+      audio: obj(msg.audio),
+      stream: obj(msg.stream),
+      flash: true,
+      timestamp: new Date().toISOString(),
+    });
     return streamId;
   }
 
   stopRequest(packageName: string, msg: TypedMessage): StreamRequestResult {
     const s = this.stream;
     if (!s || s.onStatus) return { ok: false, code: 'APP_NOT_RUNNING', message: 'No RTMP stream is running' };
-    if (s.packageName !== packageName) return { ok: false, code: 'PERMISSION_DENIED', message: 'Only the app that started the stream may stop it' };
-    if (typeof msg.streamId === 'string' && msg.streamId !== '' && msg.streamId !== s.streamId) return { ok: false, code: 'MALFORMED_MESSAGE', message: `Unknown streamId ${msg.streamId}` };
+    if (s.packageName !== packageName)
+      return { ok: false, code: 'PERMISSION_DENIED', message: 'Only the app that started the stream may stop it' };
+    if (typeof msg.streamId === 'string' && msg.streamId !== '' && msg.streamId !== s.streamId)
+      return { ok: false, code: 'MALFORMED_MESSAGE', message: `Unknown streamId ${msg.streamId}` };
     this.stopCurrent('stopped');
     return { ok: true, streamId: s.streamId };
   }
@@ -103,14 +142,22 @@ export class VideoManager {
     if (!s) return;
     this.stream = null;
     s.keepAlive.stop();
-    this.ctx.sendToGlasses({ type: 'stop_rtmp_stream', sessionId: this.ctx.userId, appId: s.packageName, streamId: s.streamId, timestamp: new Date().toISOString() });
+    this.ctx.sendToGlasses({
+      type: 'stop_rtmp_stream',
+      sessionId: this.ctx.userId,
+      appId: s.packageName,
+      streamId: s.streamId,
+      timestamp: new Date().toISOString(),
+    });
     if (s.onStatus) s.onStatus(status, { type: 'rtmp_stream_status', streamId: s.streamId, status });
     else this.sendStatus(s.packageName, { streamId: s.streamId, status });
   }
 
   private onKeepAliveTimeout(streamId: string): void {
     if (this.stream?.streamId !== streamId) return;
-    this.ctx.logger.warn(`stream ${streamId}: ${this.config.streaming.maxMissedAcks} keep-alives unanswered, timing out`);
+    this.ctx.logger.warn(
+      `stream ${streamId}: ${this.config.streaming.maxMissedAcks} keep-alives unanswered, timing out`,
+    );
     this.stopCurrent('timeout');
   }
 
@@ -138,17 +185,44 @@ export class VideoManager {
   }
 
   handleKeepAliveAck(msg: TypedMessage): void {
-    if (typeof msg.ackId === 'string' && this.stream && (msg.streamId === undefined || msg.streamId === this.stream.streamId)) this.stream.keepAlive.ack(msg.ackId);
+    if (
+      typeof msg.ackId === 'string' &&
+      this.stream &&
+      (msg.streamId === undefined || msg.streamId === this.stream.streamId)
+    )
+      this.stream.keepAlive.ack(msg.ackId);
   }
 
   statusCheck(packageName: string, managed: { streamInfo: Record<string, unknown> } | null): void {
     const s = this.stream;
-    const streamInfo = managed?.streamInfo ?? (s && !s.onStatus ? { type: 'unmanaged', streamId: s.streamId, status: s.status, createdAt: new Date(s.createdAt).toISOString(), rtmpUrl: s.rtmpUrl, requestingAppId: s.packageName } : null);
-    this.connections.sendJson(packageName, { type: 'stream_status_check_response', hasActiveStream: streamInfo !== null, ...(streamInfo ? { streamInfo } : {}), timestamp: new Date().toISOString() });
+    const streamInfo =
+      managed?.streamInfo ??
+      (s && !s.onStatus
+        ? {
+            type: 'unmanaged',
+            streamId: s.streamId,
+            status: s.status,
+            createdAt: new Date(s.createdAt).toISOString(),
+            rtmpUrl: s.rtmpUrl,
+            requestingAppId: s.packageName,
+          }
+        : null);
+    this.connections.sendJson(packageName, {
+      type: 'stream_status_check_response',
+      hasActiveStream: streamInfo !== null,
+      ...(streamInfo ? { streamInfo } : {}),
+      timestamp: new Date().toISOString(),
+    });
   }
 
   private sendStatus(packageName: string, body: Record<string, unknown>): void {
-    const message = { type: 'rtmp_stream_status', sessionId: appSessionId(this.ctx.userId, packageName), appId: packageName, ...body, timestamp: new Date().toISOString() };
+    const message = {
+      type: 'rtmp_stream_status',
+      sessionId: appSessionId(this.ctx.userId, packageName),
+      appId: packageName,
+      ...body,
+      timestamp: new Date().toISOString(),
+    };
     this.connections.sendJson(packageName, message);
     // Subscribers of `rtmp_stream_status` see it as data too (upstream relays it).
     this.relay.relay('rtmp_stream_status', JSON.stringify(message));

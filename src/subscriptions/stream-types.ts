@@ -22,7 +22,8 @@ export function parseLanguageStream(subscription: string): LanguageStream | null
   const spec = q < 0 ? rest : rest.slice(0, q);
   const options: Record<string, string | boolean> = {};
   if (q >= 0) {
-    for (const [k, v] of new URLSearchParams(rest.slice(q + 1))) options[k] = v === 'true' ? true : v === 'false' ? false : v;
+    for (const [k, v] of new URLSearchParams(rest.slice(q + 1)))
+      options[k] = v === 'true' ? true : v === 'false' ? false : v;
   }
   if (kind === 'transcription') {
     if (!LANG.test(spec)) return null;

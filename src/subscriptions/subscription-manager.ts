@@ -2,13 +2,7 @@ import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
-import {
-  hasPermission,
-  normalizeSubscription,
-  permissionSet,
-  relayKeyOf,
-  requiredPermission,
-} from './stream-types.js';
+import { hasPermission, normalizeSubscription, permissionSet, relayKeyOf, requiredPermission } from './stream-types.js';
 
 /** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
 export interface Subscriber {
@@ -73,7 +67,12 @@ export class SubscriptionManager {
       existing.connectedAt = now;
       return;
     }
-    this.apps.set(packageName, { subscriptions: new Set(), granted: permissionSet(permissions), reported: new Set(), connectedAt: now });
+    this.apps.set(packageName, {
+      subscriptions: new Set(),
+      granted: permissionSet(permissions),
+      reported: new Set(),
+      connectedAt: now,
+    });
   }
 
   update(packageName: string, raw: unknown[], now = Date.now()): UpdateResult {
@@ -93,7 +92,11 @@ export class SubscriptionManager {
       wanted.add(normalizeSubscription(s));
     }
     // The SDK sends [] on ack before onSession registers handlers; honouring it would tear down the mic.
-    if (wanted.size === 0 && entry.subscriptions.size > 0 && now - entry.connectedAt < this.config.emptySubscriptionGraceMs) {
+    if (
+      wanted.size === 0 &&
+      entry.subscriptions.size > 0 &&
+      now - entry.connectedAt < this.config.emptySubscriptionGraceMs
+    ) {
       return { applied: false, subscriptions: [...entry.subscriptions], newlyRejected: [] };
     }
     const allowed = new Set<string>();
@@ -154,7 +157,8 @@ export class SubscriptionManager {
 
   /** Every subscription string across apps (for the microphone and transcription managers). */
   *allSubscriptions(): Iterable<{ packageName: string; subscription: string }> {
-    for (const [packageName, e] of this.apps) for (const subscription of e.subscriptions) yield { packageName, subscription };
+    for (const [packageName, e] of this.apps)
+      for (const subscription of e.subscriptions) yield { packageName, subscription };
   }
 
   locationRates(): string[] {

@@ -1,5 +1,10 @@
 import type { MediaConfig } from '../config/config.types.js';
-import { ProviderError, type ProviderResult, type ProviderStream, type StreamSpec } from './providers/provider.types.js';
+import {
+  ProviderError,
+  type ProviderResult,
+  type ProviderStream,
+  type StreamSpec,
+} from './providers/provider.types.js';
 import type { ProviderRegistry } from './providers/provider-registry.js';
 
 export type SlotState = 'opening' | 'open' | 'backoff' | 'waiting_provider' | 'closed';
@@ -121,7 +126,10 @@ export class StreamSlot {
     if (this.state === 'open' && this.audioMsSinceResult > this.media.stallMs) {
       const provider = this.providerName ?? 'provider';
       this.stream.close();
-      this.fail(provider, new ProviderError(provider, `no result for ${Math.round(this.audioMsSinceResult)} ms of audio`, true));
+      this.fail(
+        provider,
+        new ProviderError(provider, `no result for ${Math.round(this.audioMsSinceResult)} ms of audio`, true),
+      );
     }
   }
 

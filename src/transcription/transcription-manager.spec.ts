@@ -7,14 +7,23 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { ProviderError, type ProviderStream, type StreamHandlers, type StreamSpec, type TranscriptionProvider } from './providers/provider.types.js';
+import {
+  ProviderError,
+  type ProviderStream,
+  type StreamHandlers,
+  type StreamSpec,
+  type TranscriptionProvider,
+} from './providers/provider.types.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { TranscriptionManager } from './transcription-manager.js';
 
 /** An in-memory provider: lets the test open, answer, fail and inspect streams. */
 class FakeProvider implements TranscriptionProvider {
   streams: FakeStream[] = [];
-  constructor(readonly name: string, private readonly languages: string[] | null = null) {}
+  constructor(
+    readonly name: string,
+    private readonly languages: string[] | null = null,
+  ) {}
   supports(spec: StreamSpec): boolean {
     return this.languages === null || this.languages.includes(spec.language);
   }
@@ -34,7 +43,10 @@ class FakeStream implements ProviderStream {
   finalized = 0;
   keepalives = 0;
   closed = false;
-  constructor(readonly spec: StreamSpec, readonly handlers: StreamHandlers) {}
+  constructor(
+    readonly spec: StreamSpec,
+    readonly handlers: StreamHandlers,
+  ) {}
   write(pcm: Buffer): void {
     this.bytes += pcm.length;
   }
@@ -67,10 +79,26 @@ const media: AppConfig['media'] = {
   restartBaseMs: 1_000,
   restartMaxMs: 8_000,
 };
-const config = { media, emptySubscriptionGraceMs: 0, recentAudioSeconds: 0, systemDashboardPackage: 'system.augmentos.dashboard' } as AppConfig;
+const config = {
+  media,
+  emptySubscriptionGraceMs: 0,
+  recentAudioSeconds: 0,
+  systemDashboardPackage: 'system.augmentos.dashboard',
+} as AppConfig;
 
 function app(packageName: string): AppRecord {
-  return { packageName, name: packageName, publicUrl: 'http://x', appType: 'background', permissions: [{ type: 'MICROPHONE' }], hardwareRequirements: [], settings: [], hashedApiKey: 'h', createdAt: new Date(), updatedAt: new Date() };
+  return {
+    packageName,
+    name: packageName,
+    publicUrl: 'http://x',
+    appType: 'background',
+    permissions: [{ type: 'MICROPHONE' }],
+    hardwareRequirements: [],
+    settings: [],
+    hashedApiKey: 'h',
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  };
 }
 
 function harness(registry = new ProviderRegistry(config)) {
@@ -122,10 +150,18 @@ describe('TranscriptionManager', () => {
       ['transcription:en-US', 'hello', false],
       ['transcription:en-US', 'hello world', true],
     ]);
-    expect(h.transcripts('b').map((m) => m.streamType)).toEqual(['transcription:en-US?hints=ja', 'transcription:en-US?hints=ja']);
+    expect(h.transcripts('b').map((m) => m.streamType)).toEqual([
+      'transcription:en-US?hints=ja',
+      'transcription:en-US?hints=ja',
+    ]);
     expect(h.transcripts('c')).toEqual([]);
     const final = h.transcripts('a')[1].data;
-    expect(final).toMatchObject({ type: 'transcription', transcribeLanguage: 'en-US', provider: 'fake', utteranceId: 'en-US-1' });
+    expect(final).toMatchObject({
+      type: 'transcription',
+      transcribeLanguage: 'en-US',
+      provider: 'fake',
+      utteranceId: 'en-US-1',
+    });
     expect(final.endTime - final.startTime).toBe(500);
     en.say('next', false);
     expect(h.transcripts('a')[2].data.utteranceId).toBe('en-US-2');
@@ -256,8 +292,15 @@ describe('TranscriptionManager', () => {
     for (let i = 0; i < 100; i++) h.audio.handleAudio(Buffer.alloc(640));
     expect(h.manager.streamCount).toBe(0);
     expect(warn).not.toHaveBeenCalled();
-    h.manager.handleLocalTranscription({ type: 'local_transcription', text: 'bonjour', isFinal: true, transcribeLanguage: 'fr-FR' });
-    expect(h.transcripts('a').map((m) => [m.streamType, m.data.text, m.data.provider])).toEqual([['transcription:fr-FR', 'bonjour', 'local']]);
+    h.manager.handleLocalTranscription({
+      type: 'local_transcription',
+      text: 'bonjour',
+      isFinal: true,
+      transcribeLanguage: 'fr-FR',
+    });
+    expect(h.transcripts('a').map((m) => [m.streamType, m.data.text, m.data.provider])).toEqual([
+      ['transcription:fr-FR', 'bonjour', 'local'],
+    ]);
   });
 
   it('dispose closes every stream and leaves no timers', async () => {

@@ -103,13 +103,15 @@ export class TranscriptionManager {
       const lang = stream.transcribeLanguage;
       const spec = out.get(lang) ?? { language: lang, hints: [], identifyLanguage: true };
       const hints = stream.options.hints;
-      if (typeof hints === 'string') for (const h of hints.split(',')) if (h && !spec.hints.includes(h)) spec.hints.push(h);
+      if (typeof hints === 'string')
+        for (const h of hints.split(',')) if (h && !spec.hints.includes(h)) spec.hints.push(h);
       // Identification stays on unless every subscriber of the language turned it off.
       noLid.set(lang, (noLid.get(lang) ?? true) && stream.options['no-language-identification'] === true);
       out.set(lang, spec);
     }
     for (const [lang, spec] of out) spec.identifyLanguage = !noLid.get(lang);
-    for (const lang of this.extraNeeds.keys()) if (!out.has(lang)) out.set(lang, { language: lang, hints: [], identifyLanguage: true });
+    for (const lang of this.extraNeeds.keys())
+      if (!out.has(lang)) out.set(lang, { language: lang, hints: [], identifyLanguage: true });
     return out;
   }
 
@@ -143,7 +145,17 @@ export class TranscriptionManager {
     }
     for (const [lang, spec] of wanted) {
       if (this.slots.has(lang)) continue;
-      this.slots.set(lang, new StreamSlot(`transcription:${lang}`, spec, this.registry, this.config.media, (r, provider) => this.onResult(lang, r, provider), (m) => this.ctx.logger.warn(m)));
+      this.slots.set(
+        lang,
+        new StreamSlot(
+          `transcription:${lang}`,
+          spec,
+          this.registry,
+          this.config.media,
+          (r, provider) => this.onResult(lang, r, provider),
+          (m) => this.ctx.logger.warn(m),
+        ),
+      );
     }
     // Audio is only routed here while there is somewhere to put it (or a chance to need it).
     const wantsAudio = specs.size > 0 || this.audioWanted > 0;
@@ -224,7 +236,10 @@ export class TranscriptionManager {
   /** Phone-side transcripts (`local_transcription`) delivered as proper transcription data. */
   handleLocalTranscription(msg: TypedMessage): void {
     if (typeof msg.text !== 'string') return;
-    const lang = typeof msg.transcribeLanguage === 'string' && LANG.test(msg.transcribeLanguage) ? msg.transcribeLanguage : 'en-US';
+    const lang =
+      typeof msg.transcribeLanguage === 'string' && LANG.test(msg.transcribeLanguage)
+        ? msg.transcribeLanguage
+        : 'en-US';
     const now = Date.now();
     const isFinal = msg.isFinal !== false;
     this.localUtterance ??= `local-${++this.localSeq}`;
@@ -249,7 +264,11 @@ export class TranscriptionManager {
   }
 
   describe(): { vad: boolean | null; streams: SlotView[]; providers: ReturnType<ProviderRegistry['describe']> } {
-    return { vad: this.lastVad, streams: [...this.slots.values()].map((s) => s.view()), providers: this.registry.describe() };
+    return {
+      vad: this.lastVad,
+      streams: [...this.slots.values()].map((s) => s.view()),
+      providers: this.registry.describe(),
+    };
   }
 
   get streamCount(): number {
@@ -269,5 +288,10 @@ export class TranscriptionManager {
 }
 
 function sameSpec(a: StreamSpec, b: StreamSpec): boolean {
-  return a.language === b.language && a.identifyLanguage === b.identifyLanguage && a.hints.join() === b.hints.join() && a.translateTo === b.translateTo;
+  return (
+    a.language === b.language &&
+    a.identifyLanguage === b.identifyLanguage &&
+    a.hints.join() === b.hints.join() &&
+    a.translateTo === b.translateTo
+  );
 }

@@ -16,7 +16,12 @@ export class LibreTranslateClient {
   constructor(private readonly options: LibreTranslateOptions) {}
 
   async translate(text: string, sourceLocale: string, targetLocale: string): Promise<LibreResult> {
-    const body: Record<string, unknown> = { q: text, source: toLibreCode(sourceLocale), target: toLibreCode(targetLocale), format: 'text' };
+    const body: Record<string, unknown> = {
+      q: text,
+      source: toLibreCode(sourceLocale),
+      target: toLibreCode(targetLocale),
+      format: 'text',
+    };
     if (this.options.apiKey) body.api_key = this.options.apiKey;
     const res = await fetch(`${this.options.url}/translate`, {
       method: 'POST',

@@ -91,7 +91,9 @@ export class TranslationManager {
   }
 
   private get speechProvider(): boolean {
-    return this.registry.providers.some((p) => p.supports({ language: 'en-US', hints: [], identifyLanguage: true, translateTo: 'es-ES' }));
+    return this.registry.providers.some((p) =>
+      p.supports({ language: 'en-US', hints: [], identifyLanguage: true, translateTo: 'es-ES' }),
+    );
   }
 
   reconcile(): void {
@@ -109,8 +111,24 @@ export class TranslationManager {
     if (speech && active) {
       for (const [base, pair] of pairs) {
         if (this.slots.has(base)) continue;
-        const spec = { language: pair.source === 'all' ? DEFAULT_ALL_SOURCE : pair.source, hints: [], identifyLanguage: pair.source === 'all', translateTo: pair.target, translateFrom: pair.source };
-        this.slots.set(base, new StreamSlot(base, spec, this.registry, this.config.media, (r, provider) => this.onSpeechResult(pair, r, provider), (m) => this.ctx.logger.warn(m)));
+        const spec = {
+          language: pair.source === 'all' ? DEFAULT_ALL_SOURCE : pair.source,
+          hints: [],
+          identifyLanguage: pair.source === 'all',
+          translateTo: pair.target,
+          translateFrom: pair.source,
+        };
+        this.slots.set(
+          base,
+          new StreamSlot(
+            base,
+            spec,
+            this.registry,
+            this.config.media,
+            (r, provider) => this.onSpeechResult(pair, r, provider),
+            (m) => this.ctx.logger.warn(m),
+          ),
+        );
       }
     }
     const needAudio = speech && pairs.size > 0;
@@ -118,7 +136,8 @@ export class TranslationManager {
       this.wantingAudio = needAudio;
       this.transcription.wantAudio(needAudio);
     }
-    if (this.slots.size > 0 && !this.removeSink) this.removeSink = this.audio.addSink((pcm) => this.slots.forEach((s) => s.write(pcm)));
+    if (this.slots.size > 0 && !this.removeSink)
+      this.removeSink = this.audio.addSink((pcm) => this.slots.forEach((s) => s.write(pcm)));
     if (this.slots.size === 0 && this.removeSink) {
       this.removeSink();
       this.removeSink = null;
@@ -133,7 +152,13 @@ export class TranslationManager {
     }
     for (const [base, p] of wantedLibre) {
       if (this.libre.has(base)) continue;
-      this.libre.set(base, { ...p, lastInterimAt: 0, interimTimer: null, pendingInterim: null, finalizedUtterances: new Set() });
+      this.libre.set(base, {
+        ...p,
+        lastInterimAt: 0,
+        interimTimer: null,
+        pendingInterim: null,
+        finalizedUtterances: new Set(),
+      });
       this.transcription.require(p.source === 'all' ? DEFAULT_ALL_SOURCE : p.source, `translation:${base}`, true);
     }
   }
@@ -166,7 +191,8 @@ export class TranslationManager {
         p.pendingInterim = null;
         if (data.utteranceId) {
           p.finalizedUtterances.add(data.utteranceId);
-          if (p.finalizedUtterances.size > 50) p.finalizedUtterances.delete(p.finalizedUtterances.values().next().value!);
+          if (p.finalizedUtterances.size > 50)
+            p.finalizedUtterances.delete(p.finalizedUtterances.values().next().value!);
         }
         void this.translateAndDeliver(p, data);
         continue;
@@ -204,7 +230,8 @@ export class TranslationManager {
       } catch (err) {
         this.errors++;
         this.lastError = (err as Error).message;
-        if (this.errors === 1 || this.errors % 100 === 0) this.ctx.logger.warn(`translation ${p.base}: ${this.lastError} (${this.errors} errors)`);
+        if (this.errors === 1 || this.errors % 100 === 0)
+          this.ctx.logger.warn(`translation ${p.base}: ${this.lastError} (${this.errors} errors)`);
         return;
       }
     }
@@ -231,8 +258,18 @@ export class TranslationManager {
     for (const sub of this.subscriptions.lookup(base)) this.relay.sendData(sub, data);
   }
 
-  describe(): { streams: SlotView[]; textTranslation: Array<{ base: string }>; errors: number; lastError: string | null } {
-    return { streams: [...this.slots.values()].map((s) => s.view()), textTranslation: [...this.libre.keys()].map((base) => ({ base })), errors: this.errors, lastError: this.lastError };
+  describe(): {
+    streams: SlotView[];
+    textTranslation: Array<{ base: string }>;
+    errors: number;
+    lastError: string | null;
+  } {
+    return {
+      streams: [...this.slots.values()].map((s) => s.view()),
+      textTranslation: [...this.libre.keys()].map((base) => ({ base })),
+      errors: this.errors,
+      lastError: this.lastError,
+    };
   }
 
   private shutdown(): void {

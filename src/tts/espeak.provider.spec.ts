@@ -39,8 +39,12 @@ describe('EspeakTtsProvider (real espeak-ng)', () => {
 describe('EspeakTtsProvider without the engine', () => {
   it('says how to install it', async () => {
     const missing = new EspeakTtsProvider({ binary: 'espeak-ng-not-installed-here' });
-    await expect(missing.synthesize('hello', 'en-us', AbortSignal.timeout(5_000))).rejects.toBeInstanceOf(TtsUnavailableError);
-    await expect(missing.synthesize('hello', 'en-us', AbortSignal.timeout(5_000))).rejects.toThrow(/apt-get install espeak-ng/);
+    await expect(missing.synthesize('hello', 'en-us', AbortSignal.timeout(5_000))).rejects.toBeInstanceOf(
+      TtsUnavailableError,
+    );
+    await expect(missing.synthesize('hello', 'en-us', AbortSignal.timeout(5_000))).rejects.toThrow(
+      /apt-get install espeak-ng/,
+    );
     await expect(missing.resolveVoice('de')).rejects.toBeInstanceOf(TtsUnavailableError);
   });
 
@@ -52,7 +56,9 @@ describe('EspeakTtsProvider without the engine', () => {
     try {
       const slow = new EspeakTtsProvider({ binary, timeoutMs: 300 });
       const started = Date.now();
-      await expect(slow.synthesize('x', 'en-us', AbortSignal.timeout(5_000))).rejects.toThrow(/took longer than 300 ms/);
+      await expect(slow.synthesize('x', 'en-us', AbortSignal.timeout(5_000))).rejects.toThrow(
+        /took longer than 300 ms/,
+      );
       expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await rm(dir, { recursive: true, force: true });

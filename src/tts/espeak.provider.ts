@@ -85,7 +85,10 @@ export class EspeakTtsProvider implements TtsProvider {
         failure ??= err;
         child.kill('SIGKILL');
       };
-      const timer = setTimeout(() => fail(new TtsUnavailableError(`${this.binary} took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new TtsUnavailableError(`${this.binary} took longer than ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       const onAbort = (): void => fail(new Error('synthesis aborted'));
       signal.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (chunk: Buffer) => {
@@ -97,13 +100,17 @@ export class EspeakTtsProvider implements TtsProvider {
         if (stderr.length < 2_000) stderr += chunk.toString('utf8');
       });
       child.on('error', (err: NodeJS.ErrnoException) => {
-        failure ??= err.code === 'ENOENT' || err.code === 'EACCES' ? new TtsUnavailableError(`Text to speech is unavailable: ${this.binary} is not installed; ${INSTALL_HINT}`) : err;
+        failure ??=
+          err.code === 'ENOENT' || err.code === 'EACCES'
+            ? new TtsUnavailableError(`Text to speech is unavailable: ${this.binary} is not installed; ${INSTALL_HINT}`)
+            : err;
       });
       child.on('close', (code, sig) => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         if (failure) reject(failure);
-        else if (code !== 0) reject(new Error(`${this.binary} exited with ${code ?? sig}: ${stderr.trim().slice(0, 300)}`));
+        else if (code !== 0)
+          reject(new Error(`${this.binary} exited with ${code ?? sig}: ${stderr.trim().slice(0, 300)}`));
         else resolve({ stdout: Buffer.concat(chunks) });
       });
       // A missing binary closes stdin before we write: ignore EPIPE there, the 'error' event reports it.

@@ -3,15 +3,27 @@ import { rewriteTtsUrl } from './tts-url.js';
 
 describe('rewriteTtsUrl', () => {
   it('points the https URL the SDK built back at an http PUBLIC_URL, query kept byte for byte', () => {
-    expect(rewriteTtsUrl('https://127.0.0.1:8002/api/tts?text=hello+world&voice_id=x', 'http://127.0.0.1:8002')).toBe('http://127.0.0.1:8002/api/tts?text=hello+world&voice_id=x');
-    expect(rewriteTtsUrl('https://cloud.local/api/tts?text=a%26b', 'http://cloud.local')).toBe('http://cloud.local/api/tts?text=a%26b');
-    expect(rewriteTtsUrl('https://cloud.local:80/api/tts?text=a', 'http://cloud.local:80')).toBe('http://cloud.local/api/tts?text=a');
-    expect(rewriteTtsUrl('https://Cloud.Local:8002/api/tts?text=a', 'http://cloud.local:8002/')).toBe('http://cloud.local:8002/api/tts?text=a');
+    expect(rewriteTtsUrl('https://127.0.0.1:8002/api/tts?text=hello+world&voice_id=x', 'http://127.0.0.1:8002')).toBe(
+      'http://127.0.0.1:8002/api/tts?text=hello+world&voice_id=x',
+    );
+    expect(rewriteTtsUrl('https://cloud.local/api/tts?text=a%26b', 'http://cloud.local')).toBe(
+      'http://cloud.local/api/tts?text=a%26b',
+    );
+    expect(rewriteTtsUrl('https://cloud.local:80/api/tts?text=a', 'http://cloud.local:80')).toBe(
+      'http://cloud.local/api/tts?text=a',
+    );
+    expect(rewriteTtsUrl('https://Cloud.Local:8002/api/tts?text=a', 'http://cloud.local:8002/')).toBe(
+      'http://cloud.local:8002/api/tts?text=a',
+    );
   });
 
   it('keeps a path prefix of PUBLIC_URL', () => {
-    expect(rewriteTtsUrl('https://h.example/mentra/api/tts?text=a', 'http://h.example/mentra')).toBe('http://h.example/mentra/api/tts?text=a');
-    expect(rewriteTtsUrl('https://h.example/api/tts?text=a', 'http://h.example/mentra')).toBe('https://h.example/api/tts?text=a');
+    expect(rewriteTtsUrl('https://h.example/mentra/api/tts?text=a', 'http://h.example/mentra')).toBe(
+      'http://h.example/mentra/api/tts?text=a',
+    );
+    expect(rewriteTtsUrl('https://h.example/api/tts?text=a', 'http://h.example/mentra')).toBe(
+      'https://h.example/api/tts?text=a',
+    );
   });
 
   it.each([

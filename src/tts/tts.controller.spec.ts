@@ -9,9 +9,13 @@ import { DEFAULT_TTS_OPTIONS, TTS_OPTIONS } from './tts-provider.js';
 import { TtsModule } from './tts.module.js';
 
 async function boot(overrides: { espeak?: object; options?: object } = {}): Promise<INestApplication> {
-  let builder = Test.createTestingModule({ imports: [TtsModule], providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }] });
+  let builder = Test.createTestingModule({
+    imports: [TtsModule],
+    providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+  });
   if (overrides.espeak) builder = builder.overrideProvider(ESPEAK_OPTIONS).useValue(overrides.espeak);
-  if (overrides.options) builder = builder.overrideProvider(TTS_OPTIONS).useValue({ ...DEFAULT_TTS_OPTIONS, ...overrides.options });
+  if (overrides.options)
+    builder = builder.overrideProvider(TTS_OPTIONS).useValue({ ...DEFAULT_TTS_OPTIONS, ...overrides.options });
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
@@ -29,7 +33,11 @@ describe('GET /api/tts (TtsModule alone)', () => {
     app = await boot({ espeak: { binary: 'espeak-ng-not-installed-here' } });
     const res = await request(app.getHttpServer()).get('/api/tts?text=hello');
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ statusCode: 503, code: 'TTS_UNAVAILABLE', message: expect.stringMatching(/not installed.*apt-get install espeak-ng/) });
+    expect(res.body).toMatchObject({
+      statusCode: 503,
+      code: 'TTS_UNAVAILABLE',
+      message: expect.stringMatching(/not installed.*apt-get install espeak-ng/),
+    });
   });
 
   it('applies the configured per-IP limit, with Retry-After', async () => {

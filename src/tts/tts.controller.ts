@@ -8,9 +8,19 @@ import { TtsService } from './tts.service.js';
 function single(query: Record<string, unknown>, name: string, maxChars: number): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `The query parameter "${name}" must be given once` });
+  if (typeof value !== 'string')
+    throw new BadRequestException({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: `The query parameter "${name}" must be given once`,
+    });
   // text has its own, clearer limit (413) in the service; this only bounds the others.
-  if (value.length > maxChars) throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: `The query parameter "${name}" is too long` });
+  if (value.length > maxChars)
+    throw new BadRequestException({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: `The query parameter "${name}" is too long`,
+    });
   return value;
 }
 
@@ -25,14 +35,24 @@ export class TtsController {
   constructor(private readonly tts: TtsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Speech for a text, synthesized on this machine (espeak-ng by default); unauthenticated, rate limited per IP' })
+  @ApiOperation({
+    summary:
+      'Speech for a text, synthesized on this machine (espeak-ng by default); unauthenticated, rate limited per IP',
+  })
   @ApiQuery({ name: 'text', required: true, description: 'What to say (at most 1,000 characters by default)' })
-  @ApiQuery({ name: 'voice_id', required: false, description: 'An espeak-ng language code such as en-us or de; anything else uses the default voice' })
+  @ApiQuery({
+    name: 'voice_id',
+    required: false,
+    description: 'An espeak-ng language code such as en-us or de; anything else uses the default voice',
+  })
   @ApiQuery({ name: 'model_id', required: false, description: 'Accepted for SDK compatibility and ignored' })
   @ApiQuery({ name: 'voice_settings', required: false, description: 'Accepted for SDK compatibility and ignored' })
   @ApiProduces('audio/wav')
   @ApiOkResponse({ description: 'The audio (audio/wav from espeak-ng)' })
-  async speak(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+  async speak(
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
     const text = single(query, 'text', Number.MAX_SAFE_INTEGER);
     const voiceId = single(query, 'voice_id', 100);
     single(query, 'model_id', 100);

@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
-import { getOptionsToken, getStorageToken, ThrottlerGuard, ThrottlerStorageService, type ThrottlerModuleOptions } from '@nestjs/throttler';
+import {
+  getOptionsToken,
+  getStorageToken,
+  ThrottlerGuard,
+  ThrottlerStorageService,
+  type ThrottlerModuleOptions,
+} from '@nestjs/throttler';
 import { ESPEAK_OPTIONS, EspeakTtsProvider, type EspeakOptions } from './espeak.provider.js';
 import { TtsController } from './tts.controller.js';
 import { DEFAULT_TTS_OPTIONS, TTS_OPTIONS, TTS_PROVIDER, type TtsOptions } from './tts-provider.js';
@@ -15,7 +21,11 @@ import { TtsService } from './tts.service.js';
   controllers: [TtsController],
   providers: [
     { provide: TTS_OPTIONS, useValue: DEFAULT_TTS_OPTIONS },
-    { provide: ESPEAK_OPTIONS, useFactory: (options: TtsOptions): EspeakOptions => ({ timeoutMs: options.timeoutMs }), inject: [TTS_OPTIONS] },
+    {
+      provide: ESPEAK_OPTIONS,
+      useFactory: (options: TtsOptions): EspeakOptions => ({ timeoutMs: options.timeoutMs }),
+      inject: [TTS_OPTIONS],
+    },
     { provide: TTS_PROVIDER, useClass: EspeakTtsProvider },
     TtsService,
     {

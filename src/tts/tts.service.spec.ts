@@ -1,6 +1,17 @@
-import { BadRequestException, HttpException, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TTS_OPTIONS, TtsUnavailableError, type SynthesizedAudio, type TtsOptions, type TtsProvider } from './tts-provider.js';
+import {
+  DEFAULT_TTS_OPTIONS,
+  TtsUnavailableError,
+  type SynthesizedAudio,
+  type TtsOptions,
+  type TtsProvider,
+} from './tts-provider.js';
 import { TtsService } from './tts.service.js';
 
 /** A provider whose syntheses finish when the test says so. */
@@ -62,7 +73,10 @@ describe('TtsService', () => {
 
   it('caches by resolved voice and text, and shares one synthesis between identical concurrent requests', async () => {
     const { tts, provider } = service();
-    const [a, b] = await drive(provider, Promise.all([tts.speak('hello', undefined), tts.speak('hello', 'unknown-voice')]));
+    const [a, b] = await drive(
+      provider,
+      Promise.all([tts.speak('hello', undefined), tts.speak('hello', 'unknown-voice')]),
+    );
     expect(provider.calls).toEqual([{ text: 'hello', voice: 'en-us' }]);
     expect(a.data.toString()).toBe('en-us:hello');
     expect(b.data.equals(a.data)).toBe(true);
@@ -89,9 +103,13 @@ describe('TtsService', () => {
     provider.fail = new TtsUnavailableError('espeak-ng is not installed');
     const missing = drive(provider, tts.speak('hello', undefined));
     await expect(missing).rejects.toBeInstanceOf(ServiceUnavailableException);
-    await expect(missing).rejects.toMatchObject({ response: { code: 'TTS_UNAVAILABLE', message: 'espeak-ng is not installed' } });
+    await expect(missing).rejects.toMatchObject({
+      response: { code: 'TTS_UNAVAILABLE', message: 'espeak-ng is not installed' },
+    });
     provider.fail = new Error('segfault');
-    await expect(drive(provider, tts.speak('hello', undefined))).rejects.toMatchObject({ response: { code: 'TTS_FAILED' } });
+    await expect(drive(provider, tts.speak('hello', undefined))).rejects.toMatchObject({
+      response: { code: 'TTS_FAILED' },
+    });
     expect(tts.cachedEntries).toBe(0);
     provider.fail = undefined;
     expect((await drive(provider, tts.speak('hello', undefined))).cached).toBe(false);

@@ -1,7 +1,23 @@
-import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, Logger, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { errorMessage } from '../common/cloud-error.js';
 import { LruCache } from './lru-cache.js';
-import { TTS_OPTIONS, TTS_PROVIDER, TtsUnavailableError, type SynthesizedAudio, type TtsOptions, type TtsProvider } from './tts-provider.js';
+import {
+  TTS_OPTIONS,
+  TTS_PROVIDER,
+  TtsUnavailableError,
+  type SynthesizedAudio,
+  type TtsOptions,
+  type TtsProvider,
+} from './tts-provider.js';
 
 /**
  * Text to audio for the public TTS route: input checks, a cache by (resolved voice, text), one synthesis per
@@ -31,10 +47,18 @@ export class TtsService {
   /** The SDK's `text` after checks: 400 when missing or blank, 413 when longer than the limit. */
   checkText(text: unknown): string {
     if (typeof text !== 'string' || text.trim().length === 0) {
-      throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: 'The query parameter "text" is required (one non-empty value)' });
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: 'The query parameter "text" is required (one non-empty value)',
+      });
     }
     if (text.length > this.options.maxTextChars) {
-      throw new PayloadTooLargeException({ statusCode: 413, code: 'TEXT_TOO_LONG', message: `"text" may hold at most ${this.options.maxTextChars} characters (got ${text.length})` });
+      throw new PayloadTooLargeException({
+        statusCode: 413,
+        code: 'TEXT_TOO_LONG',
+        message: `"text" may hold at most ${this.options.maxTextChars} characters (got ${text.length})`,
+      });
     }
     return text.trim();
   }
@@ -62,7 +86,9 @@ export class TtsService {
   private async synthesize(text: string, voice: string): Promise<SynthesizedAudio> {
     await this.acquire();
     try {
-      return await this.withEngineErrors(() => this.provider.synthesize(text, voice, AbortSignal.timeout(this.options.timeoutMs + 1_000)));
+      return await this.withEngineErrors(() =>
+        this.provider.synthesize(text, voice, AbortSignal.timeout(this.options.timeoutMs + 1_000)),
+      );
     } finally {
       this.release();
     }
@@ -78,7 +104,11 @@ export class TtsService {
         throw new ServiceUnavailableException({ statusCode: 503, code: 'TTS_UNAVAILABLE', message: err.message });
       }
       this.logger.warn(`${this.provider.name} failed: ${errorMessage(err)}`);
-      throw new ServiceUnavailableException({ statusCode: 503, code: 'TTS_FAILED', message: `Speech synthesis with ${this.provider.name} failed` });
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        code: 'TTS_FAILED',
+        message: `Speech synthesis with ${this.provider.name} failed`,
+      });
     }
   }
 
@@ -88,7 +118,12 @@ export class TtsService {
       return Promise.resolve();
     }
     if (this.waiting.length >= this.options.maxQueued) {
-      return Promise.reject(new HttpException({ statusCode: 503, code: 'TTS_BUSY', message: 'Too many speech requests are waiting; try again shortly' }, HttpStatus.SERVICE_UNAVAILABLE));
+      return Promise.reject(
+        new HttpException(
+          { statusCode: 503, code: 'TTS_BUSY', message: 'Too many speech requests are waiting; try again shortly' },
+          HttpStatus.SERVICE_UNAVAILABLE,
+        ),
+      );
     }
     // release() hands its slot straight to the next waiter, so `running` stays counted.
     return new Promise((resolve) => this.waiting.push(resolve));

@@ -24,7 +24,9 @@ export function fixWavSizes(wav: Buffer): Buffer {
 }
 
 /** The PCM format fields of a WAV's `fmt ` chunk (for tests and logs). */
-export function wavInfo(wav: Buffer): { channels: number; sampleRate: number; bitsPerSample: number; dataBytes: number } | null {
+export function wavInfo(
+  wav: Buffer,
+): { channels: number; sampleRate: number; bitsPerSample: number; dataBytes: number } | null {
   if (wav.length < 12 || wav.toString('ascii', 0, 4) !== 'RIFF' || wav.toString('ascii', 8, 12) !== 'WAVE') return null;
   let offset = 12;
   let fmt: { channels: number; sampleRate: number; bitsPerSample: number } | null = null;
@@ -32,7 +34,11 @@ export function wavInfo(wav: Buffer): { channels: number; sampleRate: number; bi
     const id = wav.toString('ascii', offset, offset + 4);
     const size = wav.readUInt32LE(offset + 4);
     if (id === 'fmt ' && offset + 24 <= wav.length) {
-      fmt = { channels: wav.readUInt16LE(offset + 10), sampleRate: wav.readUInt32LE(offset + 12), bitsPerSample: wav.readUInt16LE(offset + 22) };
+      fmt = {
+        channels: wav.readUInt16LE(offset + 10),
+        sampleRate: wav.readUInt32LE(offset + 12),
+        bitsPerSample: wav.readUInt16LE(offset + 22),
+      };
     }
     if (id === 'data') return fmt ? { ...fmt, dataBytes: Math.min(size, wav.length - offset - 8) } : null;
     offset += 8 + size + (size % 2);

@@ -1,5 +1,25 @@
-import { Body, CanActivate, Controller, ExecutionContext, Get, Inject, Injectable, Param, Post, Req, UnauthorizedException, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  CanActivate,
+  Controller,
+  ExecutionContext,
+  Get,
+  Inject,
+  Injectable,
+  Param,
+  Post,
+  Req,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request } from 'express';
 import { AdminGuard } from '../admin/admin.guard.js';
@@ -8,20 +28,35 @@ import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
 import { normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { APP_REPOSITORY, USER_REPOSITORY, type AppRepository, type UserRepository } from '../persistence/persistence.types.js';
+import {
+  APP_REPOSITORY,
+  USER_REPOSITORY,
+  type AppRepository,
+  type UserRepository,
+} from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { SessionSummary } from '../session/user-session.js';
 import { resolveModel } from '../simulator/device-models.js';
 import { SimulatorLinkService, type SimulatorLink } from './simulator-link.service.js';
 
 export class CreateLinkDto {
-  @ApiProperty({ example: 'dev@example.com' }) @IsString() @MaxLength(320) @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })
+  @ApiProperty({ example: 'dev@example.com' })
+  @IsString()
+  @MaxLength(320)
+  @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })
   userId!: string;
 
-  @ApiPropertyOptional({ example: 'g1', description: 'Model name or alias (see /api/simulator/meta)' }) @IsOptional() @IsString() @MaxLength(64)
+  @ApiPropertyOptional({ example: 'g1', description: 'Model name or alias (see /api/simulator/meta)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   model?: string;
 
-  @ApiPropertyOptional({ default: 3600, minimum: 60, maximum: 86400 }) @IsOptional() @IsInt() @Min(60) @Max(86_400)
+  @ApiPropertyOptional({ default: 3600, minimum: 60, maximum: 86400 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
   ttlSeconds?: number;
 }
 
@@ -36,7 +71,12 @@ export class SimulatorLinkGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<LinkRequest>();
     const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '');
     const link = match ? this.links.verify(match[1]!.trim()) : null;
-    if (!link) throw new UnauthorizedException({ statusCode: 401, code: 'UNAUTHORIZED', message: 'This simulator link is invalid or has expired: ask for a new one (npm run sim prints one)' });
+    if (!link)
+      throw new UnauthorizedException({
+        statusCode: 401,
+        code: 'UNAUTHORIZED',
+        message: 'This simulator link is invalid or has expired: ask for a new one (npm run sim prints one)',
+      });
     req.simulatorLink = link;
     return true;
   }
@@ -67,7 +107,14 @@ export class SimulatorLinkController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'A short-lived link that opens /simulator for one user without the admin key' })
   @ApiCreatedResponse({ description: '{url, path, token, expiresAt}' })
-  create(@Body() dto: CreateLinkDto): { url: string; path: string; token: string; expiresAt: string; userId: string; model: string } {
+  create(@Body() dto: CreateLinkDto): {
+    url: string;
+    path: string;
+    token: string;
+    expiresAt: string;
+    userId: string;
+    model: string;
+  } {
     let model: string;
     try {
       model = resolveModel(dto.model ?? 'g1').name;
@@ -96,7 +143,11 @@ export class SimulatorLinkController {
   async token(@Req() req: LinkRequest): Promise<{ coreToken: string; userId: string; expiresAt: string }> {
     const link = req.simulatorLink!;
     await this.users.findOrCreate(link.userId);
-    return { coreToken: this.links.coreToken(link), userId: link.userId, expiresAt: new Date(link.exp * 1000).toISOString() };
+    return {
+      coreToken: this.links.coreToken(link),
+      userId: link.userId,
+      expiresAt: new Date(link.exp * 1000).toISOString(),
+    };
   }
 
   @Get('link/apps')
@@ -118,10 +169,18 @@ export class SimulatorLinkController {
   @UseGuards(SimulatorLinkGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: "Start an installed app in the link user's live session (the failing stage on failure)" })
-  async start(@Req() req: LinkRequest, @Param() params: PackageParams): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
+  async start(
+    @Req() req: LinkRequest,
+    @Param() params: PackageParams,
+  ): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
     const session = this.sessionOf(req.simulatorLink!);
     const result = await session.apps.startApp(params.packageName);
-    if (!result.ok) throw new CloudError('START_FAILED', `Starting ${params.packageName} failed at ${result.stage}: ${result.message}`, { stage: result.stage });
+    if (!result.ok)
+      throw new CloudError(
+        'START_FAILED',
+        `Starting ${params.packageName} failed at ${result.stage}: ${result.message}`,
+        { stage: result.stage },
+      );
     return { ok: true, packageName: result.packageName, alreadyRunning: result.alreadyRunning ?? false };
   }
 
@@ -138,7 +197,8 @@ export class SimulatorLinkController {
 
   private sessionOf(link: SimulatorLink) {
     const session = this.registry.get(link.userId);
-    if (!session) throw new CloudError('SESSION_NOT_FOUND', `No live session for ${link.userId}: connect the glasses first`);
+    if (!session)
+      throw new CloudError('SESSION_NOT_FOUND', `No live session for ${link.userId}: connect the glasses first`);
     return session;
   }
 }

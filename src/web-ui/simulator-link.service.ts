@@ -23,8 +23,15 @@ export class SimulatorLinkService {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const linkKey = createHmac('sha256', config.jwtSecret).update('mentra-simulator-link-v1').digest('hex');
-    this.links = new JwtService({ secret: createSecretKey(Buffer.from(linkKey)), signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'], audience: AUDIENCE } });
-    this.coreTokens = new JwtService({ secret: createSecretKey(Buffer.from(config.jwtSecret)), signOptions: { algorithm: 'HS256' } });
+    this.links = new JwtService({
+      secret: createSecretKey(Buffer.from(linkKey)),
+      signOptions: { algorithm: 'HS256' },
+      verifyOptions: { algorithms: ['HS256'], audience: AUDIENCE },
+    });
+    this.coreTokens = new JwtService({
+      secret: createSecretKey(Buffer.from(config.jwtSecret)),
+      signOptions: { algorithm: 'HS256' },
+    });
   }
 
   sign(userId: string, model: string, ttlSeconds: number): { token: string; expiresAt: Date } {

@@ -83,7 +83,9 @@ export class WebUiController {
 
   constructor() {
     const dir = join(PUBLIC_DIR, 'ui');
-    this.assets = new Set(existsSync(dir) ? readdirSync(dir).filter((f) => /^[a-z0-9][a-z0-9.-]*\.(js|css|svg|png)$/.test(f)) : []);
+    this.assets = new Set(
+      existsSync(dir) ? readdirSync(dir).filter((f) => /^[a-z0-9][a-z0-9.-]*\.(js|css|svg|png)$/.test(f)) : [],
+    );
   }
 
   @Get('simulator')
@@ -98,18 +100,36 @@ export class WebUiController {
 
   @Get('ui/:file')
   asset(@Param('file') file: string, @Res() res: Response): void {
-    if (!this.assets.has(file)) throw new NotFoundException({ statusCode: 404, code: 'NOT_FOUND', message: `No such asset: ${file}` });
+    if (!this.assets.has(file))
+      throw new NotFoundException({ statusCode: 404, code: 'NOT_FOUND', message: `No such asset: ${file}` });
     this.send(res, join('ui', file));
   }
 
   @Get('api/simulator/meta')
-  meta(): { defaultModel: string; models: ModelMeta[]; appTypes: readonly string[]; permissionTypes: readonly string[]; hardwareTypes: readonly string[] } {
-    return { defaultModel: DEFAULT_MODEL, models: modelMeta(), appTypes: APP_TYPES, permissionTypes: PERMISSION_TYPES, hardwareTypes: HARDWARE_TYPES };
+  meta(): {
+    defaultModel: string;
+    models: ModelMeta[];
+    appTypes: readonly string[];
+    permissionTypes: readonly string[];
+    hardwareTypes: readonly string[];
+  } {
+    return {
+      defaultModel: DEFAULT_MODEL,
+      models: modelMeta(),
+      appTypes: APP_TYPES,
+      permissionTypes: PERMISSION_TYPES,
+      hardwareTypes: HARDWARE_TYPES,
+    };
   }
 
   private send(res: Response, rel: string): void {
     const path = join(PUBLIC_DIR, rel);
-    if (!existsSync(path)) throw new NotFoundException({ statusCode: 404, code: 'NOT_FOUND', message: `The web UI is not installed (${rel} missing under ${PUBLIC_DIR})` });
+    if (!existsSync(path))
+      throw new NotFoundException({
+        statusCode: 404,
+        code: 'NOT_FOUND',
+        message: `The web UI is not installed (${rel} missing under ${PUBLIC_DIR})`,
+      });
     const ext = rel.slice(rel.lastIndexOf('.'));
     res.setHeader('Content-Type', TYPES[ext] ?? 'application/octet-stream');
     res.setHeader('Cache-Control', 'no-cache');

@@ -5,7 +5,12 @@ import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
 import { CoreTokenService } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
-import { APP_REPOSITORY, USER_REPOSITORY, type AppRepository, type UserRepository } from '../persistence/persistence.types.js';
+import {
+  APP_REPOSITORY,
+  USER_REPOSITORY,
+  type AppRepository,
+  type UserRepository,
+} from '../persistence/persistence.types.js';
 import { WebviewAuthService } from './webview-auth.service.js';
 import { WebviewKeys } from './webview-keys.js';
 
@@ -43,15 +48,22 @@ export class WebviewAuthController {
     const app = await this.apps.findByPackageName(packageName);
     if (!app) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
     const user = await this.users.findById(userId);
-    if (!user?.installedApps.some((a) => a.packageName === packageName)) throw new CloudError('PERMISSION_DENIED', `${packageName} is not installed for this user`);
+    if (!user?.installedApps.some((a) => a.packageName === packageName))
+      throw new CloudError('PERMISSION_DENIED', `${packageName} is not installed for this user`);
     return app;
   }
 
   @Post('generate-webview-token')
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Phone (core token): a single-use 60 s token to open an app\'s webview; `webviewUrl` has every query parameter the SDK needs' })
-  async generate(@Headers('authorization') authorization: string | undefined, @Body() dto: WebviewTokenRequestDto): Promise<{ success: true; token: string; webviewUrl?: string }> {
+  @ApiOperation({
+    summary:
+      "Phone (core token): a single-use 60 s token to open an app's webview; `webviewUrl` has every query parameter the SDK needs",
+  })
+  async generate(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() dto: WebviewTokenRequestDto,
+  ): Promise<{ success: true; token: string; webviewUrl?: string }> {
     const userId = await this.userFromCoreToken(authorization);
     const app = await this.installedApp(userId, dto.packageName);
     const token = this.auth.issueTempToken(userId, dto.packageName);
@@ -67,8 +79,11 @@ export class WebviewAuthController {
   @Post('generate-webview-signed-user-token')
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Phone (core token): an RS256 `aos_signed_user_token` (10 min) for an app\'s webview' })
-  async signed(@Headers('authorization') authorization: string | undefined, @Body() dto: WebviewTokenRequestDto): Promise<{ success: true; token: string }> {
+  @ApiOperation({ summary: "Phone (core token): an RS256 `aos_signed_user_token` (10 min) for an app's webview" })
+  async signed(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() dto: WebviewTokenRequestDto,
+  ): Promise<{ success: true; token: string }> {
     const userId = await this.userFromCoreToken(authorization);
     await this.installedApp(userId, dto.packageName);
     return { success: true, token: this.auth.signUserToken(userId, dto.packageName) };
@@ -79,10 +94,14 @@ export class WebviewAuthController {
   @HttpCode(200)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'App (raw API key): exchange a temporary webview token for the user id (single use)' })
-  async exchange(@Headers('authorization') authorization: string | undefined, @Body() dto: ExchangeTokenDto): Promise<{ success: boolean; userId?: string; error?: string }> {
+  async exchange(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() dto: ExchangeTokenDto,
+  ): Promise<{ success: boolean; userId?: string; error?: string }> {
     const key = bearer(authorization);
     const app = await this.apps.findByPackageName(dto.packageName);
-    if (!key || !app || !safeEqual(sha256Hex(key), app.hashedApiKey)) throw new CloudError('INVALID_API_KEY', 'A valid API key of this package is required');
+    if (!key || !app || !safeEqual(sha256Hex(key), app.hashedApiKey))
+      throw new CloudError('INVALID_API_KEY', 'A valid API key of this package is required');
     const r = this.auth.exchange(dto.aos_temp_token, dto.packageName);
     if (!r.ok) throw new CloudError('INVALID_TOKEN', r.error);
     return { success: true, userId: r.userId };
@@ -90,7 +109,9 @@ export class WebviewAuthController {
 
   @Get('webview-public-key')
   @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: 'The PEM public key apps set as MENTRAOS_CLOUD_USER_TOKEN_PUBLIC_KEY to accept signed user tokens' })
+  @ApiOperation({
+    summary: 'The PEM public key apps set as MENTRAOS_CLOUD_USER_TOKEN_PUBLIC_KEY to accept signed user tokens',
+  })
   @ApiOkResponse({ description: 'PEM' })
   publicKey(): string {
     return this.keys.publicKeyPem;

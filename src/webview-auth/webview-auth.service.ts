@@ -29,7 +29,10 @@ export class WebviewAuthService {
     keys: WebviewKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.jwt = new JwtService({ privateKey: keys.privateKeyPem, signOptions: { algorithm: 'RS256', keyid: 'v1', issuer: SIGNED_TOKEN_ISSUER, expiresIn: '10m' } });
+    this.jwt = new JwtService({
+      privateKey: keys.privateKeyPem,
+      signOptions: { algorithm: 'RS256', keyid: 'v1', issuer: SIGNED_TOKEN_ISSUER, expiresIn: '10m' },
+    });
   }
 
   issueTempToken(userId: string, packageName: string, now = Date.now()): string {
@@ -40,7 +43,11 @@ export class WebviewAuthService {
   }
 
   /** Single use: the token is gone after this call whatever the outcome. */
-  exchange(token: string, packageName: string, now = Date.now()): { ok: true; userId: string } | { ok: false; error: string } {
+  exchange(
+    token: string,
+    packageName: string,
+    now = Date.now(),
+  ): { ok: true; userId: string } | { ok: false; error: string } {
     const entry = this.temp.get(token);
     this.temp.delete(token);
     if (!entry || entry.expiresAt < now) return { ok: false, error: 'Invalid or expired temporary token' };

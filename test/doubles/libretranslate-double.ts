@@ -113,13 +113,24 @@ export class LibreTranslateDouble extends EventEmitter {
     super();
     this.options = { ...options };
     this.latencyMs = options.latencyMs ?? 0;
-    const langs: Array<{ code: string; name: string; targets?: string[] }> = options.languages ?? DEFAULT_LANGUAGES.map(([code, name]) => ({ code, name }));
+    const langs: Array<{ code: string; name: string; targets?: string[] }> =
+      options.languages ?? DEFAULT_LANGUAGES.map(([code, name]) => ({ code, name }));
     const codes = langs.map((l) => l.code);
     this.languages = langs.map((l) => ({ code: l.code, name: l.name, targets: l.targets ?? [...codes] }));
   }
 
   private static zeroCounters(): LibreTranslateDoubleStats {
-    return { requests: 0, translateRequests: 0, textsTranslated: 0, charactersTranslated: 0, languagesRequests: 0, detectRequests: 0, errors: {}, injectedFailures: 0, drops: 0 };
+    return {
+      requests: 0,
+      translateRequests: 0,
+      textsTranslated: 0,
+      charactersTranslated: 0,
+      languagesRequests: 0,
+      detectRequests: 0,
+      errors: {},
+      injectedFailures: 0,
+      drops: 0,
+    };
   }
 
   async start(): Promise<{ url: string; port: number }> {
@@ -156,7 +167,13 @@ export class LibreTranslateDouble extends EventEmitter {
 
   /** The next n requests (any endpoint) fail with `status` (default 500) and `{error}`. */
   failNext(n = 1, status = 500, message?: string): this {
-    const text = message ?? (status === 429 ? 'Slowdown: 1 per 1 minute' : status === 403 ? 'Too many request limits violations' : 'Cannot translate text: injected failure');
+    const text =
+      message ??
+      (status === 429
+        ? 'Slowdown: 1 per 1 minute'
+        : status === 403
+          ? 'Too many request limits violations'
+          : 'Cannot translate text: injected failure');
     for (let i = 0; i < n; i++) this.failures.push({ status, message: text });
     return this;
   }
@@ -226,10 +243,19 @@ export class LibreTranslateDouble extends EventEmitter {
         payload = this.route(req.method ?? 'GET', path, body, req);
       } catch (err) {
         status = err instanceof HttpError ? err.status : 500;
-        payload = { error: err instanceof HttpError ? err.message : `Cannot translate text: ${(err as Error).message}` };
+        payload = {
+          error: err instanceof HttpError ? err.message : `Cannot translate text: ${(err as Error).message}`,
+        };
         this.counters.errors[status] = (this.counters.errors[status] ?? 0) + 1;
       }
-      const record: LibreRequestRecord = { method: req.method ?? 'GET', path, body, status, response: payload, at: Date.now() };
+      const record: LibreRequestRecord = {
+        method: req.method ?? 'GET',
+        path,
+        body,
+        status,
+        response: payload,
+        at: Date.now(),
+      };
       this.requests.push(record);
       this.emit('request', record);
       const send = () => {
@@ -287,7 +313,8 @@ export class LibreTranslateDouble extends EventEmitter {
     if (!keys) return;
     const key = typeof b.api_key === 'string' && b.api_key !== '' ? b.api_key : null;
     if (key !== null && !keys.includes(key)) throw new HttpError(403, 'Invalid API key');
-    if (key === null && (this.options.requireApiKey ?? true)) throw new HttpError(400, 'Please contact the server operator to get an API key');
+    if (key === null && (this.options.requireApiKey ?? true))
+      throw new HttpError(400, 'Please contact the server operator to get an API key');
   }
 
   private language(code: unknown): LibreLanguage | undefined {
@@ -322,16 +349,23 @@ export class LibreTranslateDouble extends EventEmitter {
     if (!target) throw missing('target');
     const batch = Array.isArray(q);
     const texts = batch ? (q as unknown[]) : [q];
-    if (!texts.every((t): t is string => typeof t === 'string')) throw new HttpError(500, 'Cannot translate text: q must be a string or an array of strings');
+    if (!texts.every((t): t is string => typeof t === 'string'))
+      throw new HttpError(500, 'Cannot translate text: q must be a string or an array of strings');
     const batchLimit = this.options.batchLimit ?? -1;
     if (batch && batchLimit !== -1 && texts.length > batchLimit) {
       throw new HttpError(400, `Invalid request: request (${texts.length}) exceeds text limit (${batchLimit})`);
     }
     const chars = texts.reduce((a, t) => a + t.length, 0);
     const charLimit = this.options.charLimit ?? -1;
-    if (charLimit !== -1 && chars > charLimit) throw new HttpError(400, `Invalid request: request (${chars}) exceeds text limit (${charLimit})`);
-    const detected = source === 'auto' ? texts.map((t) => this.detectOne(t)) : texts.map(() => ({ confidence: 100, language: String(source) }));
-    for (const d of detected) if (!this.language(d.language)) throw new HttpError(400, `${source === 'auto' ? JSON.stringify(d) : d.language} is not supported`);
+    if (charLimit !== -1 && chars > charLimit)
+      throw new HttpError(400, `Invalid request: request (${chars}) exceeds text limit (${charLimit})`);
+    const detected =
+      source === 'auto'
+        ? texts.map((t) => this.detectOne(t))
+        : texts.map(() => ({ confidence: 100, language: String(source) }));
+    for (const d of detected)
+      if (!this.language(d.language))
+        throw new HttpError(400, `${source === 'auto' ? JSON.stringify(d) : d.language} is not supported`);
     const tgt = this.language(target);
     if (!tgt) throw new HttpError(400, `${String(target)} is not supported`);
     const format = b.format === undefined || b.format === '' ? 'text' : b.format;
@@ -339,7 +373,10 @@ export class LibreTranslateDouble extends EventEmitter {
     const results = texts.map((t, i) => {
       const src = this.language(detected[i]!.language)!;
       if (!src.targets.includes(tgt.code)) {
-        throw new HttpError(400, `${tgt.name} (${tgt.code}) is not available as a target language from ${src.name} (${src.code})`);
+        throw new HttpError(
+          400,
+          `${tgt.name} (${tgt.code}) is not available as a target language from ${src.name} (${src.code})`,
+        );
       }
       return this.translateOne(t, src.code, tgt.code);
     });

@@ -25,12 +25,17 @@ export class ProbeClient {
     });
   }
 
-  static async open(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<ProbeClient> {
+  static async open(
+    url: string,
+    opts: { headers?: Record<string, string>; protocols?: string[] } = {},
+  ): Promise<ProbeClient> {
     const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers ?? {}, perMessageDeflate: false });
     const client = new ProbeClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
     return client;
@@ -68,7 +73,10 @@ export class ProbeClient {
   async waitFor(predicate: (c: ProbeClient) => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages).slice(0, 800)} closed=${JSON.stringify(this.closed)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; got ${JSON.stringify(this.messages).slice(0, 800)} closed=${JSON.stringify(this.closed)}`,
+        );
       await new Promise((r) => setTimeout(r, 5));
     }
   }

@@ -15,9 +15,15 @@ describe('bench/doubles/soniox-double.mjs', () => {
       mkdirSync(dirname(SONIOX_BENCH_COPY), { recursive: true });
       writeFileSync(SONIOX_BENCH_COPY, expected);
     }
-    expect(existsSync(SONIOX_BENCH_COPY), 'bench copy missing: run UPDATE_BENCH_COPY=1 npx vitest run test/doubles/soniox-double-copy.spec.ts').toBe(true);
+    expect(
+      existsSync(SONIOX_BENCH_COPY),
+      'bench copy missing: run UPDATE_BENCH_COPY=1 npx vitest run test/doubles/soniox-double-copy.spec.ts',
+    ).toBe(true);
     const actual = readFileSync(SONIOX_BENCH_COPY, 'utf8');
-    expect(actual === expected, 'bench/doubles/soniox-double.mjs is stale: run UPDATE_BENCH_COPY=1 npx vitest run test/doubles/soniox-double-copy.spec.ts').toBe(true);
+    expect(
+      actual === expected,
+      'bench/doubles/soniox-double.mjs is stale: run UPDATE_BENCH_COPY=1 npx vitest run test/doubles/soniox-double-copy.spec.ts',
+    ).toBe(true);
     // Plain JavaScript: no type syntax survived.
     expect(actual).not.toMatch(/^\s*(export )?(interface|type) /m);
   });
@@ -36,7 +42,10 @@ describe('bench/doubles/soniox-double.mjs', () => {
     });
 
     async function launch(options: Record<string, unknown>): Promise<{ url: string; controlUrl: string; pid: number }> {
-      child = spawn(process.execPath, [SONIOX_BENCH_COPY, '--port', '0', '--options', JSON.stringify(options)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [SONIOX_BENCH_COPY, '--port', '0', '--options', JSON.stringify(options)], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const lines = createInterface({ input: child.stdout! });
@@ -69,12 +78,24 @@ describe('bench/doubles/soniox-double.mjs', () => {
       clients.push(bad);
       expect(await bad.next((m) => typeof m.error_code === 'number')).toMatchObject({ error_code: 401 });
 
-      const ctl = await fetch(`${ready.controlUrl}/control`, { method: 'POST', body: JSON.stringify({ op: 'rejectAll', on: true }) });
+      const ctl = await fetch(`${ready.controlUrl}/control`, {
+        method: 'POST',
+        body: JSON.stringify({ op: 'rejectAll', on: true }),
+      });
       expect(ctl.status).toBe(200);
-      expect((await ProbeClient.refused(ready.url, { headers: { Authorization: 'Bearer bench-key' } })).status).toBe(503);
+      expect((await ProbeClient.refused(ready.url, { headers: { Authorization: 'Bearer bench-key' } })).status).toBe(
+        503,
+      );
 
       const stats = (await (await fetch(`${ready.controlUrl}/stats`)).json()) as any;
-      expect(stats.stats).toMatchObject({ connections: 3, configsReceived: 1, finalizeCount: 1, bytesReceived: 6400, authFailures: 1, upgradesRejected: 1 });
+      expect(stats.stats).toMatchObject({
+        connections: 3,
+        configsReceived: 1,
+        finalizeCount: 1,
+        bytesReceived: 6400,
+        authFailures: 1,
+        upgradesRejected: 1,
+      });
       expect(stats.lastConfig).toEqual(CONFIG);
 
       const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SonioxDouble, createSonioxDouble, validateSonioxConfig, type SonioxDoubleOptions, type SonioxToken } from './soniox-double.js';
+import {
+  SonioxDouble,
+  createSonioxDouble,
+  validateSonioxConfig,
+  type SonioxDoubleOptions,
+  type SonioxToken,
+} from './soniox-double.js';
 import { ProbeClient, pcm, sleep } from './probe-client.js';
 
 const KEY = 'sk-test-1';
@@ -18,7 +24,13 @@ afterEach(async () => {
 
 /** 100 ms per word so tests stay fast: 3200 bytes of 16 kHz s16le. */
 async function start(opts: SonioxDoubleOptions = {}): Promise<SonioxDouble> {
-  const d = createSonioxDouble({ apiKeys: [KEY], bytesPerWord: 3200, silenceBytes: 6400, idleTimeoutMs: 5000, ...opts });
+  const d = createSonioxDouble({
+    apiKeys: [KEY],
+    bytesPerWord: 3200,
+    silenceBytes: 6400,
+    idleTimeoutMs: 5000,
+    ...opts,
+  });
   await d.start();
   doubles.push(d);
   return d;
@@ -39,7 +51,8 @@ async function stream(d: SonioxDouble, config: Record<string, unknown> = CONFIG)
   return c;
 }
 
-const tokensOf = (c: ProbeClient): SonioxToken[] => c.messages.flatMap((m) => (Array.isArray(m.tokens) ? m.tokens : []));
+const tokensOf = (c: ProbeClient): SonioxToken[] =>
+  c.messages.flatMap((m) => (Array.isArray(m.tokens) ? m.tokens : []));
 const finals = (c: ProbeClient) => tokensOf(c).filter((t) => t.is_final);
 const isError = (m: any) => typeof m?.error_code === 'number';
 
@@ -207,7 +220,9 @@ describe('SonioxDouble: scripted results', () => {
     const c = await stream(d);
     c.send(pcm(100));
     await c.count(1);
-    expect(c.messages[0].tokens).toEqual([{ text: 'hello', start_ms: 0, end_ms: 100, confidence: 0.95, is_final: false }]);
+    expect(c.messages[0].tokens).toEqual([
+      { text: 'hello', start_ms: 0, end_ms: 100, confidence: 0.95, is_final: false },
+    ]);
     expect(c.messages[0]).toMatchObject({ final_audio_proc_ms: 0, total_audio_proc_ms: 100 });
     c.send(pcm(100));
     await c.count(2);
@@ -322,10 +337,18 @@ describe('SonioxDouble: scripted results', () => {
     expect(res.tokens).toEqual([
       { text: 'hello', start_ms: 0, end_ms: 100, confidence: 0.95, is_final: true, translation_status: 'original' },
       { text: ' world', start_ms: 100, end_ms: 200, confidence: 0.95, is_final: true, translation_status: 'original' },
-      { text: '[es] hello world', is_final: true, translation_status: 'translation', language: 'es', source_language: 'en' },
+      {
+        text: '[es] hello world',
+        is_final: true,
+        translation_status: 'translation',
+        language: 'es',
+        source_language: 'en',
+      },
     ]);
     // The non-final hypothesis before it carried only originals.
-    expect(c.messages[0].tokens).toEqual([expect.objectContaining({ text: 'hello', is_final: false, translation_status: 'original' })]);
+    expect(c.messages[0].tokens).toEqual([
+      expect.objectContaining({ text: 'hello', is_final: false, translation_status: 'original' }),
+    ]);
   });
 
   it('two_way translation picks the other language; a language outside the pair is "none"', async () => {
@@ -333,7 +356,13 @@ describe('SonioxDouble: scripted results', () => {
     const c = await stream(d, { ...CONFIG, translation: { type: 'two_way', language_a: 'fr', language_b: 'en' } });
     c.send(pcm(100));
     const res = await c.next((m) => m.tokens?.some((t: SonioxToken) => t.is_final));
-    expect(res.tokens[1]).toEqual({ text: 'fr:HELLO', is_final: true, translation_status: 'translation', language: 'fr', source_language: 'en' });
+    expect(res.tokens[1]).toEqual({
+      text: 'fr:HELLO',
+      is_final: true,
+      translation_status: 'translation',
+      language: 'fr',
+      source_language: 'en',
+    });
     const none = await stream(d, { ...CONFIG, translation: { type: 'two_way', language_a: 'fr', language_b: 'de' } });
     none.send(pcm(100));
     const r2 = await none.next((m) => m.tokens?.some((t: SonioxToken) => t.is_final));
@@ -419,7 +448,10 @@ describe('SonioxDouble: fault injection', () => {
     d.failNext(2, { code: 503, message: 'Cannot continue request (code 7). Please restart the request.' });
     for (let i = 0; i < 2; i++) {
       const c = await stream(d);
-      expect(await c.next(isError)).toMatchObject({ error_code: 503, error_message: expect.stringContaining('Cannot continue') });
+      expect(await c.next(isError)).toMatchObject({
+        error_code: 503,
+        error_message: expect.stringContaining('Cannot continue'),
+      });
       await c.waitClosed();
     }
     const ok = await stream(d);
@@ -518,7 +550,10 @@ describe('SonioxDouble: counters and control endpoint', () => {
     b.send(pcm(50));
     a.send({ type: 'keepalive' });
     b.send({ type: 'finalize' });
-    await d.waitFor((x) => x.stats().bytesReceived === 6400 && x.stats().keepaliveCount === 1 && x.stats().finalizeCount === 1, 2000);
+    await d.waitFor(
+      (x) => x.stats().bytesReceived === 6400 && x.stats().keepaliveCount === 1 && x.stats().finalizeCount === 1,
+      2000,
+    );
     expect(d.stats()).toMatchObject({ connections: 2, openStreams: 2, configsReceived: 2, bytesReceived: 6400 });
     // 100 ms of audio sent at once runs ~100 ms ahead of real time.
     expect(d.streams[0]!.maxAudioAheadMs).toBeGreaterThan(50);
@@ -533,7 +568,10 @@ describe('SonioxDouble: counters and control endpoint', () => {
 
   it('can be driven over HTTP (for a double in another process)', async () => {
     const d = await start();
-    const res = await fetch(`${d.controlUrl}/control`, { method: 'POST', body: JSON.stringify({ op: 'failNext', n: 1, code: 429, message: 'limit' }) });
+    const res = await fetch(`${d.controlUrl}/control`, {
+      method: 'POST',
+      body: JSON.stringify({ op: 'failNext', n: 1, code: 429, message: 'limit' }),
+    });
     expect(res.status).toBe(200);
     expect(d.pendingFaults).toBe(1);
     const c = await stream(d);

@@ -204,7 +204,17 @@ interface Stream {
 }
 
 const DEFAULT_WORDS = 'hello world this is a test';
-const RAW_FORMATS = new Set(['pcm_s16le', 'pcm_s16be', 'pcm_f32le', 'pcm_f32be', 'pcm_s32le', 'pcm_s32be', 'pcm_u8', 'mulaw', 'alaw']);
+const RAW_FORMATS = new Set([
+  'pcm_s16le',
+  'pcm_s16be',
+  'pcm_f32le',
+  'pcm_f32be',
+  'pcm_s32le',
+  'pcm_s32be',
+  'pcm_u8',
+  'mulaw',
+  'alaw',
+]);
 const KNOWN_FIELDS = new Set([
   'api_key',
   'model',
@@ -221,7 +231,12 @@ const KNOWN_FIELDS = new Set([
   'client_reference_id',
   'translation',
 ]);
-const BOOLEAN_FIELDS = ['language_hints_strict', 'enable_speaker_diarization', 'enable_language_identification', 'enable_endpoint_detection'];
+const BOOLEAN_FIELDS = [
+  'language_hints_strict',
+  'enable_speaker_diarization',
+  'enable_language_identification',
+  'enable_endpoint_detection',
+];
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request',
   401: 'unauthenticated',
@@ -245,41 +260,58 @@ export function validateSonioxConfig(cfg: unknown, options: SonioxDoubleOptions 
   if (models !== 'any' && !models.includes(cfg.model)) return 'Invalid model specified.';
   if (cfg.audio_format === undefined) return 'Missing required field: audio_format';
   const formats = options.audioFormats ?? ['pcm_s16le', 'auto'];
-  if (typeof cfg.audio_format !== 'string' || !formats.includes(cfg.audio_format)) return `Invalid audio_format: ${JSON.stringify(cfg.audio_format)}.`;
+  if (typeof cfg.audio_format !== 'string' || !formats.includes(cfg.audio_format))
+    return `Invalid audio_format: ${JSON.stringify(cfg.audio_format)}.`;
   if (RAW_FORMATS.has(cfg.audio_format)) {
     if (cfg.sample_rate === undefined) return 'Missing required field: sample_rate (required for raw audio formats)';
     if (!isPositiveInt(cfg.sample_rate)) return 'Invalid sample_rate: must be a positive integer.';
     const rate = options.sampleRate === undefined ? 16000 : options.sampleRate;
-    if (rate !== null && cfg.sample_rate !== rate) return `Invalid sample_rate: ${cfg.sample_rate} (this server expects ${rate}).`;
+    if (rate !== null && cfg.sample_rate !== rate)
+      return `Invalid sample_rate: ${cfg.sample_rate} (this server expects ${rate}).`;
     if (cfg.num_channels === undefined) return 'Missing required field: num_channels (required for raw audio formats)';
     if (!isPositiveInt(cfg.num_channels)) return 'Invalid num_channels: must be a positive integer.';
     const channels = options.numChannels === undefined ? 1 : options.numChannels;
-    if (channels !== null && cfg.num_channels !== channels) return `Invalid num_channels: ${cfg.num_channels} (this server expects ${channels}).`;
+    if (channels !== null && cfg.num_channels !== channels)
+      return `Invalid num_channels: ${cfg.num_channels} (this server expects ${channels}).`;
   } else {
-    if (cfg.sample_rate !== undefined && !isPositiveInt(cfg.sample_rate)) return 'Invalid sample_rate: must be a positive integer.';
-    if (cfg.num_channels !== undefined && !isPositiveInt(cfg.num_channels)) return 'Invalid num_channels: must be a positive integer.';
+    if (cfg.sample_rate !== undefined && !isPositiveInt(cfg.sample_rate))
+      return 'Invalid sample_rate: must be a positive integer.';
+    if (cfg.num_channels !== undefined && !isPositiveInt(cfg.num_channels))
+      return 'Invalid num_channels: must be a positive integer.';
   }
   if (cfg.language_hints !== undefined) {
     if (!Array.isArray(cfg.language_hints) || !cfg.language_hints.every((h) => typeof h === 'string' && h !== '')) {
       return 'Invalid language_hints: must be an array of language codes.';
     }
   }
-  for (const f of BOOLEAN_FIELDS) if (cfg[f] !== undefined && typeof cfg[f] !== 'boolean') return `Invalid ${f}: must be a boolean.`;
-  if (cfg.context !== undefined && typeof cfg.context !== 'string' && !isObject(cfg.context)) return 'Invalid context: must be an object (or a string).';
-  if (cfg.client_reference_id !== undefined && (typeof cfg.client_reference_id !== 'string' || cfg.client_reference_id.length > 256)) {
+  for (const f of BOOLEAN_FIELDS)
+    if (cfg[f] !== undefined && typeof cfg[f] !== 'boolean') return `Invalid ${f}: must be a boolean.`;
+  if (cfg.context !== undefined && typeof cfg.context !== 'string' && !isObject(cfg.context))
+    return 'Invalid context: must be an object (or a string).';
+  if (
+    cfg.client_reference_id !== undefined &&
+    (typeof cfg.client_reference_id !== 'string' || cfg.client_reference_id.length > 256)
+  ) {
     return 'Invalid client_reference_id: must be a string of at most 256 characters.';
   }
   if (cfg.max_endpoint_delay_ms !== undefined) {
     const d = cfg.max_endpoint_delay_ms;
-    if (typeof d !== 'number' || d < 500 || d > 3000) return 'Invalid max_endpoint_delay_ms: must be between 500 and 3000.';
+    if (typeof d !== 'number' || d < 500 || d > 3000)
+      return 'Invalid max_endpoint_delay_ms: must be between 500 and 3000.';
   }
   if (cfg.translation !== undefined) {
     const t = cfg.translation;
     if (!isObject(t)) return 'Invalid translation: must be an object.';
     if (t.type === 'one_way') {
-      if (typeof t.target_language !== 'string' || t.target_language === '') return 'Invalid translation: one_way requires target_language.';
+      if (typeof t.target_language !== 'string' || t.target_language === '')
+        return 'Invalid translation: one_way requires target_language.';
     } else if (t.type === 'two_way') {
-      if (typeof t.language_a !== 'string' || t.language_a === '' || typeof t.language_b !== 'string' || t.language_b === '') {
+      if (
+        typeof t.language_a !== 'string' ||
+        t.language_a === '' ||
+        typeof t.language_b !== 'string' ||
+        t.language_b === ''
+      ) {
         return 'Invalid translation: two_way requires language_a and language_b.';
       }
     } else {
@@ -401,13 +433,15 @@ export class SonioxDouble extends EventEmitter {
 
   /** The next n streams are terminated abruptly (no close frame) after some audio (default one word's worth). */
   dropNext(n = 1, opts: SonioxFaultOptions = {}): this {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: 'drop', afterBytes: opts.afterBytes ?? this.bytesPerWord, code: 0, message: '' });
+    for (let i = 0; i < n; i++)
+      this.faults.push({ kind: 'drop', afterBytes: opts.afterBytes ?? this.bytesPerWord, code: 0, message: '' });
     return this;
   }
 
   /** The next n streams accept everything but never answer again (a silent stall), after `afterBytes` of audio. */
   stallNext(n = 1, opts: SonioxFaultOptions = {}): this {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: 'stall', afterBytes: opts.afterBytes ?? 0, code: 0, message: '' });
+    for (let i = 0; i < n; i++)
+      this.faults.push({ kind: 'stall', afterBytes: opts.afterBytes ?? 0, code: 0, message: '' });
     return this;
   }
 
@@ -451,7 +485,8 @@ export class SonioxDouble extends EventEmitter {
   async waitFor(predicate: (d: this) => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this)) {
-      if (Date.now() > deadline) throw new Error(`SonioxDouble: timed out waiting for ${what}; stats ${JSON.stringify(this.stats())}`);
+      if (Date.now() > deadline)
+        throw new Error(`SonioxDouble: timed out waiting for ${what}; stats ${JSON.stringify(this.stats())}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -462,7 +497,15 @@ export class SonioxDouble extends EventEmitter {
     const path = (req.url ?? '/').split('?')[0];
     if (this.options.controlEndpoint !== false && path === '/__double/stats' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ stats: this.stats(), streams: this.streams, lastConfig: this.lastConfig, pendingFaults: this.faults.length, outage: this.outage }));
+      res.end(
+        JSON.stringify({
+          stats: this.stats(),
+          streams: this.streams,
+          lastConfig: this.lastConfig,
+          pendingFaults: this.faults.length,
+          outage: this.outage,
+        }),
+      );
       return;
     }
     if (this.options.controlEndpoint !== false && path === '/__double/control' && req.method === 'POST') {
@@ -493,7 +536,14 @@ export class SonioxDouble extends EventEmitter {
     const afterBytes = typeof cmd.afterBytes === 'number' ? cmd.afterBytes : undefined;
     switch (cmd.op) {
       case 'failNext':
-        this.failNext(n, { code: typeof cmd.code === 'number' ? cmd.code : undefined, message: typeof cmd.message === 'string' ? cmd.message : undefined }, { afterBytes });
+        this.failNext(
+          n,
+          {
+            code: typeof cmd.code === 'number' ? cmd.code : undefined,
+            message: typeof cmd.message === 'string' ? cmd.message : undefined,
+          },
+          { afterBytes },
+        );
         return;
       case 'dropNext':
         this.dropNext(n, { afterBytes });
@@ -552,13 +602,18 @@ export class SonioxDouble extends EventEmitter {
       socket.destroy();
       return;
     }
-    if (this.outage === 'http') return this.rejectUpgrade(socket, 503, { error_code: 503, error_message: 'Service unavailable.' });
+    if (this.outage === 'http')
+      return this.rejectUpgrade(socket, 503, { error_code: 503, error_message: 'Service unavailable.' });
     const { key, via } = this.keyFrom(req);
     const keyOk = this.keyValid(key);
     const deferred = key === null && this.options.acceptKeyInStartMessage === true;
     if (!keyOk && !deferred && this.options.authFailure === 'http-401') {
       this.counters.authFailures++;
-      return this.rejectUpgrade(socket, 401, { error_code: 401, error_type: 'unauthenticated', error_message: 'Invalid API key.' });
+      return this.rejectUpgrade(socket, 401, {
+        error_code: 401,
+        error_type: 'unauthenticated',
+        error_message: 'Invalid API key.',
+      });
     }
     const wss = this.wss;
     if (!wss) return void socket.destroy();
@@ -567,13 +622,21 @@ export class SonioxDouble extends EventEmitter {
       if (this.outage === 'error') return this.sendError(s, 503, 'Service unavailable.');
       if (!keyOk && !deferred) {
         this.counters.authFailures++;
-        const msg = key === null ? 'Missing API key: send it with the connection (Authorization: Bearer <key>).' : 'Invalid API key.';
+        const msg =
+          key === null
+            ? 'Missing API key: send it with the connection (Authorization: Bearer <key>).'
+            : 'Invalid API key.';
         this.sendError(s, 401, msg);
       }
     });
   }
 
-  private openStream(ws: WebSocket, req: IncomingMessage, key: string | null, via: 'header' | 'protocol' | null): Stream {
+  private openStream(
+    ws: WebSocket,
+    req: IncomingMessage,
+    key: string | null,
+    via: 'header' | 'protocol' | null,
+  ): Stream {
     const info: SonioxStreamInfo = {
       id: this.nextId++,
       remotePort: req.socket.remotePort,
@@ -651,7 +714,8 @@ export class SonioxDouble extends EventEmitter {
     if (s.ended) return;
     const buf = this.toBuffer(data);
     if (!s.configured) {
-      if (isBinary) return this.sendError(s, 400, 'The first message must be the start request (JSON text), not audio.');
+      if (isBinary)
+        return this.sendError(s, 400, 'The first message must be the start request (JSON text), not audio.');
       return this.onConfig(s, buf.toString('utf8'));
     }
     if (isBinary) {
@@ -674,7 +738,10 @@ export class SonioxDouble extends EventEmitter {
       return;
     }
     if (msg.type === 'finalize') {
-      if (msg.trailing_silence_ms !== undefined && (typeof msg.trailing_silence_ms !== 'number' || msg.trailing_silence_ms < 0)) {
+      if (
+        msg.trailing_silence_ms !== undefined &&
+        (typeof msg.trailing_silence_ms !== 'number' || msg.trailing_silence_ms < 0)
+      ) {
         return this.sendError(s, 400, 'Invalid trailing_silence_ms.');
       }
       const now = Date.now();
@@ -779,7 +846,10 @@ export class SonioxDouble extends EventEmitter {
     this.counters.bytesReceived += buf.length;
     const now = Date.now();
     if (s.info.firstAudioAt === null) s.info.firstAudioAt = now;
-    s.info.maxAudioAheadMs = Math.max(s.info.maxAudioAheadMs, Math.round(s.info.bytesReceived / s.bytesPerMs) - (now - s.info.firstAudioAt));
+    s.info.maxAudioAheadMs = Math.max(
+      s.info.maxAudioAheadMs,
+      Math.round(s.info.bytesReceived / s.bytesPerMs) - (now - s.info.firstAudioAt),
+    );
     this.emit('audio', buf.length, s.info);
     if (!s.stalled) this.armIdle(s);
     const bpw = this.bytesPerWord;
@@ -806,7 +876,8 @@ export class SonioxDouble extends EventEmitter {
           s.slotVoiced = false;
         } else this.closeSlot(s, pos);
       }
-      if (!s.stalled && s.silentRun >= silence && s.pending.length > 0) this.finalizePending(s, this.endpointMarker(s), pos);
+      if (!s.stalled && s.silentRun >= silence && s.pending.length > 0)
+        this.finalizePending(s, this.endpointMarker(s), pos);
     }
     if (this.checkFault(s)) return;
   }
@@ -834,7 +905,11 @@ export class SonioxDouble extends EventEmitter {
       }
     }
     // A progress response: the current non-final hypothesis (possibly empty), as audio is processed.
-    this.respond(s, { tokens: s.pending.map((w) => this.token(s, w, false)), final_audio_proc_ms: s.finalMs, total_audio_proc_ms: this.totalMs(s) });
+    this.respond(s, {
+      tokens: s.pending.map((w) => this.token(s, w, false)),
+      final_audio_proc_ms: s.finalMs,
+      total_audio_proc_ms: this.totalMs(s),
+    });
   }
 
   private totalMs(s: Stream): number {
@@ -843,7 +918,13 @@ export class SonioxDouble extends EventEmitter {
 
   private token(s: Stream, w: PendingWord, isFinal: boolean): SonioxToken {
     const cfg = s.info.config ?? {};
-    const t: SonioxToken = { text: w.text, start_ms: w.startMs, end_ms: w.endMs, confidence: this.options.confidence ?? 0.95, is_final: isFinal };
+    const t: SonioxToken = {
+      text: w.text,
+      start_ms: w.startMs,
+      end_ms: w.endMs,
+      confidence: this.options.confidence ?? 0.95,
+      is_final: isFinal,
+    };
     if (cfg.enable_speaker_diarization === true) t.speaker = w.speaker;
     if (cfg.enable_language_identification === true) t.language = s.language;
     if (s.translationStatus !== null) t.translation_status = s.translationStatus;
@@ -854,14 +935,22 @@ export class SonioxDouble extends EventEmitter {
    * Turns every pending word final (sent once), followed by translations and an optional marker token.
    * `finalizedUpTo`: audio bytes now covered by final results (null: up to the last word's end).
    */
-  private finalizePending(s: Stream, marker: '<fin>' | '<end>' | null, finalizedUpTo: number | null, finished = false): void {
+  private finalizePending(
+    s: Stream,
+    marker: '<fin>' | '<end>' | null,
+    finalizedUpTo: number | null,
+    finished = false,
+  ): void {
     const words = s.pending;
     s.pending = [];
     const tokens = words.map((w) => this.token(s, w, true));
     if (words.length > 0) {
       s.info.finalText += words.map((w) => w.text).join('');
       if (s.translationTarget !== null) {
-        const segment = words.map((w) => w.text).join('').trim();
+        const segment = words
+          .map((w) => w.text)
+          .join('')
+          .trim();
         const translate = this.options.translate ?? ((text: string, target: string) => `[${target}] ${text}`);
         tokens.push({
           text: (s.translationsEmitted++ === 0 ? '' : ' ') + translate(segment, s.translationTarget, s.language),
@@ -874,7 +963,8 @@ export class SonioxDouble extends EventEmitter {
       s.utteranceIndex++;
     }
     if (marker) tokens.push({ text: marker, is_final: true });
-    const upTo = finalizedUpTo ?? (words.length > 0 ? words[words.length - 1]!.endMs * s.bytesPerMs : s.finalMs * s.bytesPerMs);
+    const upTo =
+      finalizedUpTo ?? (words.length > 0 ? words[words.length - 1]!.endMs * s.bytesPerMs : s.finalMs * s.bytesPerMs);
     s.finalMs = Math.max(s.finalMs, Math.round(upTo / s.bytesPerMs));
     const res: SonioxResponse = { tokens, final_audio_proc_ms: s.finalMs, total_audio_proc_ms: this.totalMs(s) };
     if (finished) res.finished = true;

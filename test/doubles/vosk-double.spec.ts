@@ -59,7 +59,13 @@ describe('VoskDouble: protocol', () => {
     c.send(pcm(100));
     await c.count(5);
     expect(c.messages[4]).toEqual({ partial: 'is' });
-    expect(d.streams[0]).toMatchObject({ sampleRate: 16000, framesReceived: 5, bytesReceived: 12800, partialsSent: 4, resultsSent: 1 });
+    expect(d.streams[0]).toMatchObject({
+      sampleRate: 16000,
+      framesReceived: 5,
+      bytesReceived: 12800,
+      partialsSent: 4,
+      resultsSent: 1,
+    });
   });
 
   it('ends an utterance after silence', async () => {
@@ -127,7 +133,12 @@ describe('VoskDouble: protocol', () => {
 
   it('a broken config crashes the handler: bad JSON, no config key, non-numeric sample_rate', async () => {
     const d = await start();
-    for (const bad of ['{"config": ', '{"configuration": {"sample_rate": 16000}}', '{"config": {"sample_rate": "fast"}}', '{"config": {"max_alternatives": "x"}}']) {
+    for (const bad of [
+      '{"config": ',
+      '{"configuration": {"sample_rate": 16000}}',
+      '{"config": {"sample_rate": "fast"}}',
+      '{"config": {"max_alternatives": "x"}}',
+    ]) {
       const c = await connect(d);
       c.send(bad);
       expect((await c.waitClosed()).code).toBe(1011);

@@ -161,7 +161,15 @@ function pyInt(v: unknown): number | null {
 }
 
 /** Python truthiness, for bool(). */
-const pyBool = (v: unknown): boolean => !(v === false || v === 0 || v === '' || v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0));
+const pyBool = (v: unknown): boolean =>
+  !(
+    v === false ||
+    v === 0 ||
+    v === '' ||
+    v === null ||
+    (Array.isArray(v) && v.length === 0) ||
+    (isObject(v) && Object.keys(v).length === 0)
+  );
 
 function isAllZero(b: Buffer): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
@@ -263,19 +271,27 @@ export class VoskDouble extends EventEmitter {
 
   /** The next n connections fail like a crashed handler: closed with `code` (default 1011) after `afterBytes`. */
   failNext(n = 1, error: { code?: number; reason?: string } = {}, opts: VoskFaultOptions = {}): this {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: 'fail', afterBytes: opts.afterBytes ?? 0, code: error.code ?? 1011, reason: error.reason ?? '' });
+    for (let i = 0; i < n; i++)
+      this.faults.push({
+        kind: 'fail',
+        afterBytes: opts.afterBytes ?? 0,
+        code: error.code ?? 1011,
+        reason: error.reason ?? '',
+      });
     return this;
   }
 
   /** The next n connections are terminated abruptly (no close frame) after some audio. */
   dropNext(n = 1, opts: VoskFaultOptions = {}): this {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: 'drop', afterBytes: opts.afterBytes ?? this.bytesPerWord, code: 0, reason: '' });
+    for (let i = 0; i < n; i++)
+      this.faults.push({ kind: 'drop', afterBytes: opts.afterBytes ?? this.bytesPerWord, code: 0, reason: '' });
     return this;
   }
 
   /** The next n connections take audio but never answer again, after `afterBytes`. */
   stallNext(n = 1, opts: VoskFaultOptions = {}): this {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: 'stall', afterBytes: opts.afterBytes ?? 0, code: 0, reason: '' });
+    for (let i = 0; i < n; i++)
+      this.faults.push({ kind: 'stall', afterBytes: opts.afterBytes ?? 0, code: 0, reason: '' });
     return this;
   }
 
@@ -313,7 +329,8 @@ export class VoskDouble extends EventEmitter {
   async waitFor(predicate: (d: this) => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this)) {
-      if (Date.now() > deadline) throw new Error(`VoskDouble: timed out waiting for ${what}; stats ${JSON.stringify(this.stats())}`);
+      if (Date.now() > deadline)
+        throw new Error(`VoskDouble: timed out waiting for ${what}; stats ${JSON.stringify(this.stats())}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -323,14 +340,17 @@ export class VoskDouble extends EventEmitter {
   private rejectUpgrade(socket: Duplex, status: number): void {
     this.counters.upgradesRejected++;
     const text = `${STATUS_CODES[status] ?? ''}\n`;
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
     socket.on('error', () => undefined);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.counters.connections++;
     const path = req.url ?? '/';
-    if (this.options.path !== undefined && path.split('?')[0] !== this.options.path) return this.rejectUpgrade(socket, 404);
+    if (this.options.path !== undefined && path.split('?')[0] !== this.options.path)
+      return this.rejectUpgrade(socket, 404);
     if (this.outage === 'refuse') {
       this.counters.upgradesRejected++;
       socket.destroy();
@@ -552,7 +572,11 @@ export class VoskDouble extends EventEmitter {
       pos += n;
       if (s.slotFill >= bpw) {
         if (s.slotVoiced) {
-          s.current.push({ word: this.script[s.wordIndex++ % this.script.length]!, startByte: pos - bpw, endByte: pos });
+          s.current.push({
+            word: this.script[s.wordIndex++ % this.script.length]!,
+            startByte: pos - bpw,
+            endByte: pos,
+          });
           if (s.current.length >= (this.options.wordsPerUtterance ?? 6)) this.endUtterance(s);
         }
         s.slotFill = 0;
@@ -583,11 +607,24 @@ export class VoskDouble extends EventEmitter {
     if (s.maxAlternatives > 0) {
       msg = {
         alternatives: [
-          { confidence: Math.round(heard.length * 100 * conf * 1000) / 1000, result: heard.map((h) => ({ end: this.seconds(s, h.endByte), start: this.seconds(s, h.startByte), word: h.word })), text },
+          {
+            confidence: Math.round(heard.length * 100 * conf * 1000) / 1000,
+            result: heard.map((h) => ({
+              end: this.seconds(s, h.endByte),
+              start: this.seconds(s, h.startByte),
+              word: h.word,
+            })),
+            text,
+          },
         ],
       };
     } else if (s.showWords && heard.length > 0) {
-      const words: VoskWord[] = heard.map((h) => ({ conf, end: this.seconds(s, h.endByte), start: this.seconds(s, h.startByte), word: h.word }));
+      const words: VoskWord[] = heard.map((h) => ({
+        conf,
+        end: this.seconds(s, h.endByte),
+        start: this.seconds(s, h.startByte),
+        word: h.word,
+      }));
       msg = { result: words, text };
     } else {
       msg = { text };

@@ -20,7 +20,9 @@ const RUN_WITHIN_MS = 45_000 * SCALE;
 const FAIL_WITHIN_MS = 60_000 * SCALE;
 
 /** A front for the SDK app's webhook: 503 while `down`, else forwarded; counts what it saw and answered. */
-async function startFront(target: () => string): Promise<{ url: string; server: Server; down: boolean; received: number; succeeded: number; failed: number }> {
+async function startFront(
+  target: () => string,
+): Promise<{ url: string; server: Server; down: boolean; received: number; succeeded: number; failed: number }> {
   const state = { url: '', server: undefined as unknown as Server, down: false, received: 0, succeeded: 0, failed: 0 };
   state.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -58,7 +60,13 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    svc = await spawnService({ env: { WEBHOOK_RETRY_WINDOW_MS: String(WINDOW_MS), WEBHOOK_RETRY_BASE_MS: String(BASE_MS), GLASSES_GRACE_MS: '60000' } });
+    svc = await spawnService({
+      env: {
+        WEBHOOK_RETRY_WINDOW_MS: String(WINDOW_MS),
+        WEBHOOK_RETRY_BASE_MS: String(BASE_MS),
+        GLASSES_GRACE_MS: '60000',
+      },
+    });
     app = await startSdkAppOn(svc, PKG, [users.outage, users.conc], () => undefined);
     front = await startFront(() => app.handle.url);
     expect((await svc.admin('PATCH', `/api/admin/apps/${PKG}`, { publicUrl: front.url })).status).toBe(200);
@@ -80,7 +88,8 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
     await g.connect();
     return g;
   }
-  const summary = async (userId: string) => (await svc.admin('GET', `/api/admin/sessions/${encodeURIComponent(userId)}`)).body;
+  const summary = async (userId: string) =>
+    (await svc.admin('GET', `/api/admin/sessions/${encodeURIComponent(userId)}`)).body;
 
   it(`2a: 503 for ${OUTAGE_MS / 1000} s → one start, no further action, running within ${RUN_WITHIN_MS / 1000} s, exactly one webhook succeeded`, async () => {
     const g = await connect(users.outage);
@@ -88,14 +97,27 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
     const t0 = Date.now();
     g.startApp(PKG);
     const back = setTimeout(() => (front.down = false), OUTAGE_MS);
-    const runningAt = await until(async () => ((await summary(users.outage)).runningApps?.includes(PKG) ? Date.now() : 0), RUN_WITHIN_MS + 2000, `${PKG} running`, 100);
+    const runningAt = await until(
+      async () => ((await summary(users.outage)).runningApps?.includes(PKG) ? Date.now() : 0),
+      RUN_WITHIN_MS + 2000,
+      `${PKG} running`,
+      100,
+    );
     clearTimeout(back);
     const ms = runningAt - t0;
     await sleep(500);
     expect(ms).toBeLessThanOrEqual(RUN_WITHIN_MS);
     expect(front.succeeded).toBe(1);
     expect(app.webhooks.filter((w) => w.userId === users.outage)).toHaveLength(1);
-    report('2a webhook outage (503)', { scale: SCALE, outageMs: OUTAGE_MS, runningAfterMs: ms, limitMs: RUN_WITHIN_MS, attempts: front.received, refused503: front.failed, succeeded: front.succeeded });
+    report('2a webhook outage (503)', {
+      scale: SCALE,
+      outageMs: OUTAGE_MS,
+      runningAfterMs: ms,
+      limitMs: RUN_WITHIN_MS,
+      attempts: front.received,
+      refused503: front.failed,
+      succeeded: front.succeeded,
+    });
   }, 120_000);
 
   it(`2b: a URL that refuses connections → the start fails within ${FAIL_WITHIN_MS / 1000} s naming the stage; neither running nor loading; no attempt on reconnects`, async () => {
@@ -103,7 +125,10 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
     const mark = g.mark();
     const t0 = Date.now();
     g.startApp(DEAD);
-    const err = await g.waitFor('connection_error', (m) => (m as { code?: string }).code === 'START_FAILED', { since: mark, timeoutMs: FAIL_WITHIN_MS + 5000 });
+    const err = await g.waitFor('connection_error', (m) => (m as { code?: string }).code === 'START_FAILED', {
+      since: mark,
+      timeoutMs: FAIL_WITHIN_MS + 5000,
+    });
     const ms = Date.now() - t0;
     expect(ms).toBeLessThanOrEqual(FAIL_WITHIN_MS);
     expect((err as { details?: { stage?: string } }).details?.stage).toBe('WEBHOOK');
@@ -112,7 +137,8 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
     expect(s.loadingApps).not.toContain(DEAD);
     expect((await svc.admin('GET', `/api/admin/users/${users.dead}`)).body.runningApps).toEqual([]);
     // The failed start is remembered (state "stopped" with its lastStart, or gone): a new attempt would change it.
-    const entry = (x: { apps: Array<{ packageName: string; state: string; lastStart?: { at: string } }> }) => x.apps.find((a) => a.packageName === DEAD);
+    const entry = (x: { apps: Array<{ packageName: string; state: string; lastStart?: { at: string } }> }) =>
+      x.apps.find((a) => a.packageName === DEAD);
     const failedAt = entry(s)?.lastStart?.at ?? null;
     expect(entry(s)?.state ?? 'stopped').toBe('stopped');
     const reconnects = 3;
@@ -126,7 +152,14 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
       expect(again.loadingApps).toEqual([]);
       expect(again.runningApps).toEqual([]);
     }
-    report('2b webhook refused', { scale: SCALE, failedAfterMs: ms, limitMs: FAIL_WITHIN_MS, stage: (err as { details?: { stage?: string } }).details?.stage, reconnects, attemptsAfterFailure: 0 });
+    report('2b webhook refused', {
+      scale: SCALE,
+      failedAfterMs: ms,
+      limitMs: FAIL_WITHIN_MS,
+      stage: (err as { details?: { stage?: string } }).details?.stage,
+      reconnects,
+      attemptsAfterFailure: 0,
+    });
   }, 120_000);
 
   it('3: glasses start_app and two admin starts in one tick → one webhook, one running app; again when running → no webhook', async () => {
@@ -154,10 +187,18 @@ describe('faults 2 and 3: webhook outage and concurrent starts', () => {
       expect(front.received - mid).toBe(0);
       // Stop for the next round.
       expect((await svc.admin('POST', `/api/admin/sessions/${users.conc}/apps/${PKG}/stop`)).status).toBe(201);
-      await until(async () => {
-        const x = await summary(users.conc);
-        return !x.runningApps.includes(PKG) && !x.loadingApps.includes(PKG) && x.apps.every((a: { state: string }) => a.state === 'stopped');
-      }, 5000, 'stopped');
+      await until(
+        async () => {
+          const x = await summary(users.conc);
+          return (
+            !x.runningApps.includes(PKG) &&
+            !x.loadingApps.includes(PKG) &&
+            x.apps.every((a: { state: string }) => a.state === 'stopped')
+          );
+        },
+        5000,
+        'stopped',
+      );
     }
     report('3 concurrent starts', { rounds, startersPerRound: 3, webhooksPerStart, webhooksWhenRunning: 0 });
   }, 120_000);

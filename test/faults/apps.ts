@@ -27,14 +27,20 @@ export async function startSdkAppOn(
   permissions: { type: string }[] = [{ type: 'MICROPHONE' }],
 ): Promise<SdkAppRecord> {
   const record: SdkAppRecord = { handle: undefined as never, apiKey: '', webhooks: [], disconnects: [] };
-  const { app, apiKey } = await serveSdkApp(svc, { packageName, appType: 'background', permissions }, users, async (session, sessionId, userId) => {
-    record.webhooks.push({ sessionId, userId, at: Date.now() });
-    session.events.onDisconnected((info) => {
-      const i = typeof info === 'string' ? { code: 0, reason: info } : { code: info.code ?? 0, reason: info.reason ?? '' };
-      record.disconnects.push({ userId, ...i });
-    });
-    await onSession(session, userId);
-  });
+  const { app, apiKey } = await serveSdkApp(
+    svc,
+    { packageName, appType: 'background', permissions },
+    users,
+    async (session, sessionId, userId) => {
+      record.webhooks.push({ sessionId, userId, at: Date.now() });
+      session.events.onDisconnected((info) => {
+        const i =
+          typeof info === 'string' ? { code: 0, reason: info } : { code: info.code ?? 0, reason: info.reason ?? '' };
+        record.disconnects.push({ userId, ...i });
+      });
+      await onSession(session, userId);
+    },
+  );
   record.handle = app;
   record.apiKey = apiKey;
   return record;

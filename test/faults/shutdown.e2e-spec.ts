@@ -10,7 +10,9 @@ import { ensureBuilt, LONG, report, sleep, spawnService, until, type Service } f
  * SHUTDOWN_DRAIN_MS; a restart on the same DATA_DIR starts each user's apps again when the glasses reconnect.
  */
 const PKG = 'com.faults.shutdown';
-const USERS = LONG ? ['s1@faults.test', 's2@faults.test', 's3@faults.test', 's4@faults.test', 's5@faults.test'] : ['s1@faults.test', 's2@faults.test', 's3@faults.test'];
+const USERS = LONG
+  ? ['s1@faults.test', 's2@faults.test', 's3@faults.test', 's4@faults.test', 's5@faults.test']
+  : ['s1@faults.test', 's2@faults.test', 's3@faults.test'];
 const DRAIN_MS = LONG ? 10_000 : 5_000;
 
 describe('fault 7: graceful shutdown and restart on the same data', () => {
@@ -22,7 +24,10 @@ describe('fault 7: graceful shutdown and restart on the same data', () => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    svc = await spawnService({ env: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), GLASSES_GRACE_MS: '60000', APP_GRACE_MS: '1000' }, keepDataDir: true });
+    svc = await spawnService({
+      env: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), GLASSES_GRACE_MS: '60000', APP_GRACE_MS: '1000' },
+      keepDataDir: true,
+    });
     app = await startSdkAppOn(svc, PKG, USERS, (session, userId) => {
       session.events.onButtonPress((p) => {
         const list = presses.get(userId) ?? [];
@@ -47,13 +52,22 @@ describe('fault 7: graceful shutdown and restart on the same data', () => {
       g.startApp(PKG);
     }
     for (const userId of USERS) {
-      await until(async () => (await svc.admin('GET', `/api/admin/sessions/${userId}`)).body?.runningApps?.includes(PKG), 10_000, `${PKG} running for ${userId}`);
+      await until(
+        async () => (await svc.admin('GET', `/api/admin/sessions/${userId}`)).body?.runningApps?.includes(PKG),
+        10_000,
+        `${PKG} running for ${userId}`,
+      );
       await until(() => app.webhooks.some((w) => w.userId === userId), 10_000, `SDK session of ${userId}`);
       // The handler is wired once onSession ran; a press proves the path end to end.
-      await until(() => {
-        glasses.get(userId)!.pressButton('short', 'before');
-        return presses.get(userId)?.includes('before');
-      }, 5_000, `press of ${userId}`, 300);
+      await until(
+        () => {
+          glasses.get(userId)!.pressButton('short', 'before');
+          return presses.get(userId)?.includes('before');
+        },
+        5_000,
+        `press of ${userId}`,
+        300,
+      );
     }
     const glassesCloses = new Map<string, { code: number; reason: string }>();
     for (const [userId, g] of glasses) g.once('close', (info) => glassesCloses.set(userId, info));
@@ -67,7 +81,9 @@ describe('fault 7: graceful shutdown and restart on the same data', () => {
       while (svc.alive && Date.now() - t0 < DRAIN_MS + 2000) {
         upgradeOutcomes.push(
           await new Promise<string>((resolve) => {
-            const ws = new WebSocket(`${svc.wsUrl}/glasses-ws`, { headers: { authorization: `Bearer ${svc.token('late@faults.test')}` } });
+            const ws = new WebSocket(`${svc.wsUrl}/glasses-ws`, {
+              headers: { authorization: `Bearer ${svc.token('late@faults.test')}` },
+            });
             // One that got in just before the signal was handled must still be closed with 1012.
             ws.once('open', () => ws.once('close', (code) => resolve(`accepted-then-${code}`)));
             ws.once('unexpected-response', (_req, res) => {
@@ -84,7 +100,11 @@ describe('fault 7: graceful shutdown and restart on the same data', () => {
     const exitMs = exit.at - t0;
     await probing;
     await until(() => glassesCloses.size === USERS.length, 2000, 'every glasses close');
-    await until(() => USERS.every((u) => app.disconnects.some((d) => d.userId === u)), 3000, 'every SDK session disconnected');
+    await until(
+      () => USERS.every((u) => app.disconnects.some((d) => d.userId === u)),
+      3000,
+      'every SDK session disconnected',
+    );
 
     const glassesCodes = [...glassesCloses.values()].map((c) => c.code);
     const appCodes = USERS.map((u) => app.disconnects.find((d) => d.userId === u)!.code);
@@ -95,16 +115,32 @@ describe('fault 7: graceful shutdown and restart on the same data', () => {
     expect(upgradeOutcomes.filter((o) => o.startsWith('accepted') && o !== 'accepted-then-1012')).toEqual([]);
 
     // Same port, keys and DATA_DIR: the apps are still persisted as running.
-    restarted = await spawnService({ port: svc.port, dataDir: svc.dataDir, adminKey: svc.adminKey, jwtSecret: svc.jwtSecret, env: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), GLASSES_GRACE_MS: '60000', APP_GRACE_MS: '1000' } });
-    for (const userId of USERS) expect((await restarted.admin('GET', `/api/admin/users/${userId}`)).body.runningApps, userId).toEqual([PKG]);
+    restarted = await spawnService({
+      port: svc.port,
+      dataDir: svc.dataDir,
+      adminKey: svc.adminKey,
+      jwtSecret: svc.jwtSecret,
+      env: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), GLASSES_GRACE_MS: '60000', APP_GRACE_MS: '1000' },
+    });
+    for (const userId of USERS)
+      expect((await restarted.admin('GET', `/api/admin/users/${userId}`)).body.runningApps, userId).toEqual([PKG]);
     const restartAt = Date.now();
     for (const [, g] of glasses) await g.reconnect();
     for (const userId of USERS) {
-      await until(async () => (await restarted!.admin('GET', `/api/admin/sessions/${userId}`)).body?.runningApps?.includes(PKG), 15_000, `${PKG} running again for ${userId}`);
-      await until(() => {
-        glasses.get(userId)!.pressButton('short', 'after-restart');
-        return presses.get(userId)?.includes('after-restart');
-      }, 8_000, `press after restart of ${userId}`, 300);
+      await until(
+        async () => (await restarted!.admin('GET', `/api/admin/sessions/${userId}`)).body?.runningApps?.includes(PKG),
+        15_000,
+        `${PKG} running again for ${userId}`,
+      );
+      await until(
+        () => {
+          glasses.get(userId)!.pressButton('short', 'after-restart');
+          return presses.get(userId)?.includes('after-restart');
+        },
+        8_000,
+        `press after restart of ${userId}`,
+        300,
+      );
     }
     const restartedInMs = Date.now() - restartAt;
     const newWebhooks = app.webhooks.length - webhooksBefore;

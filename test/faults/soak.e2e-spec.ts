@@ -28,7 +28,15 @@ describe('fault 5: soak against the real process', () => {
     await ensureBuilt();
     soniox = new SonioxDouble({ apiKeys: ['soak-soniox-key'] });
     const { url } = await soniox.start();
-    svc = await spawnService({ env: { SONIOX_URL: url, SONIOX_API_KEY: 'soak-soniox-key', GLASSES_GRACE_MS: '200', APP_GRACE_MS: '200', LOG_LEVEL: 'error' } });
+    svc = await spawnService({
+      env: {
+        SONIOX_URL: url,
+        SONIOX_API_KEY: 'soak-soniox-key',
+        GLASSES_GRACE_MS: '200',
+        APP_GRACE_MS: '200',
+        LOG_LEVEL: 'error',
+      },
+    });
     const users = Array.from({ length: USERS }, (_, i) => `soak${i}@faults.test`);
     app = await startSdkAppOn(svc, PKG, [], (session: AppSession) => {
       sdkSessions++;
@@ -36,7 +44,8 @@ describe('fault 5: soak against the real process', () => {
       session.events.onAudioChunk(() => undefined);
       session.events.onTranscription(() => undefined);
     });
-    for (let i = 0; i < users.length; i += 50) await Promise.all(users.slice(i, i + 50).map((u) => svc.admin('PUT', `/api/admin/users/${u}/apps/${PKG}`)));
+    for (let i = 0; i < users.length; i += 50)
+      await Promise.all(users.slice(i, i + 50).map((u) => svc.admin('PUT', `/api/admin/users/${u}/apps/${PKG}`)));
   }, 180_000);
 
   afterAll(async () => {
@@ -59,77 +68,93 @@ describe('fault 5: soak against the real process', () => {
   }
 
   async function settle(): Promise<Awaited<ReturnType<Service['runtime']>>> {
-    return until(async () => {
-      const rt = await svc.runtime(true);
-      return rt.sessions === 0 && rt.glassesSockets === 0 && rt.appSockets === 0 && rt.providerStreams === 0 && soniox.openStreams === 0 ? rt : null;
-    }, 20_000, 'sessions, sockets and provider streams to drain', 200);
+    return until(
+      async () => {
+        const rt = await svc.runtime(true);
+        return rt.sessions === 0 &&
+          rt.glassesSockets === 0 &&
+          rt.appSockets === 0 &&
+          rt.providerStreams === 0 &&
+          soniox.openStreams === 0
+          ? rt
+          : null;
+      },
+      20_000,
+      'sessions, sockets and provider streams to drain',
+      200,
+    );
   }
 
-  it(`${USERS} users, ${CYCLES} connect/start/audio/stop/disconnect cycles: nothing left, heap within 5 %`, async () => {
-    const pcm = Buffer.alloc(3200);
-    for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(Math.round(6000 * Math.sin(i / 5)), i);
-    // Warm-up: every user once, in full waves, so every code path has run (JIT, lazy modules), the pools sized by
-    // the concurrency (the webhook client's keep-alive connections to the app server, one per cycle in flight)
-    // exist, and so does whatever the service keeps per known user after a session. The start figures are then
-    // those of a warm service, and growth means a leak. (With a warm-up of one wave, 50 of the 200 users, a long
-    // run grew 2.2 MB, 1.06×; with every user warmed, 1.2 MB, most of it in the first half.)
-    for (let i = 0; i < USERS; i += WAVE) await Promise.all(Array.from({ length: WAVE }, (_, j) => cycle(`soak${i + j}@faults.test`, pcm)));
-    const start = await settle();
-    const t0 = Date.now();
-    let done = 0;
-    let failures = 0;
-    let next = 0;
-    const errors: string[] = [];
-    const runUntil = (limit: number) =>
-      Promise.all(
-        Array.from({ length: WAVE }, async () => {
-          while (next < limit) {
-            const n = next++;
-            try {
-              await cycle(`soak${n % USERS}@faults.test`, pcm);
-              done++;
-            } catch (err) {
-              failures++;
-              if (errors.length < 5) errors.push((err as Error).message.slice(0, 300));
+  it(
+    `${USERS} users, ${CYCLES} connect/start/audio/stop/disconnect cycles: nothing left, heap within 5 %`,
+    async () => {
+      const pcm = Buffer.alloc(3200);
+      for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(Math.round(6000 * Math.sin(i / 5)), i);
+      // Warm-up: every user once, in full waves, so every code path has run (JIT, lazy modules), the pools sized by
+      // the concurrency (the webhook client's keep-alive connections to the app server, one per cycle in flight)
+      // exist, and so does whatever the service keeps per known user after a session. The start figures are then
+      // those of a warm service, and growth means a leak. (With a warm-up of one wave, 50 of the 200 users, a long
+      // run grew 2.2 MB, 1.06×; with every user warmed, 1.2 MB, most of it in the first half.)
+      for (let i = 0; i < USERS; i += WAVE)
+        await Promise.all(Array.from({ length: WAVE }, (_, j) => cycle(`soak${i + j}@faults.test`, pcm)));
+      const start = await settle();
+      const t0 = Date.now();
+      let done = 0;
+      let failures = 0;
+      let next = 0;
+      const errors: string[] = [];
+      const runUntil = (limit: number) =>
+        Promise.all(
+          Array.from({ length: WAVE }, async () => {
+            while (next < limit) {
+              const n = next++;
+              try {
+                await cycle(`soak${n % USERS}@faults.test`, pcm);
+                done++;
+              } catch (err) {
+                failures++;
+                if (errors.length < 5) errors.push((err as Error).message.slice(0, 300));
+              }
             }
-          }
-        }),
-      );
-    // Halfway, the heap once more (reported): a leak grows with the cycles and shows in both halves, warm-up in the first.
-    await runUntil(CYCLES / 2);
-    const mid = await settle();
-    await runUntil(CYCLES);
-    const soakMs = Date.now() - t0;
-    let end = await settle();
-    for (let i = 0; i < 10 && end.heapUsed > start.heapUsed * 1.05; i++) {
-      await sleep(500);
-      end = await svc.runtime(true);
-    }
-    const heapRatio = end.heapUsed / start.heapUsed;
-    report('5 soak', {
-      users: USERS,
-      cycles: done,
-      failures,
-      soakMs,
-      sdkSessions,
-      providerStreamsOpened: soniox.stats().connections,
-      sessionsLeft: end.sessions,
-      glassesSocketsLeft: end.glassesSockets,
-      appSocketsLeft: end.appSockets,
-      providerStreamsLeft: end.providerStreams + soniox.openStreams,
-      timersStart: start.timers,
-      timersEnd: end.timers,
-      heapStart: mb(start.heapUsed),
-      heapMid: mb(mid.heapUsed),
-      heapEnd: mb(end.heapUsed),
-      heapRatio: heapRatio.toFixed(3),
-    });
-    expect(errors).toEqual([]);
-    expect(done).toBe(CYCLES);
-    expect(end.timers).toBeLessThanOrEqual(start.timers);
-    expect(heapRatio).toBeLessThanOrEqual(1.05);
-    expect(svc.alive).toBe(true);
-  }, LONG ? 1_800_000 : 150_000);
+          }),
+        );
+      // Halfway, the heap once more (reported): a leak grows with the cycles and shows in both halves, warm-up in the first.
+      await runUntil(CYCLES / 2);
+      const mid = await settle();
+      await runUntil(CYCLES);
+      const soakMs = Date.now() - t0;
+      let end = await settle();
+      for (let i = 0; i < 10 && end.heapUsed > start.heapUsed * 1.05; i++) {
+        await sleep(500);
+        end = await svc.runtime(true);
+      }
+      const heapRatio = end.heapUsed / start.heapUsed;
+      report('5 soak', {
+        users: USERS,
+        cycles: done,
+        failures,
+        soakMs,
+        sdkSessions,
+        providerStreamsOpened: soniox.stats().connections,
+        sessionsLeft: end.sessions,
+        glassesSocketsLeft: end.glassesSockets,
+        appSocketsLeft: end.appSockets,
+        providerStreamsLeft: end.providerStreams + soniox.openStreams,
+        timersStart: start.timers,
+        timersEnd: end.timers,
+        heapStart: mb(start.heapUsed),
+        heapMid: mb(mid.heapUsed),
+        heapEnd: mb(end.heapUsed),
+        heapRatio: heapRatio.toFixed(3),
+      });
+      expect(errors).toEqual([]);
+      expect(done).toBe(CYCLES);
+      expect(end.timers).toBeLessThanOrEqual(start.timers);
+      expect(heapRatio).toBeLessThanOrEqual(1.05);
+      expect(svc.alive).toBe(true);
+    },
+    LONG ? 1_800_000 : 150_000,
+  );
 });
 
 describe('fault 5: every UserSession and manager of a soak is collected (in-process)', () => {
@@ -139,9 +164,14 @@ describe('fault 5: every UserSession and manager of a soak is collected (in-proc
 
   beforeAll(async () => {
     cloud = await startCloud({ GLASSES_GRACE_MS: '100', APP_GRACE_MS: '100' });
-    raw = await startRawApp('com.faults.gc', () => ({ subscriptions: ['button_press', 'audio_chunk', 'transcription:en-US'] }));
+    raw = await startRawApp('com.faults.gc', () => ({
+      subscriptions: ['button_press', 'audio_chunk', 'transcription:en-US'],
+    }));
     const users = Array.from({ length: SESSIONS }, (_, i) => `gc${i}@faults.test`);
-    raw.apiKey = await cloud.registerApp({ packageName: 'com.faults.gc', publicUrl: raw.url, permissions: [{ type: 'MICROPHONE' }] }, users);
+    raw.apiKey = await cloud.registerApp(
+      { packageName: 'com.faults.gc', publicUrl: raw.url, permissions: [{ type: 'MICROPHONE' }] },
+      users,
+    );
   });
 
   afterAll(async () => {
@@ -183,15 +213,24 @@ describe('fault 5: every UserSession and manager of a soak is collected (in-proc
     for (const s of raw.sockets) s.close();
     raw.sockets.length = 0;
     const t0 = Date.now();
-    await until(async () => {
-      gc!();
-      await sleep(20);
-      return labels.every((l) => finalized.has(l));
-    }, 20_000, 'collection').catch((err) => {
+    await until(
+      async () => {
+        gc!();
+        await sleep(20);
+        return labels.every((l) => finalized.has(l));
+      },
+      20_000,
+      'collection',
+    ).catch((err) => {
       const left = labels.filter((l) => !finalized.has(l));
       throw new Error(`${(err as Error).message}; not collected (${left.length}): ${left.slice(0, 20).join(', ')}`);
     });
-    report('5 soak collection (in-process)', { sessions: SESSIONS, objectsTracked: labels.length, finalized: finalized.size, collectedInMs: Date.now() - t0 });
+    report('5 soak collection (in-process)', {
+      sessions: SESSIONS,
+      objectsTracked: labels.length,
+      finalized: finalized.size,
+      collectedInMs: Date.now() - t0,
+    });
     expect(finalized.size).toBe(labels.length);
   }, 120_000);
 });

@@ -28,7 +28,8 @@ function newestSource(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
+      newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
@@ -106,10 +107,16 @@ export interface Service {
   output(): string;
   admin<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<HttpResult<T>>;
   token(userId: string): string;
-  registerApp(def: { packageName: string; publicUrl: string; appType?: string; permissions?: { type: string }[] }, installFor?: string[]): Promise<string>;
+  registerApp(
+    def: { packageName: string; publicUrl: string; appType?: string; permissions?: { type: string }[] },
+    installFor?: string[],
+  ): Promise<string>;
   runtime(gc?: boolean): Promise<Runtime>;
   /** Sends the signal and waits for the exit (SIGKILL after `timeoutMs`). */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  stop(
+    signal?: NodeJS.Signals,
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   /** stop() and remove the data dir (unless kept for a restart). */
   close(): Promise<void>;
 }
@@ -184,7 +191,10 @@ export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
     const deadline = Date.now() + 30_000;
     let ready = false;
     while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-      ready = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      ready = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
       await sleep(100);
     }
@@ -198,7 +208,18 @@ export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
       }
       throw new Error(`the service did not start on ${url}:\n${out.slice(-4000)}`);
     }
-    return makeService({ url, port, dataDir, env, adminKey, jwtSecret, child, exited, output: () => out, keepDataDir: opts.keepDataDir ?? false });
+    return makeService({
+      url,
+      port,
+      dataDir,
+      env,
+      adminKey,
+      jwtSecret,
+      child,
+      exited,
+      output: () => out,
+      keepDataDir: opts.keepDataDir ?? false,
+    });
   }
 }
 
@@ -215,7 +236,14 @@ function makeService(p: {
   keepDataDir: boolean;
 }): Service {
   const admin: Service['admin'] = (method, path, body, key = p.adminKey) =>
-    http(p.url + path, { method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    http(p.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const svc: Service = {
     url: p.url,
     wsUrl: p.url.replace(/^http/, 'ws'),
@@ -273,24 +301,34 @@ function makeService(p: {
  */
 export function http<T = any>(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; localAddress?: string; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    localAddress?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpResult<T>> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: body as T, text, headers: res.headers });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: body as T, text, headers: res.headers });
+        });
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout: ${opts.method ?? 'GET'} ${url}`)));
     req.on('error', reject);
     if (opts.body !== undefined) req.end(opts.body);
@@ -308,12 +346,19 @@ export const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
 /** The one summary line each case prints: `[faults] <case>: k=v …`. */
 export function report(name: string, figures: Record<string, unknown>): void {
-  const parts = Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v)}`);
+  const parts = Object.entries(figures).map(
+    ([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v)}`,
+  );
   console.log(`[faults] ${name}${LONG ? ' (long)' : ''}: ${parts.join(' ')}`);
 }
 
 /** Polls until `check` is truthy; throws after `timeoutMs` with the last error. */
-export async function until<T>(check: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 25): Promise<NonNullable<T>> {
+export async function until<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -323,7 +368,10 @@ export async function until<T>(check: () => T | Promise<T>, timeoutMs: number, w
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await sleep(everyMs);
   }
 }

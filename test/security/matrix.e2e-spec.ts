@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedGlasses } from '../../src/simulator/index.js';
 import { RawClient } from '../support/raw-ws.js';
 import { startRawApp, type RawApp } from '../support/raw-app.js';
-import { ensureBuilt, http, ROOT, sleep, spawnService, until, type HttpResult, type Service } from '../faults/support.js';
+import {
+  ensureBuilt,
+  http,
+  ROOT,
+  sleep,
+  spawnService,
+  until,
+  type HttpResult,
+  type Service,
+} from '../faults/support.js';
 
 /**
  * The security matrix of issue 10 against the real process (`node dist/main.js`): every case is a test; the
@@ -65,7 +74,11 @@ describe('security matrix (real process)', () => {
     glasses.push(g);
     await g.connect();
     g.startApp(A);
-    await until(async () => (await svc.admin('GET', `/api/admin/sessions/${USER1}`)).body?.runningApps?.includes(A), 10_000, 'A running for the victim');
+    await until(
+      async () => (await svc.admin('GET', `/api/admin/sessions/${USER1}`)).body?.runningApps?.includes(A),
+      10_000,
+      'A running for the victim',
+    );
     const g2 = new SimulatedGlasses({ cloudUrl: svc.url, token: svc.token(USER2) });
     glasses.push(g2);
     await g2.connect();
@@ -84,15 +97,21 @@ describe('security matrix (real process)', () => {
     await appA?.close();
     await svc?.close();
     rmSync(around, { recursive: true, force: true });
-    console.log(`[security] cases=${tried} breaches=${breaches}${failedCases.length ? ` failed: ${failedCases.join(' | ')}` : ''}`);
+    console.log(
+      `[security] cases=${tried} breaches=${breaches}${failedCases.length ? ` failed: ${failedCases.join(' | ')}` : ''}`,
+    );
   });
 
   // ------------------------------------------------------------------------------------------ glasses
   describe('glasses upgrade', () => {
     const now = () => Math.floor(Date.now() / 1000);
-    const refused = async (headers: Record<string, string>, query = '') => RawClient.refused(`${svc.wsUrl}/glasses-ws${query}`, headers);
+    const refused = async (headers: Record<string, string>, query = '') =>
+      RawClient.refused(`${svc.wsUrl}/glasses-ws${query}`, headers);
     const expect401 = async (token: string | null, where: 'header' | 'query' = 'header') => {
-      const r = where === 'header' ? await refused(token === null ? {} : { authorization: `Bearer ${token}` }) : await refused({}, `?token=${encodeURIComponent(token ?? '')}`);
+      const r =
+        where === 'header'
+          ? await refused(token === null ? {} : { authorization: `Bearer ${token}` })
+          : await refused({}, `?token=${encodeURIComponent(token ?? '')}`);
       expect(r.status).toBe(401);
       expect(r.body.type).toBe('connection_error');
     };
@@ -109,20 +128,32 @@ describe('security matrix (real process)', () => {
         await expect401(t, 'query');
       });
     }
-    it('expired token (exp in the past) → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() - 7200, exp: now() - 3600 }, svc.jwtSecret)));
+    it('expired token (exp in the past) → 401', () =>
+      expect401(
+        jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() - 7200, exp: now() - 3600 }, svc.jwtSecret),
+      ));
     it('a token with exp in the future works (control)', async () => {
-      const g = new SimulatedGlasses({ cloudUrl: svc.url, token: jwt({ alg: 'HS256', typ: 'JWT' }, { email: 'exp-ok@security.test', iat: now(), exp: now() + 3600 }, svc.jwtSecret) });
+      const g = new SimulatedGlasses({
+        cloudUrl: svc.url,
+        token: jwt(
+          { alg: 'HS256', typ: 'JWT' },
+          { email: 'exp-ok@security.test', iat: now(), exp: now() + 3600 },
+          svc.jwtSecret,
+        ),
+      });
       await g.connect();
       await g.disconnect();
     });
-    it('signed with an empty secret → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, '')));
-    it('signed with the admin key → 401', () => expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, svc.adminKey)));
+    it('signed with an empty secret → 401', () =>
+      expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, '')));
+    it('signed with the admin key → 401', () =>
+      expect401(jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() }, svc.adminKey)));
     it('HS512/RS256 algorithm confusion → 401', async () => {
       const head = `${b64({ alg: 'HS512', typ: 'JWT' })}.${b64({ email: USER1 })}`;
       await expect401(`${head}.${createHmac('sha512', svc.jwtSecret).update(head).digest('base64url')}`);
       await expect401(jwt({ alg: 'RS256', typ: 'JWT' }, { email: USER1 }, svc.jwtSecret));
     });
-    it("a valid token of one user in the header and a forged one of another in ?token= → 401", async () => {
+    it('a valid token of one user in the header and a forged one of another in ?token= → 401', async () => {
       const forged = jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER2 }, 'not-the-secret-0123456789');
       const r = await refused({ authorization: `Bearer ${svc.token(USER1)}` }, `?token=${forged}`);
       expect(r.status).toBe(401);
@@ -141,7 +172,8 @@ describe('security matrix (real process)', () => {
   // ------------------------------------------------------------------------------------------ apps
   describe('app socket', () => {
     const appWs = () => RawClient.open(`${svc.wsUrl}/app-ws`);
-    const init = (c: RawClient, sessionId: string, packageName: string, apiKey: string) => c.send({ type: 'tpa_connection_init', sessionId, packageName, apiKey });
+    const init = (c: RawClient, sessionId: string, packageName: string, apiKey: string) =>
+      c.send({ type: 'tpa_connection_init', sessionId, packageName, apiKey });
     const refusedInit = async (sessionId: string, packageName: string, apiKey: string, code: string) => {
       const c = await appWs();
       init(c, sessionId, packageName, apiKey);
@@ -153,13 +185,26 @@ describe('security matrix (real process)', () => {
 
     it('wrong key → INVALID_API_KEY, closed', () => refusedInit(`${USER1}-${A}`, A, 'f'.repeat(64), 'INVALID_API_KEY'));
     it("another app's key → INVALID_API_KEY, closed", () => refusedInit(`${USER1}-${A}`, A, keyB, 'INVALID_API_KEY'));
-    it('the sessionId of another user (app not started there) → refused', () => refusedInit(`${USER2}-${A}`, A, appA.apiKey, 'APP_NOT_STARTED'));
-    it('the sessionId of an app the user never started → refused', () => refusedInit(`${USER1}-${B}`, B, keyB, 'APP_NOT_STARTED'));
-    it('a sessionId naming one package with the key of another → refused', () => refusedInit(`${USER1}-${A}`, B, keyB, 'SESSION_NOT_FOUND'));
+    it('the sessionId of another user (app not started there) → refused', () =>
+      refusedInit(`${USER2}-${A}`, A, appA.apiKey, 'APP_NOT_STARTED'));
+    it('the sessionId of an app the user never started → refused', () =>
+      refusedInit(`${USER1}-${B}`, B, keyB, 'APP_NOT_STARTED'));
+    it('a sessionId naming one package with the key of another → refused', () =>
+      refusedInit(`${USER1}-${A}`, B, keyB, 'SESSION_NOT_FOUND'));
     it('messages before init → NOT_INITIALIZED, nothing acted on', async () => {
       const c = await appWs();
-      c.send({ type: 'subscription_update', packageName: A, sessionId: `${USER1}-${A}`, subscriptions: ['button_press'] });
-      c.send({ type: 'display_event', packageName: A, sessionId: `${USER1}-${A}`, layout: { layoutType: 'text_wall', text: 'PWNED' } });
+      c.send({
+        type: 'subscription_update',
+        packageName: A,
+        sessionId: `${USER1}-${A}`,
+        subscriptions: ['button_press'],
+      });
+      c.send({
+        type: 'display_event',
+        packageName: A,
+        sessionId: `${USER1}-${A}`,
+        layout: { layoutType: 'text_wall', text: 'PWNED' },
+      });
       await c.next((m) => m.code === 'NOT_INITIALIZED');
       glasses[0]!.pressButton('short', 'pre-init-probe');
       await sleep(300);
@@ -188,11 +233,19 @@ describe('security matrix (real process)', () => {
 
   // ------------------------------------------------------------------------------------------ admin
   describe('admin API', () => {
-    const call = (method: string, path: string, opts: { key?: string | null; body?: string; headers?: Record<string, string>; ip?: string } = {}): Promise<HttpResult> =>
+    const call = (
+      method: string,
+      path: string,
+      opts: { key?: string | null; body?: string; headers?: Record<string, string>; ip?: string } = {},
+    ): Promise<HttpResult> =>
       http(svc.url + path, {
         method,
         localAddress: opts.ip,
-        headers: { ...(opts.key === null ? {} : { authorization: `Bearer ${opts.key ?? svc.adminKey}` }), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        headers: {
+          ...(opts.key === null ? {} : { authorization: `Bearer ${opts.key ?? svc.adminKey}` }),
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...opts.headers,
+        },
         body: opts.body,
       });
     let routes: Array<{ method: string; path: string }> = [];
@@ -202,7 +255,8 @@ describe('security matrix (real process)', () => {
         .filter(([p]) => p.startsWith('/api/admin'))
         .flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })));
     });
-    const fill = (path: string, values: Record<string, string>) => path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'x');
+    const fill = (path: string, values: Record<string, string>) =>
+      path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'x');
 
     it('no key → 401 on every admin route', async () => {
       expect(routes.length).toBeGreaterThan(10);
@@ -228,7 +282,8 @@ describe('security matrix (real process)', () => {
     it('failures are rate limited per IP: 10 a minute, then 429 (the right key included); other IPs unaffected', async () => {
       const ip = freshIp();
       const statuses: number[] = [];
-      for (let i = 0; i < 12; i++) statuses.push((await call('GET', '/api/admin/apps', { key: `wrong-key-${i}-0123456789`, ip })).status);
+      for (let i = 0; i < 12; i++)
+        statuses.push((await call('GET', '/api/admin/apps', { key: `wrong-key-${i}-0123456789`, ip })).status);
       expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
       expect(statuses.slice(10)).toEqual([429, 429]);
       const blocked = await call('GET', '/api/admin/apps', { ip });
@@ -237,14 +292,26 @@ describe('security matrix (real process)', () => {
       expect((await call('GET', '/api/admin/apps', { ip: freshIp() })).status).toBe(200);
     });
 
-    const OPERATORS = ['$gt', '$where', '$ne', '{"$gt":""}', '__proto__', 'constructor', 'prototype', '__proto__.polluted'];
+    const OPERATORS = [
+      '$gt',
+      '$where',
+      '$ne',
+      '{"$gt":""}',
+      '__proto__',
+      'constructor',
+      'prototype',
+      '__proto__.polluted',
+    ];
     it('NoSQL operators and __proto__/constructor in every path parameter → 4xx', async () => {
       const bad: string[] = [];
       for (const r of routes.filter((x) => x.path.includes('{'))) {
         for (const op of OPERATORS) {
           for (const name of ['userId', 'packageName']) {
             if (!r.path.includes(`{${name}}`)) continue;
-            const res = await call(r.method, fill(r.path, { userId: USER1, packageName: A, [name]: encodeURIComponent(op) }));
+            const res = await call(
+              r.method,
+              fill(r.path, { userId: USER1, packageName: A, [name]: encodeURIComponent(op) }),
+            );
             if (res.status < 400 || res.status >= 500) bad.push(`${r.method} ${r.path} ${name}=${op} → ${res.status}`);
           }
         }
@@ -266,16 +333,30 @@ describe('security matrix (real process)', () => {
       for (const r of routes.filter((x) => ['POST', 'PUT', 'PATCH'].includes(x.method))) {
         for (const body of bodies) {
           const res = await call(r.method, fill(r.path, { userId: USER2, packageName: 'com.security.none' }), { body });
-          if (res.status < 400 || res.status >= 500) bad.push(`${r.method} ${r.path} ${body} → ${res.status} ${res.text.slice(0, 120)}`);
+          if (res.status < 400 || res.status >= 500)
+            bad.push(`${r.method} ${r.path} ${body} → ${res.status} ${res.text.slice(0, 120)}`);
         }
       }
       // An operator as a stored settings key (a value here) is refused where settings are stored.
-      for (const method of ['PATCH']) expect((await call(method, `/api/admin/apps/${A}`, { body: '{"settings":[{"type":"toggle","key":"$where"}]}' })).status).toBe(400);
+      for (const method of ['PATCH'])
+        expect(
+          (await call(method, `/api/admin/apps/${A}`, { body: '{"settings":[{"type":"toggle","key":"$where"}]}' }))
+            .status,
+        ).toBe(400);
       expect(bad).toEqual([]);
-      expect((await svc.admin('GET', '/api/admin/apps')).body.map((a: { packageName: string }) => a.packageName).sort()).toEqual([A, B]);
+      expect(
+        (await svc.admin('GET', '/api/admin/apps')).body.map((a: { packageName: string }) => a.packageName).sort(),
+      ).toEqual([A, B]);
     });
     it('NoSQL operators and __proto__/constructor in every query → never 5xx, nothing polluted', async () => {
-      const queries = ['?__proto__[polluted]=1', '?constructor[prototype][polluted]=1', '?$where=1', '?userId[$ne]=x', '?gc[$gt]=0', '?__proto__=1&__proto__=2'];
+      const queries = [
+        '?__proto__[polluted]=1',
+        '?constructor[prototype][polluted]=1',
+        '?$where=1',
+        '?userId[$ne]=x',
+        '?gc[$gt]=0',
+        '?__proto__=1&__proto__=2',
+      ];
       const bad: string[] = [];
       for (const r of routes.filter((x) => x.method === 'GET')) {
         for (const q of queries) {
@@ -288,10 +369,24 @@ describe('security matrix (real process)', () => {
       expect(JSON.stringify(s.body)).not.toContain('polluted');
     });
     it('path traversal in ids → 4xx', async () => {
-      const ids = ['..%2F..%2F..%2Fetc%2Fpasswd', '..%2F..', '%2E%2E%2F%2E%2E%2Fsecrets.json', '..%5C..%5Cwindows', 'a%00b', '%2Fetc%2Fpasswd', '....%2F%2F....%2F%2Fetc'];
+      const ids = [
+        '..%2F..%2F..%2Fetc%2Fpasswd',
+        '..%2F..',
+        '%2E%2E%2F%2E%2E%2Fsecrets.json',
+        '..%5C..%5Cwindows',
+        'a%00b',
+        '%2Fetc%2Fpasswd',
+        '....%2F%2F....%2F%2Fetc',
+      ];
       const bad: string[] = [];
       for (const id of ids) {
-        for (const path of [`/api/admin/users/${id}`, `/api/admin/users/${id}/apps/${A}`, `/api/admin/apps/${id}`, `/api/admin/sessions/${id}`, `/api/admin/users/${USER1}/apps/${id}`]) {
+        for (const path of [
+          `/api/admin/users/${id}`,
+          `/api/admin/users/${id}/apps/${A}`,
+          `/api/admin/apps/${id}`,
+          `/api/admin/sessions/${id}`,
+          `/api/admin/users/${USER1}/apps/${id}`,
+        ]) {
           for (const method of ['GET', 'PUT', 'DELETE']) {
             const res = await call(method, path);
             if (res.status < 400 || res.status >= 500) bad.push(`${method} ${path} → ${res.status}`);
@@ -301,7 +396,14 @@ describe('security matrix (real process)', () => {
       expect(bad).toEqual([]);
     });
     it('5 MB body → 413', async () => {
-      const res = await call('POST', '/api/admin/apps', { body: JSON.stringify({ packageName: 'com.security.big', name: 'x', publicUrl: 'http://127.0.0.1:9', description: 'x'.repeat(5 * 1_048_576) }) });
+      const res = await call('POST', '/api/admin/apps', {
+        body: JSON.stringify({
+          packageName: 'com.security.big',
+          name: 'x',
+          publicUrl: 'http://127.0.0.1:9',
+          description: 'x'.repeat(5 * 1_048_576),
+        }),
+      });
       expect(res.status).toBe(413);
     });
     it('100,000-deep JSON body → 4xx on the admin API and on SDK routes', async () => {
@@ -327,7 +429,9 @@ describe('security matrix (real process)', () => {
           sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
           sock.on('error', () => resolve(got));
           sock.on('close', () => resolve(got));
-          sock.write(`GET /api/admin/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.adminKey}\r\n${headers}\r\n`);
+          sock.write(
+            `GET /api/admin/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.adminKey}\r\n${headers}\r\n`,
+          );
         });
       const one = await raw(`X-Filler: ${'h'.repeat(64 * 1024)}\r\n`);
       const many = await raw(Array.from({ length: 64 }, (_, i) => `X-H${i}: ${'v'.repeat(1024)}\r\n`).join(''));
@@ -340,10 +444,16 @@ describe('security matrix (real process)', () => {
   // ------------------------------------------------------------------------------------------ SDK REST
   describe('SDK REST', () => {
     const storage = (cred: string, method: string, user: string, body?: unknown) =>
-      http(`${svc.url}/api/sdk/simple-storage/${encodeURIComponent(user)}`, { method, headers: { authorization: `Bearer ${cred}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      http(`${svc.url}/api/sdk/simple-storage/${encodeURIComponent(user)}`, {
+        method,
+        headers: { authorization: `Bearer ${cred}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
 
     it("one package's storage is unreachable from another; one user's from another user's scope", async () => {
-      expect((await storage(`${A}:${appA.apiKey}`, 'PUT', USER1, { data: { secret: 'A-for-victim' } })).status).toBe(200);
+      expect((await storage(`${A}:${appA.apiKey}`, 'PUT', USER1, { data: { secret: 'A-for-victim' } })).status).toBe(
+        200,
+      );
       const byB = await storage(`${B}:${keyB}`, 'GET', USER1);
       expect(byB.status).toBe(200);
       expect(byB.body.data).toEqual({});
@@ -360,14 +470,19 @@ describe('security matrix (real process)', () => {
         expect(res.status, user).toBeGreaterThanOrEqual(400);
         expect(res.status, user).toBeLessThan(500);
       }
-      const proto = await http(`${svc.url}/api/sdk/simple-storage/${USER1}`, { method: 'PUT', headers: { authorization: `Bearer ${A}:${appA.apiKey}`, 'content-type': 'application/json' }, body: '{"data":{"__proto__":{"x":"1"},"$where":"1"}}' });
+      const proto = await http(`${svc.url}/api/sdk/simple-storage/${USER1}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${A}:${appA.apiKey}`, 'content-type': 'application/json' },
+        body: '{"data":{"__proto__":{"x":"1"},"$where":"1"}}',
+      });
       expect(proto.status).toBeLessThan(500);
       expect(JSON.stringify((await storage(`${A}:${appA.apiKey}`, 'GET', USER1)).body)).not.toContain('"x"');
     });
     it('the unauthenticated TTS route is rate limited per IP', async () => {
       const ip = freshIp();
       const statuses: number[] = [];
-      for (let i = 0; i < 40 && !statuses.includes(429); i++) statuses.push((await http(`${svc.url}/api/tts?text=${i}`, { localAddress: ip })).status);
+      for (let i = 0; i < 40 && !statuses.includes(429); i++)
+        statuses.push((await http(`${svc.url}/api/tts?text=${i}`, { localAddress: ip })).status);
       expect(statuses).toContain(429);
       expect(statuses.every((s) => s < 500)).toBe(true);
     });
@@ -378,6 +493,7 @@ describe('security matrix (real process)', () => {
     await sleep(200);
     expect(listTree(around).filter((p) => !p.startsWith('data/'))).toEqual(before.around);
     expect(readdirSync(ROOT).sort()).toEqual(before.root);
-    for (const p of listTree(join(around, 'data'))) expect(statSync(join(around, 'data', p)).isFile() || p.endsWith('/')).toBe(true);
+    for (const p of listTree(join(around, 'data')))
+      expect(statSync(join(around, 'data', p)).isFile() || p.endsWith('/')).toBe(true);
   });
 });

@@ -20,7 +20,18 @@ export interface TestCloud {
   admin<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
   token(userId: string): string;
   /** Registers an app, installs it for the user; returns the API key. */
-  registerApp(app: { packageName: string; publicUrl: string; appType?: string; permissions?: { type: string }[]; name?: string; hardwareRequirements?: unknown[]; settings?: unknown[] }, installFor?: string[]): Promise<string>;
+  registerApp(
+    app: {
+      packageName: string;
+      publicUrl: string;
+      appType?: string;
+      permissions?: { type: string }[];
+      name?: string;
+      hardwareRequirements?: unknown[];
+      settings?: unknown[];
+    },
+    installFor?: string[],
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -60,7 +71,10 @@ export async function startCloud(env: Record<string, string> = {}): Promise<Test
   const admin: TestCloud['admin'] = async (method, path, body, key = config.adminApiKey) => {
     const res = await fetch(url + path, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();

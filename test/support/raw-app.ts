@@ -24,7 +24,10 @@ export interface RawApp {
  * A protocol-level app server: records webhooks, answers them as scripted, and connects a raw socket
  * the way the SDK does, so tests can control timing and failures the SDK would hide.
  */
-export async function startRawApp(packageName: string, reply: (body: any, n: number) => WebhookReply = () => ({})): Promise<RawApp> {
+export async function startRawApp(
+  packageName: string,
+  reply: (body: any, n: number) => WebhookReply = () => ({}),
+): Promise<RawApp> {
   const state: RawApp = { url: '', packageName, apiKey: '', webhooks: [], sockets: [], close: async () => undefined };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let text = '';
@@ -43,9 +46,21 @@ export async function startRawApp(packageName: string, reply: (body: any, n: num
         if (connect) {
           const client = await RawClient.open(body.mentraOSWebsocketUrl);
           state.sockets.push(client);
-          client.send({ type: 'tpa_connection_init', sessionId: body.sessionId, packageName, apiKey: state.apiKey, timestamp: new Date().toISOString() });
+          client.send({
+            type: 'tpa_connection_init',
+            sessionId: body.sessionId,
+            packageName,
+            apiKey: state.apiKey,
+            timestamp: new Date().toISOString(),
+          });
           await client.next((m) => m.type === 'tpa_connection_ack' || m.type === 'tpa_connection_error');
-          client.send({ type: 'subscription_update', packageName, sessionId: body.sessionId, subscriptions: r.subscriptions ?? [], timestamp: new Date().toISOString() });
+          client.send({
+            type: 'subscription_update',
+            packageName,
+            sessionId: body.sessionId,
+            subscriptions: r.subscriptions ?? [],
+            timestamp: new Date().toISOString(),
+          });
         }
         if (r.delayMs) await new Promise((resolve) => setTimeout(resolve, r.delayMs));
         answer();

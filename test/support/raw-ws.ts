@@ -31,7 +31,9 @@ export class RawClient {
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
     return client;
@@ -71,7 +73,8 @@ export class RawClient {
     for (;;) {
       const found = this.messages.slice(from).find(predicate);
       if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no matching message; got ${JSON.stringify(this.messages).slice(0, 500)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching message; got ${JSON.stringify(this.messages).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {

@@ -24,10 +24,15 @@ export async function startExampleApp(
   opts: { audio?: boolean; onSession?: (s: AppSession) => void; extra?: Record<string, unknown> } = {},
 ): Promise<ExampleAppHandle> {
   const stats = newExampleStats();
-  const { app, apiKey } = await serveSdkApp(cloud, { packageName, appType: 'standard', permissions: [{ type: 'MICROPHONE' }], ...opts.extra }, users, (session) => {
-    exampleOnSession(session, stats, { audio: opts.audio });
-    opts.onSession?.(session);
-  });
+  const { app, apiKey } = await serveSdkApp(
+    cloud,
+    { packageName, appType: 'standard', permissions: [{ type: 'MICROPHONE' }], ...opts.extra },
+    users,
+    (session) => {
+      exampleOnSession(session, stats, { audio: opts.audio });
+      opts.onSession?.(session);
+    },
+  );
   return { app, stats, apiKey };
 }
 

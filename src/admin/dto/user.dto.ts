@@ -6,12 +6,15 @@ import { PACKAGE_NAME_PATTERN } from './app.dto.js';
 export const USER_ID_PATTERN = /^(?!.*__proto__)(?!(?:constructor|prototype)$)[^\s\p{Cc}/\\$]{1,320}$/u;
 
 export class UserParams {
-  @ApiProperty({ example: 'alice@example.com' }) @MaxLength(320) @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })
+  @ApiProperty({ example: 'alice@example.com' })
+  @MaxLength(320)
+  @Matches(USER_ID_PATTERN, { message: 'userId is not a valid user id' })
   userId!: string;
 }
 
 export class UserAppParams extends UserParams {
-  @ApiProperty({ example: 'com.example.notes' }) @Matches(PACKAGE_NAME_PATTERN, { message: 'packageName is not a valid package name' })
+  @ApiProperty({ example: 'com.example.notes' })
+  @Matches(PACKAGE_NAME_PATTERN, { message: 'packageName is not a valid package name' })
   packageName!: string;
 }
 

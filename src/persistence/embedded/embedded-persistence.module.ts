@@ -27,7 +27,8 @@ export class EmbeddedPersistenceModule {
         // Simple storage has a file of its own (simple-storage.db), opened the same way.
         {
           provide: EmbeddedSimpleStorageStore,
-          useFactory: (): Promise<EmbeddedSimpleStorageStore> => EmbeddedSimpleStorageStore.open({ dataDir: options.dataDir }),
+          useFactory: (): Promise<EmbeddedSimpleStorageStore> =>
+            EmbeddedSimpleStorageStore.open({ dataDir: options.dataDir }),
         },
         EmbeddedSimpleStorageRepository,
         { provide: SIMPLE_STORAGE_REPOSITORY, useExisting: EmbeddedSimpleStorageRepository },

@@ -15,7 +15,12 @@ export class EmbeddedSimpleStorageRepository extends VersionedSimpleStorageRepos
     return (await this.store.db.findOneAsync({ userId, packageName })) ?? null;
   }
 
-  protected async insertDoc(userId: string, packageName: string, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean> {
+  protected async insertDoc(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean> {
     try {
       await this.store.db.insertAsync({ userId, packageName, entries, version: 1, updatedAt });
       return true;
@@ -25,8 +30,18 @@ export class EmbeddedSimpleStorageRepository extends VersionedSimpleStorageRepos
     }
   }
 
-  protected async updateDoc(userId: string, packageName: string, version: number, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean> {
-    const { numAffected } = await this.store.db.updateAsync({ userId, packageName, version }, { $set: { entries, version: version + 1, updatedAt } }, {});
+  protected async updateDoc(
+    userId: string,
+    packageName: string,
+    version: number,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean> {
+    const { numAffected } = await this.store.db.updateAsync(
+      { userId, packageName, version },
+      { $set: { entries, version: version + 1, updatedAt } },
+      {},
+    );
     return numAffected === 1;
   }
 

@@ -8,7 +8,9 @@ import { EmbeddedSimpleStorageStore } from './embedded-simple-storage.store.js';
 
 const ROOMY = { maxTotalBytes: 1_048_576, maxKeys: 10_000 };
 
-async function open(dataDir: string): Promise<{ store: EmbeddedSimpleStorageStore; storage: EmbeddedSimpleStorageRepository }> {
+async function open(
+  dataDir: string,
+): Promise<{ store: EmbeddedSimpleStorageStore; storage: EmbeddedSimpleStorageRepository }> {
   const store = await EmbeddedSimpleStorageStore.open({ dataDir, compactionIntervalMs: 0 });
   return { store, storage: new EmbeddedSimpleStorageRepository(store) };
 }
@@ -40,7 +42,12 @@ describe('embedded simple storage file', () => {
     const first = await open(dataDir);
     const entries = HOSTILE_STORAGE_KEYS.map((key) => ({ key, value: `v:${key}` }));
     await first.storage.upsert('alice@example.com', 'com.example.notes', entries, ROOMY);
-    await first.storage.upsert('alice@example.com', 'com.example.notes', [{ key: '__proto__', value: 'replaced' }], ROOMY);
+    await first.storage.upsert(
+      'alice@example.com',
+      'com.example.notes',
+      [{ key: '__proto__', value: 'replaced' }],
+      ROOMY,
+    );
     await first.store.close();
 
     const info = await stat(join(dataDir, 'simple-storage.db'));
@@ -49,14 +56,19 @@ describe('embedded simple storage file', () => {
     const lines = (await readFile(join(dataDir, 'simple-storage.db'), 'utf8')).trim().split('\n');
     for (const line of lines) {
       const doc = JSON.parse(line) as Record<string, unknown>;
-      if ('entries' in doc) expect(Object.keys(doc).sort()).toEqual(['_id', 'entries', 'packageName', 'updatedAt', 'userId', 'version']);
+      if ('entries' in doc)
+        expect(Object.keys(doc).sort()).toEqual(['_id', 'entries', 'packageName', 'updatedAt', 'userId', 'version']);
     }
 
     const second = await open(dataDir);
     const expected = entries.map((e) => (e.key === '__proto__' ? { key: '__proto__', value: 'replaced' } : e));
     expect(await second.storage.list('alice@example.com', 'com.example.notes')).toEqual(expected);
     // The unique (userId, packageName) index comes back with the data: concurrent first writes still merge.
-    await Promise.all(Array.from({ length: 10 }, (_, i) => second.storage.upsert('bob@example.com', 'com.example.notes', [{ key: `k${i}`, value: 'v' }], ROOMY)));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        second.storage.upsert('bob@example.com', 'com.example.notes', [{ key: `k${i}`, value: 'v' }], ROOMY),
+      ),
+    );
     expect(await second.storage.list('bob@example.com', 'com.example.notes')).toHaveLength(10);
     await second.store.close();
     await second.store.close(); // idempotent

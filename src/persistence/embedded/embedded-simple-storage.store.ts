@@ -48,7 +48,9 @@ export class EmbeddedSimpleStorageStore implements BeforeApplicationShutdown {
     const interval = options.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
     if (interval > 0) {
       store.timer = setInterval(() => {
-        db.compactDatafileAsync().catch((err: unknown) => store.logger.warn(`compaction of simple-storage.db failed: ${String(err)}`));
+        db.compactDatafileAsync().catch((err: unknown) =>
+          store.logger.warn(`compaction of simple-storage.db failed: ${String(err)}`),
+        );
       }, interval);
       store.timer.unref();
     }

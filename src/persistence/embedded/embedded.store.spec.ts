@@ -41,7 +41,10 @@ async function writeMany(open: OpenStore, rounds: number): Promise<void> {
         return [
           open.users.installApp(userId, pkg),
           open.users.addRunningApp(userId, pkg),
-          open.users.setAppSettings(userId, pkg, [{ key: 'round', value: round }, { key: 'nested', value: { u, list: [round] } }]),
+          open.users.setAppSettings(userId, pkg, [
+            { key: 'round', value: round },
+            { key: 'nested', value: { u, list: [round] } },
+          ]),
           open.users.removeRunningApp(userId, other),
           round % 3 === 0 ? open.users.uninstallApp(userId, other) : Promise.resolve(null),
         ];

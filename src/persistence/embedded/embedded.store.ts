@@ -82,7 +82,12 @@ export class EmbeddedStore implements BeforeApplicationShutdown {
 async function loadDatastore<T extends object>(filename: string, uniqueField: keyof T & string): Promise<Datastore<T>> {
   // An onload handler keeps nedb from rethrowing a load error asynchronously; we await autoloadPromise instead.
   // Owner-only files: they hold users' emails and apps' key hashes.
-  const db = new Datastore<T>({ filename, autoload: true, onload: () => undefined, modes: { fileMode: 0o600, dirMode: 0o700 } });
+  const db = new Datastore<T>({
+    filename,
+    autoload: true,
+    onload: () => undefined,
+    modes: { fileMode: 0o600, dirMode: 0o700 },
+  });
   await db.autoloadPromise;
   await db.ensureIndexAsync({ fieldName: uniqueField, unique: true });
   return db;

@@ -29,7 +29,9 @@ export class MongoPersistenceModule {
       module: MongoPersistenceModule,
       imports: [
         // MongooseModule closes the connection itself on application shutdown.
-        MongooseModule.forRootAsync({ useFactory: (): MongooseModuleFactoryOptions => mongoConnectionOptions(mongoUrl) }),
+        MongooseModule.forRootAsync({
+          useFactory: (): MongooseModuleFactoryOptions => mongoConnectionOptions(mongoUrl),
+        }),
         MongooseModule.forFeature([
           { name: APP_MODEL, schema: AppSchema },
           { name: USER_MODEL, schema: UserSchema },

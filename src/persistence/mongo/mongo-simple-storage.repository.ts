@@ -25,7 +25,12 @@ export class MongoSimpleStorageRepository extends VersionedSimpleStorageReposito
     return this.model.findOne({ userId, packageName }).lean<VersionedDoc>().exec();
   }
 
-  protected async insertDoc(userId: string, packageName: string, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean> {
+  protected async insertDoc(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean> {
     try {
       await this.model.create({ userId, packageName, entries, version: 1, updatedAt });
       return true;
@@ -35,13 +40,23 @@ export class MongoSimpleStorageRepository extends VersionedSimpleStorageReposito
     }
   }
 
-  protected async updateDoc(userId: string, packageName: string, version: number, entries: SimpleStorageEntry[], updatedAt: Date): Promise<boolean> {
-    const { matchedCount } = await this.model.updateOne({ userId, packageName, version }, { $set: { entries, version: version + 1, updatedAt } }).exec();
+  protected async updateDoc(
+    userId: string,
+    packageName: string,
+    version: number,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+  ): Promise<boolean> {
+    const { matchedCount } = await this.model
+      .updateOne({ userId, packageName, version }, { $set: { entries, version: version + 1, updatedAt } })
+      .exec();
     return matchedCount === 1;
   }
 
   protected async removeDoc(userId: string, packageName: string, version: number | null): Promise<boolean> {
-    const { deletedCount } = await this.model.deleteOne(version === null ? { userId, packageName } : { userId, packageName, version }).exec();
+    const { deletedCount } = await this.model
+      .deleteOne(version === null ? { userId, packageName } : { userId, packageName, version })
+      .exec();
     return deletedCount === 1;
   }
 }

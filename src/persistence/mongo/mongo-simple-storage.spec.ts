@@ -63,7 +63,13 @@ describe('mongo simple storage without a server', () => {
     model = connection.model<SimpleStorageEntity>(SIMPLE_STORAGE_MODEL, SimpleStorageSchema);
     storage = new MongoSimpleStorageRepository(model);
     calls = [];
-    const existing = { userId: 'alice@example.com', packageName: 'com.example.notes', entries: [{ key: 'a.b', value: '1' }], version: 7, updatedAt: new Date() };
+    const existing = {
+      userId: 'alice@example.com',
+      packageName: 'com.example.notes',
+      entries: [{ key: 'a.b', value: '1' }],
+      version: 7,
+      updatedAt: new Date(),
+    };
     const collection = model.collection as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     const record = (method: string, reply: unknown) => {
       collection[method] = async (...args: unknown[]) => {
@@ -81,11 +87,22 @@ describe('mongo simple storage without a server', () => {
   });
 
   it('declares a unique (userId, packageName) index', () => {
-    expect(SimpleStorageSchema.indexes()).toContainEqual([{ userId: 1, packageName: 1 }, expect.objectContaining({ unique: true })]);
+    expect(SimpleStorageSchema.indexes()).toContainEqual([
+      { userId: 1, packageName: 1 },
+      expect.objectContaining({ unique: true }),
+    ]);
   });
 
   it('writes the whole entry list conditionally on the version read; user keys stay values', async () => {
-    await storage.upsert('alice@example.com', 'com.example.notes', [{ key: '$where', value: 'x' }, { key: '__proto__', value: 'y' }], { maxTotalBytes: 1000, maxKeys: 10 });
+    await storage.upsert(
+      'alice@example.com',
+      'com.example.notes',
+      [
+        { key: '$where', value: 'x' },
+        { key: '__proto__', value: 'y' },
+      ],
+      { maxTotalBytes: 1000, maxKeys: 10 },
+    );
     expect(calls.map((c) => c.method)).toEqual(['findOne', 'updateOne']);
     const [filter, update] = calls[1].args as [Record<string, unknown>, { $set: Record<string, unknown> }];
     expect(filter).toEqual({ userId: 'alice@example.com', packageName: 'com.example.notes', version: 7 });

@@ -22,7 +22,13 @@ export class MongoStoreHealth extends StoreHealth {
       timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
     });
     try {
-      return await Promise.race([db.admin().ping().then(() => true), timeout]);
+      return await Promise.race([
+        db
+          .admin()
+          .ping()
+          .then(() => true),
+        timeout,
+      ]);
     } catch {
       return false;
     } finally {

@@ -35,11 +35,15 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     assertKey(userId, 'userId');
     const doc = await retryOnDuplicateKey(() =>
       this.model
-        .findOneAndUpdate({ userId }, { $setOnInsert: emptyUserFields(new Date()) }, {
-          upsert: true,
-          returnDocument: 'after',
-          setDefaultsOnInsert: false,
-        })
+        .findOneAndUpdate(
+          { userId },
+          { $setOnInsert: emptyUserFields(new Date()) },
+          {
+            upsert: true,
+            returnDocument: 'after',
+            setDefaultsOnInsert: false,
+          },
+        )
         .lean<StoredUser>()
         .exec(),
     );
@@ -77,9 +81,13 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     const doc = await this.model
-      .findOneAndUpdate({ userId }, { $pull: pullPackage(packageName), $set: { updatedAt: new Date() } }, {
-        returnDocument: 'after',
-      })
+      .findOneAndUpdate(
+        { userId },
+        { $pull: pullPackage(packageName), $set: { updatedAt: new Date() } },
+        {
+          returnDocument: 'after',
+        },
+      )
       .lean<StoredUser>()
       .exec();
     return doc ? toUserRecord(doc) : null;
@@ -173,7 +181,11 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     try {
       await retryOnDuplicateKey(() =>
         this.model
-          .updateOne({ userId }, { $setOnInsert: emptyUserFields(new Date()) }, { upsert: true, setDefaultsOnInsert: false })
+          .updateOne(
+            { userId },
+            { $setOnInsert: emptyUserFields(new Date()) },
+            { upsert: true, setDefaultsOnInsert: false },
+          )
           .exec(),
       );
     } catch (err) {

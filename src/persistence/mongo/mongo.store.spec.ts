@@ -93,7 +93,12 @@ function storedUser(userId: string): UserRecord {
 /** A plain copy of what mongoose hands the driver (its casted arrays and subdocuments are not plain). */
 function toPlain(value: unknown): unknown {
   if (Array.isArray(value)) return Array.from(value, toPlain);
-  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof mongoose.Types.ObjectId) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    value instanceof Date ||
+    value instanceof mongoose.Types.ObjectId
+  ) {
     return value;
   }
   const bson = (value as { toBSON?: () => unknown }).toBSON;
@@ -241,7 +246,9 @@ describe('mongo store without a server', () => {
     expect(calls.map((c) => c.method)).toEqual(['updateOne', 'updateOne', 'findOne']);
     const [filter, update] = calls[1].args as [object, Record<string, Record<string, unknown>>];
     expect(filter).toEqual({ userId: 'alice@example.com', 'installedApps.packageName': { $ne: 'com.example.alpha' } });
-    expect(update.$push).toEqual({ installedApps: { packageName: 'com.example.alpha', installedDate: expect.any(Date) } });
+    expect(update.$push).toEqual({
+      installedApps: { packageName: 'com.example.alpha', installedDate: expect.any(Date) },
+    });
   });
 
   it('setAppSettings replaces in place, or pushes only while no entry exists', async () => {
@@ -260,7 +267,10 @@ describe('mongo store without a server', () => {
     expect(replaceFilter).toEqual({ userId: 'alice@example.com', 'appSettings.packageName': 'com.example.alpha' });
     expect(replace.$set['appSettings.$.settings']).toEqual([{ key: 'k', value: [1, { a: 'b' }] }]);
     const [pushFilter, push] = calls[2].args as [object, Record<string, Record<string, unknown>>];
-    expect(pushFilter).toEqual({ userId: 'alice@example.com', 'appSettings.packageName': { $ne: 'com.example.alpha' } });
+    expect(pushFilter).toEqual({
+      userId: 'alice@example.com',
+      'appSettings.packageName': { $ne: 'com.example.alpha' },
+    });
     expect(push.$push).toEqual({
       appSettings: { packageName: 'com.example.alpha', settings: [{ key: 'k', value: [1, { a: 'b' }] }] },
     });

@@ -16,14 +16,19 @@ export class CloudUnreachableError extends SetupError {
     cause: unknown,
   ) {
     const code = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
-    super(`Cannot reach the cloud at ${url} (${code ?? (cause as Error)?.message ?? 'network error'}). Is it running (npm start)? Set --cloud URL if it is elsewhere.`, { cause });
+    super(
+      `Cannot reach the cloud at ${url} (${code ?? (cause as Error)?.message ?? 'network error'}). Is it running (npm start)? Set --cloud URL if it is elsewhere.`,
+      { cause },
+    );
     this.name = 'CloudUnreachableError';
   }
 }
 
 export class AdminKeyError extends SetupError {
   constructor(url: string, source: string) {
-    super(`The cloud at ${url} refused the admin API key (401) taken from ${source}. Use the key the cloud printed at start (or its DATA_DIR/secrets.json), via --admin-key or ADMIN_API_KEY.`);
+    super(
+      `The cloud at ${url} refused the admin API key (401) taken from ${source}. Use the key the cloud printed at start (or its DATA_DIR/secrets.json), via --admin-key or ADMIN_API_KEY.`,
+    );
     this.name = 'AdminKeyError';
   }
 }
@@ -47,14 +52,18 @@ export class AppStartError extends SetupError {
     readonly stage: string,
     detail: string,
   ) {
-    super(`Starting ${packageName} failed at stage ${stage}: ${detail}${STAGE_HINTS[stage] ? `\n  hint: ${STAGE_HINTS[stage]}` : ''}`);
+    super(
+      `Starting ${packageName} failed at stage ${stage}: ${detail}${STAGE_HINTS[stage] ? `\n  hint: ${STAGE_HINTS[stage]}` : ''}`,
+    );
     this.name = 'AppStartError';
   }
 }
 
 const STAGE_HINTS: Record<string, string> = {
-  WEBHOOK: "the cloud could not deliver the session webhook: is the app's server running at its publicUrl, and does POST {publicUrl}/webhook answer 2xx?",
-  TIMEOUT: "the webhook was accepted but the app never connected to /app-ws: check the app's logs and its API key (MENTRAOS_API_KEY / apiKey).",
+  WEBHOOK:
+    "the cloud could not deliver the session webhook: is the app's server running at its publicUrl, and does POST {publicUrl}/webhook answer 2xx?",
+  TIMEOUT:
+    "the webhook was accepted but the app never connected to /app-ws: check the app's logs and its API key (MENTRAOS_API_KEY / apiKey).",
   HARDWARE_CHECK: 'the app requires hardware this glasses model lacks: try another --model.',
   LOOKUP: 'the app is not registered or not installed for this user.',
 };
@@ -66,7 +75,11 @@ export class CloudRequestError extends SetupError {
     what: string,
   ) {
     const b = body as { message?: unknown; code?: unknown } | undefined;
-    const msg = Array.isArray(b?.message) ? b.message.join('; ') : typeof b?.message === 'string' ? b.message : JSON.stringify(body);
+    const msg = Array.isArray(b?.message)
+      ? b.message.join('; ')
+      : typeof b?.message === 'string'
+        ? b.message
+        : JSON.stringify(body);
     super(`${what} failed: HTTP ${status}${b?.code ? ` ${String(b.code)}` : ''}: ${msg}`);
     this.name = 'CloudRequestError';
   }
@@ -77,7 +90,12 @@ export interface SessionSummaryLite {
   glassesConnected: boolean;
   runningApps: string[];
   loadingApps: string[];
-  apps: Array<{ packageName: string; state: string; connected: boolean; lastStart?: { at: string; ok: boolean; stage?: string; message?: string } }>;
+  apps: Array<{
+    packageName: string;
+    state: string;
+    connected: boolean;
+    lastStart?: { at: string; ok: boolean; stage?: string; message?: string };
+  }>;
   subscriptions: Record<string, string[]>;
   modelName: string | null;
   microphone?: unknown;
@@ -90,7 +108,12 @@ export class AdminClient {
     private readonly keySource = 'the given key',
   ) {}
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, opts: { auth?: boolean; timeoutMs?: number } = {}): Promise<{ status: number; body: T }> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { auth?: boolean; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: T }> {
     const url = this.baseUrl + path;
     let res: Response;
     try {
@@ -118,8 +141,14 @@ export class AdminClient {
   }
 
   async listApps(): Promise<Array<{ packageName: string; name: string; appType: string; publicUrl: string }>> {
-    const r = await this.request<Array<{ packageName: string; name: string; appType: string; publicUrl: string }>>('GET', '/api/admin/apps');
-    if (r.status === 404) throw new SetupError(`${this.baseUrl} has no admin API (GET /api/admin/apps answered 404): is --cloud pointing at a MentraOS open cloud?`);
+    const r = await this.request<Array<{ packageName: string; name: string; appType: string; publicUrl: string }>>(
+      'GET',
+      '/api/admin/apps',
+    );
+    if (r.status === 404)
+      throw new SetupError(
+        `${this.baseUrl} has no admin API (GET /api/admin/apps answered 404): is --cloud pointing at a MentraOS open cloud?`,
+      );
     if (r.status !== 200 || !Array.isArray(r.body)) throw new CloudRequestError(r.status, r.body, 'Listing apps');
     return r.body;
   }
@@ -127,19 +156,32 @@ export class AdminClient {
   /** Creates the user if needed. */
   async coreToken(userId: string): Promise<string> {
     const r = await this.request<{ coreToken: string }>('POST', `/api/admin/users/${encodeURIComponent(userId)}/token`);
-    if (r.status !== 201 && r.status !== 200) throw new CloudRequestError(r.status, r.body, `Getting a core token for ${userId}`);
+    if (r.status !== 201 && r.status !== 200)
+      throw new CloudRequestError(r.status, r.body, `Getting a core token for ${userId}`);
     return r.body.coreToken;
   }
 
   async install(userId: string, packageName: string): Promise<void> {
-    const r = await this.request('PUT', `/api/admin/users/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}`);
-    if (r.status === 404) throw new UnknownAppError(packageName, (await this.listApps()).map((a) => a.packageName));
+    const r = await this.request(
+      'PUT',
+      `/api/admin/users/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}`,
+    );
+    if (r.status === 404)
+      throw new UnknownAppError(
+        packageName,
+        (await this.listApps()).map((a) => a.packageName),
+      );
     if (r.status !== 200) throw new CloudRequestError(r.status, r.body, `Installing ${packageName} for ${userId}`);
   }
 
   /** Waits for the outcome; throws AppStartError with the failing stage. */
   async start(userId: string, packageName: string, timeoutMs = 60_000): Promise<{ alreadyRunning: boolean }> {
-    const r = await this.request<{ alreadyRunning?: boolean; code?: string; message?: string; details?: { stage?: string } }>(
+    const r = await this.request<{
+      alreadyRunning?: boolean;
+      code?: string;
+      message?: string;
+      details?: { stage?: string };
+    }>(
       'POST',
       `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}/start`,
       undefined,
@@ -147,12 +189,16 @@ export class AdminClient {
     );
     if (r.status === 201 || r.status === 200) return { alreadyRunning: r.body.alreadyRunning === true };
     const stage = r.body?.details?.stage;
-    if (stage || r.body?.code === 'START_FAILED') throw new AppStartError(packageName, stage ?? 'UNKNOWN', r.body?.message ?? `HTTP ${r.status}`);
+    if (stage || r.body?.code === 'START_FAILED')
+      throw new AppStartError(packageName, stage ?? 'UNKNOWN', r.body?.message ?? `HTTP ${r.status}`);
     throw new CloudRequestError(r.status, r.body, `Starting ${packageName}`);
   }
 
   async stop(userId: string, packageName: string): Promise<boolean> {
-    const r = await this.request('POST', `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}/stop`);
+    const r = await this.request(
+      'POST',
+      `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}/stop`,
+    );
     if (r.status === 201 || r.status === 200) return true;
     if (r.status === 409) return false; // not running
     throw new CloudRequestError(r.status, r.body, `Stopping ${packageName}`);
@@ -167,7 +213,10 @@ export class AdminClient {
 
   /** A short-lived link to the web simulator for this user; null when the cloud has no web UI. */
   async simulatorLink(userId: string, model: string): Promise<{ url: string; path: string; expiresAt: string } | null> {
-    const r = await this.request<{ url: string; path: string; expiresAt: string }>('POST', '/api/simulator/links', { userId, model });
+    const r = await this.request<{ url: string; path: string; expiresAt: string }>('POST', '/api/simulator/links', {
+      userId,
+      model,
+    });
     if (r.status !== 201 && r.status !== 200) return null;
     return r.body;
   }

@@ -96,7 +96,8 @@ export function parseCliArgs(
   if (v.help) return { help: true };
   const userId = v.user?.trim();
   if (!userId) throw new UsageError('--user EMAIL is required');
-  if (/[\s/\\$]/.test(userId) || userId.length > 320) throw new UsageError(`--user ${JSON.stringify(userId)} is not a valid user id (an email, no spaces, slashes or $)`);
+  if (/[\s/\\$]/.test(userId) || userId.length > 320)
+    throw new UsageError(`--user ${JSON.stringify(userId)} is not a valid user id (an email, no spaces, slashes or $)`);
   let model: DeviceModel;
   try {
     model = resolveModel(v.model ?? 'g1');
@@ -105,13 +106,15 @@ export function parseCliArgs(
   }
   const apps = (v.app ?? []).map((a) => a.trim());
   for (const a of apps) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/.test(a)) throw new UsageError(`--app ${JSON.stringify(a)} is not a valid package name`);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/.test(a))
+      throw new UsageError(`--app ${JSON.stringify(a)} is not a valid package name`);
   }
   const cloudUrl = normalizeCloudUrl(v.cloud ?? `http://127.0.0.1:${env.PORT?.trim() || '8002'}`);
   let timeoutMs = 30_000;
   if (v.timeout !== undefined) {
     timeoutMs = Number(v.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(v.timeout)}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
+      throw new UsageError(`--timeout must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(v.timeout)}`);
   }
   const key = resolveAdminKey({ flag: v['admin-key'], env, readSecrets });
   return {
@@ -137,7 +140,8 @@ export function normalizeCloudUrl(raw: string): string {
   }
   if (url.protocol === 'ws:') url.protocol = 'http:';
   if (url.protocol === 'wss:') url.protocol = 'https:';
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--cloud must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--cloud must be an http(s) URL, got ${JSON.stringify(raw)}`);
   if (url.search || url.hash) throw new UsageError('--cloud must not have a query or fragment');
   return url.toString().replace(/\/+$/, '');
 }
@@ -174,6 +178,7 @@ export function resolveAdminKey(input: {
     throw new UsageError(`${path} is not JSON; pass --admin-key KEY or set ADMIN_API_KEY`);
   }
   const key = (parsed as { adminApiKey?: unknown } | null)?.adminApiKey;
-  if (typeof key !== 'string' || !key.trim()) throw new UsageError(`${path} has no adminApiKey; pass --admin-key KEY or set ADMIN_API_KEY`);
+  if (typeof key !== 'string' || !key.trim())
+    throw new UsageError(`${path} has no adminApiKey; pass --admin-key KEY or set ADMIN_API_KEY`);
   return { key: key.trim(), source: path };
 }

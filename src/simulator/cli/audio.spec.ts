@@ -20,7 +20,16 @@ const dir = mkdtempSync(join(tmpdir(), 'sim-audio-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A WAV of any format, written by hand (so the test does not depend on the code under test). */
-function wav(opts: { rate: number; channels: number; bits: number; float?: boolean; extensible?: boolean; samples: number[][]; dataSize?: number; extraChunk?: boolean }): Buffer {
+function wav(opts: {
+  rate: number;
+  channels: number;
+  bits: number;
+  float?: boolean;
+  extensible?: boolean;
+  samples: number[][];
+  dataSize?: number;
+  extraChunk?: boolean;
+}): Buffer {
   const bytes = opts.bits / 8;
   const frames = opts.samples[0]!.length;
   const data = Buffer.alloc(frames * opts.channels * bytes);
@@ -49,7 +58,9 @@ function wav(opts: { rate: number; channels: number; bits: number; float?: boole
     fmt.writeUInt16LE(22, 24);
     fmt.writeUInt16LE(opts.float ? 3 : 1, 32); // SubFormat GUID starts with the format tag
   }
-  const extra = opts.extraChunk ? Buffer.concat([Buffer.from('LIST'), Buffer.from([3, 0, 0, 0]), Buffer.from('abc\0')]) : Buffer.alloc(0);
+  const extra = opts.extraChunk
+    ? Buffer.concat([Buffer.from('LIST'), Buffer.from([3, 0, 0, 0]), Buffer.from('abc\0')])
+    : Buffer.alloc(0);
   const dataHeader = Buffer.alloc(8);
   dataHeader.write('data', 0, 'ascii');
   dataHeader.writeUInt32LE(opts.dataSize ?? data.length, 4);
@@ -65,15 +76,37 @@ const sine = (hz: number, rate: number, ms: number, amp = 0.5): number[] =>
 
 describe('WAV parsing', () => {
   it('reads the header of PCM 8/16/24/32-bit, float and WAVE_FORMAT_EXTENSIBLE files', () => {
-    for (const [bits, float, extensible] of [[8, false, false], [16, false, false], [24, false, false], [32, false, false], [32, true, false], [16, false, true], [32, true, true]] as const) {
-      const info = parseWav(wav({ rate: 22050, channels: 2, bits, float, extensible, samples: [[0, 0.5], [0, -0.5]] }));
+    for (const [bits, float, extensible] of [
+      [8, false, false],
+      [16, false, false],
+      [24, false, false],
+      [32, false, false],
+      [32, true, false],
+      [16, false, true],
+      [32, true, true],
+    ] as const) {
+      const info = parseWav(
+        wav({
+          rate: 22050,
+          channels: 2,
+          bits,
+          float,
+          extensible,
+          samples: [
+            [0, 0.5],
+            [0, -0.5],
+          ],
+        }),
+      );
       expect(info).toMatchObject({ format: float ? 3 : 1, channels: 2, sampleRate: 22050, bitsPerSample: bits });
       expect(info.data.length).toBe(2 * 2 * (bits / 8));
     }
   });
 
   it('skips unknown chunks and clamps a streaming writer\u2019s oversized data length (espeak-ng --stdout)', () => {
-    const info = parseWav(wav({ rate: 16000, channels: 1, bits: 16, samples: [[0.1, 0.2, 0.3]], dataSize: 0x7ffff000, extraChunk: true }));
+    const info = parseWav(
+      wav({ rate: 16000, channels: 1, bits: 16, samples: [[0.1, 0.2, 0.3]], dataSize: 0x7ffff000, extraChunk: true }),
+    );
     expect(info.data.length).toBe(6);
     expect(info.data.readInt16LE(4)).toBe(Math.round(0.3 * 32767));
   });
@@ -106,7 +139,11 @@ describe('conversion to PCM s16le 16 kHz mono', () => {
   });
 
   it('upsamples 8 kHz and reads 8-bit, 24-bit and float input', () => {
-    for (const [rate, bits, float] of [[8000, 8, false], [48000, 24, false], [22050, 32, true]] as const) {
+    for (const [rate, bits, float] of [
+      [8000, 8, false],
+      [48000, 24, false],
+      [22050, 32, true],
+    ] as const) {
       const out = wavToPcm16k(wav({ rate, channels: 1, bits, float, samples: [sine(300, rate, 500)] }));
       expect(out.length).toBe(16000); // 0.5 s
       expect(Math.abs(estimateToneHz(out) - 300)).toBeLessThan(15);
@@ -116,7 +153,9 @@ describe('conversion to PCM s16le 16 kHz mono', () => {
   it('mixes channels down (opposite channels cancel) and clips floats', () => {
     const a = sine(440, 16000, 100);
     const out = wavToPcm16k(wav({ rate: 16000, channels: 2, bits: 16, samples: [a, a.map((v) => -v)] }));
-    expect(Math.max(...Array.from({ length: out.length / 2 }, (_, i) => Math.abs(out.readInt16LE(i * 2))))).toBeLessThanOrEqual(1);
+    expect(
+      Math.max(...Array.from({ length: out.length / 2 }, (_, i) => Math.abs(out.readInt16LE(i * 2)))),
+    ).toBeLessThanOrEqual(1);
     expect(floatToPcm16(Float32Array.from([2, -2, 0])).readInt16LE(0)).toBe(32767);
     expect(floatToPcm16(Float32Array.from([2, -2, 0])).readInt16LE(2)).toBe(-32768);
   });
@@ -138,7 +177,9 @@ describe('loadAudioFile', () => {
   });
 
   it('explains unreadable, odd and broken files', async () => {
-    await expect(loadAudioFile(join(dir, 'missing.wav'))).rejects.toThrow(/cannot read audio file .*missing\.wav: no such file/);
+    await expect(loadAudioFile(join(dir, 'missing.wav'))).rejects.toThrow(
+      /cannot read audio file .*missing\.wav: no such file/,
+    );
     await expect(loadAudioFile(dir)).rejects.toThrow(/cannot read audio file .*: it is a directory/);
     const odd = join(dir, 'odd.raw');
     writeFileSync(odd, Buffer.alloc(3));
@@ -171,6 +212,8 @@ describe('synthesizeSpeech', () => {
   });
 
   it('says clearly when the synthesizer is missing', async () => {
-    await expect(synthesizeSpeech('hi', { binary: '/nonexistent/espeak-ng' })).rejects.toThrow(/needs espeak-ng, which is not installed \(Debian: apt-get install espeak-ng\)/);
+    await expect(synthesizeSpeech('hi', { binary: '/nonexistent/espeak-ng' })).rejects.toThrow(
+      /needs espeak-ng, which is not installed \(Debian: apt-get install espeak-ng\)/,
+    );
   });
 });

@@ -52,17 +52,21 @@ export function parseWav(buf: Buffer): WavInfo {
       const sampleRate = buf.readUInt32LE(body + 4);
       const bitsPerSample = buf.readUInt16LE(body + 14);
       if (format === WAVE_FORMAT_EXTENSIBLE) {
-        if (size < 40 || body + 26 > buf.length) throw new AudioFileError('WAV WAVE_FORMAT_EXTENSIBLE fmt chunk is truncated');
+        if (size < 40 || body + 26 > buf.length)
+          throw new AudioFileError('WAV WAVE_FORMAT_EXTENSIBLE fmt chunk is truncated');
         format = buf.readUInt16LE(body + 24); // first two bytes of the SubFormat GUID
       }
       if (format !== WAVE_FORMAT_PCM && format !== WAVE_FORMAT_FLOAT) {
         throw new AudioFileError(`unsupported WAV encoding (format tag ${format}); use PCM or 32-bit float`);
       }
       if (channels < 1) throw new AudioFileError('WAV has 0 channels');
-      if (sampleRate < 1000 || sampleRate > 384_000) throw new AudioFileError(`unsupported WAV sample rate ${sampleRate} Hz`);
+      if (sampleRate < 1000 || sampleRate > 384_000)
+        throw new AudioFileError(`unsupported WAV sample rate ${sampleRate} Hz`);
       const okBits = format === WAVE_FORMAT_FLOAT ? [32, 64] : [8, 16, 24, 32];
       if (!okBits.includes(bitsPerSample)) {
-        throw new AudioFileError(`unsupported WAV sample size: ${bitsPerSample}-bit ${format === WAVE_FORMAT_FLOAT ? 'float' : 'PCM'}`);
+        throw new AudioFileError(
+          `unsupported WAV sample size: ${bitsPerSample}-bit ${format === WAVE_FORMAT_FLOAT ? 'float' : 'PCM'}`,
+        );
       }
       fmt = { format: format as 1 | 3, channels, sampleRate, bitsPerSample };
     } else if (id === 'data') {
@@ -147,7 +151,12 @@ export function floatToPcm16(samples: Float32Array): Buffer {
 /** Any supported WAV → PCM s16le, 16 kHz, mono (what `/glasses-ws` carries). */
 export function wavToPcm16k(buf: Buffer): Buffer {
   const wav = parseWav(buf);
-  if (wav.format === WAVE_FORMAT_PCM && wav.bitsPerSample === 16 && wav.channels === 1 && wav.sampleRate === TARGET_RATE) {
+  if (
+    wav.format === WAVE_FORMAT_PCM &&
+    wav.bitsPerSample === 16 &&
+    wav.channels === 1 &&
+    wav.sampleRate === TARGET_RATE
+  ) {
     return Buffer.from(wav.data);
   }
   return floatToPcm16(resample(wavToMonoFloat(wav), wav.sampleRate, TARGET_RATE));
@@ -206,12 +215,20 @@ export async function loadAudioFile(path: string): Promise<Buffer> {
     buf = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (err as Error).message;
     throw new AudioFileError(`cannot read audio file ${path}: ${why}`, { cause: err });
   }
   const ext = extname(path).toLowerCase();
   if (['.raw', '.pcm', '.s16', '.s16le'].includes(ext)) {
-    if (buf.length % 2 !== 0) throw new AudioFileError(`audio file ${path}: raw PCM s16le must have an even number of bytes`);
+    if (buf.length % 2 !== 0)
+      throw new AudioFileError(`audio file ${path}: raw PCM s16le must have an even number of bytes`);
     return buf;
   }
   try {
@@ -259,7 +276,8 @@ export async function synthesizeSpeech(
     });
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
-      else reject(new AudioFileError(`espeak-ng exited with ${code}: ${Buffer.concat(errOut).toString('utf8').trim()}`));
+      else
+        reject(new AudioFileError(`espeak-ng exited with ${code}: ${Buffer.concat(errOut).toString('utf8').trim()}`));
     });
   });
   const pcm = wavToPcm16k(wav);

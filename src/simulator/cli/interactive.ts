@@ -20,7 +20,15 @@ export async function runInteractive(session: SimSession, link: string | null): 
   const draw = (): void => {
     timer = null;
     if (prompting) return;
-    const lines = renderScreen({ model: g.model, state: g.state, headUp, userId: session.opts.userId, apps: session.opts.apps, status, link });
+    const lines = renderScreen({
+      model: g.model,
+      state: g.state,
+      headUp,
+      userId: session.opts.userId,
+      apps: session.opts.apps,
+      status,
+      link,
+    });
     stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n${recent.map((r) => `  ${r}`).join('\n')}\n`);
   };
   const redraw = (): void => {
@@ -73,7 +81,10 @@ export async function runInteractive(session: SimSession, link: string | null): 
   draw();
 
   await new Promise<void>((resolve) => {
-    const onKey = (str: string | undefined, key: { name?: string; ctrl?: boolean; shift?: boolean } | undefined): void => {
+    const onKey = (
+      str: string | undefined,
+      key: { name?: string; ctrl?: boolean; shift?: boolean } | undefined,
+    ): void => {
       if (prompting) return;
       const k = str ?? key?.name ?? '';
       if ((key?.ctrl && key.name === 'c') || k === 'q') {

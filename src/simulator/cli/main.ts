@@ -39,7 +39,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         text = await readFile(opts.scriptPath, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new UsageError(`cannot read script ${opts.scriptPath}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        throw new UsageError(
+          `cannot read script ${opts.scriptPath}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+        );
       }
       const steps = parseScript(text, { fileName: basename(opts.scriptPath), baseDir: dirname(opts.scriptPath) });
       prepared = await prepareScript(steps, { apps: opts.apps });
@@ -55,7 +57,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return EXIT.OK;
       }
       const f = result.failure!;
-      io.err(`FAIL: step ${f.step.index} (${f.step.label}, line ${f.step.line}) failed after ${result.passed} passed: ${f.message.split('\n').join(' — ')}`);
+      io.err(
+        `FAIL: step ${f.step.index} (${f.step.label}, line ${f.step.line}) failed after ${result.passed} passed: ${f.message.split('\n').join(' — ')}`,
+      );
       return EXIT.STEP_FAILED;
     }
 

@@ -75,14 +75,27 @@ export function layoutLines(layout: Layout | null | undefined, size: ScreenSize)
         break;
       case 'reference_card': {
         const title = s(layout.title);
-        lines = [...(title ? [truncate(title.toUpperCase(), cols), '─'.repeat(Math.min(cols, Math.max(3, title.length)))] : []), ...wrapText(s(layout.text), cols)];
+        lines = [
+          ...(title
+            ? [truncate(title.toUpperCase(), cols), '─'.repeat(Math.min(cols, Math.max(3, title.length)))]
+            : []),
+          ...wrapText(s(layout.text), cols),
+        ];
         break;
       }
       case 'bitmap_view':
-        lines = ['', center('[bitmap image]', cols), center(`(${Math.round((s(layout.data).length * 3) / 4)} bytes, see /simulator)`, cols)];
+        lines = [
+          '',
+          center('[bitmap image]', cols),
+          center(`(${Math.round((s(layout.data).length * 3) / 4)} bytes, see /simulator)`, cols),
+        ];
         break;
       case 'bitmap_animation':
-        lines = ['', center(`[bitmap animation: ${Array.isArray(layout.frames) ? layout.frames.length : 0} frames]`, cols), center(`every ${s(layout.interval)} ms${layout.repeat ? ', repeating' : ''}`, cols)];
+        lines = [
+          '',
+          center(`[bitmap animation: ${Array.isArray(layout.frames) ? layout.frames.length : 0} frames]`, cols),
+          center(`every ${s(layout.interval)} ms${layout.repeat ? ', repeating' : ''}`, cols),
+        ];
         break;
       default:
         lines = [];

@@ -66,7 +66,12 @@ export async function runSteps(session: SimSession, script: PreparedScript, out:
   const displays: SeenDisplay[] = [];
   let seq = 0;
   const onDisplay = (m: DisplayEvent): void => {
-    displays.push({ seq: ++seq, view: m.view === 'dashboard' ? 'dashboard' : 'main', text: layoutToText(m.layout), packageName: m.packageName });
+    displays.push({
+      seq: ++seq,
+      view: m.view === 'dashboard' ? 'dashboard' : 'main',
+      text: layoutToText(m.layout),
+      packageName: m.packageName,
+    });
     if (displays.length > 500) displays.splice(0, 100);
   };
   g.on('msg:display_event', onDisplay);
@@ -151,12 +156,25 @@ export async function runSteps(session: SimSession, script: PreparedScript, out:
       case 'expect_dashboard': {
         const view: ViewName = step.kind === 'expect_display' ? 'main' : 'dashboard';
         const current = g.state.display[view];
-        const matchedSince = displays.find((d) => d.seq > actionSeq && d.view === view && matchesText(d.text, step.pattern));
+        const matchedSince = displays.find(
+          (d) => d.seq > actionSeq && d.view === view && matchesText(d.text, step.pattern),
+        );
         if (matchedSince || (current && matchesText(layoutToText(current.layout), step.pattern))) return;
         try {
           await g.waitForDisplay(step.pattern, { view, since: actionMark, timeoutMs: step.timeoutMs });
         } catch (err) {
-          throw new Error(describeDisplayMiss(view, step.pattern, step.timeoutMs, g.displayText(view), displays.filter((d) => d.seq > actionSeq && d.view === view), actionStep, err), { cause: err });
+          throw new Error(
+            describeDisplayMiss(
+              view,
+              step.pattern,
+              step.timeoutMs,
+              g.displayText(view),
+              displays.filter((d) => d.seq > actionSeq && d.view === view),
+              actionStep,
+              err,
+            ),
+            { cause: err },
+          );
         }
         return;
       }
@@ -192,7 +210,9 @@ function describeDisplayMiss(
         .map((d) => `${JSON.stringify(truncate(d.text, 100))}${d.packageName ? ` (${d.packageName})` : ''}`)
         .join(', ')
     : 'none';
-  const closed = /socket closed|Stopped waiting/.test((err as Error)?.message ?? '') ? ' (the glasses socket closed)' : '';
+  const closed = /socket closed|Stopped waiting/.test((err as Error)?.message ?? '')
+    ? ' (the glasses socket closed)'
+    : '';
   return (
     `no ${where} display matched ${pattern} within ${timeoutMs} ms${closed}\n` +
     `seen instead: the ${where} shows ${JSON.stringify(truncate(now, 200))}; ${where} displays since ${actionStep ? `step ${actionStep}` : 'the start'}: ${list}`

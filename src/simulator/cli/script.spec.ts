@@ -39,8 +39,23 @@ describe('parseScript: every step of issue 11', () => {
     );
     const kinds = steps.map((s) => s.kind);
     expect(kinds).toEqual([
-      'press', 'press', 'say', 'speak', 'play', 'head', 'location', 'expect_display', 'expect_dashboard', 'expect_mic', 'wait',
-      'stop_app', 'reconnect', 'start_app', 'touch', 'model', 'notification',
+      'press',
+      'press',
+      'say',
+      'speak',
+      'play',
+      'head',
+      'location',
+      'expect_display',
+      'expect_dashboard',
+      'expect_mic',
+      'wait',
+      'stop_app',
+      'reconnect',
+      'start_app',
+      'touch',
+      'model',
+      'notification',
     ]);
     const by = <K extends Step['kind']>(i: number, _k: K) => steps[i] as Extract<Step, { kind: K }>;
     expect(by(0, 'press')).toMatchObject({ pressType: 'short', index: 1, line: 2, label: 'press: short' });
@@ -88,7 +103,9 @@ describe('parseScript: clear errors, all at once, with lines', () => {
   it('names an unknown step, suggests the closest and lists the known ones', () => {
     const p = problems('- press: short\n- prss: long\n');
     expect(p).toHaveLength(1);
-    expect(p[0]).toMatch(/^line 2: step 2: unknown step "prss" \(did you mean "press"\?\); known steps: press, say, speak/);
+    expect(p[0]).toMatch(
+      /^line 2: step 2: unknown step "prss" \(did you mean "press"\?\); known steps: press, say, speak/,
+    );
   });
 
   it('collects every problem of a script', () => {
@@ -135,10 +152,14 @@ describe('parseScript: clear errors, all at once, with lines', () => {
     expect(problems('')[0]).toMatch(/the script is empty/);
     expect(problems('press: short\n')[0]).toMatch(/must be a YAML list of steps/);
     expect(problems('[]\n')[0]).toMatch(/has no steps/);
-    expect(problems('- press: short\n- press: short\n  press: long\n')[0]).toMatch(/line 3: YAML syntax error: Map keys must be unique/);
+    expect(problems('- press: short\n- press: short\n  press: long\n')[0]).toMatch(
+      /line 3: YAML syntax error: Map keys must be unique/,
+    );
   });
 
   it('names the file in the error message', () => {
-    expect(() => parseScript('- nope', { fileName: 'ci.yaml' })).toThrow(/^ci\.yaml: line 1: step 1: unknown step "nope"/);
+    expect(() => parseScript('- nope', { fileName: 'ci.yaml' })).toThrow(
+      /^ci\.yaml: line 1: step 1: unknown step "nope"/,
+    );
   });
 });

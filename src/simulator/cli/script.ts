@@ -70,7 +70,9 @@ export class ScriptError extends Error {
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`);
+    super(
+      `${file}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`,
+    );
     this.name = 'ScriptError';
   }
 }
@@ -90,7 +92,10 @@ export function parseScript(text: string, opts: ParseOptions = {}): Step[] {
   if (doc.errors.length > 0) {
     throw new ScriptError(
       file,
-      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`),
+      doc.errors.map(
+        (e) =>
+          `line ${e.linePos?.[0]?.line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      ),
     );
   }
   const root = doc.contents;
@@ -98,7 +103,9 @@ export function parseScript(text: string, opts: ParseOptions = {}): Step[] {
     throw new ScriptError(file, ['the script is empty: write a YAML list of steps, e.g. "- press: short"']);
   }
   if (!isSeq(root)) {
-    throw new ScriptError(file, ['the script must be a YAML list of steps ("- press: short"), not a single value or mapping']);
+    throw new ScriptError(file, [
+      'the script must be a YAML list of steps ("- press: short"), not a single value or mapping',
+    ]);
   }
   const values = doc.toJS({ maxAliasCount: 100 }) as unknown[];
   const steps: Step[] = [];
@@ -145,10 +152,13 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
   }
   if (!KINDS.includes(kind as StepKind)) {
     const hint = closest(kind, KINDS);
-    throw new Error(`unknown step "${kind}"${hint ? ` (did you mean "${hint}"?)` : ''}; known steps: ${KINDS.join(', ')}`);
+    throw new Error(
+      `unknown step "${kind}"${hint ? ` (did you mean "${hint}"?)` : ''}; known steps: ${KINDS.join(', ')}`,
+    );
   }
   const k = kind as StepKind;
-  if ('timeout_ms' in extra && !EXPECT_KINDS.has(k)) throw new Error(`timeout_ms only applies to expect_* steps, not ${k}`);
+  if ('timeout_ms' in extra && !EXPECT_KINDS.has(k))
+    throw new Error(`timeout_ms only applies to expect_* steps, not ${k}`);
   if (arg === undefined || arg === null) {
     if (!BARE_OK.has(k)) throw new Error(`${k} needs a value: ${STEP_SYNTAX[k]}`);
   }
@@ -186,9 +196,12 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
       checkKeys(o, ['lat', 'lng', 'accuracy'], k);
       const lat = o.lat;
       const lng = o.lng;
-      if (typeof lat !== 'number' || !Number.isFinite(lat) || lat < -90 || lat > 90) throw new Error(`location: lat must be a number in [-90, 90], got ${describe(lat)}`);
-      if (typeof lng !== 'number' || !Number.isFinite(lng) || lng < -180 || lng > 180) throw new Error(`location: lng must be a number in [-180, 180], got ${describe(lng)}`);
-      if (o.accuracy !== undefined && (typeof o.accuracy !== 'number' || o.accuracy < 0)) throw new Error('location: accuracy must be a number ≥ 0 (metres)');
+      if (typeof lat !== 'number' || !Number.isFinite(lat) || lat < -90 || lat > 90)
+        throw new Error(`location: lat must be a number in [-90, 90], got ${describe(lat)}`);
+      if (typeof lng !== 'number' || !Number.isFinite(lng) || lng < -180 || lng > 180)
+        throw new Error(`location: lng must be a number in [-180, 180], got ${describe(lng)}`);
+      if (o.accuracy !== undefined && (typeof o.accuracy !== 'number' || o.accuracy < 0))
+        throw new Error('location: accuracy must be a number ≥ 0 (metres)');
       return { ...base, kind: k, lat, lng, ...(o.accuracy !== undefined ? { accuracy: o.accuracy as number } : {}) };
     }
     case 'expect_display':
@@ -202,7 +215,8 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
         timeout = o.timeout_ms ?? timeout;
       }
       if (typeof source === 'number') source = String(source);
-      if (typeof source !== 'string' || source === '') throw new Error(`${k} needs a regular expression string, got ${describe(source)}`);
+      if (typeof source !== 'string' || source === '')
+        throw new Error(`${k} needs a regular expression string, got ${describe(source)}`);
       return { ...base, kind: k, pattern: compilePattern(source), timeoutMs: timeoutOf(timeout, k) };
     }
     case 'expect_mic': {
@@ -220,7 +234,8 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
     }
     case 'wait': {
       const ms = typeof arg === 'string' && /^\d+(\.\d+)?$/.test(arg.trim()) ? Number(arg) : arg;
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 3_600_000) throw new Error(`wait takes milliseconds (0 to 3600000), got ${describe(arg)}`);
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 3_600_000)
+        throw new Error(`wait takes milliseconds (0 to 3600000), got ${describe(arg)}`);
       return { ...base, kind: k, ms };
     }
     case 'stop_app':
@@ -241,7 +256,8 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
       if (!isPlainObject(arg)) throw new Error(`notification takes {title, content, app?}, got ${describe(arg)}`);
       const o = arg as Record<string, unknown>;
       checkKeys(o, ['title', 'content', 'app'], k);
-      if (typeof o.title !== 'string' || typeof o.content !== 'string') throw new Error('notification needs string title and content');
+      if (typeof o.title !== 'string' || typeof o.content !== 'string')
+        throw new Error('notification needs string title and content');
       if (o.app !== undefined && typeof o.app !== 'string') throw new Error('notification: app must be a string');
       return { ...base, kind: k, title: o.title, content: o.content, ...(o.app ? { app: o.app } : {}) };
     }
@@ -258,7 +274,10 @@ export function compilePattern(source: string): RegExp {
     if (literal) return new RegExp(literal[1]!, literal[2]!.replace(/[gy]/g, ''));
     return new RegExp(source);
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`, { cause: err });
+    throw new Error(
+      `invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      { cause: err },
+    );
   }
 }
 
@@ -286,13 +305,18 @@ function nonEmptyText(v: unknown, kind: string): string {
 
 function checkKeys(o: Record<string, unknown>, allowed: string[], kind: string): void {
   const bad = Object.keys(o).filter((key) => !allowed.includes(key));
-  if (bad.length > 0) throw new Error(`${kind}: unknown field${bad.length > 1 ? 's' : ''} ${bad.join(', ')} (allowed: ${allowed.join(', ')})`);
+  if (bad.length > 0)
+    throw new Error(
+      `${kind}: unknown field${bad.length > 1 ? 's' : ''} ${bad.join(', ')} (allowed: ${allowed.join(', ')})`,
+    );
 }
 
 function labelOf(kind: StepKind, arg: unknown): string {
   if (arg === undefined || arg === null) return kind;
-  const quote = typeof arg === 'string' && (/^(say|speak|expect_display|expect_dashboard)$/.test(kind) || !/^[\w./@:+-]+$/.test(arg));
-  const text = typeof arg === 'string' && !quote ? arg : JSON.stringify(arg) ?? String(arg);
+  const quote =
+    typeof arg === 'string' &&
+    (/^(say|speak|expect_display|expect_dashboard)$/.test(kind) || !/^[\w./@:+-]+$/.test(arg));
+  const text = typeof arg === 'string' && !quote ? arg : (JSON.stringify(arg) ?? String(arg));
   return `${kind}: ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
 }
 
@@ -327,7 +351,11 @@ function editDistance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      dp[i]![j] = Math.min(
+        dp[i - 1]![j]! + 1,
+        dp[i]![j - 1]! + 1,
+        dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
   }
   return dp[a.length]![b.length]!;

@@ -22,21 +22,35 @@ export async function bringUp(opts: CliOptions, out: Out): Promise<SimSession> {
   const registered = await admin.listApps(); // proves the cloud is there and the admin key is right
   for (const app of opts.apps) {
     if (!registered.some((a) => a.packageName === app)) {
-      throw new UnknownAppError(app, registered.map((a) => a.packageName));
+      throw new UnknownAppError(
+        app,
+        registered.map((a) => a.packageName),
+      );
     }
   }
   const token = await admin.coreToken(opts.userId);
   for (const app of opts.apps) await admin.install(opts.userId, app);
 
-  const glasses = new SimulatedGlasses({ cloudUrl: opts.cloudUrl, token, model: opts.model.name, timeoutMs: Math.min(opts.timeoutMs, 15_000) });
+  const glasses = new SimulatedGlasses({
+    cloudUrl: opts.cloudUrl,
+    token,
+    model: opts.model.name,
+    timeoutMs: Math.min(opts.timeoutMs, 15_000),
+  });
   try {
     const ack = await glasses.connect();
     out(`connected as ${opts.model.name} for ${opts.userId} (session ${ack.sessionId})`);
   } catch (err) {
     if (err instanceof UpgradeRefusedError) {
-      throw new SetupError(`The cloud refused the glasses socket: HTTP ${err.status} ${typeof err.body === 'string' ? err.body : JSON.stringify(err.body)}`, { cause: err });
+      throw new SetupError(
+        `The cloud refused the glasses socket: HTTP ${err.status} ${typeof err.body === 'string' ? err.body : JSON.stringify(err.body)}`,
+        { cause: err },
+      );
     }
-    throw new SetupError(`Could not connect the glasses socket to ${opts.cloudUrl}/glasses-ws: ${(err as Error).message}`, { cause: err });
+    throw new SetupError(
+      `Could not connect the glasses socket to ${opts.cloudUrl}/glasses-ws: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const session: SimSession = { opts, admin, glasses, started: [] };
   try {
@@ -53,7 +67,9 @@ export async function startApp(session: SimSession, packageName: string, out: Ou
   const { alreadyRunning } = await session.admin.start(session.opts.userId, packageName, session.opts.timeoutMs);
   if (!session.started.includes(packageName)) session.started.push(packageName);
   const subs = await waitForSubscriptions(session, packageName, 3000);
-  out(`${packageName} ${alreadyRunning ? 'was already running' : 'started'}${subs.length ? `; subscribed to ${subs.join(', ')}` : '; no subscriptions yet'}`);
+  out(
+    `${packageName} ${alreadyRunning ? 'was already running' : 'started'}${subs.length ? `; subscribed to ${subs.join(', ')}` : '; no subscriptions yet'}`,
+  );
 }
 
 export async function stopApp(session: SimSession, packageName: string): Promise<boolean> {

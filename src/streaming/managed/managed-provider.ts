@@ -36,7 +36,12 @@ export class NginxRtmpProvider implements ManagedStreamProvider {
 
   provision(): Ingest {
     const key = randomBytes(16).toString('hex');
-    return { key, rtmpUrl: `${this.cfg.ingestUrl}/${key}`, hlsUrl: `${this.cfg.hlsBaseUrl}/${key}.m3u8`, dashUrl: `${this.cfg.dashBaseUrl}/${key}.mpd` };
+    return {
+      key,
+      rtmpUrl: `${this.cfg.ingestUrl}/${key}`,
+      hlsUrl: `${this.cfg.hlsBaseUrl}/${key}.m3u8`,
+      dashUrl: `${this.cfg.dashBaseUrl}/${key}.mpd`,
+    };
   }
 
   outputs(destinations: Array<{ url: string; name?: string }>): OutputView[] {
@@ -44,7 +49,8 @@ export class NginxRtmpProvider implements ManagedStreamProvider {
       url: d.url,
       ...(d.name ? { name: d.name } : {}),
       status: 'error' as const,
-      error: 'The nginx-rtmp provider does not re-stream to other destinations (add a `push` directive to nginx.conf to do it there)',
+      error:
+        'The nginx-rtmp provider does not re-stream to other destinations (add a `push` directive to nginx.conf to do it there)',
     }));
   }
 }

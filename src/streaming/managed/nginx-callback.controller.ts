@@ -22,7 +22,8 @@ export class NginxCallbackController {
   @HttpCode(200)
   onPublish(@Body() body: NginxCallback): string {
     const key = typeof body?.name === 'string' ? body.name : '';
-    if (!/^[0-9a-f]{32}$/.test(key) || !this.keys.publish(key)) throw new ForbiddenException({ code: 'PERMISSION_DENIED', message: 'Unknown or used stream key' });
+    if (!/^[0-9a-f]{32}$/.test(key) || !this.keys.publish(key))
+      throw new ForbiddenException({ code: 'PERMISSION_DENIED', message: 'Unknown or used stream key' });
     return 'ok';
   }
 

@@ -24,8 +24,11 @@ export class ProviderRegistry {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const media = config.media;
-    this.providers = media.transcriptionProviders.map((name) => (name === 'soniox' ? new SonioxProvider(media.soniox!) : new VoskProvider(media.voskUrls)));
-    for (const p of this.providers) this.health.set(p.name, { consecutiveFailures: 0, coolingUntil: 0, failures: 0, lastError: null });
+    this.providers = media.transcriptionProviders.map((name) =>
+      name === 'soniox' ? new SonioxProvider(media.soniox!) : new VoskProvider(media.voskUrls),
+    );
+    for (const p of this.providers)
+      this.health.set(p.name, { consecutiveFailures: 0, coolingUntil: 0, failures: 0, lastError: null });
   }
 
   /** Tests and operators may add providers (e.g. a double) without touching the config. */
@@ -65,7 +68,9 @@ export class ProviderRegistry {
     if (h.consecutiveFailures >= this.config.media.failureThreshold && h.coolingUntil <= now) {
       h.coolingUntil = now + this.config.media.cooldownMs;
       h.consecutiveFailures = 0;
-      this.logger.warn(`provider ${name} failed ${this.config.media.failureThreshold} times in a row (${error}); skipping it for ${this.config.media.cooldownMs} ms`);
+      this.logger.warn(
+        `provider ${name} failed ${this.config.media.failureThreshold} times in a row (${error}); skipping it for ${this.config.media.cooldownMs} ms`,
+      );
     }
   }
 

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSonioxDouble, createVoskDouble, type SonioxDouble, type VoskDouble } from '../../../test/doubles/index.js';
+import {
+  createSonioxDouble,
+  createVoskDouble,
+  type SonioxDouble,
+  type VoskDouble,
+} from '../../../test/doubles/index.js';
 import { ProviderError, type ProviderResult, type StreamHandlers } from './provider.types.js';
 import { SonioxProvider, sonioxErrorRetryable } from './soniox.provider.js';
 import { VoskProvider } from './vosk.provider.js';
@@ -15,7 +20,17 @@ function recorder() {
     onError: (e) => errors.push(e),
     onClosed: () => closed++,
   };
-  return { handlers, results, errors, get opened() { return opened; }, get closed() { return closed; } };
+  return {
+    handlers,
+    results,
+    errors,
+    get opened() {
+      return opened;
+    },
+    get closed() {
+      return closed;
+    },
+  };
 }
 
 async function until(check: () => boolean, ms = 3000): Promise<void> {
@@ -74,7 +89,9 @@ describe('SonioxProvider against the Soniox double', () => {
 
     double.failNext(1, { code: 503, message: 'overloaded' });
     const busy = recorder();
-    new SonioxProvider({ apiKey: 'good-key-123', url, model: 'm' }).open(spec, busy.handlers).write(Buffer.alloc(3_200, 1));
+    new SonioxProvider({ apiKey: 'good-key-123', url, model: 'm' })
+      .open(spec, busy.handlers)
+      .write(Buffer.alloc(3_200, 1));
     await until(() => busy.errors.length === 1);
     expect(busy.errors[0]).toMatchObject({ retryable: true, code: 503 });
 

@@ -1,5 +1,13 @@
 import WebSocket from 'ws';
-import { ProviderError, type ProviderResult, type ProviderStream, type ResultToken, type StreamHandlers, type StreamSpec, type TranscriptionProvider } from './provider.types.js';
+import {
+  ProviderError,
+  type ProviderResult,
+  type ProviderStream,
+  type ResultToken,
+  type StreamHandlers,
+  type StreamSpec,
+  type TranscriptionProvider,
+} from './provider.types.js';
 
 export interface SonioxOptions {
   apiKey: string;
@@ -70,7 +78,11 @@ class SonioxStream implements ProviderStream {
     private readonly spec: StreamSpec,
     private readonly handlers: StreamHandlers,
   ) {
-    this.ws = new WebSocket(options.url, { headers: { Authorization: `Bearer ${options.apiKey}` }, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    this.ws = new WebSocket(options.url, {
+      headers: { Authorization: `Bearer ${options.apiKey}` },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
     this.ws.on('open', () => {
       const hints = [...new Set([lang2(spec.language), ...spec.hints.map(lang2)])];
       const config: Record<string, unknown> = {
@@ -99,7 +111,14 @@ class SonioxStream implements ProviderStream {
         return;
       }
       if (res.error_code !== undefined || res.error_message) {
-        this.fail(new ProviderError('soniox', res.error_message ?? `error ${res.error_code}`, sonioxErrorRetryable(res.error_code), res.error_code));
+        this.fail(
+          new ProviderError(
+            'soniox',
+            res.error_message ?? `error ${res.error_code}`,
+            sonioxErrorRetryable(res.error_code),
+            res.error_code,
+          ),
+        );
         return;
       }
       this.onTokens(res.tokens ?? []);
@@ -111,7 +130,8 @@ class SonioxStream implements ProviderStream {
     });
     this.ws.on('error', (err) => this.fail(new ProviderError('soniox', err.message, true)));
     this.ws.on('close', (code) => {
-      if (!this.closed && code !== 1000) this.fail(new ProviderError('soniox', `connection closed (${code})`, true, code));
+      if (!this.closed && code !== 1000)
+        this.fail(new ProviderError('soniox', `connection closed (${code})`, true, code));
       this.finish();
     });
   }
@@ -131,7 +151,8 @@ class SonioxStream implements ProviderStream {
     }
     const translating = this.spec.translateTo !== undefined;
     if (endOfUtterance) {
-      if (this.finals.length > 0 || this.finalTranslation.length > 0) this.emit(this.finals, this.finalTranslation, true, translating);
+      if (this.finals.length > 0 || this.finalTranslation.length > 0)
+        this.emit(this.finals, this.finalTranslation, true, translating);
       this.finals = [];
       this.finalTranslation = [];
       return;
@@ -142,7 +163,11 @@ class SonioxStream implements ProviderStream {
   }
 
   private emit(original: SonioxToken[], translated: SonioxToken[], isFinal: boolean, translating: boolean): void {
-    const text = (ts: SonioxToken[]) => ts.map((t) => t.text).join('').trim();
+    const text = (ts: SonioxToken[]) =>
+      ts
+        .map((t) => t.text)
+        .join('')
+        .trim();
     const timed = original.filter((t) => typeof t.start_ms === 'number');
     const confidences = original.map((t) => t.confidence).filter((c): c is number => typeof c === 'number');
     const speaker = original.find((t) => t.speaker !== undefined)?.speaker;
@@ -154,7 +179,14 @@ class SonioxStream implements ProviderStream {
       confidence: confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : undefined,
       speakerId: speaker !== undefined && Number.isFinite(Number(speaker)) ? Number(speaker) : undefined,
       detectedLanguage: original.find((t) => t.language)?.language,
-      tokens: original.map((t): ResultToken => ({ text: t.text, startMs: t.start_ms, endMs: t.end_ms, confidence: t.confidence, isFinal: t.is_final, speaker: t.speaker })),
+      tokens: original.map((t): ResultToken => ({
+        text: t.text,
+        startMs: t.start_ms,
+        endMs: t.end_ms,
+        confidence: t.confidence,
+        isFinal: t.is_final,
+        speaker: t.speaker,
+      })),
       ...(translating ? { originalText: text(original) } : {}),
     };
     if (translating && result.text === '' && !isFinal) return;

@@ -1,5 +1,11 @@
 import WebSocket from 'ws';
-import { ProviderError, type ProviderStream, type StreamHandlers, type StreamSpec, type TranscriptionProvider } from './provider.types.js';
+import {
+  ProviderError,
+  type ProviderStream,
+  type StreamHandlers,
+  type StreamSpec,
+  type TranscriptionProvider,
+} from './provider.types.js';
 
 interface VoskWord {
   word: string;
@@ -82,7 +88,13 @@ class VoskStream implements ProviderStream {
           startMs: words[0] ? Math.round(words[0].start * 1000) : undefined,
           endMs: words.at(-1) ? Math.round(words.at(-1)!.end * 1000) : undefined,
           confidence: words.length ? words.reduce((a, w) => a + w.conf, 0) / words.length : undefined,
-          tokens: words.map((w) => ({ text: w.word, startMs: Math.round(w.start * 1000), endMs: Math.round(w.end * 1000), confidence: w.conf, isFinal: true })),
+          tokens: words.map((w) => ({
+            text: w.word,
+            startMs: Math.round(w.start * 1000),
+            endMs: Math.round(w.end * 1000),
+            confidence: w.conf,
+            isFinal: true,
+          })),
         });
       }
     });
@@ -92,7 +104,8 @@ class VoskStream implements ProviderStream {
     });
     this.ws.on('error', (err) => this.fail(new ProviderError('vosk', err.message, true)));
     this.ws.on('close', (code) => {
-      if (!this.closed && code !== 1000) this.fail(new ProviderError('vosk', `connection closed (${code})`, true, code));
+      if (!this.closed && code !== 1000)
+        this.fail(new ProviderError('vosk', `connection closed (${code})`, true, code));
       this.finish();
     });
   }
