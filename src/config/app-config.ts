@@ -8,6 +8,7 @@ import {
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
   validateSync,
@@ -329,6 +330,44 @@ export class EnvSchema {
   @Min(0)
   ADMIN_AUTH_FAILURES_PER_MINUTE: number = 10;
 
+  /**
+   * How the phone's `POST /auth/exchange-token` checks the identity provider's token: `jwt` verifies it with
+   * SUPABASE_JWT_SECRET and/or PHONE_AUTH_JWKS_URL; `dev` signs in any email unverified (refused in production).
+   */
+  @IsOptional()
+  @IsIn(['jwt', 'dev'])
+  PHONE_AUTH: 'jwt' | 'dev' = 'jwt';
+
+  /** HS256 secret of the identity provider's tokens (upstream's variable; Supabase's "JWT secret"). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'SUPABASE_JWT_SECRET must be at least 32 characters' })
+  SUPABASE_JWT_SECRET?: string;
+
+  /** JWKS of a provider that signs with asymmetric keys (e.g. https://<ref>.supabase.co/auth/v1/.well-known/jwks.json). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'], require_protocol: true },
+    { message: 'PHONE_AUTH_JWKS_URL must be an http(s) URL' },
+  )
+  PHONE_AUTH_JWKS_URL?: string;
+
+  /** When set, the provider token's `iss` must equal it. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(512)
+  PHONE_AUTH_ISSUER?: string;
+
+  /** When set, the provider token's `aud` must contain it (Supabase: `authenticated`). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(512)
+  PHONE_AUTH_AUDIENCE?: string;
+
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
   @IsOptional()
   @Type(() => Number)
@@ -388,6 +427,11 @@ export const ENV_KEYS = [
   'SHUTDOWN_DRAIN_MS',
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
   'STORE_DELAY_MS',
+  'PHONE_AUTH',
+  'SUPABASE_JWT_SECRET',
+  'PHONE_AUTH_JWKS_URL',
+  'PHONE_AUTH_ISSUER',
+  'PHONE_AUTH_AUDIENCE',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

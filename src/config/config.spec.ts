@@ -367,4 +367,77 @@ describe('loadConfig', () => {
       expect(cfg.appWsUrl).toBe(appWsUrl);
     });
   });
+
+  describe('phone sign-in', () => {
+    const base = (): Record<string, string> => ({
+      DATA_DIR: dataDir(),
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+    });
+    const SUPABASE = 'supabase-jwt-secret-0123456789abcdef-xyz';
+
+    it('defaults to verified sign-in with nothing configured (the route then answers 501)', () => {
+      expect(loadConfig(base()).phoneAuth).toEqual({
+        mode: 'jwt',
+        hsSecret: undefined,
+        jwksUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+      });
+    });
+
+    it('reads the secret, JWKS URL, issuer and audience', () => {
+      const cfg = loadConfig({
+        ...base(),
+        SUPABASE_JWT_SECRET: SUPABASE,
+        PHONE_AUTH_JWKS_URL: 'https://ref.supabase.co/auth/v1/.well-known/jwks.json',
+        PHONE_AUTH_ISSUER: 'https://ref.supabase.co/auth/v1',
+        PHONE_AUTH_AUDIENCE: 'authenticated',
+      });
+      expect(cfg.phoneAuth).toEqual({
+        mode: 'jwt',
+        hsSecret: SUPABASE,
+        jwksUrl: 'https://ref.supabase.co/auth/v1/.well-known/jwks.json',
+        issuer: 'https://ref.supabase.co/auth/v1',
+        audience: 'authenticated',
+      });
+    });
+
+    it('PHONE_AUTH=dev with NODE_ENV=production is a ConfigError, raised before DATA_DIR is touched', () => {
+      const dir = join(dataDir(), 'fresh');
+      const problems = problemsOf(() => loadConfig({ DATA_DIR: dir, PHONE_AUTH: 'dev', NODE_ENV: 'production' }));
+      expect(problems.join('\n')).toMatch(/PHONE_AUTH=dev .*NODE_ENV=production/);
+      expect(existsSync(dir)).toBe(false);
+      expect(loadConfig({ ...base(), PHONE_AUTH: 'dev', NODE_ENV: 'development' }).phoneAuth.mode).toBe('dev');
+    });
+
+    it.each([['sometimes'], ['off']])('PHONE_AUTH=%j is a ConfigError', (mode) => {
+      expect(problemsOf(() => loadConfig({ ...base(), PHONE_AUTH: mode })).join('\n')).toMatch(/PHONE_AUTH/);
+    });
+
+    it('PHONE_AUTH_JWKS_URL must be a URL, and https unless it is on this machine', () => {
+      for (const bad of ['not a url', 'ftp://keys.example.com/jwks.json', 'http://keys.example.com/jwks.json']) {
+        expect(problemsOf(() => loadConfig({ ...base(), PHONE_AUTH_JWKS_URL: bad })).join('\n')).toMatch(
+          /PHONE_AUTH_JWKS_URL/,
+        );
+      }
+      for (const ok of [
+        'https://keys.example.com/jwks.json',
+        'http://127.0.0.1:9999/jwks.json',
+        'http://localhost/j',
+      ]) {
+        expect(loadConfig({ ...base(), PHONE_AUTH_JWKS_URL: ok }).phoneAuth.jwksUrl).toBe(ok);
+      }
+    });
+
+    it('SUPABASE_JWT_SECRET needs 32 characters and must differ from the core-token secret', () => {
+      expect(problemsOf(() => loadConfig({ ...base(), SUPABASE_JWT_SECRET: 'short-secret' }))).toContain(
+        'SUPABASE_JWT_SECRET must be at least 32 characters',
+      );
+      const same = 'the-same-secret-on-both-sides-0123456789';
+      expect(
+        problemsOf(() => loadConfig({ ...base(), AUGMENTOS_AUTH_JWT_SECRET: same, SUPABASE_JWT_SECRET: same })),
+      ).toEqual(['SUPABASE_JWT_SECRET must differ from AUGMENTOS_AUTH_JWT_SECRET']);
+    });
+  });
 });

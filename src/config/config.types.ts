@@ -44,6 +44,8 @@ export interface AppConfig {
   adminAuthFailuresPerMinute: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
+  /** How the phone signs in (`POST /auth/exchange-token`). */
+  phoneAuth: PhoneAuthConfig;
   streaming: {
     keepAliveMs: number;
     ackTimeoutMs: number;
@@ -51,6 +53,17 @@ export interface AppConfig {
     /** Set when managed streaming is configured (nginx-rtmp). */
     managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string };
   };
+}
+
+export interface PhoneAuthConfig {
+  /** `dev`: any email signs in unverified (never in production). */
+  mode: 'jwt' | 'dev';
+  /** HS256 secret of the provider's tokens (SUPABASE_JWT_SECRET). */
+  hsSecret?: string;
+  /** JWKS URL of a provider signing with asymmetric keys. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
 }
 
 export interface MediaConfig {
