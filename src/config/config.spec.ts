@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseEnv } from './app-config.js';
+import { DataDirError } from './data-dir.js';
 import { loadConfig } from './load-config.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
@@ -87,6 +88,29 @@ describe('loadConfig', () => {
       expect(adminOnly.adminApiKey).toBe(ADMIN);
       expect(adminOnly.jwtSecret).toBe(generated.jwtSecret);
       expect(adminOnly.adminKeyFromDataDir).toBe(false);
+    });
+
+    it('says the admin key was generated only on the load that generated it', () => {
+      const dir = dataDir();
+      expect(loadConfig({ DATA_DIR: dir }).adminKeyGenerated).toBe(true);
+      const again = loadConfig({ DATA_DIR: dir });
+      expect(again.adminKeyFromDataDir).toBe(true);
+      expect(again.adminKeyGenerated).toBe(false);
+      // Secrets generated for the JWT alone do not count: the admin key came from the environment.
+      expect(loadConfig({ DATA_DIR: dataDir(), ADMIN_API_KEY: ADMIN }).adminKeyGenerated).toBe(false);
+    });
+
+    it('creates DATA_DIR with mode 0700 even when both secrets come from the environment', () => {
+      const dir = join(dataDir(), 'private');
+      loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+    });
+
+    it('a DATA_DIR that is a file is a DataDirError saying so', () => {
+      const file = join(dataDir(), 'a-file');
+      writeFileSync(file, '');
+      expect(() => loadConfig({ DATA_DIR: file })).toThrow(DataDirError);
+      expect(() => loadConfig({ DATA_DIR: file })).toThrow(`DATA_DIR ${file}`);
     });
 
     it('writes nothing to DATA_DIR when both secrets come from the environment', () => {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './app-config.js';
 import type { EnvSchema } from './app-config.js';
 import type { AppConfig, MediaConfig, PhoneAuthConfig } from './config.types.js';
+import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
 /** Builds the AppConfig from an environment (process.env by default); throws ConfigError on bad input. */
@@ -9,15 +10,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parseEnv(env);
   const phoneAuth = phoneAuthConfig(e, env.NODE_ENV);
   const dataDir = resolve(e.DATA_DIR);
+  // Always written (the webview signing key lives there even when both secrets come from the environment).
+  prepareDataDir(dataDir);
   let jwtSecret = e.AUGMENTOS_AUTH_JWT_SECRET;
   let adminApiKey = e.ADMIN_API_KEY;
   let adminKeyFromDataDir = false;
+  let adminKeyGenerated = false;
   if (!jwtSecret || !adminApiKey) {
-    const { secrets } = loadOrCreateSecrets(dataDir);
+    const { secrets, created } = loadOrCreateSecrets(dataDir);
     jwtSecret ??= secrets.jwtSecret;
     if (!adminApiKey) {
       adminApiKey = secrets.adminApiKey;
       adminKeyFromDataDir = true;
+      adminKeyGenerated = created;
     }
   }
   if (jwtSecret === adminApiKey) {
@@ -35,6 +40,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecret,
     adminApiKey,
     adminKeyFromDataDir,
+    adminKeyGenerated,
     mongoUrl: e.MONGO_URL,
     dataDir,
     publicUrl,
