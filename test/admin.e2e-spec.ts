@@ -36,6 +36,7 @@ const EXPECTED_ADMIN_ROUTES = [
   'put /api/admin/users/{userId}/apps/{packageName}',
   'delete /api/admin/users/{userId}/apps/{packageName}',
   'post /api/admin/users/{userId}/token',
+  'post /api/admin/users/{userId}/token/revoke',
   'get /api/admin/sessions',
   'get /api/admin/sessions/{userId}',
   'delete /api/admin/sessions/{userId}',
@@ -760,6 +761,8 @@ describe('admin REST API', () => {
       expect(header.alg).toBe('HS256');
       const payload = jwt.verify(coreToken, cloud.config.jwtSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
       expect(payload.email).toBe(user);
+      expect(payload.exp).toBe(payload.iat! + cloud.config.coreTokenTtlSeconds);
+      expect(res.body.expiresAt).toBe(new Date(payload.exp! * 1000).toISOString());
       expect(() => jwt.verify(coreToken, cloud.config.adminApiKey, { algorithms: ['HS256'] })).toThrow();
       // The user now exists.
       expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).status).toBe(200);
@@ -788,6 +791,7 @@ describe('admin REST API', () => {
         ['PUT', `/api/admin/users/${userId}/apps/com.example.badids`],
         ['DELETE', `/api/admin/users/${userId}/apps/com.example.badids`],
         ['POST', `/api/admin/users/${userId}/token`],
+        ['POST', `/api/admin/users/${userId}/token/revoke`],
         ['GET', `/api/admin/sessions/${userId}`],
         ['DELETE', `/api/admin/sessions/${userId}`],
         ['POST', `/api/admin/sessions/${userId}/apps/com.example.badids/start`],

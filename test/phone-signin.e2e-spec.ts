@@ -254,6 +254,17 @@ describe('phone sign-in', () => {
         }
       });
 
+      it('refuse a revoked core token, and take the one the next sign-in gives', async () => {
+        const revokedUser = 'client-revoked@example.com';
+        const before = (await exchange(cloud, { supabaseToken: await hsToken(revokedUser) })).body.coreToken;
+        expect((await call('GET', '/api/client/livekit/token', undefined, before)).body.code).not.toBe('INVALID_TOKEN');
+        expect((await cloud.admin('POST', `/api/admin/users/${revokedUser}/token/revoke`)).status).toBe(200);
+        const refused = await call('GET', '/api/client/livekit/token', undefined, before);
+        expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'INVALID_TOKEN' });
+        const after = (await exchange(cloud, { supabaseToken: await hsToken(revokedUser) })).body.coreToken;
+        expect((await call('GET', '/api/client/livekit/token', undefined, after)).body.code).not.toBe('INVALID_TOKEN');
+      });
+
       it('audio/configure takes pcm as upstream answers it, refuses lc3 (no decoder here) and unknown formats', async () => {
         const pcm = await call('POST', '/api/client/audio/configure', { format: 'pcm' });
         expect(pcm.status).toBe(200);

@@ -19,9 +19,10 @@ interface CoreAuthedRequest extends Request {
 export class CoreTokenGuard implements CanActivate {
   constructor(private readonly tokens: CoreTokenService) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  // `check`, not `verify`: a revoked token must not reach the phone routes either.
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<CoreAuthedRequest>();
-    const check = this.tokens.verify(bearerToken(req.headers.authorization));
+    const check = await this.tokens.check(bearerToken(req.headers.authorization));
     if (!check.ok) throw new CloudError('INVALID_TOKEN', check.message);
     req.coreUserId = check.userId;
     return true;

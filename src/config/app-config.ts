@@ -368,6 +368,25 @@ export class EnvSchema {
   @MaxLength(512)
   PHONE_AUTH_AUDIENCE?: string;
 
+  /**
+   * Lifetime of the core tokens this cloud mints (admin API, phone sign-in). Long, because the phone app gets its
+   * token at sign-in and reuses it; revoking (POST /api/admin/users/:userId/token/revoke) is the short way out.
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  CORE_TOKEN_TTL_SECONDS: number = 2_592_000;
+
+  /** Lifetime of the /glasses-ws-only core tokens a simulator link hands out (each connect asks for a new one). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  SIMULATOR_TOKEN_TTL_SECONDS: number = 300;
+
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
   @IsOptional()
   @Type(() => Number)
@@ -426,6 +445,8 @@ export const ENV_KEYS = [
   'APP_MESSAGES_PER_SECOND',
   'SHUTDOWN_DRAIN_MS',
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
+  'CORE_TOKEN_TTL_SECONDS',
+  'SIMULATOR_TOKEN_TTL_SECONDS',
   'STORE_DELAY_MS',
   'PHONE_AUTH',
   'SUPABASE_JWT_SECRET',

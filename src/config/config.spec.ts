@@ -308,6 +308,22 @@ describe('loadConfig', () => {
       );
     });
 
+    it('token lifetimes: 30 days and 5 minutes by default; bounds and integers enforced, each problem named', () => {
+      const cfg = loadConfig(base());
+      expect(cfg.coreTokenTtlSeconds).toBe(30 * 86_400);
+      expect(cfg.simulatorTokenTtlSeconds).toBe(300);
+      expect(loadConfig({ ...base(), CORE_TOKEN_TTL_SECONDS: '3600' }).coreTokenTtlSeconds).toBe(3600);
+      expect(loadConfig({ ...base(), SIMULATOR_TOKEN_TTL_SECONDS: '60' }).simulatorTokenTtlSeconds).toBe(60);
+      for (const bad of ['0', '59', '31536001', '1.5', 'forever', '-1'])
+        expect(problemsOf(() => loadConfig({ ...base(), CORE_TOKEN_TTL_SECONDS: bad })).join('\n')).toMatch(
+          /CORE_TOKEN_TTL_SECONDS/,
+        );
+      for (const bad of ['0', '9', '3601', 'soon'])
+        expect(problemsOf(() => loadConfig({ ...base(), SIMULATOR_TOKEN_TTL_SECONDS: bad })).join('\n')).toMatch(
+          /SIMULATOR_TOKEN_TTL_SECONDS/,
+        );
+    });
+
     it('ignores unrelated environment variables', () => {
       const cfg = loadConfig({ ...base(), HOME: '/root', PATH: '/usr/bin', SOMETHING: 'x' });
       expect(cfg.port).toBe(8002);

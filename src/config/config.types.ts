@@ -44,6 +44,10 @@ export interface AppConfig {
   shutdownDrainMs: number;
   /** Failed admin authentications per client IP per minute before 429; 0 disables. */
   adminAuthFailuresPerMinute: number;
+  /** Lifetime (seconds) of minted core tokens. */
+  coreTokenTtlSeconds: number;
+  /** Lifetime (seconds) of the /glasses-ws-only tokens simulator links hand out. */
+  simulatorTokenTtlSeconds: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
   /** How the phone signs in (`POST /auth/exchange-token`). */

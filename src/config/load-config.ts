@@ -69,6 +69,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appMessagesPerSecond: e.APP_MESSAGES_PER_SECOND,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
+    coreTokenTtlSeconds: e.CORE_TOKEN_TTL_SECONDS,
+    simulatorTokenTtlSeconds: e.SIMULATOR_TOKEN_TTL_SECONDS,
     storeDelayMs: e.STORE_DELAY_MS,
     phoneAuth,
     streaming: {
