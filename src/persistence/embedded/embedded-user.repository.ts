@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { assertKey } from '../key.guard.js';
 import type { SettingValue, UserRecord, UserRepository } from '../persistence.types.js';
-import { buildSettingValues, emptyUser, toUserRecord, type StoredUser } from '../record.mapper.js';
+import {
+  buildSettingValues,
+  buildUserSettingsUpdate,
+  emptyUser,
+  toUserRecord,
+  type StoredUser,
+} from '../record.mapper.js';
 import { EmbeddedStore } from './embedded.store.js';
 import { isUniqueViolation } from './nedb.interop.js';
 
@@ -100,6 +106,15 @@ export class EmbeddedUserRepository implements UserRepository {
       },
     );
     return toUserRecord(doc);
+  }
+
+  async updateUserSettings(userId: string, patch: Record<string, unknown>): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    const { set, unset } = buildUserSettingsUpdate(patch);
+    // One update with dotted paths: concurrent patches of different keys never undo each other.
+    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    if (Object.keys(unset).length > 0) update.$unset = unset;
+    return toUserRecord(await this.applyToUser(userId, { userId }, update));
   }
 
   async removeAppEverywhere(packageName: string): Promise<void> {

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { trusted, type Model, type QueryFilter, type UpdateQuery } from 'mongoose';
 import { assertKey } from '../key.guard.js';
 import type { SettingValue, UserRecord, UserRepository } from '../persistence.types.js';
-import { buildSettingValues, toUserRecord, type StoredUser } from '../record.mapper.js';
+import { buildSettingValues, buildUserSettingsUpdate, toUserRecord, type StoredUser } from '../record.mapper.js';
 import { isDuplicateKeyError, retryOnDuplicateKey } from './mongo.errors.js';
 import { USER_MODEL, type UserEntity } from './user.schema.js';
 
@@ -97,7 +97,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     const now = new Date();
-    const { installedApps, appSettings, createdAt } = emptyUserFields(now);
+    const { installedApps, appSettings, userSettings, createdAt } = emptyUserFields(now);
     await retryOnDuplicateKey(() =>
       this.model
         .updateOne(
@@ -105,7 +105,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
           {
             $addToSet: { runningApps: packageName },
             $set: { updatedAt: now },
-            $setOnInsert: { installedApps, appSettings, createdAt },
+            $setOnInsert: { installedApps, appSettings, userSettings, createdAt },
           },
           { upsert: true, setDefaultsOnInsert: false },
         )
@@ -154,6 +154,23 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     }
   }
 
+  async updateUserSettings(userId: string, patch: Record<string, unknown>): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    const { set, unset } = buildUserSettingsUpdate(patch);
+    for (let attempt = 1; ; attempt++) {
+      await this.ensureUser(userId);
+      // One update with dotted paths: concurrent patches of different keys never undo each other.
+      const update: UpdateQuery<UserEntity> = { $set: { ...set, updatedAt: new Date() } };
+      if (Object.keys(unset).length > 0) update.$unset = unset;
+      const { matchedCount } = await this.model.updateOne({ userId }, update).exec();
+      if (matchedCount > 0) {
+        const doc = await this.findDoc(userId);
+        if (doc) return toUserRecord(doc);
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`user ${userId} keeps disappearing while being updated`);
+    }
+  }
+
   async removeAppEverywhere(packageName: string): Promise<void> {
     assertKey(packageName, 'packageName');
     const filter: QueryFilter<UserEntity> = {
@@ -197,7 +214,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
 
 /** Everything of a new user but the userId, which an upsert copies from the filter. */
 function emptyUserFields(now: Date): Omit<StoredUser, 'userId'> {
-  return { installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+  return { installedApps: [], runningApps: [], appSettings: [], userSettings: {}, createdAt: now, updatedAt: now };
 }
 
 /** The $pull removing one package from all three per-user lists. */

@@ -49,6 +49,10 @@ export class UserEntity {
   @Prop({ type: [UserAppSettingsEntrySchema], default: [] })
   appSettings!: UserAppSettings[];
 
+  /** Flat map of the phone's settings; keys are checked on write (no `.`, no leading `$`). */
+  @Prop({ type: MongooseSchema.Types.Mixed, default: {} })
+  userSettings!: Record<string, unknown>;
+
   @Prop({ type: Date, required: true })
   createdAt!: Date;
 
