@@ -1,9 +1,9 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
-import { CoreTokenService } from '../auth/core-token.service.js';
+import { CoreUser, CoreUserGuard } from '../auth/core-user.guard.js';
 import { CloudError } from '../common/cloud-error.js';
-import { bearerToken, parsePhoneSettingsBody, userIdFromSettingsBearer } from './app-settings.request.js';
+import { parsePhoneSettingsBody, userIdFromSettingsBearer } from './app-settings.request.js';
 import { AppSettingsService, type MergedSettings } from './app-settings.service.js';
 
 function checkPackageName(packageName: string): void {
@@ -16,10 +16,7 @@ function checkPackageName(packageName: string): void {
 @ApiBearerAuth()
 @Controller('appsettings')
 export class AppSettingsController {
-  constructor(
-    private readonly settings: AppSettingsService,
-    private readonly tokens: CoreTokenService,
-  ) {}
+  constructor(private readonly settings: AppSettingsService) {}
 
   @Get('user/:packageName')
   @ApiOperation({
@@ -51,6 +48,7 @@ export class AppSettingsController {
 
   @Post(':packageName')
   @HttpCode(200)
+  @UseGuards(CoreUserGuard)
   @ApiOperation({
     summary:
       "The phone changes a user's settings of an app (Authorization: Bearer <coreToken>): stored, sent to the running app as settings_update, and POSTed to the app server's /settings",
@@ -66,14 +64,12 @@ export class AppSettingsController {
   })
   async change(
     @Param('packageName') packageName: string,
-    @Headers('authorization') authorization: string | undefined,
+    @CoreUser() userId: string,
     @Body() body: unknown,
   ): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
-    const check = this.tokens.verify(bearerToken(authorization));
-    if (!check.ok) throw new UnauthorizedException({ statusCode: 401, code: 'INVALID_TOKEN', message: check.message });
     checkPackageName(packageName);
     const values = parsePhoneSettingsBody(body);
-    const result = await this.settings.update(check.userId, packageName, values, {
+    const result = await this.settings.update(userId, packageName, values, {
       mode: 'merge',
       notifyAppServer: true,
     });
