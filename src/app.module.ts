@@ -5,6 +5,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { AppSettingsModule } from './app-settings/app-settings.module.js';
 import { AppWsModule } from './app-ws/app-ws.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClientApiModule } from './client-api/client-api.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
@@ -41,6 +42,7 @@ export class AppModule {
         IngestCallbacksModule,
         WebviewAuthModule,
         WebUiModule,
+        ClientApiModule,
       ],
       providers: [
         {

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { SessionModule } from '../session/session.module.js';
+import { ClientAppsController } from './client-apps.controller.js';
+import { ClientEventsController } from './client-events.controller.js';
+import { ClientSettingsController } from './client-settings.controller.js';
+import { ClientSettingsService } from './client-settings.service.js';
+import { ClientVersionController } from './client-version.controller.js';
+
+/** The MentraOS phone app's REST surface (core token): home screen, app start/stop, settings and phone events. */
+@Module({
+  imports: [SessionModule],
+  controllers: [ClientVersionController, ClientAppsController, ClientSettingsController, ClientEventsController],
+  providers: [ClientSettingsService],
+})
+export class ClientApiModule {}
