@@ -357,6 +357,21 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
       expect((await phone.get('/api/client/user/settings')).body.data.settings).toEqual({ metric_system: false });
     });
 
+    it('a user keeps at most 300 settings: a write adding more is refused, changing an existing one still works', async () => {
+      const phone = phoneOf(newUser('manykeys'));
+      for (let batch = 0; batch < 3; batch++) {
+        const settings = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key_${batch}_${i}`, i]));
+        expect((await phone.put('/api/client/user/settings', { settings })).status).toBe(200);
+      }
+      const over = await phone.put('/api/client/user/settings', { settings: { one_more: 1 } });
+      expect(over.status).toBe(400);
+      expect(over.body.message).toMatch(/at most 300 settings/);
+      expect((await phone.put('/api/client/user/settings', { settings: { key_0_0: 'changed' } })).status).toBe(200);
+      const swapped = await phone.put('/api/client/user/settings', { settings: { key_0_1: null, one_more: 1 } });
+      expect(swapped.status).toBe(200);
+      expect(Object.keys(swapped.body.data.settings)).toHaveLength(300);
+    });
+
     it('a newly started app gets the stored settings as mentraosSettings in its ack', async () => {
       const user = newUser('ack');
       const phone = phoneOf(user);

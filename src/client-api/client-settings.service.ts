@@ -21,8 +21,13 @@ export class ClientSettingsService {
     const check = checkSettingsPatch(settings);
     if (!check.ok) throw badRequest(check.problems);
     const current = await this.read(userId);
-    const added = Object.entries(check.patch).filter(([k, v]) => v !== null && v !== undefined && !(k in current));
-    if (Object.keys(current).length + added.length > MAX_STORED_KEYS)
+    let count = Object.keys(current).length;
+    for (const [key, value] of Object.entries(check.patch)) {
+      const removes = value === null || value === undefined;
+      if (removes && Object.hasOwn(current, key)) count--;
+      else if (!removes && !Object.hasOwn(current, key)) count++;
+    }
+    if (count > MAX_STORED_KEYS)
       throw badRequest(`A user keeps at most ${MAX_STORED_KEYS} settings; remove some (value null) first`);
     let stored: Record<string, unknown>;
     try {
