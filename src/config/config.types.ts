@@ -42,6 +42,19 @@ export interface AppConfig {
   shutdownDrainMs: number;
   /** Failed admin authentications per client IP per minute before 429; 0 disables. */
   adminAuthFailuresPerMinute: number;
+  /** Express's `trust proxy`, also used for socket upgrades: false, a hop count, or proxy addresses/subnets. */
+  trustProxy: TrustProxy;
+  /** Before a successful init: largest frame, deadline for the init, and open sockets per client address. */
+  appWsInitMaxBytes: number;
+  appWsInitDeadlineMs: number;
+  appWsPendingPerAddress: number;
+  /** Largest frame of a glasses socket (never above maxFrameBytes). */
+  glassesMaxFrameBytes: number;
+  /** Binary audio frames per glasses socket per second (0: none). */
+  glassesAudioFramesPerSecond: number;
+  maxLanguageStreamsPerSession: number;
+  maxWebviewTempTokensPerUser: number;
+  maxJsonBodyDepth: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
   streaming: {
@@ -52,6 +65,8 @@ export interface AppConfig {
     managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string };
   };
 }
+
+export type TrustProxy = false | number | string[];
 
 export interface MediaConfig {
   /** Ordered; empty means phone-side transcription only. */
