@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { jsonDepthLimit } from './common/json-depth.js';
 import type { AppConfig } from './config/config.types.js';
 import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
 import { ClientAddress } from './limits/client-address.js';
@@ -20,6 +21,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(requestIdMiddleware(app.get(MetricsService)));
   // Simple storage batches carry several 100,000-character values (issue 9); everything else is small.
   app.useBodyParser('json', { limit: '2mb' });
+  app.use(jsonDepthLimit(config.maxJsonBodyDepth));
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.disable('x-powered-by');
   // One decision about proxies for HTTP (req.ip) and WebSocket upgrades (ClientAddress): Express compiles it.
