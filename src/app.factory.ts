@@ -3,8 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { jsonDepthLimit } from './common/json-depth.js';
 import type { AppConfig } from './config/config.types.js';
 import { RealtimeWsAdapter } from './gateway/realtime-ws.adapter.js';
+import { ClientAddress } from './limits/client-address.js';
 import { JsonLogger } from './observability/json-logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { requestIdMiddleware } from './observability/request-id.middleware.js';
@@ -19,8 +21,12 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(requestIdMiddleware(app.get(MetricsService)));
   // Simple storage batches carry several 100,000-character values (issue 9); everything else is small.
   app.useBodyParser('json', { limit: '2mb' });
+  app.use(jsonDepthLimit(config.maxJsonBodyDepth));
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.disable('x-powered-by');
+  // One decision about proxies for HTTP (req.ip) and WebSocket upgrades (ClientAddress): Express compiles it.
+  app.set('trust proxy', config.trustProxy);
+  app.get(ClientAddress).useTrust(app.getHttpAdapter().getInstance().get('trust proxy fn'));
   const wsAdapter = new RealtimeWsAdapter(app);
   app.useWebSocketAdapter(wsAdapter);
   // Graceful shutdown: no new upgrades, then every socket gets 1012 (Service Restart: clients reconnect)

@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
 import { GlassesWsModule } from './glasses-ws/glasses-ws.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LimitsModule } from './limits/limits.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { PermissionsModule } from './permissions/permissions.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
         PersistenceModule.forRoot(config),
         ScheduleModule.forRoot(),
         ObservabilityModule,
+        LimitsModule,
         AuthModule,
         GlassesWsModule,
         AppWsModule,

@@ -150,13 +150,12 @@ describe('gateways: authentication and bad input', () => {
   });
 
   describe('app socket', () => {
-    it('needs tpa_connection_init first, and says so without closing', async () => {
+    it('needs tpa_connection_init first: another first frame gets NOT_INITIALIZED and closes the socket (1008)', async () => {
       const c = await RawClient.open(appWs);
       c.send({ type: 'subscription_update', subscriptions: ['button_press'] });
       const err = await c.next((m) => m.type === 'tpa_connection_error');
       expect(err.code).toBe('NOT_INITIALIZED');
-      expect(c.closed).toBeNull();
-      c.close();
+      expect((await c.waitClosed()).code).toBe(1008);
     });
 
     it("refuses a wrong API key, another app's key and malformed init with tpa_connection_error + close 1008", async () => {

@@ -43,6 +43,12 @@ export class AppMessageHandler {
             timestamp: new Date().toISOString(),
           });
         }
+        if (result.newlyOverLimit.length > 0)
+          this.error(
+            ws,
+            'LIMIT_EXCEEDED',
+            `A session may use at most ${this.config.maxLanguageStreamsPerSession} transcription languages and translation pairs; not subscribed: ${result.newlyOverLimit.join(', ').slice(0, 300)}`,
+          );
         if (result.applied) session.apps.notifyGlassesAppState();
         return;
       }

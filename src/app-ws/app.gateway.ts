@@ -1,11 +1,14 @@
 import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { userIdFromAppSessionId } from '../common/app-session-id.js';
 import { type ErrorCode } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
-import { isNonEmptyString, type TypedMessage } from '../common/json.util.js';
+import { isNonEmptyString, parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { ClientAddress } from '../limits/client-address.js';
+import { PENDING_APP_SOCKETS, type ConcurrencyLimiter } from '../limits/limiter.types.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
@@ -14,9 +17,23 @@ import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 
 const OPEN = 1;
 
+/** A socket's place among its address's not-yet-initialised sockets; released once, on init or on close. */
+interface PendingSlot {
+  release(): void;
+}
+
+/** The upgrade request's slot; set by verifyClient, taken once in handleConnection. */
+const pendingSlots = new WeakMap<IncomingMessage, PendingSlot>();
+
 /**
  * `/app-ws`: SDK app sockets, authenticated by their first message (`tpa_connection_init`) as the SDK
  * does. After init a socket is bound to one (user, app) and can act on nothing else.
+ *
+ * Before a successful init a socket may cost little: APP_WS_PENDING_PER_ADDRESS such sockets per client address
+ * (429 at the upgrade beyond), frames of at most APP_WS_INIT_MAX_BYTES (checked on each frame's length before it
+ * is parsed, close 1009: the socket layer's limit, MAX_FRAME_BYTES, is shared with initialised sockets, which
+ * carry larger messages), one frame that is not an init closes it (1008), and so does sending no init within
+ * APP_WS_INIT_DEADLINE_MS.
  */
 @WebSocketGateway({ path: '/app-ws' })
 export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
@@ -30,30 +47,83 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tracker: SocketTracker,
+    private readonly address: ClientAddress,
+    @Inject(PENDING_APP_SOCKETS) private readonly pending: ConcurrencyLimiter,
   ) {}
 
   afterInit(server: WsServer): void {
     server.options.maxPayload = this.config.maxFrameBytes;
     server.options.perMessageDeflate = false;
+    server.options.verifyClient = (info, cb) => {
+      this.admit(info.req).then(
+        (admitted) => {
+          if (admitted) return cb(true);
+          const body = JSON.stringify({
+            type: 'connection_error',
+            code: 'RATE_LIMITED',
+            message: `Too many app sockets from this address are waiting for tpa_connection_init (at most ${this.config.appWsPendingPerAddress}); try again later`,
+            timestamp: new Date().toISOString(),
+          });
+          cb(false, 429, body, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+        },
+        (err: unknown) => {
+          this.handler.logError(err, 'app socket admission');
+          cb(false, 503);
+        },
+      );
+    };
     this.heartbeat = new StaggeredHeartbeat(() => server.clients, this.config.heartbeatIntervalMs);
   }
 
-  handleConnection(ws: WebSocket): void {
+  /**
+   * Takes a pending slot of the client's address for this upgrade. The slot is given back when the init succeeds
+   * or when the TCP connection closes, whichever comes first, so a refused or broken upgrade cannot keep it.
+   */
+  private async admit(req: IncomingMessage): Promise<boolean> {
+    const address = this.address.of(req);
+    if (!(await this.pending.tryAcquire(address, this.config.appWsPendingPerAddress))) return false;
+    const slot = this.slot(address);
+    if (req.socket.destroyed) {
+      slot.release();
+      return false;
+    }
+    req.socket.once('close', slot.release);
+    pendingSlots.set(req, slot);
+    return true;
+  }
+
+  /** Its own method so that the release closure holds the address alone, not the upgrade request. */
+  private slot(address: string): PendingSlot {
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        void this.pending.release(address);
+      },
+    };
+  }
+
+  handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    const slot = pendingSlots.get(req);
+    pendingSlots.delete(req);
     let bound: BoundApp | null = null;
     let initializing = false;
+    const deadlineMs = this.config.appWsInitDeadlineMs;
+    // Only a socket that sent no init is closed here: one whose init is being checked ends bound or refused.
     const authTimer = setTimeout(() => {
-      if (bound === null && ws.readyState === OPEN) {
-        this.fatal(ws, 'NOT_INITIALIZED', `No tpa_connection_init within ${this.authTimeoutMs} ms`);
+      if (bound === null && !initializing && ws.readyState === OPEN) {
+        this.fatal(ws, 'NOT_INITIALIZED', `No tpa_connection_init within ${deadlineMs} ms`);
       }
-    }, this.authTimeoutMs);
+    }, deadlineMs);
     const conn = this.tracker.app((message) => this.handler.error(ws, 'RATE_LIMITED', message));
     conn.opened('app socket opened', 'debug');
     ws.on(
       'message',
       conn.wrap((data: Buffer, isBinary: boolean) => {
-        const msg = this.handler.parse(ws, data, isBinary);
-        if (msg === null) return;
         if (bound !== null) {
+          const msg = this.handler.parse(ws, data, isBinary);
+          if (msg === null) return;
           try {
             this.handler.handle(bound, ws, msg);
           } catch (err) {
@@ -62,13 +132,14 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
           }
           return;
         }
-        if (msg.type !== 'tpa_connection_init')
-          return this.handler.error(ws, 'NOT_INITIALIZED', 'Send tpa_connection_init first');
+        const msg = this.preInit(ws, data, isBinary);
+        if (msg === null) return;
         if (initializing)
           return this.handler.error(ws, 'ALREADY_INITIALIZED', 'tpa_connection_init is already being processed');
         initializing = true;
         this.init(ws, msg, (b) => {
           bound = b;
+          slot?.release();
           clearTimeout(authTimer);
           conn.identify(
             { userId: b.session.userId, packageName: b.packageName, startId: b.rt.start?.id },
@@ -88,14 +159,37 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     ws.once('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
       clearTimeout(authTimer);
+      slot?.release();
       if (bound) bound.session.apps.handleAppSocketClose(bound.packageName, ws, code);
       bound = null; // see GlassesGateway: a closed socket must not pin its session
       ws.removeAllListeners('message');
     });
   }
 
-  private get authTimeoutMs(): number {
-    return this.config.appInitTimeoutMs + 5_000;
+  /**
+   * A frame of a socket that is not initialised: a tpa_connection_init, or the end of the socket. Its length is
+   * checked before anything else is done with it (1009); anything but an init closes the socket (1008).
+   */
+  private preInit(ws: WebSocket, data: Buffer, isBinary: boolean): TypedMessage | null {
+    const max = this.config.appWsInitMaxBytes;
+    if (data.length > max) {
+      this.fatal(ws, 'MESSAGE_TOO_LARGE', `Frames before tpa_connection_init are limited to ${max} bytes`, 1009);
+      return null;
+    }
+    if (isBinary) {
+      this.fatal(ws, 'NOT_INITIALIZED', 'Send tpa_connection_init first (a binary frame came before it)');
+      return null;
+    }
+    const parsed = parseTypedMessage(data.toString('utf8'));
+    if (!parsed.ok) {
+      this.fatal(ws, 'MALFORMED_MESSAGE', `Send tpa_connection_init first (${parsed.reason})`);
+      return null;
+    }
+    if (parsed.msg.type !== 'tpa_connection_init') {
+      this.fatal(ws, 'NOT_INITIALIZED', 'Send tpa_connection_init first');
+      return null;
+    }
+    return parsed.msg;
   }
 
   private async init(ws: WebSocket, msg: TypedMessage, bind: (b: BoundApp) => void): Promise<BoundApp | null> {

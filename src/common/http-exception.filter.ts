@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MALFORMED_MESSAGE: HttpStatus.BAD_REQUEST,
   MESSAGE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  LIMIT_EXCEEDED: HttpStatus.TOO_MANY_REQUESTS, // a cap on what one user or session may hold at once
   UNSUPPORTED: HttpStatus.CONFLICT, // a feature this cloud's configuration turns off
   TOKEN_EXPIRED: HttpStatus.UNAUTHORIZED,
   NOT_CONFIGURED: HttpStatus.NOT_IMPLEMENTED, // a route that needs settings this cloud was started without

@@ -397,6 +397,75 @@ export class EnvSchema {
   @Max(3600)
   SIMULATOR_TOKEN_TTL_SECONDS: number = 300;
 
+  /**
+   * Which proxies in front of the service to believe about the client address (X-Forwarded-For), for the
+   * per-address limits of HTTP requests and socket upgrades alike: unset or `false` (none), a hop count, or a
+   * comma list of proxy addresses/subnets (`loopback`, `linklocal`, `uniquelocal` are names for those ranges).
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TRUST_PROXY?: string;
+
+  /** Largest frame an app socket may send before its tpa_connection_init succeeded (an init is ~1.5 KB at most). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(2048)
+  @Max(1_048_576)
+  APP_WS_INIT_MAX_BYTES: number = 4096;
+
+  /** An app socket that has sent no tpa_connection_init this long after it opened is closed (1008). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  APP_WS_INIT_DEADLINE_MS: number = 5_000;
+
+  /** App sockets one client address may hold open before their init succeeded; more get 429 at the upgrade. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  APP_WS_PENDING_PER_ADDRESS: number = 256;
+
+  /** Largest frame (text or binary audio) a glasses socket may send; larger ones close it (1009). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(4096)
+  GLASSES_MAX_FRAME_BYTES: number = 262_144;
+
+  /** Binary audio frames one glasses socket may send per second; the excess is dropped and counted. 0 disables. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  GLASSES_AUDIO_FRAMES_PER_SECOND: number = 250;
+
+  /** Distinct transcription languages and translation pairs (each may be a paid provider stream) per session. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_LANGUAGE_STREAMS_PER_SESSION: number = 4;
+
+  /** Unused webview temporary tokens one user may hold at once. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_WEBVIEW_TEMP_TOKENS_PER_USER: number = 20;
+
+  /** Deepest nesting of objects and arrays a JSON request body may have; deeper bodies get 400 BODY_TOO_DEEP. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(4)
+  @Max(512)
+  MAX_JSON_BODY_DEPTH: number = 32;
+
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
   @IsOptional()
   @Type(() => Number)
@@ -459,6 +528,15 @@ export const ENV_KEYS = [
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
   'CORE_TOKEN_TTL_SECONDS',
   'SIMULATOR_TOKEN_TTL_SECONDS',
+  'TRUST_PROXY',
+  'APP_WS_INIT_MAX_BYTES',
+  'APP_WS_INIT_DEADLINE_MS',
+  'APP_WS_PENDING_PER_ADDRESS',
+  'GLASSES_MAX_FRAME_BYTES',
+  'GLASSES_AUDIO_FRAMES_PER_SECOND',
+  'MAX_LANGUAGE_STREAMS_PER_SESSION',
+  'MAX_WEBVIEW_TEMP_TOKENS_PER_USER',
+  'MAX_JSON_BODY_DEPTH',
   'STORE_DELAY_MS',
   'PHONE_AUTH',
   'SUPABASE_JWT_SECRET',

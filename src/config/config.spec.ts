@@ -480,4 +480,58 @@ describe('loadConfig', () => {
       ).toEqual(['SUPABASE_JWT_SECRET must differ from AUGMENTOS_AUTH_JWT_SECRET']);
     });
   });
+
+  describe('limits', () => {
+    const base = () => ({ DATA_DIR: dataDir(), AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+
+    it('have the documented defaults', () => {
+      const cfg = loadConfig(base());
+      expect(cfg).toMatchObject({
+        trustProxy: false,
+        appWsInitMaxBytes: 4096,
+        appWsInitDeadlineMs: 5000,
+        appWsPendingPerAddress: 256,
+        glassesMaxFrameBytes: 262_144,
+        glassesAudioFramesPerSecond: 250,
+        maxLanguageStreamsPerSession: 4,
+        maxWebviewTempTokensPerUser: 20,
+        maxJsonBodyDepth: 32,
+      });
+    });
+
+    it('the glasses frame limit never exceeds MAX_FRAME_BYTES', () => {
+      expect(loadConfig({ ...base(), MAX_FRAME_BYTES: '65536' }).glassesMaxFrameBytes).toBe(65_536);
+    });
+
+    it('refuses values that would disable or break a limit', () => {
+      const problems = problemsOf(() =>
+        loadConfig({
+          ...base(),
+          APP_WS_INIT_MAX_BYTES: '100',
+          APP_WS_PENDING_PER_ADDRESS: '0',
+          MAX_LANGUAGE_STREAMS_PER_SESSION: '0',
+          MAX_JSON_BODY_DEPTH: '100000',
+        }),
+      );
+      expect(problems.join('\n')).toMatch(/APP_WS_INIT_MAX_BYTES/);
+      expect(problems.join('\n')).toMatch(/APP_WS_PENDING_PER_ADDRESS/);
+      expect(problems.join('\n')).toMatch(/MAX_LANGUAGE_STREAMS_PER_SESSION/);
+      expect(problems.join('\n')).toMatch(/MAX_JSON_BODY_DEPTH/);
+    });
+
+    it.each([
+      ['false', false],
+      ['0', false],
+      ['1', 1],
+      ['loopback', ['loopback']],
+      ['10.0.0.0/8, 192.168.1.7,fd00::/8', ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']],
+      ['10.0.0.0/255.0.0.0', ['10.0.0.0/255.0.0.0']],
+    ])('TRUST_PROXY=%s → %j', (value, expected) => {
+      expect(loadConfig({ ...base(), TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    });
+
+    it.each(['true', 'proxy.example', '10.0.0.0/33', 'loopback,nonsense'])('TRUST_PROXY=%s is refused', (value) => {
+      expect(problemsOf(() => loadConfig({ ...base(), TRUST_PROXY: value })).join()).toMatch(/TRUST_PROXY/);
+    });
+  });
 });

@@ -50,6 +50,19 @@ export interface AppConfig {
   coreTokenTtlSeconds: number;
   /** Lifetime (seconds) of the /glasses-ws-only tokens simulator links hand out. */
   simulatorTokenTtlSeconds: number;
+  /** Express's `trust proxy`, also used for socket upgrades: false, a hop count, or proxy addresses/subnets. */
+  trustProxy: TrustProxy;
+  /** Before a successful init: largest frame, deadline for the init, and open sockets per client address. */
+  appWsInitMaxBytes: number;
+  appWsInitDeadlineMs: number;
+  appWsPendingPerAddress: number;
+  /** Largest frame of a glasses socket (never above maxFrameBytes). */
+  glassesMaxFrameBytes: number;
+  /** Binary audio frames per glasses socket per second (0: none). */
+  glassesAudioFramesPerSecond: number;
+  maxLanguageStreamsPerSession: number;
+  maxWebviewTempTokensPerUser: number;
+  maxJsonBodyDepth: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
   /** How the phone signs in (`POST /auth/exchange-token`). */
@@ -73,6 +86,7 @@ export interface PhoneAuthConfig {
   issuer?: string;
   audience?: string;
 }
+export type TrustProxy = false | number | string[];
 
 export interface MediaConfig {
   /** Ordered; empty means phone-side transcription only. */

@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './app-config.js';
 import type { EnvSchema } from './app-config.js';
-import type { AppConfig, MediaConfig, PhoneAuthConfig } from './config.types.js';
+import type { AppConfig, MediaConfig, PhoneAuthConfig, TrustProxy } from './config.types.js';
 import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
@@ -72,6 +73,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
     coreTokenTtlSeconds: e.CORE_TOKEN_TTL_SECONDS,
     simulatorTokenTtlSeconds: e.SIMULATOR_TOKEN_TTL_SECONDS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    appWsInitMaxBytes: e.APP_WS_INIT_MAX_BYTES,
+    appWsInitDeadlineMs: e.APP_WS_INIT_DEADLINE_MS,
+    appWsPendingPerAddress: e.APP_WS_PENDING_PER_ADDRESS,
+    glassesMaxFrameBytes: Math.min(e.GLASSES_MAX_FRAME_BYTES, e.MAX_FRAME_BYTES),
+    glassesAudioFramesPerSecond: e.GLASSES_AUDIO_FRAMES_PER_SECOND,
+    maxLanguageStreamsPerSession: e.MAX_LANGUAGE_STREAMS_PER_SESSION,
+    maxWebviewTempTokensPerUser: e.MAX_WEBVIEW_TEMP_TOKENS_PER_USER,
+    maxJsonBodyDepth: e.MAX_JSON_BODY_DEPTH,
     storeDelayMs: e.STORE_DELAY_MS,
     phoneAuth,
     streaming: {
@@ -81,6 +91,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       managed: managedConfig(e),
     },
   };
+}
+
+const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `TRUST_PROXY`: unset/`false`, a hop count, or proxy addresses. `true` (believe every X-Forwarded-For) is refused:
+ * any client could then pick the address the per-address limits count it under.
+ */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  const v = value?.trim();
+  if (v === undefined || v === '' || v === 'false') return false;
+  if (/^\d{1,2}$/.test(v)) return Number(v) === 0 ? false : Number(v);
+  if (v === 'true')
+    throw new ConfigError([
+      'TRUST_PROXY=true would let any client choose its address; give the number of proxies (e.g. 1) or their addresses',
+    ]);
+  const entries = v.split(',').map((x) => x.trim());
+  const bad = entries.filter((x) => !TRUST_NAMES.has(x) && !isAddressOrSubnet(x));
+  if (bad.length > 0)
+    throw new ConfigError([
+      `TRUST_PROXY: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not false, a hop count, an address, a subnet (a.b.c.d/n) or loopback/linklocal/uniquelocal`,
+    ]);
+  return entries;
+}
+
+function isAddressOrSubnet(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const addr = slash < 0 ? entry : entry.slice(0, slash);
+  const kind = isIP(addr);
+  if (kind === 0) return false;
+  if (slash < 0) return true;
+  const mask = entry.slice(slash + 1);
+  if (/^\d{1,3}$/.test(mask)) return Number(mask) <= (kind === 4 ? 32 : 128);
+  return kind === 4 && isIP(mask) === 4;
 }
 
 function mediaConfig(e: EnvSchema): MediaConfig {

@@ -53,8 +53,10 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   ) {}
 
   afterInit(server: WsServer): void {
-    // ws reads these options per upgrade, so setting them here (with DI available) takes effect.
-    server.options.maxPayload = this.config.maxFrameBytes;
+    // ws reads these options per upgrade, so setting them here (with DI available) takes effect. This server
+    // serves /glasses-ws alone, so its frame limit is sized to what glasses send (GLASSES_MAX_FRAME_BYTES): a
+    // larger frame is refused from its header, before its payload is buffered or parsed (close 1009).
+    server.options.maxPayload = this.config.glassesMaxFrameBytes;
     server.options.perMessageDeflate = false;
     server.options.verifyClient = (info, cb) => {
       const refuse = (status: number, message: string, code?: string, headers: Record<string, string> = {}) => {
@@ -143,7 +145,14 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     socketPrincipals.set(ws, principal);
     let session: UserSession | null = null;
     const early: Array<[Buffer, boolean]> = [];
-    const conn = this.tracker.glasses(userId, (message) => this.handler.error(ws, 'RATE_LIMITED', message));
+    const conn = this.tracker.glasses(
+      userId,
+      (message) => this.handler.error(ws, 'RATE_LIMITED', message),
+      (message) => {
+        this.handler.error(ws, 'RATE_LIMITED', message);
+        if (ws.readyState === OPEN) ws.close(1008, message);
+      },
+    );
     conn.opened(`glasses connected: ${userId}`);
     ws.on(
       'message',

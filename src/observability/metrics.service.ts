@@ -33,6 +33,7 @@ export const METRIC = {
   relayBytes: 'mentra_relay_bytes_total',
   audioFrames: 'mentra_audio_frames_total',
   audioBytes: 'mentra_audio_bytes_total',
+  audioDropped: 'mentra_audio_frames_dropped_total',
   providerStreams: 'mentra_provider_streams_open',
   providerRestarts: 'mentra_provider_stream_restarts_total',
   providerCooling: 'mentra_provider_cooling_off',
@@ -55,6 +56,8 @@ export class MetricsService implements OnModuleDestroy {
   // ------------------------------------------------------------ hot-path cells (bumped in place)
   /** Glasses audio: `n` frames, `bytes` bytes. */
   readonly audio = new Cell();
+  /** Glasses audio frames dropped by GLASSES_AUDIO_FRAMES_PER_SECOND. */
+  readonly audioDropped = new Cell();
   readonly socketMessages: Record<Gateway, Cell> = { glasses: new Cell(), app: new Cell() };
   readonly rateLimited: Record<Gateway, Cell> = { glasses: new Cell(), app: new Cell() };
   /** Keyed by the JSON text of the stream type each relay already holds (`"button_press"`): no string is built per message. */
@@ -144,6 +147,14 @@ export class MetricsService implements OnModuleDestroy {
       registers,
       collect: function (this: Counter) {
         this.inc(self.audio.takeBytes());
+      },
+    });
+    new Counter({
+      name: METRIC.audioDropped,
+      help: 'Binary audio frames from glasses dropped by the per-socket limit (GLASSES_AUDIO_FRAMES_PER_SECOND)',
+      registers,
+      collect: function (this: Counter) {
+        this.inc(self.audioDropped.take());
       },
     });
     new Counter({

@@ -6,6 +6,18 @@ import type { Cell } from './tally.js';
 
 type Listener = (data: Buffer, isBinary: boolean) => void;
 
+/**
+ * A glasses socket whose audio arrives at more than this many times its per-second limit within one second is
+ * closed (1008): well past what any backlog after a network stall explains. Below it the excess is only dropped.
+ */
+export const AUDIO_FLOOD_FACTOR = 10;
+
+/** The per-second limit of a glasses socket's binary audio frames, and what to do with a flood. */
+export interface AudioLimit {
+  perSecond: number;
+  onFlood: (message: string) => void;
+}
+
 /** What a close code says, for the close log line and the disconnect metric (a fixed set of labels). */
 const CLOSE_CAUSES: Record<number, string> = {
   1000: 'normal',
@@ -65,6 +77,10 @@ export class TrackedSocket {
   private readonly limited: Cell;
   private received = 0;
   private droppedTotal = 0;
+  private readonly audioLimiter: WindowLimiter;
+  private readonly audioFloodAt: number;
+  private audioDroppedTotal = 0;
+  private flooded = false;
   private identity: Record<string, unknown>;
   private closed = false;
 
@@ -75,10 +91,13 @@ export class TrackedSocket {
     private readonly logger: Logger,
     private readonly onLimited: (message: string) => void,
     identity: Record<string, unknown>,
+    private readonly audioLimit?: AudioLimit,
   ) {
     this.id = newId(gateway === 'glasses' ? 'g' : 'a');
     this.context = { reqId: this.id };
     this.limiter = new WindowLimiter(perSecond);
+    this.audioLimiter = new WindowLimiter(audioLimit?.perSecond ?? 0);
+    this.audioFloodAt = AUDIO_FLOOD_FACTOR * this.audioLimiter.perSecond;
     this.messages = metrics.socketMessages[gateway];
     this.limited = metrics.rateLimited[gateway];
     this.identity = identity;
@@ -87,14 +106,21 @@ export class TrackedSocket {
   }
 
   /**
-   * Wraps the socket's message listener: glasses audio (binary) passes straight through and is counted;
-   * every other frame is counted, rate limited (the first one dropped in a window gets `onLimited`, the
-   * rest of that window is dropped quietly) and handled with this connection's id as the request context.
+   * Wraps the socket's message listener: glasses audio (binary) is limited to its own per-second rate (the excess
+   * is dropped and counted, a flood closes the socket), counted and passed straight on; every other frame is
+   * counted, rate limited (the first one dropped in a window gets `onLimited`, the rest of that window is dropped
+   * quietly) and handled with this connection's id as the request context.
    */
   wrap(listener: Listener): Listener {
     const audio = this.gateway === 'glasses' ? this.metrics.audio : null;
+    const audioDropped = this.metrics.audioDropped;
     return (data: Buffer, isBinary: boolean) => {
       if (isBinary && audio !== null) {
+        if (!this.audioLimiter.admit(Date.now())) {
+          audioDropped.n++;
+          if (++this.audioDroppedTotal === 1 || this.audioLimiter.dropped > this.audioFloodAt) this.audioExcess();
+          return;
+        }
         audio.n++;
         audio.bytes += data.length;
         listener(data, isBinary);
@@ -110,6 +136,32 @@ export class TrackedSocket {
       }
       runWithContext(this.context, listener, data, isBinary);
     };
+  }
+
+  /** The first audio frame a socket has dropped (one warning and one notice), or a flood (the socket is closed). */
+  private audioExcess(): void {
+    const perSecond = this.audioLimiter.perSecond;
+    if (this.audioLimiter.dropped <= this.audioFloodAt) {
+      this.onLimited(`Too many audio frames: this socket may send ${perSecond} per second; the excess is dropped`);
+      this.logger.warn({
+        msg: `glasses socket audio limited (${perSecond} frames/s)`,
+        event: 'glasses.audio_limited',
+        connId: this.id,
+        perSecond,
+        ...this.identity,
+      });
+      return;
+    }
+    if (this.flooded) return;
+    this.flooded = true;
+    this.logger.warn({
+      msg: `glasses socket closed for an audio flood (over ${this.audioFloodAt} frames in a second)`,
+      event: 'glasses.audio_flood',
+      connId: this.id,
+      perSecond,
+      ...this.identity,
+    });
+    this.audioLimit?.onFlood(`Audio frames far above ${perSecond} per second`);
   }
 
   private reportLimited(): void {
@@ -156,6 +208,7 @@ export class TrackedSocket {
       durationMs: Date.now() - this.openedAt,
       messages: this.received,
       rateLimited: this.droppedTotal,
+      ...(this.audioDroppedTotal > 0 ? { audioDropped: this.audioDroppedTotal } : {}),
       ...this.identity,
     });
   }
@@ -172,7 +225,11 @@ export class SocketTracker {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  glasses(userId: string, onLimited: (message: string) => void): TrackedSocket {
+  glasses(
+    userId: string,
+    onLimited: (message: string) => void,
+    onAudioFlood: (message: string) => void,
+  ): TrackedSocket {
     return new TrackedSocket(
       'glasses',
       this.config.glassesSocketMessagesPerSecond,
@@ -180,6 +237,7 @@ export class SocketTracker {
       this.glassesLog,
       onLimited,
       { userId },
+      { perSecond: this.config.glassesAudioFramesPerSecond, onFlood: onAudioFlood },
     );
   }
 

@@ -2,7 +2,14 @@ import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
-import { hasPermission, normalizeSubscription, permissionSet, relayKeyOf, requiredPermission } from './stream-types.js';
+import {
+  hasPermission,
+  normalizeSubscription,
+  parseLanguageStream,
+  permissionSet,
+  relayKeyOf,
+  requiredPermission,
+} from './stream-types.js';
 
 /** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
 export interface Subscriber {
@@ -22,6 +29,8 @@ export interface UpdateResult {
   subscriptions: string[];
   /** Streams dropped for a missing permission that were not already reported to the app. */
   newlyRejected: RejectedStream[];
+  /** Language streams dropped by MAX_LANGUAGE_STREAMS_PER_SESSION that were not already reported to the app. */
+  newlyOverLimit: string[];
 }
 
 interface AppEntry {
@@ -29,6 +38,8 @@ interface AppEntry {
   granted: Set<PermissionType>;
   /** Rejections already reported, so the SDK's full re-sends do not repeat the same permission_error. */
   reported: Set<string>;
+  /** Language streams refused by the session's language cap in the last update (reported once each). */
+  overLimit: Set<string>;
   connectedAt: number;
   locationRate?: string;
 }
@@ -71,13 +82,14 @@ export class SubscriptionManager {
       subscriptions: new Set(),
       granted: permissionSet(permissions),
       reported: new Set(),
+      overLimit: new Set(),
       connectedAt: now,
     });
   }
 
   update(packageName: string, raw: unknown[], now = Date.now()): UpdateResult {
     const entry = this.apps.get(packageName);
-    if (!entry) return { applied: false, subscriptions: [], newlyRejected: [] };
+    if (!entry) return { applied: false, subscriptions: [], newlyRejected: [], newlyOverLimit: [] };
     const wanted = new Set<string>();
     let locationRate: string | undefined;
     for (const item of raw.slice(0, MAX_SUBSCRIPTIONS)) {
@@ -97,7 +109,7 @@ export class SubscriptionManager {
       entry.subscriptions.size > 0 &&
       now - entry.connectedAt < this.config.emptySubscriptionGraceMs
     ) {
-      return { applied: false, subscriptions: [...entry.subscriptions], newlyRejected: [] };
+      return { applied: false, subscriptions: [...entry.subscriptions], newlyRejected: [], newlyOverLimit: [] };
     }
     const allowed = new Set<string>();
     const newlyRejected: RejectedStream[] = [];
@@ -116,12 +128,47 @@ export class SubscriptionManager {
         });
       }
     }
+    const overLimit = this.capLanguages(packageName, entry, allowed);
+    const newlyOverLimit = overLimit.filter((s) => !entry.overLimit.has(s));
+    entry.overLimit = new Set(overLimit);
     const added = [...allowed].filter((s) => !entry.subscriptions.has(s));
     entry.subscriptions = allowed;
     entry.locationRate = allowed.has('location_stream') ? locationRate : undefined;
     this.rebuild();
     this.ctx.emit('subscriptionsChanged', { packageName, added });
-    return { applied: true, subscriptions: [...allowed], newlyRejected };
+    return { applied: true, subscriptions: [...allowed], newlyRejected, newlyOverLimit };
+  }
+
+  /**
+   * Each distinct transcription language or translation pair in a session may open a provider stream (paid, for
+   * a cloud provider): the session holds at most MAX_LANGUAGE_STREAMS_PER_SESSION of them. Streams the other apps
+   * hold and this app already held keep their place; a new one past the cap is removed from `wanted` and returned.
+   */
+  private capLanguages(packageName: string, entry: AppEntry, wanted: Set<string>): string[] {
+    const max = this.config.maxLanguageStreamsPerSession;
+    const bases = new Set<string>();
+    for (const [pkg, e] of this.apps) {
+      if (pkg === packageName) continue;
+      for (const s of e.subscriptions) {
+        const base = parseLanguageStream(s)?.base;
+        if (base) bases.add(base);
+      }
+    }
+    const refused: string[] = [];
+    const ordered = [...wanted].sort(
+      (a, b) => Number(!entry.subscriptions.has(a)) - Number(!entry.subscriptions.has(b)),
+    );
+    for (const s of ordered) {
+      const base = parseLanguageStream(s)?.base;
+      if (!base || bases.has(base)) continue;
+      if (bases.size < max) {
+        bases.add(base);
+        continue;
+      }
+      wanted.delete(s);
+      refused.push(s);
+    }
+    return refused;
   }
 
   removeApp(packageName: string): void {

@@ -81,7 +81,12 @@ export class WebviewAuthController {
   ): Promise<{ success: true; token: string; webviewUrl?: string }> {
     const userId = await this.userFromCoreToken(authorization);
     const app = await this.installedApp(userId, dto.packageName);
-    const token = this.auth.issueTempToken(userId, dto.packageName);
+    const token = await this.auth.issueTempToken(userId, dto.packageName);
+    if (token === null)
+      throw new CloudError(
+        'LIMIT_EXCEEDED',
+        'Too many unused webview tokens for this user; use or let expire (60 s) the ones already issued',
+      );
     let webviewUrl: string | undefined;
     if (app.webviewURL) {
       const url = new URL(app.webviewURL);
@@ -120,7 +125,7 @@ export class WebviewAuthController {
     const app = await this.apps.findByPackageName(dto.packageName);
     if (!key || !app || !safeEqual(sha256Hex(key), app.hashedApiKey))
       throw new CloudError('INVALID_API_KEY', 'A valid API key of this package is required');
-    const r = this.auth.exchange(dto.aos_temp_token, dto.packageName);
+    const r = await this.auth.exchange(dto.aos_temp_token, dto.packageName);
     if (!r.ok) throw new CloudError('INVALID_TOKEN', r.error);
     return { success: true, userId: r.userId };
   }

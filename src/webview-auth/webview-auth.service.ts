@@ -4,18 +4,12 @@ import { Interval } from '@nestjs/schedule';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { CloudError } from '../common/cloud-error.js';
+import { MemoryTempTokenStore, type TempTokenStore } from './temp-token.store.js';
 import { WebviewKeys } from './webview-keys.js';
 
 /** The SDK accepts signed user tokens from this issuer only (apps.md §6.2). */
 export const SIGNED_TOKEN_ISSUER = 'https://prod.augmentos.cloud';
 export const TEMP_TOKEN_TTL_MS = 60_000;
-const MAX_TEMP_TOKENS = 100_000;
-
-interface TempToken {
-  userId: string;
-  packageName: string;
-  expiresAt: number;
-}
 
 /**
  * Webview login for apps: single-use 60 s temp tokens (exchanged by the SDK with the app's key) and
@@ -23,7 +17,7 @@ interface TempToken {
  */
 @Injectable()
 export class WebviewAuthService {
-  private readonly temp = new Map<string, TempToken>();
+  private readonly temp: TempTokenStore = new MemoryTempTokenStore();
   private readonly jwt = new JwtService();
 
   constructor(
@@ -31,21 +25,20 @@ export class WebviewAuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  issueTempToken(userId: string, packageName: string, now = Date.now()): string {
-    if (this.temp.size >= MAX_TEMP_TOKENS) this.sweep(now);
+  /** A new temp token, or null when the user already holds MAX_WEBVIEW_TEMP_TOKENS_PER_USER unused ones. */
+  async issueTempToken(userId: string, packageName: string, now = Date.now()): Promise<string | null> {
     const token = randomBytes(32).toString('hex');
-    this.temp.set(token, { userId, packageName, expiresAt: now + TEMP_TOKEN_TTL_MS });
-    return token;
+    const entry = { userId, packageName, expiresAt: now + TEMP_TOKEN_TTL_MS };
+    return (await this.temp.add(token, entry, this.config.maxWebviewTempTokensPerUser, now)) ? token : null;
   }
 
   /** Single use: the token is gone after this call whatever the outcome. */
-  exchange(
+  async exchange(
     token: string,
     packageName: string,
     now = Date.now(),
-  ): { ok: true; userId: string } | { ok: false; error: string } {
-    const entry = this.temp.get(token);
-    this.temp.delete(token);
+  ): Promise<{ ok: true; userId: string } | { ok: false; error: string }> {
+    const entry = await this.temp.take(token);
     if (!entry || entry.expiresAt < now) return { ok: false, error: 'Invalid or expired temporary token' };
     if (entry.packageName !== packageName) return { ok: false, error: 'The token was issued for another app' };
     return { ok: true, userId: entry.userId };
@@ -79,7 +72,7 @@ export class WebviewAuthService {
   }
 
   @Interval(30_000)
-  sweep(now = Date.now()): void {
-    for (const [t, e] of this.temp) if (e.expiresAt < now) this.temp.delete(t);
+  async sweep(now = Date.now()): Promise<void> {
+    await this.temp.sweep(now);
   }
 }

@@ -73,7 +73,15 @@ describe('security matrix (real process)', () => {
     await ensureBuilt();
     around = mkdtempSync(join(tmpdir(), 'mentra-security-'));
     const rootEntries = readdirSync(ROOT).sort();
-    svc = await spawnService({ dataDir: join(around, 'data'), env: { LOG_LEVEL: 'error', GLASSES_GRACE_MS: '60000' } });
+    svc = await spawnService({
+      dataDir: join(around, 'data'),
+      env: {
+        LOG_LEVEL: 'error',
+        GLASSES_GRACE_MS: '60000',
+        APP_WS_INIT_DEADLINE_MS: '1000',
+        APP_WS_PENDING_PER_ADDRESS: '16',
+      },
+    });
     before = { around: listTree(around).filter((p) => !p.startsWith('data/')), root: rootEntries };
     appA = await startRawApp(A, () => ({ subscriptions: ['button_press', 'transcription:en-US'] }));
     appA.apiKey = await svc.registerApp({ packageName: A, publicUrl: appA.url }, [USER1, USER2]);
@@ -183,6 +191,43 @@ describe('security matrix (real process)', () => {
     });
   });
 
+  describe('glasses socket', () => {
+    const open = async (user: string) => {
+      const c = await RawClient.open(`${svc.wsUrl}/glasses-ws`, { authorization: `Bearer ${svc.token(user)}` });
+      await c.next((m) => m.type === 'connection_ack');
+      return c;
+    };
+    const counter = async (name: string) => {
+      const text = (await svc.admin('GET', '/metrics')).text;
+      return Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    };
+
+    it('a frame over GLASSES_MAX_FRAME_BYTES (256 KB) → closed 1009, text or audio', async () => {
+      for (const frame of [`{"type":"phone_notification","content":"${'x'.repeat(300_000)}"}`, Buffer.alloc(300_000)]) {
+        const c = await open('frames@security.test');
+        c.send(frame);
+        expect((await c.waitClosed()).code).toBe(1009);
+      }
+    });
+    it('audio beyond GLASSES_AUDIO_FRAMES_PER_SECOND is dropped and counted, the socket kept; a flood closes it (1008)', async () => {
+      const c = await open('audio@security.test');
+      const before = await counter('mentra_audio_frames_dropped_total');
+      for (let i = 0; i < 1000; i++) c.send(Buffer.alloc(320));
+      const from = c.messages.length;
+      c.send({ type: 'ping' });
+      await c.next((m) => m.type === 'pong', 3000, from);
+      expect((await counter('mentra_audio_frames_dropped_total')) - before).toBeGreaterThan(0);
+      expect(c.closed).toBeNull();
+      for (let i = 0; i < 20_000; i++) c.send(Buffer.alloc(2));
+      expect(await c.waitClosed(5000)).toEqual({ code: 1008, reason: 'Audio frames far above 250 per second' });
+    });
+  });
+
   // ------------------------------------------------------------------------------------------ apps
   describe('app socket', () => {
     const appWs = () => RawClient.open(`${svc.wsUrl}/app-ws`);
@@ -205,7 +250,7 @@ describe('security matrix (real process)', () => {
       refusedInit(`${USER1}-${B}`, B, keyB, 'APP_NOT_STARTED'));
     it('a sessionId naming one package with the key of another → refused', () =>
       refusedInit(`${USER1}-${A}`, B, keyB, 'SESSION_NOT_FOUND'));
-    it('messages before init → NOT_INITIALIZED, nothing acted on', async () => {
+    it('a message before init → NOT_INITIALIZED and closed (1008), nothing acted on', async () => {
       const c = await appWs();
       c.send({
         type: 'subscription_update',
@@ -220,11 +265,75 @@ describe('security matrix (real process)', () => {
         layout: { layoutType: 'text_wall', text: 'PWNED' },
       });
       await c.next((m) => m.code === 'NOT_INITIALIZED');
+      expect((await c.waitClosed()).code).toBe(1008);
       glasses[0]!.pressButton('short', 'pre-init-probe');
       await sleep(300);
       expect(c.messages.filter((m) => m.type === 'data_stream')).toEqual([]);
       expect(glasses[0]!.received.some((m) => JSON.stringify(m).includes('PWNED'))).toBe(false);
       c.close();
+    });
+    it('a frame over APP_WS_INIT_MAX_BYTES before init → closed 1009 with a reason, never parsed', async () => {
+      const c = await appWs();
+      c.send({
+        type: 'tpa_connection_init',
+        sessionId: `${USER1}-${A}`,
+        packageName: A,
+        apiKey: 'f'.repeat(64),
+        pad: 'p'.repeat(8192),
+      });
+      const closed = await c.waitClosed();
+      expect(closed.code).toBe(1009);
+      expect(closed.reason).toMatch(/before tpa_connection_init are limited to \d+ bytes/);
+      expect(c.messages.map((m) => m.code)).toEqual(['MESSAGE_TOO_LARGE']);
+    });
+    it('no init within APP_WS_INIT_DEADLINE_MS → closed 1008', async () => {
+      const c = await appWs();
+      expect(await c.waitClosed(5000)).toEqual({ code: 1008, reason: 'No tpa_connection_init within 1000 ms' });
+    });
+    it('sockets awaiting their init are capped per address (429 at the upgrade), X-Forwarded-For ignored; other addresses unaffected', async () => {
+      const url = `${svc.wsUrl}/app-ws`;
+      const ip = freshIp();
+      const held: RawClient[] = [];
+      try {
+        for (let i = 0; i < 16; i++)
+          held.push(await RawClient.open(url, { 'x-forwarded-for': `203.0.113.${i}` }, { localAddress: ip }));
+        const refused = await RawClient.refused(url, { 'x-forwarded-for': '203.0.113.99' }, { localAddress: ip });
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('RATE_LIMITED');
+        held.push(await RawClient.open(url, {}, { localAddress: freshIp() }));
+      } finally {
+        for (const c of held) c.close();
+      }
+    });
+    it('language streams per session are capped (LIMIT_EXCEEDED), the socket stays open', async () => {
+      const C = 'com.security.languages';
+      const appC = await startRawApp(C);
+      try {
+        appC.apiKey = await svc.registerApp(
+          { packageName: C, publicUrl: appC.url, permissions: [{ type: 'MICROPHONE' }] },
+          [USER1],
+        );
+        glasses[0]!.startApp(C);
+        await until(() => appC.sockets[0]?.messages.some((m) => m.type === 'tpa_connection_ack'), 5000, 'C acked');
+        const socket = appC.sockets[0]!;
+        const from = socket.messages.length;
+        const langs = ['en-US', 'de-DE', 'fr-FR', 'es-ES', 'it-IT', 'ja-JP', 'ko-KR'].map((l) => `transcription:${l}`);
+        socket.send({ type: 'subscription_update', packageName: C, subscriptions: langs });
+        const err = await socket.next((m) => m.code === 'LIMIT_EXCEEDED', 3000, from);
+        expect(err.message).toMatch(/transcription:ja-JP/);
+        const subs = (await svc.admin('GET', `/api/admin/sessions/${USER1}`)).body.subscriptions[C] as string[];
+        expect(subs).toHaveLength(4);
+        expect(socket.closed).toBeNull();
+      } finally {
+        glasses[0]!.stopApp(C);
+        await until(
+          async () => !(await svc.admin('GET', `/api/admin/sessions/${USER1}`)).body.runningApps.includes(C),
+          5000,
+          'C stopped',
+        );
+        await appC.close();
+        expect((await svc.admin('DELETE', `/api/admin/apps/${C}`)).status).toBe(204);
+      }
     });
     it('a second init on an acked socket naming another session → ALREADY_INITIALIZED, still bound to its own user', async () => {
       const socket = appA.sockets.at(-1)!;
@@ -293,17 +402,45 @@ describe('security matrix (real process)', () => {
       expect(guard).toMatch(/safeEqual\(/);
       expect(guard).not.toMatch(/===\s*this\.config\.adminApiKey|adminApiKey\s*===/);
     });
-    it('failures are rate limited per IP: 10 a minute, then 429 (the right key included); other IPs unaffected', async () => {
+    it('failures are limited per IP: 10 a minute, then 429 for wrong keys; the right key is never refused; other IPs unaffected', async () => {
       const ip = freshIp();
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++)
         statuses.push((await call('GET', '/api/admin/apps', { key: `wrong-key-${i}-0123456789`, ip })).status);
       expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
       expect(statuses.slice(10)).toEqual([429, 429]);
-      const blocked = await call('GET', '/api/admin/apps', { ip });
+      expect((await call('GET', '/api/admin/apps', { ip })).status).toBe(200);
+      const blocked = await call('GET', '/api/admin/apps', { key: 'wrong-key-again-0123456789', ip });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      expect((await call('GET', '/api/admin/apps', { ip: freshIp() })).status).toBe(200);
+      expect((await call('GET', '/api/admin/apps', { key: 'wrong-key-other-0123456789', ip: freshIp() })).status).toBe(
+        401,
+      );
+    });
+    it('one failure budget per IP for every route the admin key opens (/api/admin, /metrics, settings, simulator links)', async () => {
+      const ip = freshIp();
+      const paths = [
+        ['GET', '/api/admin/apps'],
+        ['GET', '/metrics'],
+        ['PUT', `/api/admin/users/${USER2}/apps/${A}/settings`],
+        ['POST', '/api/simulator/links'],
+      ] as const;
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const [method, path] = paths[i % paths.length]!;
+        const body = method === 'GET' ? undefined : '{}';
+        statuses.push((await call(method, path, { key: `wrong-key-${i}-0123456789`, ip, body })).status);
+      }
+      expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
+    });
+    it('X-Forwarded-For is ignored without TRUST_PROXY: naming another address does not escape the limit', async () => {
+      const ip = freshIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const headers = { 'x-forwarded-for': `198.51.100.${i}` };
+        statuses.push((await call('GET', '/api/admin/apps', { key: `wrong-key-${i}-0123456789`, ip, headers })).status);
+      }
+      expect(statuses).toEqual([...Array(10).fill(401), 429]);
     });
 
     const OPERATORS = [
@@ -492,6 +629,39 @@ describe('security matrix (real process)', () => {
       });
       expect(proto.status).toBeLessThan(500);
       expect(JSON.stringify((await storage(`${A}:${appA.apiKey}`, 'GET', USER1)).body)).not.toContain('"x"');
+    });
+    it('100,000-deep JSON bodies → 400 BODY_TOO_DEEP on routes with no key filter of their own, no stack in the log', async () => {
+      const deepObj = `{"packageName":"${A}","data":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`;
+      const deepArr = `{"packageName":"${A}","userId":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+      for (const [path, auth] of [
+        ['/api/auth/exchange-user-token', `Bearer ${appA.apiKey}`],
+        ['/api/auth/generate-webview-token', `Bearer ${svc.token(USER1)}`],
+        ['/api/app-communication/discover-users', `Bearer ${appA.apiKey}`],
+      ] as const) {
+        for (const body of [deepObj, deepArr]) {
+          const res = await http(`${svc.url}${path}`, {
+            method: 'POST',
+            headers: { authorization: auth, 'content-type': 'application/json' },
+            body,
+          });
+          expect(res.status, path).toBe(400);
+          expect(res.body.code, path).toBe('BODY_TOO_DEEP');
+        }
+      }
+      await sleep(100);
+      expect(svc.output()).not.toMatch(/Maximum call stack|RangeError/);
+    });
+    it('unused webview temp tokens per user are capped (MAX_WEBVIEW_TEMP_TOKENS_PER_USER) → 429 LIMIT_EXCEEDED', async () => {
+      const generate = () =>
+        http(`${svc.url}/api/auth/generate-webview-token`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${svc.token(USER1)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ packageName: A }),
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 21; i++) statuses.push((await generate()).status);
+      expect(statuses).toEqual([...Array(20).fill(200), 429]);
+      expect((await generate()).body.code).toBe('LIMIT_EXCEEDED');
     });
     it('the unauthenticated TTS route is rate limited per IP', async () => {
       const ip = freshIp();

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 
 /** A bare WebSocket client that records everything it receives, for feeding the gateways bad input. */
 export class RawClient {
@@ -26,8 +26,13 @@ export class RawClient {
     ws.on('error', () => undefined);
   }
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<RawClient> {
-    const ws = new WebSocket(url, { headers });
+  /** `options`: e.g. `localAddress` (a loopback source address, another client for per-address limits). */
+  static async open(
+    url: string,
+    headers: Record<string, string> = {},
+    options: ClientOptions = {},
+  ): Promise<RawClient> {
+    const ws = new WebSocket(url, { ...options, headers });
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -40,9 +45,13 @@ export class RawClient {
   }
 
   /** Resolves with the upgrade refusal's status and JSON body. */
-  static refused(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  static refused(
+    url: string,
+    headers: Record<string, string> = {},
+    options: ClientOptions = {},
+  ): Promise<{ status: number; body: any }> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { ...options, headers });
       ws.once('open', () => {
         ws.close();
         reject(new Error('upgrade was accepted'));
