@@ -75,6 +75,15 @@ export class PhotoManager {
     const caps = this.device.capabilities;
     if (caps && this.device.isKnownModel && !caps.hasCamera)
       return refuse('HARDWARE_INCOMPATIBLE', 'CAMERA_INIT_FAILED', `${caps.modelName} has no camera`);
+    // The glasses answer by requestId alone: an id pending for another app stays that app's, or its reply
+    // (and its photo upload) would go to whoever reused the id.
+    const owner = this.pending.get(requestId)?.packageName;
+    if (owner !== undefined && owner !== packageName)
+      return refuse(
+        'CONFLICT',
+        'UNKNOWN_ERROR',
+        `requestId ${JSON.stringify(requestId.slice(0, 64))} is in use by another app's pending photo request; use a unique id`,
+      );
     const size = SIZES.has(String(msg.size)) ? String(msg.size) : 'medium';
     const compress = COMPRESS.has(String(msg.compress)) ? String(msg.compress) : 'none';
     this.forget(requestId);
