@@ -159,6 +159,8 @@ export class PhotoManager {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ requestId, type: 'photo_error', success: false, errorCode, errorMessage }),
       signal: AbortSignal.timeout(5_000),
+      // The app's server must not be able to point this POST anywhere else (a blind SSRF from inside the cloud).
+      redirect: 'manual',
     })
       .then((r) => r.arrayBuffer())
       .catch((err: Error) => this.logger.warn(`could not report photo error to ${url}: ${err.message}`));
