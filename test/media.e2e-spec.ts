@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
 import { SimulatedGlasses, TINY_JPEG } from '../src/simulator/index.js';
@@ -15,9 +16,11 @@ describe('media: photo, RTMP, managed streaming', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    nginx = await startNginxRtmp(`http://127.0.0.1:${port}`);
+    const callbackSecret = randomBytes(32).toString('hex');
+    nginx = await startNginxRtmp(`http://127.0.0.1:${port}`, callbackSecret);
     cloud = await startCloud({
       PORT: String(port),
+      INGEST_CALLBACK_SECRET: callbackSecret,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       MANAGED_RTMP_INGEST_URL: nginx.ingestUrl,
       MANAGED_HLS_BASE_URL: nginx.hlsBaseUrl,

@@ -4,7 +4,10 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import type { SessionContext } from '../session/session-context.js';
 import { SessionRegistry } from '../session/session-registry.js';
+import type { UserSession } from '../session/user-session.js';
+import { APP_ROOM_STORE, type AppRoomStore, type RoomConfig, type RoomData } from './app-rooms.js';
 
 export type MessagingResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
@@ -15,6 +18,31 @@ export interface AppUser {
 }
 
 const MAX_ROOM_ID = 128;
+const MAX_ROOM_USERS = 10_000;
+const MAX_ROOM_METADATA_CHARS = 1_024;
+
+/** The SDK's optional `roomConfig` of a join (the creator's is kept); a message for anything malformed. */
+function roomConfig(raw: unknown): RoomConfig | string {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return 'roomConfig must be an object';
+  const { maxUsers, isPrivate, metadata } = raw as Record<string, unknown>;
+  const config: RoomConfig = {};
+  if (maxUsers !== undefined && maxUsers !== null) {
+    if (typeof maxUsers !== 'number' || !Number.isInteger(maxUsers) || maxUsers < 1 || maxUsers > MAX_ROOM_USERS)
+      return `roomConfig.maxUsers must be an integer from 1 to ${MAX_ROOM_USERS}`;
+    config.maxUsers = maxUsers;
+  }
+  if (isPrivate !== undefined && isPrivate !== null) {
+    if (typeof isPrivate !== 'boolean') return 'roomConfig.isPrivate must be a boolean';
+    config.isPrivate = isPrivate;
+  }
+  if (metadata !== undefined) {
+    if ((JSON.stringify(metadata) ?? '').length > MAX_ROOM_METADATA_CHARS)
+      return `roomConfig.metadata must be at most ${MAX_ROOM_METADATA_CHARS} characters of JSON`;
+    config.metadata = metadata;
+  }
+  return config;
+}
 
 /**
  * App-to-app messaging between users running the same package (upstream never routed these). The
@@ -25,13 +53,16 @@ const MAX_ROOM_ID = 128;
 export class AppMessagingService {
   private readonly logger = new Logger('AppMessaging');
   private readonly limiter: RateLimiterMemory;
-  /** package → room → members (userIds) */
-  private readonly rooms = new Map<string, Map<string, Set<string>>>();
+  private readonly maxRoomsPerUser: number;
+  /** Per session: the packages whose rooms it joined, left again when the app stops or the session ends. */
+  private readonly tracked = new WeakMap<SessionContext, Set<string>>();
 
   constructor(
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_ROOM_STORE) private readonly rooms: AppRoomStore,
   ) {
+    this.maxRoomsPerUser = config.maxAppRoomsPerUser;
     this.limiter = new RateLimiterMemory({ points: config.appMessagesPerSecond, duration: 1 });
   }
 
@@ -60,7 +91,8 @@ export class AppMessagingService {
     }
   }
 
-  async handle(senderUserId: string, packageName: string, msg: TypedMessage): Promise<MessagingResult> {
+  async handle(session: UserSession, packageName: string, msg: TypedMessage): Promise<MessagingResult> {
+    const senderUserId = session.userId;
     const senderSessionId = appSessionId(senderUserId, packageName);
     if (!(await this.allowed(senderSessionId)))
       return { ok: false, code: 'RATE_LIMITED', message: 'Too many app messages; slow down' };
@@ -69,20 +101,29 @@ export class AppMessagingService {
     const stamp = new Date().toISOString();
     switch (msg.type) {
       case 'app_broadcast_message': {
-        const roomId = typeof msg.roomId === 'string' ? msg.roomId : undefined;
-        const members = roomId ? this.rooms.get(packageName)?.get(roomId) : undefined;
-        for (const user of this.usersRunning(packageName, senderUserId)) {
-          if (members && !members.has(user.userId)) continue;
-          this.send(user.userId, packageName, {
-            type: 'app_message_received',
-            payload: msg.payload,
-            messageId,
-            senderUserId,
-            senderSessionId,
-            ...(roomId ? { roomId } : {}),
-            timestamp: stamp,
-          });
+        const roomId = msg.roomId;
+        const message = {
+          type: 'app_message_received',
+          payload: msg.payload,
+          messageId,
+          senderUserId,
+          senderSessionId,
+          ...(typeof roomId === 'string' ? { roomId } : {}),
+          timestamp: stamp,
+        };
+        if (roomId === undefined || roomId === null) {
+          for (const user of this.usersRunning(packageName, senderUserId)) this.send(user.userId, packageName, message);
+          return { ok: true };
         }
+        // A room's broadcast reaches its members only, and only a member may send one.
+        const members = typeof roomId === 'string' ? await this.rooms.members(packageName, roomId) : [];
+        if (!members.includes(senderUserId))
+          return {
+            ok: false,
+            code: 'PERMISSION_DENIED',
+            message: `Not a member of room ${String(roomId).slice(0, MAX_ROOM_ID)}: join it before broadcasting to it`,
+          };
+        for (const member of members) if (member !== senderUserId) this.send(member, packageName, message);
         return { ok: true };
       }
       case 'app_direct_message': {
@@ -117,19 +158,42 @@ export class AppMessagingService {
             code: 'MALFORMED_MESSAGE',
             message: `${msg.type} needs a roomId of 1-${MAX_ROOM_ID} characters`,
           };
-        const join = msg.type === 'app_room_join';
-        this.membership(packageName, roomId, senderUserId, join);
-        const members = this.rooms.get(packageName)?.get(roomId) ?? new Set<string>();
-        for (const member of members) {
-          if (member === senderUserId) continue;
-          this.send(member, packageName, {
-            type: join ? 'app_user_joined' : 'app_user_left',
-            userId: senderUserId,
-            sessionId: senderSessionId,
-            roomId,
-            [join ? 'joinedAt' : 'leftAt']: stamp,
-            timestamp: stamp,
-          });
+        if (msg.type === 'app_room_leave') {
+          const room = await this.rooms.leave(packageName, roomId, senderUserId);
+          if (room) await this.announceLeave(packageName, roomId, senderUserId, room);
+          return { ok: true };
+        }
+        const config = roomConfig(msg.roomConfig);
+        if (typeof config === 'string') return { ok: false, code: 'MALFORMED_MESSAGE', message: config };
+        // A join that raced the app's stop must not leave a member behind that nothing will remove.
+        if (!this.track(session, packageName)) return { ok: true };
+        const outcome = await this.rooms.join(packageName, roomId, senderUserId, this.maxRoomsPerUser, config);
+        if (outcome.result === 'too_many_rooms')
+          return {
+            ok: false,
+            code: 'RATE_LIMITED',
+            message: `${senderUserId} is already in ${this.maxRoomsPerUser} rooms of ${packageName} (MAX_APP_ROOMS_PER_USER); leave one first`,
+          };
+        if (outcome.result === 'full')
+          return {
+            ok: false,
+            code: 'CONFLICT',
+            message: `Room ${roomId} is full (${outcome.room.memberCount} of ${outcome.room.maxUsers ?? 0})`,
+          };
+        if (outcome.result === 'joined') {
+          const members = await this.rooms.members(packageName, roomId);
+          for (const member of members) {
+            if (member !== senderUserId)
+              this.send(member, packageName, {
+                type: 'app_user_joined',
+                userId: senderUserId,
+                sessionId: senderSessionId,
+                roomId,
+                joinedAt: stamp,
+                timestamp: stamp,
+              });
+          }
+          this.roomUpdated(members, packageName, roomId, 'user_joined', outcome.room);
         }
         return { ok: true };
       }
@@ -138,17 +202,75 @@ export class AppMessagingService {
     }
   }
 
-  private membership(packageName: string, roomId: string, userId: string, join: boolean): void {
-    let rooms = this.rooms.get(packageName);
-    if (!rooms) this.rooms.set(packageName, (rooms = new Map()));
-    let members = rooms.get(roomId);
-    if (!members) rooms.set(roomId, (members = new Set()));
-    if (join) members.add(userId);
-    else members.delete(userId);
-    // Members whose app stopped leave lazily, so rooms cannot grow without bound.
-    const running = new Set(this.usersRunning(packageName).map((u) => u.userId));
-    for (const m of members) if (m !== userId && !running.has(m)) members.delete(m);
-    if (members.size === 0) rooms.delete(roomId);
+  /**
+   * Makes sure the session's rooms of this package are left when the app stops or the session ends (once per
+   * session). False when the app is not running (any more), so nothing may be joined for it.
+   */
+  private track(session: UserSession, packageName: string): boolean {
+    if (session.ctx.isDisposed || !session.connections.isRunning(packageName)) return false;
+    let packages = this.tracked.get(session.ctx);
+    if (!packages) {
+      const mine = (packages = new Set<string>());
+      this.tracked.set(session.ctx, mine);
+      const userId = session.userId;
+      session.ctx.on('appStopped', ({ packageName: stopped }) => {
+        if (mine.delete(stopped)) void this.leaveAll(stopped, userId);
+      });
+      session.ctx.defer(() => Promise.all([...mine].map((pkg) => this.leaveAll(pkg, userId))));
+    }
+    packages.add(packageName);
+    return true;
+  }
+
+  private async leaveAll(packageName: string, userId: string): Promise<void> {
+    try {
+      const left = await this.rooms.leaveAll(packageName, userId);
+      for (const { roomId, room } of left) await this.announceLeave(packageName, roomId, userId, room);
+    } catch (err) {
+      this.logger.error(
+        `leaving the rooms of ${userId}/${packageName} failed: ${(err as Error)?.stack ?? String(err)}`,
+      );
+    }
+  }
+
+  /** Tells the members left in the room (none when it was dropped) who left and how the room now is. */
+  private async announceLeave(packageName: string, roomId: string, userId: string, room: RoomData): Promise<void> {
+    if (room.memberCount === 0) return;
+    const members = await this.rooms.members(packageName, roomId);
+    const stamp = new Date().toISOString();
+    for (const member of members)
+      this.send(member, packageName, {
+        type: 'app_user_left',
+        userId,
+        sessionId: appSessionId(userId, packageName),
+        roomId,
+        leftAt: stamp,
+        timestamp: stamp,
+      });
+    this.roomUpdated(members, packageName, roomId, 'user_left', room);
+  }
+
+  /** The SDK's `app_room_updated` (`session.onAppRoomUpdated`) to every member. */
+  private roomUpdated(
+    members: string[],
+    packageName: string,
+    roomId: string,
+    updateType: 'user_joined' | 'user_left',
+    room: RoomData,
+  ): void {
+    const message = {
+      type: 'app_room_updated',
+      roomId,
+      updateType,
+      roomData: room,
+      timestamp: new Date().toISOString(),
+    };
+    for (const member of members) this.send(member, packageName, message);
+  }
+
+  /** Rooms that exist now (every package). */
+  roomCount(): Promise<number> {
+    return this.rooms.count();
   }
 
   private send(userId: string, packageName: string, message: object): boolean {

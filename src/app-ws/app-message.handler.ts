@@ -95,7 +95,13 @@ export class AppMessageHandler {
       case 'app_direct_message':
       case 'app_room_join':
       case 'app_room_leave':
-        void this.messaging.handle(session.userId, packageName, msg).then((r) => this.result(ws, r));
+        void this.messaging.handle(session, packageName, msg).then(
+          (r) => this.result(ws, r),
+          (err: unknown) => {
+            this.logError(err, `${msg.type} from ${packageName}`);
+            this.error(ws, 'INTERNAL_ERROR', `Failed to handle ${msg.type}`);
+          },
+        );
         return;
       case 'stream_status_check':
         session.video.statusCheck(packageName, session.managedStreaming.statusInfo());

@@ -18,7 +18,7 @@ const BYTES_PER_SECOND = 32_000;
 export const AUDIO_PLAY_EXPIRY_MS = 60_000;
 
 export type AudioRequestResult =
-  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'CONFLICT'; message: string };
 
 interface PendingPlay {
   packageName: string;
@@ -104,17 +104,27 @@ export class AudioManager {
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs a string requestId' };
     if (typeof msg.audioUrl !== 'string' || !/^https?:\/\//.test(msg.audioUrl))
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs an http(s) audioUrl' };
-    if (!this.ctx.glassesOpen) {
-      // Answer the SDK's pending promise at once instead of letting it wait 60 s.
+    // Answers the SDK's pending promise at once instead of letting it wait 60 s.
+    const fail = (error: string) =>
       this.connections.sendJson(packageName, {
         type: 'audio_play_response',
         sessionId: appSessionId(this.ctx.userId, packageName),
         requestId,
         success: false,
-        error: 'GLASSES_NOT_CONNECTED: the glasses are not connected (cloud → phone)',
+        error,
         timestamp: new Date().toISOString(),
       });
+    if (!this.ctx.glassesOpen) {
+      fail('GLASSES_NOT_CONNECTED: the glasses are not connected (cloud → phone)');
       return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
+    }
+    // The glasses answer by requestId alone: an id pending for another app stays that app's, or its answer
+    // would go to whoever reused the id.
+    const owner = this.plays.get(requestId)?.packageName;
+    if (owner !== undefined && owner !== packageName) {
+      const message = `requestId ${JSON.stringify(requestId.slice(0, 64))} is in use by another app's pending play request; use a unique id`;
+      fail(`CONFLICT: ${message}`);
+      return { ok: false, code: 'CONFLICT', message };
     }
     this.forgetPlay(requestId);
     const timer = setTimeout(() => this.forgetPlay(requestId), AUDIO_PLAY_EXPIRY_MS);

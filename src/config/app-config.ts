@@ -278,6 +278,17 @@ export class EnvSchema {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MANAGED_DASH_BASE_URL?: string;
 
+  /**
+   * Secret in the URL of nginx-rtmp's on_publish / on_publish_done callbacks, so only our ingest can call them.
+   * Unset while managed streaming is configured: generated once into DATA_DIR/ingest-callback-secret.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_-]{32,256}$/, {
+    message: 'INGEST_CALLBACK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ or -',
+  })
+  INGEST_CALLBACK_SECRET?: string;
+
   /** RTMP keep-alive period, ACK deadline and misses before a stream times out (glasses.md §13.4). */
   @IsOptional()
   @Type(() => Number)
@@ -297,6 +308,20 @@ export class EnvSchema {
   @IsInt()
   @Min(1)
   APP_MESSAGES_PER_SECOND: number = 20;
+
+  /** App-to-app rooms one user may be a member of in one package; a join beyond gets RATE_LIMITED. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_APP_ROOMS_PER_USER: number = 20;
+
+  /** Users one package may keep simple storage for (each up to 1 MB); a new user's first write beyond gets 413. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE: number = 10_000;
 
   /**
    * Seconds of recent audio kept per streaming session (readable through the admin API); 0 disables.
@@ -524,6 +549,9 @@ export const ENV_KEYS = [
   'STREAM_KEEPALIVE_MS',
   'STREAM_ACK_TIMEOUT_MS',
   'APP_MESSAGES_PER_SECOND',
+  'MAX_APP_ROOMS_PER_USER',
+  'SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE',
+  'INGEST_CALLBACK_SECRET',
   'SHUTDOWN_DRAIN_MS',
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
   'CORE_TOKEN_TTL_SECONDS',

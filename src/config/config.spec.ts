@@ -219,6 +219,47 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('ingest callback secret', () => {
+    const managed = {
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+      MANAGED_RTMP_INGEST_URL: 'rtmp://localhost:1935/live',
+      MANAGED_HLS_BASE_URL: 'http://localhost:8081/hls',
+      MANAGED_DASH_BASE_URL: 'http://localhost:8081/dash',
+    };
+
+    it('is generated once into DATA_DIR/ingest-callback-secret (mode 0600) when managed streaming has none', () => {
+      const dir = dataDir();
+      const first = loadConfig({ ...managed, DATA_DIR: dir }).streaming.managed!.callbackSecret;
+      expect(first).toMatch(/^[0-9a-f]{64}$/);
+      const file = join(dir, 'ingest-callback-secret');
+      expect(readFileSync(file, 'utf8').trim()).toBe(first);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(loadConfig({ ...managed, DATA_DIR: dir }).streaming.managed!.callbackSecret).toBe(first);
+    });
+
+    it('INGEST_CALLBACK_SECRET wins and nothing is written; without managed streaming there is none', () => {
+      const dir = dataDir();
+      const secret = 's'.repeat(40);
+      expect(
+        loadConfig({ ...managed, DATA_DIR: dir, INGEST_CALLBACK_SECRET: secret }).streaming.managed!.callbackSecret,
+      ).toBe(secret);
+      expect(existsSync(join(dir, 'ingest-callback-secret'))).toBe(false);
+      expect(
+        loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN }).streaming.managed,
+      ).toBeUndefined();
+      expect(existsSync(join(dir, 'ingest-callback-secret'))).toBe(false);
+    });
+
+    it.each(['short', 'x'.repeat(31), 'has spaces in it and is long enough to pass', 'a/b'.repeat(20)])(
+      'a weak or unsafe INGEST_CALLBACK_SECRET (%s) is a ConfigError',
+      (bad) => {
+        const problems = problemsOf(() => loadConfig({ ...managed, DATA_DIR: dataDir(), INGEST_CALLBACK_SECRET: bad }));
+        expect(problems.join('\n')).toMatch(/INGEST_CALLBACK_SECRET/);
+      },
+    );
+  });
+
   describe('validation', () => {
     const base = (): Record<string, string> => ({
       DATA_DIR: dataDir(),
@@ -363,6 +404,8 @@ describe('loadConfig', () => {
         logLevel: 'log',
         publicUrl: 'http://localhost:8002',
         appWsUrl: 'ws://localhost:8002/app-ws',
+        maxAppRoomsPerUser: 20,
+        simpleStorageMaxUsersPerPackage: 10_000,
       });
       expect(cfg.mongoUrl).toBeUndefined();
     });

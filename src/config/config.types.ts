@@ -42,6 +42,10 @@ export interface AppConfig {
   media: MediaConfig;
   photoTimeoutMs: number;
   appMessagesPerSecond: number;
+  /** App-to-app rooms one user may be in per package. */
+  maxAppRoomsPerUser: number;
+  /** Users one package may keep simple storage for. */
+  simpleStorageMaxUsersPerPackage: number;
   /** Upper bound of a graceful shutdown (SIGTERM → exit). */
   shutdownDrainMs: number;
   /** Failed admin authentications per client IP per minute before 429; 0 disables. */
@@ -72,7 +76,7 @@ export interface AppConfig {
     ackTimeoutMs: number;
     maxMissedAcks: number;
     /** Set when managed streaming is configured (nginx-rtmp). */
-    managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string };
+    managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string; callbackSecret: string };
   };
 }
 

@@ -4,7 +4,7 @@ import { ConfigError, parseEnv } from './app-config.js';
 import type { EnvSchema } from './app-config.js';
 import type { AppConfig, MediaConfig, PhoneAuthConfig, TrustProxy } from './config.types.js';
 import { prepareDataDir } from './data-dir.js';
-import { loadOrCreateSecrets } from './secrets.store.js';
+import { loadOrCreateIngestSecret, loadOrCreateSecrets } from './secrets.store.js';
 
 /** Builds the AppConfig from an environment (process.env by default); throws ConfigError on bad input. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
@@ -69,6 +69,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     media: mediaConfig(e),
     photoTimeoutMs: e.PHOTO_TIMEOUT_MS,
     appMessagesPerSecond: e.APP_MESSAGES_PER_SECOND,
+    maxAppRoomsPerUser: e.MAX_APP_ROOMS_PER_USER,
+    simpleStorageMaxUsersPerPackage: e.SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
     coreTokenTtlSeconds: e.CORE_TOKEN_TTL_SECONDS,
@@ -88,7 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
       maxMissedAcks: 3,
-      managed: managedConfig(e),
+      managed: managedConfig(e, dataDir),
     },
   };
 }
@@ -163,7 +165,7 @@ function mediaConfig(e: EnvSchema): MediaConfig {
   };
 }
 
-function managedConfig(e: EnvSchema): AppConfig['streaming']['managed'] {
+function managedConfig(e: EnvSchema, dataDir: string): AppConfig['streaming']['managed'] {
   const parts = [e.MANAGED_RTMP_INGEST_URL, e.MANAGED_HLS_BASE_URL, e.MANAGED_DASH_BASE_URL];
   if (parts.every((p) => !p)) return undefined;
   if (parts.some((p) => !p)) {
@@ -176,6 +178,7 @@ function managedConfig(e: EnvSchema): AppConfig['streaming']['managed'] {
     ingestUrl: trim(e.MANAGED_RTMP_INGEST_URL!),
     hlsBaseUrl: trim(e.MANAGED_HLS_BASE_URL!),
     dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!),
+    callbackSecret: e.INGEST_CALLBACK_SECRET ?? loadOrCreateIngestSecret(dataDir),
   };
 }
 

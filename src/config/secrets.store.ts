@@ -55,3 +55,29 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; 
   renameSync(tmp, path);
   return { secrets, created: true };
 }
+
+const INGEST_SECRET_FILE = 'ingest-callback-secret';
+
+/**
+ * The secret of the ingest's publish callbacks when INGEST_CALLBACK_SECRET is unset: generated once into
+ * `DATA_DIR/ingest-callback-secret` (64 hex characters, nothing else), where docker compose's ingest service
+ * reads it from the shared volume.
+ */
+export function loadOrCreateIngestSecret(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, INGEST_SECRET_FILE);
+  if (existsSync(path)) {
+    const secret = readFileSync(path, 'utf8').trim();
+    if (!/^[A-Za-z0-9_-]{32,256}$/.test(secret))
+      throw new Error(
+        `${path} is damaged (not 32 to 256 characters of A-Z, a-z, 0-9, _ or -): delete it to generate a new one`,
+      );
+    return secret;
+  }
+  const secret = randomBytes(32).toString('hex');
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${secret}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+  return secret;
+}

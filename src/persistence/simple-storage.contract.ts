@@ -160,6 +160,32 @@ export function describeSimpleStorageContract(name: string, factory: SimpleStora
       expect(storageBytes(await storage.list(ALICE, NOTES))).toBe(900);
     });
 
+    it('a package keeps stores for at most maxUsersPerPackage users; its existing users still write; a cleared user frees a place', async () => {
+      const limits: SimpleStorageLimits = { ...ROOMY, maxUsersPerPackage: 2 };
+      const CAROL = 'carol@example.com';
+      await storage.upsert(ALICE, NOTES, [entry('a', '1')], limits);
+      await storage.upsert(BOB, NOTES, [entry('b', '1')], limits);
+      const third = storage.upsert(CAROL, NOTES, [entry('c', '1')], limits);
+      await expect(third).rejects.toBeInstanceOf(SimpleStorageQuotaError);
+      await expect(third).rejects.toMatchObject({ users: 2 });
+      expect(await storage.list(CAROL, NOTES)).toEqual([]);
+      // Another package has its own users; the full package's users go on writing.
+      await storage.upsert(CAROL, TODO, [entry('c', '1')], limits);
+      await storage.upsert(ALICE, NOTES, [entry('a2', '2')], limits);
+      expect(await storage.clear(BOB, NOTES)).toBe(true);
+      await storage.upsert(CAROL, NOTES, [entry('c', '1')], limits);
+      expect(await storage.list(CAROL, NOTES)).toEqual([entry('c', '1')]);
+    });
+
+    it('concurrent first writes of new users never take a package past its user limit', async () => {
+      const limits: SimpleStorageLimits = { ...ROOMY, maxUsersPerPackage: 3 };
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => storage.upsert(`user${i}@example.com`, NOTES, [entry('k', 'v')], limits)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(SimpleStorageQuotaError);
+    });
+
     it('deleteKey says whether the key existed; the last key leaves an empty store', async () => {
       await storage.upsert(ALICE, NOTES, [entry('a', '1'), entry('b', '2')], ROOMY);
       expect(await storage.deleteKey(ALICE, NOTES, 'a')).toBe(true);

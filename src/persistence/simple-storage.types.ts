@@ -17,6 +17,8 @@ export interface SimpleStorageLimits {
   /** Sum over entries of the UTF-8 bytes of key + value. */
   maxTotalBytes: number;
   maxKeys: number;
+  /** Users one package may keep a store for: checked when a user's first entry of the package is written. */
+  maxUsersPerPackage?: number;
 }
 
 /** The SDK's own limits (apps.md §9): values up to 100,000 characters, the stored total per (user, package) 1 MB. */
@@ -33,11 +35,15 @@ export class SimpleStorageQuotaError extends Error {
     readonly totalBytes: number,
     readonly keys: number,
     readonly limits: SimpleStorageLimits,
+    /** Set when the package's user limit was the one reached: how many users it keeps stores for. */
+    readonly users?: number,
   ) {
     super(
-      totalBytes > limits.maxTotalBytes
-        ? `the stored total would be ${totalBytes} bytes, over the limit of ${limits.maxTotalBytes}`
-        : `the store would hold ${keys} keys, over the limit of ${limits.maxKeys}`,
+      users !== undefined
+        ? `the package already keeps storage for ${users} users, the limit per package`
+        : totalBytes > limits.maxTotalBytes
+          ? `the stored total would be ${totalBytes} bytes, over the limit of ${limits.maxTotalBytes}`
+          : `the store would hold ${keys} keys, over the limit of ${limits.maxKeys}`,
     );
     this.name = 'SimpleStorageQuotaError';
   }

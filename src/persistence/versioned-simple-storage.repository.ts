@@ -4,6 +4,8 @@ import {
   applyBatch,
   assertEntries,
   assertWithinLimits,
+  SimpleStorageQuotaError,
+  storageBytes,
   type SimpleStorageEntry,
   type SimpleStorageLimits,
   type SimpleStorageRepository,
@@ -29,6 +31,8 @@ export interface VersionedDoc {
 export abstract class VersionedSimpleStorageRepository implements SimpleStorageRepository {
   /** Writes of one (user, package) from this process queue up instead of racing (the CAS still guards the rest). */
   private readonly writers = new KeyedMutex();
+  /** A package's first writes of new users, one at a time, so its user limit is not passed by concurrent ones. */
+  private readonly firstWrites = new KeyedMutex();
 
   protected abstract findDoc(userId: string, packageName: string): Promise<VersionedDoc | null>;
   /** Creates version 1; false when another writer created the document first (unique index). */
@@ -48,6 +52,8 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
   ): Promise<boolean>;
   /** Removes the document if it is still at `version` (any version when null); false when nothing matched. */
   protected abstract removeDoc(userId: string, packageName: string, version: number | null): Promise<boolean>;
+  /** How many users have a document of the package. */
+  protected abstract countUsers(packageName: string): Promise<number>;
 
   async list(userId: string, packageName: string): Promise<SimpleStorageEntry[]> {
     assertKey(userId, 'userId');
@@ -65,11 +71,16 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
     assertKey(packageName, 'packageName');
     assertEntries(entries);
     const batch = entries.map((e) => ({ key: e.key, value: e.value }));
-    await this.mutate(userId, packageName, (current) => {
-      const next = applyBatch(current, batch);
-      assertWithinLimits(next, limits);
-      return next;
-    });
+    await this.mutate(
+      userId,
+      packageName,
+      (current) => {
+        const next = applyBatch(current, batch);
+        assertWithinLimits(next, limits);
+        return next;
+      },
+      limits,
+    );
   }
 
   async deleteKey(userId: string, packageName: string, key: string): Promise<boolean> {
@@ -98,9 +109,10 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
     userId: string,
     packageName: string,
     change: (current: SimpleStorageEntry[]) => SimpleStorageEntry[] | null,
+    limits?: SimpleStorageLimits,
   ): Promise<void> {
     return this.writers.run(JSON.stringify([userId, packageName]), () =>
-      this.compareAndSwap(userId, packageName, change),
+      this.compareAndSwap(userId, packageName, change, limits),
     );
   }
 
@@ -108,6 +120,7 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
     userId: string,
     packageName: string,
     change: (current: SimpleStorageEntry[]) => SimpleStorageEntry[] | null,
+    limits?: SimpleStorageLimits,
   ): Promise<void> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const doc = await this.findDoc(userId, packageName);
@@ -120,13 +133,33 @@ export abstract class VersionedSimpleStorageRepository implements SimpleStorageR
       }
       const updatedAt = new Date();
       if (!doc) {
-        if (await this.insertDoc(userId, packageName, next, updatedAt)) return;
+        if (await this.insertFirst(userId, packageName, next, updatedAt, limits)) return;
         continue; // another writer created it first: start over from its entries
       }
       if (await this.updateDoc(userId, packageName, doc.version, next, updatedAt)) return;
       await backoff(attempt);
     }
     throw new Error(`simple storage of ${packageName} for ${userId} is changing too fast to write`);
+  }
+
+  /**
+   * A user's first document of a package, within the package's user limit. Across processes sharing a database two
+   * first writes can still pass the count together; in one process they queue.
+   */
+  private insertFirst(
+    userId: string,
+    packageName: string,
+    entries: SimpleStorageEntry[],
+    updatedAt: Date,
+    limits?: SimpleStorageLimits,
+  ): Promise<boolean> {
+    const max = limits?.maxUsersPerPackage;
+    if (max === undefined) return this.insertDoc(userId, packageName, entries, updatedAt);
+    return this.firstWrites.run(packageName, async () => {
+      const users = await this.countUsers(packageName);
+      if (users >= max) throw new SimpleStorageQuotaError(storageBytes(entries), entries.length, limits!, users);
+      return this.insertDoc(userId, packageName, entries, updatedAt);
+    });
   }
 }
 

@@ -75,6 +75,15 @@ export class PhotoManager {
     const caps = this.device.capabilities;
     if (caps && this.device.isKnownModel && !caps.hasCamera)
       return refuse('HARDWARE_INCOMPATIBLE', 'CAMERA_INIT_FAILED', `${caps.modelName} has no camera`);
+    // The glasses answer by requestId alone: an id pending for another app stays that app's, or its reply
+    // (and its photo upload) would go to whoever reused the id.
+    const owner = this.pending.get(requestId)?.packageName;
+    if (owner !== undefined && owner !== packageName)
+      return refuse(
+        'CONFLICT',
+        'UNKNOWN_ERROR',
+        `requestId ${JSON.stringify(requestId.slice(0, 64))} is in use by another app's pending photo request; use a unique id`,
+      );
     const size = SIZES.has(String(msg.size)) ? String(msg.size) : 'medium';
     const compress = COMPRESS.has(String(msg.compress)) ? String(msg.compress) : 'none';
     this.forget(requestId);
@@ -150,6 +159,8 @@ export class PhotoManager {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ requestId, type: 'photo_error', success: false, errorCode, errorMessage }),
       signal: AbortSignal.timeout(5_000),
+      // The app's server must not be able to point this POST anywhere else (a blind SSRF from inside the cloud).
+      redirect: 'manual',
     })
       .then((r) => r.arrayBuffer())
       .catch((err: Error) => this.logger.warn(`could not report photo error to ${url}: ${err.message}`));

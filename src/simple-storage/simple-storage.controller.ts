@@ -14,12 +14,17 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { CloudError } from '../common/cloud-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { USER_REPOSITORY, type UserRepository } from '../persistence/persistence.types.js';
 import {
   SIMPLE_STORAGE_LIMITS,
   SIMPLE_STORAGE_REPOSITORY,
   SimpleStorageQuotaError,
+  type SimpleStorageLimits,
   type SimpleStorageRepository,
 } from '../persistence/simple-storage.types.js';
+import { SessionRegistry } from '../session/session-registry.js';
 import { AppCredentialGuard, AuthenticatedApp } from './app-credential.guard.js';
 import { parseStorageBatch, parseStorageKey, parseStorageUserId, toStorageData } from './simple-storage.request.js';
 
@@ -32,7 +37,30 @@ import { parseStorageBatch, parseStorageKey, parseStorageUserId, toStorageData }
 @UseGuards(AppCredentialGuard)
 @Controller('api/sdk/simple-storage')
 export class SimpleStorageController {
-  constructor(@Inject(SIMPLE_STORAGE_REPOSITORY) private readonly storage: SimpleStorageRepository) {}
+  private readonly limits: SimpleStorageLimits;
+
+  constructor(
+    @Inject(SIMPLE_STORAGE_REPOSITORY) private readonly storage: SimpleStorageRepository,
+    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly registry: SessionRegistry,
+  ) {
+    this.limits = { ...SIMPLE_STORAGE_LIMITS, maxUsersPerPackage: config.simpleStorageMaxUsersPerPackage };
+  }
+
+  /**
+   * A valid app key writes only for users the app serves: installed for them, or running in their session (the
+   * system dashboard runs without being installed). The same answer whether or not the user exists.
+   */
+  private async assertServes(userId: string, packageName: string): Promise<void> {
+    if (this.registry.get(userId)?.connections.isRunning(packageName)) return;
+    const user = await this.users.findById(userId);
+    if (user?.installedApps.some((a) => a.packageName === packageName)) return;
+    throw new CloudError(
+      'PERMISSION_DENIED',
+      `${packageName} is not installed for ${userId}: it cannot store data for them`,
+    );
+  }
 
   @Get(':userId')
   @ApiOperation({
@@ -51,7 +79,7 @@ export class SimpleStorageController {
   @Put(':userId')
   @HttpCode(200)
   @ApiOperation({
-    summary: `Upsert a batch. Values are strings of up to ${SIMPLE_STORAGE_LIMITS.maxValueChars} characters; a store over ${SIMPLE_STORAGE_LIMITS.maxTotalBytes} bytes (UTF-8 keys + values) → 413 and nothing of the batch is stored`,
+    summary: `Upsert a batch, for a user the app is installed for (or running for; else 403). Values are strings of up to ${SIMPLE_STORAGE_LIMITS.maxValueChars} characters; a store over ${SIMPLE_STORAGE_LIMITS.maxTotalBytes} bytes (UTF-8 keys + values), or a new user past the package's SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE → 413 and nothing of the batch is stored`,
   })
   @ApiBody({ schema: { example: { data: { theme: 'dark', lastSeen: '2025-01-01' } } } })
   @ApiOkResponse({ schema: { example: { success: true } } })
@@ -63,8 +91,9 @@ export class SimpleStorageController {
     const userId = parseStorageUserId(rawUserId);
     const entries = parseStorageBatch(body);
     if (entries.length === 0) return { success: true };
+    await this.assertServes(userId, packageName);
     try {
-      await this.storage.upsert(userId, packageName, entries, SIMPLE_STORAGE_LIMITS);
+      await this.storage.upsert(userId, packageName, entries, this.limits);
     } catch (err) {
       if (err instanceof SimpleStorageQuotaError) {
         throw new PayloadTooLargeException({

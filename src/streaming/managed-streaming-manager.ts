@@ -89,6 +89,7 @@ export class ManagedStreamingManager {
     this.stream = stream;
     this.keys.add(ingest.key, {
       userId: this.ctx.userId,
+      playbackName: ingest.playbackName,
       onPublish: () => this.onPublish(stream),
       onPublishDone: () => this.onPublishDone(stream),
     });

@@ -1,4 +1,6 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +39,8 @@ const acceptedHarmlessly = () => (acceptedNow = true);
 let ipSeq = 10;
 /** A fresh client IP on loopback for up to 9 failed admin calls (the limiter allows 10 a minute). */
 const freshIp = () => `127.0.0.${ipSeq++}`;
+
+const INGEST_SECRET = randomBytes(32).toString('hex');
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 function jwt(header: object, payload: object, secret: string | null): string {
@@ -80,6 +84,13 @@ describe('security matrix (real process)', () => {
         GLASSES_GRACE_MS: '60000',
         APP_WS_INIT_DEADLINE_MS: '1000',
         APP_WS_PENDING_PER_ADDRESS: '16',
+        // Managed streaming with an ingest that is never reached: the callback cases below play the ingest.
+        MANAGED_RTMP_INGEST_URL: 'rtmp://127.0.0.1:9/live',
+        MANAGED_HLS_BASE_URL: 'http://127.0.0.1:9/hls',
+        MANAGED_DASH_BASE_URL: 'http://127.0.0.1:9/dash',
+        INGEST_CALLBACK_SECRET: INGEST_SECRET,
+        MAX_APP_ROOMS_PER_USER: '5',
+        SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE: '3',
       },
     });
     before = { around: listTree(around).filter((p) => !p.startsWith('data/')), root: rootEntries };
@@ -752,6 +763,194 @@ describe('security matrix (real process)', () => {
       const foreign = jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, aud: 'somewhere-else' }, svc.jwtSecret);
       expect((await RawClient.refused(`${svc.wsUrl}/glasses-ws`, { authorization: `Bearer ${foreign}` })).status).toBe(
         401,
+      );
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------ app boundaries
+  describe('app boundaries: rooms, replies, outgoing calls, storage scope, ingest callbacks', () => {
+    const U3 = 'third@security.test';
+    const U4 = 'fourth@security.test';
+    const C = 'com.security.c';
+    const D = 'com.security.d';
+    let appC: RawApp;
+    let appD: RawApp;
+    let keyC = '';
+    let raw3: RawClient;
+    let trap: Server;
+    let trapUrl = '';
+    const trapped: string[] = [];
+    /** The app socket of (app, user): each start opens a new one, the last is current. */
+    const sockets = new Map<string, RawClient>();
+    const sock = (pkg: string, user: string) => sockets.get(`${pkg} ${user}`)!;
+    const start = async (app: RawApp, user: string) => {
+      const before = app.sockets.length;
+      expect((await svc.admin('POST', `/api/admin/sessions/${user}/apps/${app.packageName}/start`)).status).toBe(201);
+      await until(async () => app.sockets.length > before, 5000, `${app.packageName} for ${user}`);
+      const socket = app.sockets.at(-1)!;
+      await socket.next((m) => m.type === 'tpa_connection_ack');
+      sockets.set(`${app.packageName} ${user}`, socket);
+    };
+    const send = (pkg: string, user: string, m: Record<string, unknown>) =>
+      sock(pkg, user).send({ packageName: pkg, sessionId: `${user}-${pkg}`, ...m });
+    const storagePut = (cred: string, user: string, data: Record<string, string>) =>
+      http(`${svc.url}/api/sdk/simple-storage/${encodeURIComponent(user)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ data }),
+      });
+    const callback = (path: string, name: string, query = '') =>
+      http(`${svc.url}/api/streaming/nginx/${path}${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ app: 'live', name, addr: '127.0.0.1' }).toString(),
+      });
+
+    beforeAll(async () => {
+      trap = createServer((req, res) => {
+        trapped.push(`${req.method} ${req.url}`);
+        req.resume();
+        res.end('{}');
+      });
+      await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+      trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}/internal`;
+      // C redirects everything but its session webhook (photo error reports included) to the trap.
+      appC = await startRawApp(C, (body) =>
+        body.type === 'session_request' ? {} : { status: 307, headers: { location: trapUrl } },
+      );
+      appD = await startRawApp(D);
+      keyC = appC.apiKey = await svc.registerApp(
+        { packageName: C, publicUrl: appC.url, permissions: [{ type: 'CAMERA' }] },
+        [U3, U4, USER1, USER2],
+      );
+      appD.apiKey = await svc.registerApp({ packageName: D, publicUrl: appD.url, permissions: [{ type: 'CAMERA' }] }, [
+        U3,
+      ]);
+      // U3's glasses are a raw socket (no model: every camera feature allowed), so the cases answer for them.
+      raw3 = await RawClient.open(`${svc.wsUrl}/glasses-ws`, { authorization: `Bearer ${svc.token(U3)}` });
+      await raw3.next((m) => m.type === 'connection_ack');
+      const g4 = new SimulatedGlasses({ cloudUrl: svc.url, token: svc.token(U4) });
+      glasses.push(g4);
+      await g4.connect();
+      await start(appC, U3);
+      await start(appD, U3);
+      await start(appC, U4);
+    }, 60_000);
+    afterAll(async () => {
+      raw3?.close();
+      await appC?.close();
+      await appD?.close();
+      trap?.closeAllConnections();
+      await new Promise((r) => trap?.close(r));
+    });
+
+    it('a broadcast to a room nobody joined reaches no other user of the package; the sender gets PERMISSION_DENIED', async () => {
+      const from4 = sock(C, U4).messages.length;
+      const from3 = sock(C, U3).messages.length;
+      send(C, U3, { type: 'app_broadcast_message', roomId: 'ghost-room', payload: { leak: 1 }, messageId: 'm-ghost' });
+      expect((await sock(C, U3).next((m) => m.type === 'tpa_connection_error', 3000, from3)).code).toBe(
+        'PERMISSION_DENIED',
+      );
+      await sleep(200);
+      expect(
+        sock(C, U4)
+          .messages.slice(from4)
+          .filter((m) => m.type === 'app_message_received'),
+      ).toEqual([]);
+    });
+    it('a member whose app stopped is out of its rooms: a restarted app hears nothing of them; rooms per user capped', async () => {
+      send(C, U3, { type: 'app_room_join', roomId: 'club' });
+      send(C, U4, { type: 'app_room_join', roomId: 'club' });
+      await sock(C, U3).next((m) => m.type === 'app_room_updated' && m.roomData?.memberCount === 2);
+      expect((await svc.admin('POST', `/api/admin/sessions/${U4}/apps/${C}/stop`)).status).toBe(201);
+      await sock(C, U3).next((m) => m.type === 'app_user_left' && m.userId === U4);
+      await start(appC, U4);
+      const from4 = sock(C, U4).messages.length;
+      send(C, U3, { type: 'app_broadcast_message', roomId: 'club', payload: { after: 'stop' }, messageId: 'm-club' });
+      await sleep(300);
+      expect(
+        sock(C, U4)
+          .messages.slice(from4)
+          .filter((m) => m.type === 'app_message_received'),
+      ).toEqual([]);
+      const from3 = sock(C, U3).messages.length;
+      for (let i = 0; i < 5; i++) send(C, U3, { type: 'app_room_join', roomId: `cap-${i}` });
+      const refused = await sock(C, U3).next((m) => m.type === 'tpa_connection_error', 3000, from3);
+      expect(refused.code).toBe('RATE_LIMITED');
+      for (let i = 0; i < 5; i++) send(C, U3, { type: 'app_room_leave', roomId: `cap-${i}` });
+      send(C, U3, { type: 'app_room_leave', roomId: 'club' });
+    });
+    it('a photo reply goes to the app that asked: another app reusing its pending requestId is refused and hears nothing', async () => {
+      const fromC = sock(C, U3).messages.length;
+      const fromD = sock(D, U3).messages.length;
+      send(C, U3, { type: 'photo_request', requestId: 'sec-photo-1' });
+      await raw3.next((m) => m.type === 'photo_request' && m.requestId === 'sec-photo-1');
+      send(D, U3, { type: 'photo_request', requestId: 'sec-photo-1' });
+      expect((await sock(D, U3).next((m) => m.type === 'tpa_connection_error', 3000, fromD)).code).toBe('CONFLICT');
+      raw3.send({ type: 'photo_response', requestId: 'sec-photo-1', success: true, photoUrl: 'http://x/p.jpg' });
+      await sock(C, U3).next((m) => m.type === 'photo_response' && m.requestId === 'sec-photo-1', 3000, fromC);
+      await sleep(200);
+      expect(
+        sock(D, U3)
+          .messages.slice(fromD)
+          .filter((m) => m.type === 'photo_response'),
+      ).toEqual([]);
+    });
+    it("a photo error report does not follow the app's redirect (no request reaches the redirect's target)", async () => {
+      const before = appC.webhooks.length;
+      const t = trapped.length;
+      send(C, U3, { type: 'photo_request', requestId: 'sec-photo-2' });
+      await raw3.next((m) => m.type === 'photo_request' && m.requestId === 'sec-photo-2');
+      raw3.send({ type: 'photo_response', requestId: 'sec-photo-2', success: false, error: { code: 'CAMERA_BUSY' } });
+      await until(
+        async () => appC.webhooks.slice(before).some((b) => b.type === 'photo_error'),
+        3000,
+        'the report reached the app',
+      );
+      await sleep(300);
+      expect(trapped.slice(t)).toEqual([]);
+    });
+    it('simple storage: a valid key cannot write for a user who never installed the app; a package keeps at most SIMPLE_STORAGE_MAX_USERS_PER_PACKAGE users', async () => {
+      const made = await storagePut(`${C}:${keyC}`, 'made-up@security.test', { x: 'y' });
+      expect(made.status).toBe(403);
+      expect(made.body.code).toBe('PERMISSION_DENIED');
+      for (const user of [U3, U4, USER1]) expect((await storagePut(`${C}:${keyC}`, user, { k: 'v' })).status).toBe(200);
+      const fourth = await storagePut(`${C}:${keyC}`, USER2, { k: 'v' });
+      expect(fourth.status).toBe(413);
+      expect(fourth.body.code).toBe('STORAGE_LIMIT_EXCEEDED');
+    });
+    it('ingest callbacks without the secret → 403 (on_publish, on_publish_done)', async () => {
+      for (const query of ['', '?secret=', `?secret=${'0'.repeat(64)}`]) {
+        expect((await callback('on_publish', 'f'.repeat(32), query)).status).toBe(403);
+        expect((await callback('on_publish_done', 'f'.repeat(32), query)).status).toBe(403);
+      }
+    });
+    it('a playback URL reveals nothing of the ingest key, and knowing the key without the secret does not end the stream', async () => {
+      const from = sock(C, U3).messages.length;
+      send(C, U3, { type: 'managed_stream_request' });
+      const startMsg = await raw3.next((m) => m.type === 'start_rtmp_stream');
+      const key = String(startMsg.rtmpUrl).split('/').pop()!;
+      // The ingest accepts the publisher: the cloud renames the stream to its playback name.
+      const accepted = await callback('on_publish', key, `?secret=${INGEST_SECRET}`);
+      expect(accepted.status).toBe(302);
+      const playbackName = String(accepted.headers.location);
+      expect(playbackName).not.toContain(key);
+      const active = await sock(C, U3).next(
+        (m) => m.type === 'managed_stream_status' && m.status === 'active',
+        3000,
+        from,
+      );
+      expect(active.hlsUrl).toBe(`http://127.0.0.1:9/hls/${playbackName}.m3u8`);
+      expect(JSON.stringify(active)).not.toContain(key);
+      expect((await callback('on_publish_done', key)).status).toBe(403);
+      expect((await callback('on_publish_done', playbackName, `?secret=${INGEST_SECRET}`)).status).toBe(200);
+      await sleep(200);
+      expect((await svc.admin('GET', `/api/admin/sessions/${U3}`)).body.media.stream).not.toBeNull();
+      expect((await callback('on_publish_done', key, `?secret=${INGEST_SECRET}`)).status).toBe(200);
+      await until(
+        async () => (await svc.admin('GET', `/api/admin/sessions/${U3}`)).body.media.stream === null,
+        3000,
+        'ended',
       );
     });
   });

@@ -18,8 +18,11 @@ export interface NginxRtmp {
 
 const MODULE_PATHS = ['/usr/lib/nginx/modules/ngx_rtmp_module.so', '/usr/share/nginx/modules/ngx_rtmp_module.so'];
 
-/** Needs Debian's nginx + libnginx-mod-rtmp (installed by .ci/run). Throws, never skips, when missing. */
-export async function startNginxRtmp(cloudUrl: string): Promise<NginxRtmp> {
+/**
+ * Needs Debian's nginx + libnginx-mod-rtmp (installed by .ci/run). Throws, never skips, when missing.
+ * `callbackSecret` is the cloud's INGEST_CALLBACK_SECRET, put in the callback URLs.
+ */
+export async function startNginxRtmp(cloudUrl: string, callbackSecret: string): Promise<NginxRtmp> {
   const module = MODULE_PATHS.find((p) => existsSync(p));
   if (!existsSync('/usr/sbin/nginx') || !module)
     throw new Error('nginx with the RTMP module is not installed (apt-get install nginx libnginx-mod-rtmp)');
@@ -34,7 +37,8 @@ export async function startNginxRtmp(cloudUrl: string): Promise<NginxRtmp> {
     .replaceAll('{{WORK_DIR}}', workDir)
     .replaceAll('{{RTMP_PORT}}', String(rtmpPort))
     .replaceAll('{{HTTP_PORT}}', String(httpPort))
-    .replaceAll('{{CLOUD_URL}}', cloudUrl);
+    .replaceAll('{{CLOUD_URL}}', cloudUrl)
+    .replaceAll('{{CALLBACK_SECRET}}', callbackSecret);
   const confPath = join(workDir, 'nginx.conf');
   await writeFile(confPath, conf);
   const proc: ChildProcess = spawn('/usr/sbin/nginx', ['-c', confPath, '-p', workDir], {

@@ -9,6 +9,8 @@ export interface WebhookReply {
   delayMs?: number;
   /** Subscriptions sent right after the ack. */
   subscriptions?: unknown[];
+  /** Extra response headers (e.g. a redirect's `location`). */
+  headers?: Record<string, string>;
 }
 
 export interface RawApp {
@@ -38,7 +40,7 @@ export async function startRawApp(
       const r = reply(body, state.webhooks.length);
       const answer = () => {
         if (res.writableEnded || res.destroyed) return;
-        res.writeHead(r.status ?? 200, { 'content-type': 'application/json' });
+        res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers });
         res.end(JSON.stringify({ status: (r.status ?? 200) < 300 ? 'success' : 'error' }));
       };
       const connect = body.type === 'session_request' && (r.connect ?? (r.status ?? 200) < 300);

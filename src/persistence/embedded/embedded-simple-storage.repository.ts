@@ -49,4 +49,8 @@ export class EmbeddedSimpleStorageRepository extends VersionedSimpleStorageRepos
     const query = version === null ? { userId, packageName } : { userId, packageName, version };
     return (await this.store.db.removeAsync(query, { multi: false })) === 1;
   }
+
+  protected countUsers(packageName: string): Promise<number> {
+    return this.store.db.countAsync({ packageName });
+  }
 }

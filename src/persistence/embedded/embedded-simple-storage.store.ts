@@ -44,6 +44,8 @@ export class EmbeddedSimpleStorageStore implements BeforeApplicationShutdown {
     });
     await db.autoloadPromise;
     await db.ensureIndexAsync({ fieldName: ['userId', 'packageName'], unique: true });
+    // Counts a package's users (its user limit) without a scan of every store.
+    await db.ensureIndexAsync({ fieldName: 'packageName' });
     const store = new EmbeddedSimpleStorageStore(db);
     const interval = options.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
     if (interval > 0) {

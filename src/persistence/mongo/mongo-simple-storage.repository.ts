@@ -59,4 +59,8 @@ export class MongoSimpleStorageRepository extends VersionedSimpleStorageReposito
       .exec();
     return deletedCount === 1;
   }
+
+  protected countUsers(packageName: string): Promise<number> {
+    return this.model.countDocuments({ packageName }).exec();
+  }
 }

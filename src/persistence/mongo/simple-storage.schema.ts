@@ -34,3 +34,5 @@ export class SimpleStorageEntity {
 export const SIMPLE_STORAGE_MODEL = 'SimpleStorage';
 export const SimpleStorageSchema = SchemaFactory.createForClass(SimpleStorageEntity);
 SimpleStorageSchema.index({ userId: 1, packageName: 1 }, { unique: true });
+// Counts a package's users (its user limit) without a collection scan.
+SimpleStorageSchema.index({ packageName: 1 });

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 
 export interface IngestHandlers {
   userId: string;
+  /** What the ingest renames the stream to once it is accepted (the name in the playback URLs). */
+  playbackName: string;
   onPublish(): void;
   onPublishDone(): void;
 }
@@ -22,13 +24,13 @@ export class IngestKeyRegistry {
     this.keys.delete(key);
   }
 
-  /** true: accept the publisher. */
-  publish(key: string): boolean {
+  /** The playback name to publish the stream under; null: refuse the publisher. */
+  publish(key: string): string | null {
     const entry = this.keys.get(key);
-    if (!entry || entry.published) return false;
+    if (!entry || entry.published) return null;
     entry.published = true;
     entry.onPublish();
-    return true;
+    return entry.playbackName;
   }
 
   publishDone(key: string): void {

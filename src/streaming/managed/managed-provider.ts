@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
 export interface Ingest {
-  /** Single-use stream key; the ingest refuses anything else. */
+  /** Single-use stream key; the ingest refuses anything else. Only the glasses are given it. */
   key: string;
+  /** The stream's public name in the playback URLs; it reveals nothing of the key. */
+  playbackName: string;
   /** What the glasses publish to. */
   rtmpUrl: string;
   hlsUrl: string;
@@ -25,9 +27,11 @@ export interface ManagedStreamProvider {
 }
 
 /**
- * nginx with the RTMP module (media.md §8): `rtmp://host/live/<key>` in, HLS `<key>.m3u8` and DASH
- * `<key>.mpd` out over nginx's HTTP server; `on_publish` / `on_publish_done` call back into the cloud,
- * which accepts only a live key and learns the exact moment the stream is up.
+ * nginx with the RTMP module: `rtmp://host/live/<key>` in, HLS `<playbackName>.m3u8` and DASH
+ * `<playbackName>.mpd` out over nginx's HTTP server. `on_publish` / `on_publish_done` call back into the
+ * cloud, which accepts only a live key, renames the stream to its playback name (a redirect answer) and
+ * learns the exact moment the stream is up; deploy/nginx's config relays the renamed stream to the
+ * application that writes HLS and DASH, so no playback URL or playlist carries the key.
  */
 export class NginxRtmpProvider implements ManagedStreamProvider {
   readonly name = 'nginx-rtmp';
@@ -36,11 +40,13 @@ export class NginxRtmpProvider implements ManagedStreamProvider {
 
   provision(): Ingest {
     const key = randomBytes(16).toString('hex');
+    const playbackName = `s-${randomBytes(12).toString('hex')}`;
     return {
       key,
+      playbackName,
       rtmpUrl: `${this.cfg.ingestUrl}/${key}`,
-      hlsUrl: `${this.cfg.hlsBaseUrl}/${key}.m3u8`,
-      dashUrl: `${this.cfg.dashBaseUrl}/${key}.mpd`,
+      hlsUrl: `${this.cfg.hlsBaseUrl}/${playbackName}.m3u8`,
+      dashUrl: `${this.cfg.dashBaseUrl}/${playbackName}.mpd`,
     };
   }
 
