@@ -17,6 +17,7 @@ import { SessionContext, type StopReason } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
 import { defaultMentraosSettings, mergeSettings } from './app-settings.js';
+import { PendingInits } from './pending-inits.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 
 const MAX_REMEMBERED_STARTS = 50;
@@ -42,6 +43,7 @@ export class AppManager {
     private readonly webhooks: WebhookClient,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    private readonly pendingInits: PendingInits,
     @Optional() private readonly metrics?: MetricsService,
   ) {
     ctx.on('glassesConnected', ({ reconnect }) => {
@@ -156,6 +158,11 @@ export class AppManager {
       mentraOSWebsocketUrl: this.config.appWsUrl,
     };
     const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
+    pending.refuse = (code, message) => {
+      if (rt.state === 'loading')
+        fail('INIT_REFUSED', `The app's tpa_connection_init was refused (${code}): ${message}`);
+    };
+    this.pendingInits.wait(rt.sessionId, pending.refuse);
     // The init deadline runs while an attempt is open (the SDK connects before it answers) and
     // again after a 2xx; attempts that fail fast (refused, 5xx) do not use it up.
     try {
@@ -189,6 +196,7 @@ export class AppManager {
     const pending = rt.start;
     if (pending) {
       if (pending.initTimer) clearTimeout(pending.initTimer);
+      if (pending.refuse) this.pendingInits.done(rt.sessionId, pending.refuse);
       pending.abort.abort();
       rt.start = undefined;
     }

@@ -216,7 +216,7 @@ export class MetricsService implements OnModuleDestroy {
 
     this.appStarts = new Counter({
       name: METRIC.appStarts,
-      help: 'App starts by outcome: ok, or the stage that failed (LOOKUP, HARDWARE_CHECK, LIMIT, WEBHOOK, TIMEOUT, CANCELLED, SESSION_ENDED)',
+      help: 'App starts by outcome: ok, or the stage that failed (LOOKUP, HARDWARE_CHECK, LIMIT, WEBHOOK, INIT_REFUSED, TIMEOUT, CANCELLED, SESSION_ENDED)',
       labelNames: ['outcome'],
       registers,
     });
