@@ -397,10 +397,11 @@ describe('session managers', () => {
     await glasses.waitForDisplay('while away', { timeoutMs: 3000 });
   });
 
-  it('LED and Wi-Fi requests reach the glasses; LED responses are relayed', async () => {
+  it('LED and Wi-Fi requests reach the glasses; the LED response goes back to the requesting app by requestId', async () => {
     const user = nextUser();
     const app = await rawApp('com.example.led', [user], () => ({}));
-    const glasses = await glassesFor(user, 'live');
+    const glasses = (await connectGlasses(cloud, user, cleanups, { model: 'live', autoAnswer: { led: false } }))
+      .glasses;
     await start(user, 'com.example.led');
     const socket = app.sockets[0]!;
     const sessionId = `${user}-com.example.led`;
@@ -417,11 +418,63 @@ describe('session managers', () => {
     });
     const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
     expect(led).toMatchObject({ requestId: 'led-1', action: 'on', color: 'blue', packageName: 'com.example.led' });
+    glasses.send('rgb_led_control_response', { requestId: 'led-1', success: false, error: 'led_busy' });
+    const answer = await socket.next((m) => m.type === 'rgb_led_control_response');
+    expect(answer).toMatchObject({ requestId: 'led-1', success: false, error: 'led_busy' });
     socket.send({ type: 'request_wifi_setup', packageName: 'com.example.led', sessionId, reason: 'needs wifi' });
     const wifi = await glasses.waitFor('show_wifi_setup', undefined, { since: 0 });
     expect(wifi).toMatchObject({ reason: 'needs wifi', appPackageName: 'com.example.led' });
     socket.send({ type: 'rgb_led_control', packageName: 'com.example.led', sessionId, action: 'blink' });
     await socket.next((m) => m.type === 'tpa_connection_error' && m.code === 'MALFORMED_MESSAGE');
+  });
+
+  it("an SDK app's led.turnOn is answered to that app only: the glasses' rgb_led_control_response reaches its socket", async () => {
+    const user = nextUser();
+    const frames: Record<string, any[]> = { 'com.example.ledsdk': [], 'com.example.bystander': [] };
+    const sessions: Record<string, AppSession> = {};
+    const record = (pkg: string) => (s: AppSession) => {
+      sessions[pkg] = s;
+      // SDK 2.1.29 takes the response in (it does not await it): watch what reaches the app's own socket.
+      (s as unknown as { ws: import('ws').WebSocket }).ws.on('message', (data) =>
+        frames[pkg]!.push(JSON.parse(String(data))),
+      );
+    };
+    await sdkApp('com.example.ledsdk', [user], record('com.example.ledsdk'));
+    await sdkApp('com.example.bystander', [user], (s) => {
+      record('com.example.bystander')(s);
+      s.events.onHeadPosition(() => undefined);
+    });
+    const glasses = (await connectGlasses(cloud, user, cleanups, { model: 'live', autoAnswer: { led: false } }))
+      .glasses;
+    await start(user, 'com.example.ledsdk');
+    await start(user, 'com.example.bystander');
+    await eventually(() => subs(user, 'com.example.bystander').length > 0, 3000, 'bystander subscribed');
+    const session = await eventually(() => sessions['com.example.ledsdk'], 3000, 'SDK session');
+    const sdkErrors: string[] = [];
+    session.events.onError((e) => sdkErrors.push((e as Error).message ?? String(e)));
+    await session.led.turnOn({ color: 'green', ontime: 300 });
+    const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
+    expect(led).toMatchObject({ action: 'on', color: 'green', packageName: 'com.example.ledsdk' });
+    expect(led.requestId).toMatch(/^led_req_/);
+    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    const answer = await eventually(
+      () => frames['com.example.ledsdk']!.find((m) => m.type === 'rgb_led_control_response'),
+      3000,
+      'the response at the requesting app',
+    );
+    expect(answer).toMatchObject({ requestId: led.requestId, success: true });
+    // A repeated answer goes nowhere; the head_position after it reaches the bystander, so by then anything
+    // (wrongly) sent to the bystander before it has arrived too.
+    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    glasses.headPosition('up');
+    await eventually(
+      () => frames['com.example.bystander']!.some((m) => m.type === 'data_stream' && m.streamType === 'head_position'),
+      3000,
+      'head_position at the bystander',
+    );
+    expect(frames['com.example.bystander']!.filter((m) => m.type === 'rgb_led_control_response')).toEqual([]);
+    expect(frames['com.example.ledsdk']!.filter((m) => m.type === 'rgb_led_control_response')).toHaveLength(1);
+    expect(sdkErrors.filter((m) => /Unrecognized/.test(m))).toEqual([]);
   });
 
   it("dashboard: writeToMain reaches the dashboard view (never the main view), a new write replaces the old, a stopped app's content goes", async () => {
