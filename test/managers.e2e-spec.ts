@@ -477,6 +477,66 @@ describe('session managers', () => {
     expect(sdkErrors.filter((m) => /Unrecognized/.test(m))).toEqual([]);
   });
 
+  it("phone notifications and their dismissals from the glasses socket reach an SDK app's onPhoneNotifications / onPhoneNotificationDismissed; an app without READ_NOTIFICATIONS gets neither", async () => {
+    const user = nextUser();
+    const notifications: any[] = [];
+    const dismissals: any[] = [];
+    const unpermitted: any[] = [];
+    await sdkApp(
+      'com.example.notify',
+      [user],
+      (s) => {
+        s.onPhoneNotifications((n) => notifications.push(n));
+        s.onPhoneNotificationDismissed((d) => dismissals.push(d));
+      },
+      { permissions: [{ type: 'READ_NOTIFICATIONS' }] },
+    );
+    await sdkApp('com.example.nosy', [user], (s) => {
+      s.events.onPhoneNotifications((n) => unpermitted.push(n));
+      s.events.onPhoneNotificationDismissed((d) => unpermitted.push(d));
+      s.events.onButtonPress((b) => unpermitted.push(b));
+    });
+    const glasses = await glassesFor(user);
+    await start(user, 'com.example.notify');
+    await start(user, 'com.example.nosy');
+    await eventually(
+      () =>
+        subs(user, 'com.example.notify').includes('phone_notification_dismissed') &&
+        subs(user, 'com.example.nosy').includes('button_press'),
+      3000,
+      'subscriptions',
+    );
+    const notificationId = glasses.notification({
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      priority: 'high',
+    });
+    const got = await eventually(() => notifications[0], 3000, 'onPhoneNotifications');
+    expect(got).toMatchObject({
+      notificationId,
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      priority: 'high',
+    });
+    glasses.send('phone_notification_dismissed', {
+      notificationId,
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      notificationKey: 'key-1',
+    });
+    const dismissed = await eventually(() => dismissals[0], 3000, 'onPhoneNotificationDismissed');
+    expect(dismissed).toMatchObject({ notificationId, notificationKey: 'key-1', app: 'Messages' });
+    // The button press reaches the unpermitted app after both, so nothing of the two can still be on its way.
+    glasses.pressButton();
+    await eventually(() => unpermitted.length > 0, 3000, 'button press at the unpermitted app');
+    expect(unpermitted).toEqual([expect.objectContaining({ pressType: 'short' })]);
+    expect(notifications).toHaveLength(1);
+    expect(dismissals).toHaveLength(1);
+  });
+
   it("dashboard: writeToMain reaches the dashboard view (never the main view), a new write replaces the old, a stopped app's content goes", async () => {
     const user = nextUser();
     let session: AppSession | undefined;
