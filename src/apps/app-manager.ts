@@ -33,6 +33,8 @@ const OPEN = 1;
 @Injectable({ scope: Scope.REQUEST })
 export class AppManager {
   private readonly lastStarts = new Map<string, NonNullable<AppRuntime['lastStart']>>();
+  /** Every app that connected in this session, for the session-ended event. */
+  private readonly used = new Set<string>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -302,6 +304,7 @@ export class AppManager {
     );
     this.device.sendSnapshot(app.packageName);
     rt.start?.settle({ ok: true, packageName: app.packageName });
+    this.used.add(app.packageName);
     this.ctx.emit('appRunning', { packageName: app.packageName, app, reconnect });
     this.notifyGlassesAppState();
     await this.users
@@ -436,6 +439,11 @@ export class AppManager {
 
   loadingApps(): string[] {
     return this.connections.packagesIn('loading');
+  }
+
+  /** The apps that connected at some point of this session, in the order they first did. */
+  appsUsed(): string[] {
+    return [...this.used];
   }
 
   describe(): Array<{ packageName: string; state: string; connected: boolean; lastStart?: AppRuntime['lastStart'] }> {

@@ -329,6 +329,18 @@ export class EnvSchema {
   @Min(0)
   ADMIN_AUTH_FAILURES_PER_MINUTE: number = 10;
 
+  /** PostHog project API key: session-ended events also go to PostHog when set. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(8)
+  POSTHOG_API_KEY?: string;
+
+  /** PostHog's ingestion host (its capture API), e.g. https://eu.i.posthog.com or a self-hosted instance. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  POSTHOG_HOST: string = 'https://us.i.posthog.com';
+
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
   @IsOptional()
   @Type(() => Number)
@@ -388,6 +400,8 @@ export const ENV_KEYS = [
   'SHUTDOWN_DRAIN_MS',
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
   'STORE_DELAY_MS',
+  'POSTHOG_API_KEY',
+  'POSTHOG_HOST',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

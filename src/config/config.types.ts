@@ -44,6 +44,8 @@ export interface AppConfig {
   adminAuthFailuresPerMinute: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
+  /** Set when POSTHOG_API_KEY is: session events also go to PostHog. */
+  posthog?: { apiKey: string; host: string };
   streaming: {
     keepAliveMs: number;
     ackTimeoutMs: number;

@@ -59,6 +59,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
     storeDelayMs: e.STORE_DELAY_MS,
+    posthog: e.POSTHOG_API_KEY ? { apiKey: e.POSTHOG_API_KEY, host: e.POSTHOG_HOST.replace(/\/+$/, '') } : undefined,
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
