@@ -180,6 +180,49 @@ describe('session managers', () => {
     expect(again.body.message).toMatch(/requires a display/);
   });
 
+  it('an unknown glasses model gets the Simulated Glasses profile under its own name, and an app is never blocked for hardware on it', async () => {
+    const user = nextUser();
+    let session: AppSession | undefined;
+    const app = await sdkApp(
+      'com.example.camera',
+      [user],
+      (s) => {
+        session = s;
+      },
+      { hardwareRequirements: [{ type: 'CAMERA', level: 'REQUIRED' }] },
+    );
+    const glasses = await glassesFor(user);
+    // A known model without a camera refuses it.
+    const refused = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/com.example.camera/start`);
+    expect(refused.body.details.stage).toBe('HARDWARE_CHECK');
+    glasses.send('glasses_connection_state', {
+      modelName: 'Acme Vision 1',
+      status: 'CONNECTED',
+      wifi: { connected: false, ssid: null },
+    });
+    await eventually(() => cloud.registry.get(user)!.device.modelName === 'Acme Vision 1', 3000, 'the new model');
+    await start(user, 'com.example.camera');
+    await eventually(() => session, 3000, 'session');
+    expect(session!.capabilities).toMatchObject({
+      modelName: 'Acme Vision 1',
+      hasDisplay: true,
+      hasMicrophone: true,
+      hasSpeaker: true,
+      hasButton: true,
+      hasCamera: false,
+    });
+    expect(cloud.registry.get(user)!.device.isKnownModel).toBe(false);
+    // Another unknown model does not stop it either.
+    glasses.send('glasses_connection_state', {
+      modelName: 'Acme Vision 2',
+      status: 'CONNECTED',
+      wifi: { connected: false, ssid: null },
+    });
+    await eventually(() => cloud.registry.get(user)!.device.modelName === 'Acme Vision 2', 3000, 'the next model');
+    expect(cloud.registry.get(user)!.apps.runningApps()).toEqual(['com.example.camera']);
+    expect(app.stops).toEqual([]);
+  });
+
   it('capabilities_update and device_state_update reach running apps when the glasses report a new model', async () => {
     const user = nextUser();
     const app = await rawApp('com.example.caps', [user], () => ({}));
