@@ -3,6 +3,7 @@ import { PendingInits } from '../src/apps/pending-inits.js';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { freePort, startCloud, type TestCloud } from './support/cloud.js';
 import { startRawApp, type RawApp, type WebhookReply } from './support/raw-app.js';
+import { RawClient } from './support/raw-ws.js';
 import { eventually, startSdkApp } from './support/sdk-app.js';
 
 /** App lifecycle rules (apps.md §1–3) against raw, scriptable app servers. */
@@ -137,6 +138,25 @@ describe('app lifecycle', () => {
         lastStart: expect.objectContaining({ stage: 'INIT_REFUSED' }),
       }),
     ]);
+  });
+
+  it('a forged refused init (a wrong key naming the session) does not fail a start whose app connects right after', async () => {
+    const forged: RawClient[] = [];
+    const { user, pkg, app } = await setup((body) => {
+      if (body.type === 'session_request')
+        void RawClient.open(body.mentraOSWebsocketUrl).then((c) => {
+          forged.push(c);
+          c.send({ type: 'tpa_connection_init', sessionId: body.sessionId, packageName: pkg, apiKey: 'f'.repeat(64) });
+        });
+      return { connectAfterMs: 50 };
+    });
+    cleanups.push(() => forged.forEach((c) => c.close()));
+    const res = await start(user, pkg);
+    expect(res.status).toBe(201);
+    expect(forged).toHaveLength(1);
+    expect((await forged[0]!.next((m) => m.type === 'tpa_connection_error')).code).toBe('INVALID_API_KEY');
+    expect(cloud.registry.get(user)!.apps.runningApps()).toEqual([pkg]);
+    expect(app.sockets[0]!.closed).toBeNull();
   });
 
   it('concurrent starts (glasses + two admin calls in one tick) send exactly one webhook; starting a running app sends none', async () => {

@@ -23,6 +23,7 @@ export interface PendingStart {
   id?: string;
   /** Registered with PendingInits while the start waits for the app's init. */
   refuse?: (code: ErrorCode, message: string) => void;
+  refusalTimer?: NodeJS.Timeout;
 }
 
 /** Runtime state of one app in one user's session. */

@@ -21,6 +21,8 @@ import { PendingInits } from './pending-inits.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 
 const MAX_REMEMBERED_STARTS = 50;
+/** How long a refused init waits for a valid one before it fails the start (see runStart). */
+const INIT_REFUSAL_GRACE_MS = 300;
 
 export type InitOutcome = { ok: true; rt: AppRuntime } | { ok: false; code: 'APP_NOT_STARTED'; message: string };
 
@@ -160,9 +162,14 @@ export class AppManager {
       mentraOSWebsocketUrl: this.config.appWsUrl,
     };
     const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
+    // Anyone can send an init naming this session id, so a refusal fails the start only if no valid init
+    // follows shortly: the real app, connecting at the same time, still wins over a forged refusal.
     pending.refuse = (code, message) => {
-      if (rt.state === 'loading')
-        fail('INIT_REFUSED', `The app's tpa_connection_init was refused (${code}): ${message}`);
+      if (rt.state !== 'loading' || pending.refusalTimer) return;
+      pending.refusalTimer = setTimeout(() => {
+        if (rt.state === 'loading')
+          fail('INIT_REFUSED', `The app's tpa_connection_init was refused (${code}): ${message}`);
+      }, INIT_REFUSAL_GRACE_MS);
     };
     this.pendingInits.wait(rt.sessionId, pending.refuse);
     // The init deadline runs while an attempt is open (the SDK connects before it answers) and
@@ -198,6 +205,7 @@ export class AppManager {
     const pending = rt.start;
     if (pending) {
       if (pending.initTimer) clearTimeout(pending.initTimer);
+      if (pending.refusalTimer) clearTimeout(pending.refusalTimer);
       if (pending.refuse) this.pendingInits.done(rt.sessionId, pending.refuse);
       pending.abort.abort();
       rt.start = undefined;
@@ -466,6 +474,7 @@ export class AppManager {
       if (rt.graceTimer) clearTimeout(rt.graceTimer);
       if (rt.start) {
         if (rt.start.initTimer) clearTimeout(rt.start.initTimer);
+        if (rt.start.refusalTimer) clearTimeout(rt.start.refusalTimer);
         rt.start.abort.abort();
         rt.start.settle({ ok: false, packageName: rt.packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
       }
