@@ -8,12 +8,18 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
+# espeak-ng: the speech synthesis behind session.audio.speak() (without it every speak() answers 503).
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production DATA_DIR=/data PORT=8002
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY public ./public
 COPY package.json ./
+# The runtime user owns its data directory, before VOLUME: a new named volume takes the owner and mode of the
+# image's directory (a root-owned one stops the service at its first write). 0700: secrets and the store live there.
+RUN install -d -o node -g node -m 0700 /data
 VOLUME /data
 EXPOSE 8002
 USER node

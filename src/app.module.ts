@@ -5,6 +5,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { AppSettingsModule } from './app-settings/app-settings.module.js';
 import { AppWsModule } from './app-ws/app-ws.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClientApiModule } from './client-api/client-api.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
@@ -13,6 +14,7 @@ import { HealthModule } from './health/health.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { PermissionsModule } from './permissions/permissions.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { PhoneAuthModule } from './phone-auth/phone-auth.module.js';
 import { SimpleStorageModule } from './simple-storage/simple-storage.module.js';
 import { TtsModule } from './tts/tts.module.js';
 import { IngestCallbacksModule } from './streaming/ingest-callbacks.module.js';
@@ -41,6 +43,8 @@ export class AppModule {
         IngestCallbacksModule,
         WebviewAuthModule,
         WebUiModule,
+        PhoneAuthModule,
+        ClientApiModule,
       ],
       providers: [
         {

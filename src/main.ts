@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
 import { ConfigError } from './config/app-config.js';
+import { DataDirError } from './config/data-dir.js';
 import { loadConfig } from './config/load-config.js';
 
 async function bootstrap(): Promise<void> {
@@ -9,7 +10,11 @@ async function bootstrap(): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `Invalid configuration: ${(err as Error).message}`);
+    console.error(
+      err instanceof ConfigError || err instanceof DataDirError
+        ? err.message
+        : `Invalid configuration: ${(err as Error).message}`,
+    );
     process.exit(1);
   }
   const app = await createApp(config);
@@ -31,8 +36,11 @@ async function bootstrap(): Promise<void> {
   logger.log(
     `glasses: ${config.publicUrl.replace(/^http/, 'ws')}/glasses-ws  apps: ${config.appWsUrl}  admin docs: ${config.publicUrl}/api/docs`,
   );
-  if (config.adminKeyFromDataDir)
-    logger.log(`admin API key (kept in ${config.dataDir}/secrets.json): ${config.adminApiKey}`);
+  // Printed once, when generated: a log that keeps every boot must not repeat the key each time.
+  if (config.adminKeyGenerated)
+    logger.log(`admin API key (generated, kept in ${config.dataDir}/secrets.json): ${config.adminApiKey}`);
+  else if (config.adminKeyFromDataDir)
+    logger.log(`admin API key: the one generated at first boot, read from ${config.dataDir}/secrets.json`);
 }
 
 void bootstrap();

@@ -36,6 +36,7 @@ const EXPECTED_ADMIN_ROUTES = [
   'put /api/admin/users/{userId}/apps/{packageName}',
   'delete /api/admin/users/{userId}/apps/{packageName}',
   'post /api/admin/users/{userId}/token',
+  'post /api/admin/users/{userId}/token/revoke',
   'get /api/admin/sessions',
   'get /api/admin/sessions/{userId}',
   'delete /api/admin/sessions/{userId}',
@@ -760,6 +761,8 @@ describe('admin REST API', () => {
       expect(header.alg).toBe('HS256');
       const payload = jwt.verify(coreToken, cloud.config.jwtSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
       expect(payload.email).toBe(user);
+      expect(payload.exp).toBe(payload.iat! + cloud.config.coreTokenTtlSeconds);
+      expect(res.body.expiresAt).toBe(new Date(payload.exp! * 1000).toISOString());
       expect(() => jwt.verify(coreToken, cloud.config.adminApiKey, { algorithms: ['HS256'] })).toThrow();
       // The user now exists.
       expect((await cloud.admin('GET', `/api/admin/users/${enc(user)}`)).status).toBe(200);
@@ -788,6 +791,7 @@ describe('admin REST API', () => {
         ['PUT', `/api/admin/users/${userId}/apps/com.example.badids`],
         ['DELETE', `/api/admin/users/${userId}/apps/com.example.badids`],
         ['POST', `/api/admin/users/${userId}/token`],
+        ['POST', `/api/admin/users/${userId}/token/revoke`],
         ['GET', `/api/admin/sessions/${userId}`],
         ['DELETE', `/api/admin/sessions/${userId}`],
         ['POST', `/api/admin/sessions/${userId}/apps/com.example.badids/start`],
@@ -1123,7 +1127,7 @@ describe('node dist/main.js', () => {
     return d;
   }
 
-  it('starts with only PORT and DATA_DIR, prints the generated admin key and keeps it across restarts', async () => {
+  it('starts with only PORT and DATA_DIR, prints the generated admin key once and keeps it across restarts', async () => {
     const dataDir = tempDir();
     const port = await freePort();
     const first = runMain({ PORT: String(port), DATA_DIR: dataDir });
@@ -1151,14 +1155,19 @@ describe('node dist/main.js', () => {
     expect(await ok.json()).toEqual([]);
     await stop(first);
 
+    // A later boot reads the key back and says where it is, without printing it again.
     const second = runMain({ PORT: String(port), DATA_DIR: dataDir });
     runs.push(second);
-    const again = await eventually(
-      () => /admin API key[^:]*:\s*(\S+)/.exec(second.output())?.[1],
+    await eventually(
+      () => second.output().includes(`read from ${join(dataDir, 'secrets.json')}`),
       45_000,
-      `admin key in output:\n${second.output()}`,
+      `where the admin key is, in output:\n${second.output()}`,
     );
-    expect(again).toBe(key);
+    expect(second.output()).not.toContain(key);
+    const again = await fetch(`http://127.0.0.1:${port}/api/admin/apps`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(again.status).toBe(200);
   }, 120_000);
 
   it('does not print the admin key when it comes from the environment', async () => {

@@ -13,11 +13,11 @@ describe('webview login', () => {
 
   beforeAll(async () => {
     cloud = await startCloud();
-    const pem = await (await fetch(`${cloud.url}/api/auth/webview-public-key`)).text();
+    const apiKey = await cloud.registerApp({ packageName: 'com.example.web', publicUrl: 'http://127.0.0.1:1' }, [user]);
+    const pem = await (await fetch(`${cloud.url}/api/auth/webview-public-key?packageName=com.example.web`)).text();
     expect(pem).toMatch(/BEGIN PUBLIC KEY/);
     process.env.MENTRAOS_CLOUD_USER_TOKEN_PUBLIC_KEY = pem;
     const { startSdkApp } = await import('./support/sdk-app.js');
-    const apiKey = await cloud.registerApp({ packageName: 'com.example.web', publicUrl: 'http://127.0.0.1:1' }, [user]);
     const app = await startSdkApp('com.example.web', apiKey, () => undefined);
     app.server.getExpressApp().get('/whoami', (req, res) => {
       res.json({ userId: (req as unknown as { authUserId?: string }).authUserId ?? null });
@@ -55,11 +55,13 @@ describe('webview login', () => {
     expect(second.userId).toBeNull();
   });
 
-  it('a signed user token (RS256, iss prod.augmentos.cloud) verifies with the public key the cloud serves', async () => {
+  it("a signed user token (RS256, iss prod.augmentos.cloud) verifies with the public key the cloud serves for the app's package", async () => {
     const res = await phone('/api/auth/generate-webview-signed-user-token', { packageName: 'com.example.web' });
     const { token } = (await res.json()) as { token: string };
     const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
-    expect(header).toMatchObject({ alg: 'RS256', kid: 'v1' });
+    expect(header).toMatchObject({ alg: 'RS256', kid: expect.stringMatching(/^[\w-]{16}$/) });
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(payload).toMatchObject({ sub: user, aud: 'com.example.web', iss: 'https://prod.augmentos.cloud' });
     const got = (await (await fetch(`${appUrl}/whoami?aos_signed_user_token=${token}`)).json()) as {
       userId: string | null;
     };

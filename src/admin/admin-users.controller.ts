@@ -1,4 +1,15 @@
-import { Controller, Delete, Get, Inject, Param, Post, Put, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
@@ -11,7 +22,7 @@ import {
 import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
 import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
-import { TokenView, UserAppParams, UserParams, UserView } from './dto/user.dto.js';
+import { RevokedTokensView, TokenView, UserAppParams, UserParams, UserView } from './dto/user.dto.js';
 
 @ApiTags('admin: users')
 @ApiBearerAuth()
@@ -55,11 +66,28 @@ export class AdminUsersController {
   }
 
   @Post(':userId/token')
-  @ApiOperation({ summary: 'Issue a core token (what the phone uses on /glasses-ws); creates the user if needed' })
+  @ApiOperation({
+    summary:
+      'Issue a core token (what the phone uses on /glasses-ws), valid CORE_TOKEN_TTL_SECONDS; creates the user if needed',
+  })
   @ApiCreatedResponse({ type: TokenView })
   async token(@Param() params: UserParams): Promise<TokenView> {
     const userId = normalizeUserId(params.userId);
     await this.users.findOrCreate(userId);
-    return { coreToken: this.tokens.sign(userId) };
+    const coreToken = this.tokens.sign(userId);
+    return { coreToken, expiresAt: this.tokens.expiresAt(coreToken).toISOString() };
+  }
+
+  @Post(':userId/token/revoke')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Revoke every core token of the user minted until now: they are refused at the next upgrade, and the user\'s open glasses sockets close with 4001 "token revoked"',
+  })
+  @ApiOkResponse({ type: RevokedTokensView })
+  async revoke(@Param() params: UserParams): Promise<RevokedTokensView> {
+    const userId = normalizeUserId(params.userId);
+    const tokenVersion = await this.tokens.revoke(userId);
+    return { userId, tokenVersion, revokedBefore: new Date(tokenVersion).toISOString() };
   }
 }

@@ -1,8 +1,21 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, UnauthorizedException } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
-import { CoreTokenService } from '../auth/core-token.service.js';
+import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
+import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
+import { parseAppCredential } from '../simple-storage/app-credential.guard.js';
 import { bearerToken, parsePhoneSettingsBody, userIdFromSettingsBearer } from './app-settings.request.js';
 import { AppSettingsService, type MergedSettings } from './app-settings.service.js';
 
@@ -24,9 +37,10 @@ export class AppSettingsController {
   @Get('user/:packageName')
   @ApiOperation({
     summary:
-      "session.settings.fetch(): the user's values over the schema defaults (Authorization: Bearer <userId>-<packageName>)",
+      "session.settings.fetch(): the user's values over the schema defaults. `Bearer <userId>-<packageName>` (what the SDK sends) only while the app is starting or running for that user; an app server may use `Bearer <packageName>:<apiKey>` with `?userId=`",
   })
   @ApiParam({ name: 'packageName' })
+  @ApiQuery({ name: 'userId', required: false, description: 'The user, with an app credential only' })
   @ApiOkResponse({
     schema: {
       example: {
@@ -39,14 +53,40 @@ export class AppSettingsController {
   async fetch(
     @Param('packageName') packageName: string,
     @Headers('authorization') authorization: string | undefined,
+    @Query('userId') userIdQuery: unknown,
   ): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
-    const userId = userIdFromSettingsBearer(authorization, [
-      packageName,
-      this.settings.resolvePackageName(packageName),
-    ]);
     checkPackageName(packageName);
+    const userId = await this.reader(authorization, packageName, userIdQuery);
     const result = await this.settings.read(userId, packageName);
     return { success: true, packageName: result.packageName, settings: result.settings };
+  }
+
+  /**
+   * Whose settings a fetch may read. Either credential is scoped to the package in the path (the session id's
+   * suffix, the credential's package), so no request reads another package's settings.
+   */
+  private async reader(authorization: string | undefined, packageName: string, userIdQuery: unknown): Promise<string> {
+    const names = [packageName, this.settings.resolvePackageName(packageName)];
+    const credential = parseAppCredential(authorization);
+    if (credential && names.includes(credential.packageName)) {
+      if (!(await this.settings.apiKeyMatches(credential.packageName, credential.apiKey)))
+        throw new CloudError('INVALID_API_KEY', 'The API key is not valid for this package');
+      if (typeof userIdQuery !== 'string' || userIdQuery.length > 320 || !USER_ID_PATTERN.test(userIdQuery))
+        throw new BadRequestException({
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          message: 'With Bearer <packageName>:<apiKey>, ?userId=<userId> names the user',
+        });
+      return normalizeUserId(userIdQuery);
+    }
+    const userId = userIdFromSettingsBearer(authorization, names);
+    if (!this.settings.isStartingOrRunning(userId, packageName))
+      throw new UnauthorizedException({
+        statusCode: 401,
+        code: 'UNAUTHORIZED',
+        message: `Bearer <userId>-<packageName> is accepted only while ${packageName} is starting or running for that user; an app server may use Bearer <packageName>:<apiKey> with ?userId=<userId>`,
+      });
+    return userId;
   }
 
   @Post(':packageName')
@@ -69,7 +109,7 @@ export class AppSettingsController {
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
   ): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
-    const check = this.tokens.verify(bearerToken(authorization));
+    const check = await this.tokens.check(bearerToken(authorization));
     if (!check.ok) throw new UnauthorizedException({ statusCode: 401, code: 'INVALID_TOKEN', message: check.message });
     checkPackageName(packageName);
     const values = parsePhoneSettingsBody(body);

@@ -2,6 +2,7 @@ import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common'
 import { mergeSettings } from '../apps/app-settings.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { CloudError, errorMessage } from '../common/cloud-error.js';
+import { safeEqual, sha256Hex } from '../common/crypto.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { assertStorable } from '../persistence/key.guard.js';
 import { KeyedMutex } from '../persistence/keyed-mutex.js';
@@ -25,6 +26,7 @@ const APP_SERVER_TIMEOUT_MS = 5_000;
 const MAX_SETTINGS_PER_UPDATE = 200;
 /** A single value's JSON size; settings are toggles, choices and short texts. */
 const MAX_VALUE_JSON_CHARS = 16_384;
+const NO_APP_HASH = sha256Hex('no app has this key');
 
 export interface SettingsChange {
   /** `replace`: the given values become the user's values (admin PUT). `merge`: they update the stored ones (phone). */
@@ -60,6 +62,21 @@ export class AppSettingsService {
   /** The package a settings route means: the legacy dashboard name stands for the configured system dashboard. */
   resolvePackageName(packageName: string): string {
     return packageName === LEGACY_DASHBOARD_PACKAGE ? this.config.systemDashboardPackage : packageName;
+  }
+
+  /**
+   * Whether the app is starting or running in the user's live session: the only time the SDK's own credential
+   * (`Bearer <userId>-<packageName>`, which anyone who knows an email can write) is accepted.
+   */
+  isStartingOrRunning(userId: string, packageName: string): boolean {
+    const state = this.registry.get(userId)?.connections.get(this.resolvePackageName(packageName))?.state;
+    return state !== undefined && state !== 'stopping';
+  }
+
+  /** Whether `apiKey` is the key of the package (constant-time on the hashes; an unknown package costs the same). */
+  async apiKeyMatches(packageName: string, apiKey: string): Promise<boolean> {
+    const app = await this.apps.findByPackageName(this.resolvePackageName(packageName));
+    return safeEqual(sha256Hex(apiKey), app?.hashedApiKey ?? NO_APP_HASH) && app !== null;
   }
 
   /** The merged settings of an app the user has installed (or is running); 404 otherwise. */

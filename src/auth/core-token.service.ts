@@ -2,20 +2,50 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { TOKEN_VERSION_STORE, type TokenVersionStore } from './token-version.store.js';
 
-export type TokenCheck = { ok: true; userId: string } | { ok: false; message: string };
+export type TokenCheck = { ok: true; userId: string; version: number } | { ok: false; message: string };
 
 const MAX_TOKEN_LENGTH = 8192;
+
+/** The audience of core tokens good for the glasses upgrade only (simulator links hand these out). */
+export const GLASSES_WS_AUDIENCE = 'glasses-ws';
+export type CoreTokenAudience = typeof GLASSES_WS_AUDIENCE;
+
+export interface MintOptions {
+  /** Lifetime; CORE_TOKEN_TTL_SECONDS when not given. */
+  ttlSeconds?: number;
+  /** Limits the token to one use: it is accepted only where that audience is asked for. */
+  audience?: CoreTokenAudience;
+}
+
+export interface VerifyOptions {
+  /** The use being authenticated; a token with an `aud` claim is accepted only for its own audience. */
+  audience?: CoreTokenAudience;
+}
+
+/** Close code and reason of the glasses sockets of a user whose tokens were revoked. */
+export const TOKEN_REVOKED_CLOSE = { code: 4001, reason: 'token revoked' } as const;
+
+export type RevocationListener = (userId: string, minimumVersion: number) => void;
 
 /**
  * Core tokens: HS256 JWTs whose `email` claim is the userId (glasses.md §1.2). Only HS256 is
  * accepted, so `alg: none` and algorithm-confusion tokens fail verification.
+ *
+ * Every token this cloud mints comes from `sign` and carries `exp` and `tv`, its version: the time it was minted
+ * in milliseconds. Revoking raises the user's minimum version to the revocation time, which refuses every token
+ * minted before it (and every token without `tv`, which counts as 0), without a store read when minting.
  */
 @Injectable()
 export class CoreTokenService {
   private readonly jwt: JwtService;
+  private readonly listeners: RevocationListener[] = [];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(TOKEN_VERSION_STORE) private readonly versions: TokenVersionStore,
+  ) {
     // A KeyObject made once: given a string, jsonwebtoken first tries (and fails) to parse it as a public
     // key on every verify, which was the largest CPU cost of a glasses connection.
     this.jwt = new JwtService({
@@ -25,11 +55,27 @@ export class CoreTokenService {
     });
   }
 
-  sign(userId: string): string {
-    return this.jwt.sign({ email: userId, sub: userId });
+  /** The one place core tokens are minted: expiry and version are added here. */
+  sign(userId: string, options: MintOptions = {}): string {
+    const now = Date.now();
+    const ttl = options.ttlSeconds ?? this.config.coreTokenTtlSeconds;
+    return this.jwt.sign({
+      email: userId,
+      sub: userId,
+      tv: now,
+      exp: Math.floor(now / 1000) + ttl,
+      ...(options.audience ? { aud: options.audience } : {}),
+    });
   }
 
-  verify(token: string | undefined | null): TokenCheck {
+  /** When a token minted by `sign` expires. */
+  expiresAt(token: string): Date {
+    const exp = this.jwt.decode<{ exp?: unknown } | null>(token)?.exp;
+    return new Date(typeof exp === 'number' ? exp * 1000 : 0);
+  }
+
+  /** Signature, expiry and audience; not the version (see `check`). */
+  verify(token: string | undefined | null, options: VerifyOptions = {}): TokenCheck {
     if (!token) return { ok: false, message: 'No core token provided' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, message: 'Invalid core token' };
     let payload: Record<string, unknown>;
@@ -38,10 +84,43 @@ export class CoreTokenService {
     } catch {
       return { ok: false, message: 'Invalid core token' };
     }
+    if (payload.aud !== undefined && payload.aud !== options.audience)
+      return { ok: false, message: 'This core token is not valid here' };
     const email = payload.email;
     if (typeof email !== 'string' || email.trim() === '' || email.length > 320)
       return { ok: false, message: 'Invalid core token - no user ID' };
-    return { ok: true, userId: normalizeUserId(email) };
+    const tv = payload.tv;
+    if (tv !== undefined && (typeof tv !== 'number' || !Number.isFinite(tv) || tv < 0))
+      return { ok: false, message: 'Invalid core token' };
+    return { ok: true, userId: normalizeUserId(email), version: tv ?? 0 };
+  }
+
+  /** `verify` plus the user's token version: what every use of a core token goes through. */
+  async check(token: string | undefined | null, options: VerifyOptions = {}): Promise<TokenCheck> {
+    const result = this.verify(token, options);
+    if (!result.ok) return result;
+    return this.current(result);
+  }
+
+  /** Whether a verified token is still at or above its user's minimum version. */
+  async current(result: { ok: true; userId: string; version: number }): Promise<TokenCheck> {
+    const minimum = await this.versions.minimum(result.userId);
+    return result.version >= minimum ? result : { ok: false, message: 'Core token revoked' };
+  }
+
+  /**
+   * Refuses every core token of the user minted until now; listeners (the glasses gateway) close that user's
+   * sockets. Returns the new minimum version.
+   */
+  async revoke(userId: string): Promise<number> {
+    // +1: a token minted in the same millisecond, before this call, must not survive it.
+    const minimum = await this.versions.raise(userId, Date.now() + 1);
+    for (const listener of this.listeners) listener(userId, minimum);
+    return minimum;
+  }
+
+  onRevoked(listener: RevocationListener): void {
+    this.listeners.push(listener);
   }
 }
 

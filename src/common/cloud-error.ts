@@ -25,6 +25,9 @@ export const ERROR_CODES = [
   'LOCATION_TIMEOUT',
   'WIFI_NOT_CONNECTED',
   'INTERNAL_ERROR',
+  'TOKEN_EXPIRED',
+  'NOT_CONFIGURED',
+  'PROVIDER_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -18,6 +18,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MESSAGE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
   UNSUPPORTED: HttpStatus.CONFLICT, // a feature this cloud's configuration turns off
+  TOKEN_EXPIRED: HttpStatus.UNAUTHORIZED,
+  NOT_CONFIGURED: HttpStatus.NOT_IMPLEMENTED, // a route that needs settings this cloud was started without
+  PROVIDER_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // an upstream identity provider did not answer
 };
 
 /** A failed start: what went wrong decides the status, the stage stays in `details`. */

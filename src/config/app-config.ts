@@ -8,6 +8,7 @@ import {
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
   validateSync,
@@ -341,6 +342,63 @@ export class EnvSchema {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   POSTHOG_HOST: string = 'https://us.i.posthog.com';
 
+  /**
+   * How the phone's `POST /auth/exchange-token` checks the identity provider's token: `jwt` verifies it with
+   * SUPABASE_JWT_SECRET and/or PHONE_AUTH_JWKS_URL; `dev` signs in any email unverified (refused in production).
+   */
+  @IsOptional()
+  @IsIn(['jwt', 'dev'])
+  PHONE_AUTH: 'jwt' | 'dev' = 'jwt';
+
+  /** HS256 secret of the identity provider's tokens (upstream's variable; Supabase's "JWT secret"). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'SUPABASE_JWT_SECRET must be at least 32 characters' })
+  SUPABASE_JWT_SECRET?: string;
+
+  /** JWKS of a provider that signs with asymmetric keys (e.g. https://<ref>.supabase.co/auth/v1/.well-known/jwks.json). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'], require_protocol: true },
+    { message: 'PHONE_AUTH_JWKS_URL must be an http(s) URL' },
+  )
+  PHONE_AUTH_JWKS_URL?: string;
+
+  /** When set, the provider token's `iss` must equal it. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(512)
+  PHONE_AUTH_ISSUER?: string;
+
+  /** When set, the provider token's `aud` must contain it (Supabase: `authenticated`). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(512)
+  PHONE_AUTH_AUDIENCE?: string;
+
+  /**
+   * Lifetime of the core tokens this cloud mints (admin API, phone sign-in). Long, because the phone app gets its
+   * token at sign-in and reuses it; revoking (POST /api/admin/users/:userId/token/revoke) is the short way out.
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  CORE_TOKEN_TTL_SECONDS: number = 2_592_000;
+
+  /** Lifetime of the /glasses-ws-only core tokens a simulator link hands out (each connect asks for a new one). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  SIMULATOR_TOKEN_TTL_SECONDS: number = 300;
+
   /** Test knob (fault suite): every store call is delayed this long. Never set it in production. */
   @IsOptional()
   @Type(() => Number)
@@ -399,9 +457,16 @@ export const ENV_KEYS = [
   'APP_MESSAGES_PER_SECOND',
   'SHUTDOWN_DRAIN_MS',
   'ADMIN_AUTH_FAILURES_PER_MINUTE',
+  'CORE_TOKEN_TTL_SECONDS',
+  'SIMULATOR_TOKEN_TTL_SECONDS',
   'STORE_DELAY_MS',
   'POSTHOG_API_KEY',
   'POSTHOG_HOST',
+  'PHONE_AUTH',
+  'SUPABASE_JWT_SECRET',
+  'PHONE_AUTH_JWKS_URL',
+  'PHONE_AUTH_ISSUER',
+  'PHONE_AUTH_AUDIENCE',
 ] as const satisfies readonly (keyof EnvSchema)[];
 
 export class ConfigError extends Error {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseEnv } from './app-config.js';
+import { DataDirError } from './data-dir.js';
 import { loadConfig } from './load-config.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
@@ -87,6 +88,29 @@ describe('loadConfig', () => {
       expect(adminOnly.adminApiKey).toBe(ADMIN);
       expect(adminOnly.jwtSecret).toBe(generated.jwtSecret);
       expect(adminOnly.adminKeyFromDataDir).toBe(false);
+    });
+
+    it('says the admin key was generated only on the load that generated it', () => {
+      const dir = dataDir();
+      expect(loadConfig({ DATA_DIR: dir }).adminKeyGenerated).toBe(true);
+      const again = loadConfig({ DATA_DIR: dir });
+      expect(again.adminKeyFromDataDir).toBe(true);
+      expect(again.adminKeyGenerated).toBe(false);
+      // Secrets generated for the JWT alone do not count: the admin key came from the environment.
+      expect(loadConfig({ DATA_DIR: dataDir(), ADMIN_API_KEY: ADMIN }).adminKeyGenerated).toBe(false);
+    });
+
+    it('creates DATA_DIR with mode 0700 even when both secrets come from the environment', () => {
+      const dir = join(dataDir(), 'private');
+      loadConfig({ DATA_DIR: dir, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN });
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+    });
+
+    it('a DATA_DIR that is a file is a DataDirError saying so', () => {
+      const file = join(dataDir(), 'a-file');
+      writeFileSync(file, '');
+      expect(() => loadConfig({ DATA_DIR: file })).toThrow(DataDirError);
+      expect(() => loadConfig({ DATA_DIR: file })).toThrow(`DATA_DIR ${file}`);
     });
 
     it('writes nothing to DATA_DIR when both secrets come from the environment', () => {
@@ -298,6 +322,22 @@ describe('loadConfig', () => {
       expect(problemsOf(() => loadConfig({ ...base(), POSTHOG_HOST: 'posthog' })).join('\n')).toMatch(/POSTHOG_HOST/);
     });
 
+    it('token lifetimes: 30 days and 5 minutes by default; bounds and integers enforced, each problem named', () => {
+      const cfg = loadConfig(base());
+      expect(cfg.coreTokenTtlSeconds).toBe(30 * 86_400);
+      expect(cfg.simulatorTokenTtlSeconds).toBe(300);
+      expect(loadConfig({ ...base(), CORE_TOKEN_TTL_SECONDS: '3600' }).coreTokenTtlSeconds).toBe(3600);
+      expect(loadConfig({ ...base(), SIMULATOR_TOKEN_TTL_SECONDS: '60' }).simulatorTokenTtlSeconds).toBe(60);
+      for (const bad of ['0', '59', '31536001', '1.5', 'forever', '-1'])
+        expect(problemsOf(() => loadConfig({ ...base(), CORE_TOKEN_TTL_SECONDS: bad })).join('\n')).toMatch(
+          /CORE_TOKEN_TTL_SECONDS/,
+        );
+      for (const bad of ['0', '9', '3601', 'soon'])
+        expect(problemsOf(() => loadConfig({ ...base(), SIMULATOR_TOKEN_TTL_SECONDS: bad })).join('\n')).toMatch(
+          /SIMULATOR_TOKEN_TTL_SECONDS/,
+        );
+    });
+
     it('ignores unrelated environment variables', () => {
       const cfg = loadConfig({ ...base(), HOME: '/root', PATH: '/usr/bin', SOMETHING: 'x' });
       expect(cfg.port).toBe(8002);
@@ -379,6 +419,79 @@ describe('loadConfig', () => {
       });
       expect(cfg.publicUrl).toBe(publicUrl);
       expect(cfg.appWsUrl).toBe(appWsUrl);
+    });
+  });
+
+  describe('phone sign-in', () => {
+    const base = (): Record<string, string> => ({
+      DATA_DIR: dataDir(),
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+    });
+    const SUPABASE = 'supabase-jwt-secret-0123456789abcdef-xyz';
+
+    it('defaults to verified sign-in with nothing configured (the route then answers 501)', () => {
+      expect(loadConfig(base()).phoneAuth).toEqual({
+        mode: 'jwt',
+        hsSecret: undefined,
+        jwksUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+      });
+    });
+
+    it('reads the secret, JWKS URL, issuer and audience', () => {
+      const cfg = loadConfig({
+        ...base(),
+        SUPABASE_JWT_SECRET: SUPABASE,
+        PHONE_AUTH_JWKS_URL: 'https://ref.supabase.co/auth/v1/.well-known/jwks.json',
+        PHONE_AUTH_ISSUER: 'https://ref.supabase.co/auth/v1',
+        PHONE_AUTH_AUDIENCE: 'authenticated',
+      });
+      expect(cfg.phoneAuth).toEqual({
+        mode: 'jwt',
+        hsSecret: SUPABASE,
+        jwksUrl: 'https://ref.supabase.co/auth/v1/.well-known/jwks.json',
+        issuer: 'https://ref.supabase.co/auth/v1',
+        audience: 'authenticated',
+      });
+    });
+
+    it('PHONE_AUTH=dev with NODE_ENV=production is a ConfigError, raised before DATA_DIR is touched', () => {
+      const dir = join(dataDir(), 'fresh');
+      const problems = problemsOf(() => loadConfig({ DATA_DIR: dir, PHONE_AUTH: 'dev', NODE_ENV: 'production' }));
+      expect(problems.join('\n')).toMatch(/PHONE_AUTH=dev .*NODE_ENV=production/);
+      expect(existsSync(dir)).toBe(false);
+      expect(loadConfig({ ...base(), PHONE_AUTH: 'dev', NODE_ENV: 'development' }).phoneAuth.mode).toBe('dev');
+    });
+
+    it.each([['sometimes'], ['off']])('PHONE_AUTH=%j is a ConfigError', (mode) => {
+      expect(problemsOf(() => loadConfig({ ...base(), PHONE_AUTH: mode })).join('\n')).toMatch(/PHONE_AUTH/);
+    });
+
+    it('PHONE_AUTH_JWKS_URL must be a URL, and https unless it is on this machine', () => {
+      for (const bad of ['not a url', 'ftp://keys.example.com/jwks.json', 'http://keys.example.com/jwks.json']) {
+        expect(problemsOf(() => loadConfig({ ...base(), PHONE_AUTH_JWKS_URL: bad })).join('\n')).toMatch(
+          /PHONE_AUTH_JWKS_URL/,
+        );
+      }
+      for (const ok of [
+        'https://keys.example.com/jwks.json',
+        'http://127.0.0.1:9999/jwks.json',
+        'http://localhost/j',
+      ]) {
+        expect(loadConfig({ ...base(), PHONE_AUTH_JWKS_URL: ok }).phoneAuth.jwksUrl).toBe(ok);
+      }
+    });
+
+    it('SUPABASE_JWT_SECRET needs 32 characters and must differ from the core-token secret', () => {
+      expect(problemsOf(() => loadConfig({ ...base(), SUPABASE_JWT_SECRET: 'short-secret' }))).toContain(
+        'SUPABASE_JWT_SECRET must be at least 32 characters',
+      );
+      const same = 'the-same-secret-on-both-sides-0123456789';
+      expect(
+        problemsOf(() => loadConfig({ ...base(), AUGMENTOS_AUTH_JWT_SECRET: same, SUPABASE_JWT_SECRET: same })),
+      ).toEqual(['SUPABASE_JWT_SECRET must differ from AUGMENTOS_AUTH_JWT_SECRET']);
     });
   });
 });

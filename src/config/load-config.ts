@@ -1,26 +1,36 @@
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './app-config.js';
 import type { EnvSchema } from './app-config.js';
-import type { AppConfig, MediaConfig } from './config.types.js';
+import type { AppConfig, MediaConfig, PhoneAuthConfig } from './config.types.js';
+import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSecrets } from './secrets.store.js';
 
 /** Builds the AppConfig from an environment (process.env by default); throws ConfigError on bad input. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const e = parseEnv(env);
+  const phoneAuth = phoneAuthConfig(e, env.NODE_ENV);
   const dataDir = resolve(e.DATA_DIR);
+  // Always written (the webview signing key lives there even when both secrets come from the environment).
+  prepareDataDir(dataDir);
   let jwtSecret = e.AUGMENTOS_AUTH_JWT_SECRET;
   let adminApiKey = e.ADMIN_API_KEY;
   let adminKeyFromDataDir = false;
+  let adminKeyGenerated = false;
   if (!jwtSecret || !adminApiKey) {
-    const { secrets } = loadOrCreateSecrets(dataDir);
+    const { secrets, created } = loadOrCreateSecrets(dataDir);
     jwtSecret ??= secrets.jwtSecret;
     if (!adminApiKey) {
       adminApiKey = secrets.adminApiKey;
       adminKeyFromDataDir = true;
+      adminKeyGenerated = created;
     }
   }
   if (jwtSecret === adminApiKey) {
     throw new ConfigError(['ADMIN_API_KEY must differ from AUGMENTOS_AUTH_JWT_SECRET']);
+  }
+  // The same secret on both sides would let a provider token open /glasses-ws as a core token, and the reverse.
+  if (phoneAuth.hsSecret === jwtSecret) {
+    throw new ConfigError(['SUPABASE_JWT_SECRET must differ from AUGMENTOS_AUTH_JWT_SECRET']);
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const appWsUrl = `${publicUrl.replace(/^http/, 'ws')}/app-ws`;
@@ -30,6 +40,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecret,
     adminApiKey,
     adminKeyFromDataDir,
+    adminKeyGenerated,
     mongoUrl: e.MONGO_URL,
     dataDir,
     publicUrl,
@@ -58,8 +69,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appMessagesPerSecond: e.APP_MESSAGES_PER_SECOND,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
+    coreTokenTtlSeconds: e.CORE_TOKEN_TTL_SECONDS,
+    simulatorTokenTtlSeconds: e.SIMULATOR_TOKEN_TTL_SECONDS,
     storeDelayMs: e.STORE_DELAY_MS,
     posthog: e.POSTHOG_API_KEY ? { apiKey: e.POSTHOG_API_KEY, host: e.POSTHOG_HOST.replace(/\/+$/, '') } : undefined,
+    phoneAuth,
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
@@ -118,5 +132,30 @@ function managedConfig(e: EnvSchema): AppConfig['streaming']['managed'] {
     ingestUrl: trim(e.MANAGED_RTMP_INGEST_URL!),
     hlsBaseUrl: trim(e.MANAGED_HLS_BASE_URL!),
     dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!),
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Checked before any secret is generated: a refused configuration leaves DATA_DIR as it was. */
+function phoneAuthConfig(e: EnvSchema, nodeEnv: string | undefined): PhoneAuthConfig {
+  const problems: string[] = [];
+  if (e.PHONE_AUTH === 'dev' && nodeEnv === 'production') {
+    problems.push('PHONE_AUTH=dev signs in any email without checking it and is refused when NODE_ENV=production');
+  }
+  // Keys fetched over plain HTTP could be swapped on the way, and with them every sign-in: only on this machine.
+  if (e.PHONE_AUTH_JWKS_URL) {
+    const url = new URL(e.PHONE_AUTH_JWKS_URL);
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      problems.push('PHONE_AUTH_JWKS_URL must be https:// (plain http only for localhost / 127.0.0.1)');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    mode: e.PHONE_AUTH,
+    hsSecret: e.SUPABASE_JWT_SECRET,
+    jwksUrl: e.PHONE_AUTH_JWKS_URL,
+    issuer: e.PHONE_AUTH_ISSUER,
+    audience: e.PHONE_AUTH_AUDIENCE,
   };
 }

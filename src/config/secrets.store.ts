@@ -14,7 +14,7 @@ const FILE = 'secrets.json';
  * is never running on an empty or well-known secret and tokens survive a restart.
  */
 export function loadOrCreateSecrets(dataDir: string): { secrets: StoredSecrets; created: boolean } {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, FILE);
   if (existsSync(path)) {
     const damaged = (why: string, cause?: unknown) =>

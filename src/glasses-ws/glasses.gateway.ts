@@ -2,7 +2,7 @@ import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
-import { CoreTokenService } from '../auth/core-token.service.js';
+import { CoreTokenService, GLASSES_WS_AUDIENCE, TOKEN_REVOKED_CLOSE } from '../auth/core-token.service.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
@@ -14,8 +14,18 @@ import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 const OPEN = 1;
 const MAX_EARLY_FRAMES = 64;
 
+interface Principal {
+  userId: string;
+  /** The token's version (the lower one when both header and query carry a token). */
+  version: number;
+}
+
 /** The upgrade request's authenticated user; set by verifyClient, read once in handleConnection. */
-const principals = new WeakMap<IncomingMessage, string>();
+const principals = new WeakMap<IncomingMessage, Principal>();
+/** Who each open socket authenticated as, for closing the sockets of revoked tokens. */
+const socketPrincipals = new WeakMap<WebSocket, Principal>();
+/** A revocation is remembered this long, for upgrades that passed the version check just before it. */
+const REVOCATION_MEMORY_MS = 30_000;
 
 function bearer(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
@@ -47,51 +57,90 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     server.options.maxPayload = this.config.maxFrameBytes;
     server.options.perMessageDeflate = false;
     server.options.verifyClient = (info, cb) => {
-      const result = this.authenticate(info.req);
-      if (result.ok && !this.registry.get(result.userId) && this.registry.occupancy >= this.config.maxSessions) {
-        this.tracker.refused(result.userId);
-        const full = JSON.stringify({
+      const refuse = (status: number, message: string, code?: string, headers: Record<string, string> = {}) => {
+        const body = JSON.stringify({
           type: 'connection_error',
-          code: 'TOO_MANY_SESSIONS',
-          message: `The server is at its limit of ${this.config.maxSessions} sessions; try again later`,
+          ...(code ? { code } : {}),
+          message,
           timestamp: new Date().toISOString(),
         });
-        return cb(false, 503, full, { 'Content-Type': 'application/json', 'Retry-After': '30' });
-      }
-      if (result.ok) {
-        principals.set(info.req, result.userId);
-        return cb(true);
-      }
-      const body = JSON.stringify({
-        type: 'connection_error',
-        message: result.message,
-        timestamp: new Date().toISOString(),
-      });
-      cb(false, 401, body, { 'Content-Type': 'application/json' });
+        cb(false, status, body, { 'Content-Type': 'application/json', ...headers });
+      };
+      const result = this.authenticate(info.req);
+      if (!result.ok) return refuse(401, result.message);
+      this.tokens.current(result).then(
+        (current) => {
+          if (!current.ok) return refuse(401, current.message);
+          if (!this.registry.get(result.userId) && this.registry.occupancy >= this.config.maxSessions) {
+            this.tracker.refused(result.userId);
+            return refuse(
+              503,
+              `The server is at its limit of ${this.config.maxSessions} sessions; try again later`,
+              'TOO_MANY_SESSIONS',
+              { 'Retry-After': '30' },
+            );
+          }
+          principals.set(info.req, { userId: result.userId, version: result.version });
+          cb(true);
+        },
+        (err: unknown) => {
+          // Fail closed: without the store a revoked token cannot be told from a good one.
+          this.logger.error(`token version of ${result.userId} unreadable: ${errorMessage(err)}`);
+          refuse(503, 'The token store is unavailable; try again later', 'INTERNAL_ERROR', { 'Retry-After': '5' });
+        },
+      );
     };
+    this.tokens.onRevoked((userId, minimum) => this.closeRevoked(userId, minimum));
     this.heartbeat = new StaggeredHeartbeat(() => server.clients, this.config.heartbeatIntervalMs);
   }
 
   /** Header first, then `?token=`; when both are present they must both be valid for the same user. */
-  private authenticate(req: IncomingMessage): { ok: true; userId: string } | { ok: false; message: string } {
+  private authenticate(
+    req: IncomingMessage,
+  ): { ok: true; userId: string; version: number } | { ok: false; message: string } {
     const header = bearer(req);
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
     if (header === null && query === null) return this.tokens.verify(null);
-    const checks = [header, query].filter((t): t is string => t !== null).map((t) => this.tokens.verify(t));
+    const checks = [header, query]
+      .filter((t): t is string => t !== null)
+      .map((t) => this.tokens.verify(t, { audience: GLASSES_WS_AUDIENCE }));
     const failed = checks.find((c) => !c.ok);
     if (failed) return failed;
-    const users = new Set(checks.map((c) => (c as { userId: string }).userId));
-    if (users.size > 1) return { ok: false, message: 'Invalid core token - conflicting tokens' };
-    return checks[0]!;
+    const ok = checks as Array<{ ok: true; userId: string; version: number }>;
+    if (new Set(ok.map((c) => c.userId)).size > 1)
+      return { ok: false, message: 'Invalid core token - conflicting tokens' };
+    return { ok: true, userId: ok[0]!.userId, version: Math.min(...ok.map((c) => c.version)) };
+  }
+
+  /** Revoked users' minimum versions, kept briefly (see REVOCATION_MEMORY_MS). */
+  private readonly recentRevocations = new Map<string, number>();
+
+  /** Closes the user's sockets opened with a token below the new minimum version. */
+  private closeRevoked(userId: string, minimum: number): void {
+    this.recentRevocations.set(userId, minimum);
+    setTimeout(() => {
+      if (this.recentRevocations.get(userId) === minimum) this.recentRevocations.delete(userId);
+    }, REVOCATION_MEMORY_MS).unref();
+    for (const ws of this.server.clients) {
+      const p = socketPrincipals.get(ws);
+      if (p && p.userId === userId && p.version < minimum)
+        ws.close(TOKEN_REVOKED_CLOSE.code, TOKEN_REVOKED_CLOSE.reason);
+    }
   }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
-    const userId = principals.get(req);
+    const principal = principals.get(req);
     principals.delete(req);
-    if (!userId) {
+    if (!principal) {
       ws.close(1008, 'Not authenticated');
       return;
     }
+    const userId = principal.userId;
+    if (principal.version < (this.recentRevocations.get(userId) ?? 0)) {
+      ws.close(TOKEN_REVOKED_CLOSE.code, TOKEN_REVOKED_CLOSE.reason);
+      return;
+    }
+    socketPrincipals.set(ws, principal);
     let session: UserSession | null = null;
     const early: Array<[Buffer, boolean]> = [];
     const conn = this.tracker.glasses(userId, (message) => this.handler.error(ws, 'RATE_LIMITED', message));

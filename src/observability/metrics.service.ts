@@ -240,7 +240,7 @@ export class MetricsService implements OnModuleDestroy {
     });
     this.sessionsEnded = new Counter({
       name: METRIC.sessionsEnded,
-      help: 'Ended user sessions by reason (glasses_disconnected: the grace period ran out, admin, shutdown)',
+      help: 'Ended user sessions by reason (glasses_disconnected: the grace period ran out, admin, phone_goodbye, shutdown)',
       labelNames: ['reason'],
       registers,
     });

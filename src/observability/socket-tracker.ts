@@ -19,6 +19,7 @@ const CLOSE_CAUSES: Record<number, string> = {
   1012: 'service_restart',
   1013: 'try_again_later',
   4000: 'replaced',
+  4001: 'token_revoked',
 };
 
 export function closeCause(code: number): string {

@@ -71,6 +71,16 @@ export interface AppRecord {
 }
 
 export type NewApp = Omit<AppRecord, 'createdAt' | 'updatedAt'>;
+
+/**
+ * An app's RS256 key pair for webview signed user tokens. Kept in the app's stored record but never part of
+ * AppRecord, so no view of an app can carry it; the private key is sealed by its user (webview-auth).
+ */
+export interface WebviewKeyPair {
+  publicKeyPem: string;
+  sealedPrivateKey: string;
+  createdAt: Date;
+}
 export type AppPatch = Partial<Omit<AppRecord, 'packageName' | 'createdAt' | 'updatedAt'>>;
 
 export interface InstalledApp {
@@ -111,6 +121,17 @@ export interface AppRepository {
   update(packageName: string, patch: AppPatch): Promise<AppRecord | null>;
   /** Returns whether an app was deleted. */
   delete(packageName: string): Promise<boolean>;
+  /** The app's webview key pair; null when it has none yet or the app does not exist. */
+  findWebviewKey(packageName: string): Promise<WebviewKeyPair | null>;
+  /**
+   * Compare-and-set: stores `next` only while the app's key pair is still `expected` (null: none yet), so
+   * concurrent generators settle on one pair. Returns the pair the app has afterwards; null for an unknown app.
+   */
+  replaceWebviewKey(
+    packageName: string,
+    expected: WebviewKeyPair | null,
+    next: WebviewKeyPair,
+  ): Promise<WebviewKeyPair | null>;
 }
 
 export interface UserRepository {
@@ -130,6 +151,10 @@ export interface UserRepository {
   /** Removes the package from every user (installed, running, settings); used when an app is deleted. */
   removeAppEverywhere(packageName: string): Promise<void>;
   delete(userId: string): Promise<boolean>;
+  /** The lowest core-token version still accepted for the user: 0 until first raised, and for unknown users. */
+  findTokenVersion(userId: string): Promise<number>;
+  /** Raises it to at least `atLeast` (never lowers it), creating the user if needed; returns the stored value. */
+  raiseTokenVersion(userId: string, atLeast: number): Promise<number>;
 }
 
 export const APP_REPOSITORY = Symbol('APP_REPOSITORY');

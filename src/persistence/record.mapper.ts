@@ -7,6 +7,7 @@ import type {
   SettingValue,
   UserAppSettings,
   UserRecord,
+  WebviewKeyPair,
 } from './persistence.types.js';
 
 /**
@@ -16,9 +17,9 @@ import type {
  */
 
 /** A stored app document as read back from either store (extra keys such as `_id` are ignored). */
-export type StoredApp = AppRecord;
+export type StoredApp = AppRecord & { webviewKey?: WebviewKeyPair };
 /** A stored user document as read back from either store (extra keys such as `_id` are ignored). */
-export type StoredUser = UserRecord;
+export type StoredUser = UserRecord & { tokenVersion?: number };
 
 /** The fields a patch may change; anything else on a patch object (packageName, createdAt, `_id`...) is dropped. */
 const PATCHABLE_APP_FIELDS = [
@@ -138,4 +139,35 @@ export function buildSettingValues(settings: SettingValue[]): SettingValue[] {
 
 export function emptyUser(userId: string, now: Date): StoredUser {
   return { userId, installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+}
+
+/** The key pair of a stored app document, copied; null when it has none. */
+export function toWebviewKey(doc: StoredApp | null | undefined): WebviewKeyPair | null {
+  const key = doc?.webviewKey;
+  if (!key) return null;
+  return { publicKeyPem: key.publicKeyPem, sealedPrivateKey: key.sealedPrivateKey, createdAt: new Date(key.createdAt) };
+}
+
+/** Validates a key pair and returns the copy to store. */
+export function buildWebviewKey(key: WebviewKeyPair): WebviewKeyPair {
+  if (typeof key?.publicKeyPem !== 'string' || typeof key.sealedPrivateKey !== 'string' || !key.sealedPrivateKey)
+    throw new TypeError('a webview key pair needs publicKeyPem and sealedPrivateKey strings');
+  const copy = {
+    publicKeyPem: key.publicKeyPem,
+    sealedPrivateKey: key.sealedPrivateKey,
+    createdAt: new Date(key.createdAt),
+  };
+  assertStorable(copy, 'webviewKey');
+  return copy;
+}
+
+/** A token version as stored: a finite number ≥ 0 (anything else reads as 0). */
+export function toTokenVersion(doc: StoredUser | null | undefined): number {
+  const v = doc?.tokenVersion;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+export function assertTokenVersion(value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new TypeError('a token version must be a finite number ≥ 0');
 }

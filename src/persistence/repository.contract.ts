@@ -8,6 +8,7 @@ import {
   type SettingValue,
   type UserRecord,
   type UserRepository,
+  type WebviewKeyPair,
 } from './persistence.types.js';
 
 /**
@@ -300,6 +301,54 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         await apps.create(newApp('com.example.alpha'));
         await expectTypeError(() => apps.update('com.example.alpha', { settings: [{ type: 'x', 'a.b': 1 }] }));
         expect((await apps.findByPackageName('com.example.alpha'))?.settings).toEqual(newApp('x').settings);
+      });
+
+      const keyPair = (n: number): WebviewKeyPair => ({
+        publicKeyPem: `-----BEGIN PUBLIC KEY-----\nkey${n}\n-----END PUBLIC KEY-----\n`,
+        sealedPrivateKey: `v1.sealed-${n}`,
+        createdAt: new Date(1_700_000_000_000 + n),
+      });
+
+      it('a webview key pair is stored with the app, compare-and-set, and never shows in AppRecord', async () => {
+        const created = await apps.create(newApp('com.example.alpha'));
+        expect(await apps.findWebviewKey('com.example.alpha')).toBeNull();
+        expect(await apps.replaceWebviewKey('com.example.alpha', null, keyPair(1))).toEqual(keyPair(1));
+        // A second "first" key loses: the stored pair stays.
+        expect(await apps.replaceWebviewKey('com.example.alpha', null, keyPair(2))).toEqual(keyPair(1));
+        // A swap naming a pair that is not the current one loses too.
+        expect(await apps.replaceWebviewKey('com.example.alpha', keyPair(3), keyPair(4))).toEqual(keyPair(1));
+        expect(await apps.replaceWebviewKey('com.example.alpha', keyPair(1), keyPair(5))).toEqual(keyPair(5));
+        expect(await apps.findWebviewKey('com.example.alpha')).toEqual(keyPair(5));
+
+        const found = await apps.findByPackageName('com.example.alpha');
+        expect(found).toEqual({ ...created, updatedAt: expect.any(Date) });
+        expect(found && 'webviewKey' in found).toBe(false);
+        expect((await apps.list()).some((a) => 'webviewKey' in a)).toBe(false);
+        // An app update (even one smuggling the field) keeps the pair.
+        await apps.update('com.example.alpha', { name: 'Renamed', webviewKey: keyPair(9) } as AppPatch);
+        expect(await apps.findWebviewKey('com.example.alpha')).toEqual(keyPair(5));
+      });
+
+      it('concurrent first webview keys of one app settle on one pair', async () => {
+        await apps.create(newApp('com.example.alpha'));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => apps.replaceWebviewKey('com.example.alpha', null, keyPair(i))),
+        );
+        const stored = await apps.findWebviewKey('com.example.alpha');
+        expect(stored).not.toBeNull();
+        for (const r of results) expect(r).toEqual(stored);
+      });
+
+      it('webview keys of unknown apps: null, nothing created; a deleted app takes its pair with it', async () => {
+        expect(await apps.replaceWebviewKey('com.example.ghost', null, keyPair(1))).toBeNull();
+        expect(await apps.findWebviewKey('com.example.ghost')).toBeNull();
+        expect(await apps.list()).toEqual([]);
+        await apps.create(newApp('com.example.alpha'));
+        await apps.replaceWebviewKey('com.example.alpha', null, keyPair(1));
+        await apps.delete('com.example.alpha');
+        await apps.create(newApp('com.example.alpha'));
+        expect(await apps.findWebviewKey('com.example.alpha')).toBeNull();
+        await expectTypeError(() => apps.findWebviewKey(asKey({ $gt: '' })));
       });
     });
 
@@ -672,6 +721,33 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
           { packageName: 'com.example.app', settings: [{ key: 'pkg', value: 'com.example.app' }] },
           { packageName: 'comXexample', settings: [{ key: 'pkg', value: 'comXexample' }] },
         ]);
+      });
+
+      it('the token version starts at 0, only rises, creates the user, and never shows in UserRecord', async () => {
+        expect(await users.findTokenVersion(ALICE)).toBe(0);
+        expect(await users.findById(ALICE)).toBeNull();
+        expect(await users.raiseTokenVersion(ALICE, 1_700_000_000_500)).toBe(1_700_000_000_500);
+        expect(await users.raiseTokenVersion(ALICE, 12)).toBe(1_700_000_000_500);
+        expect(await users.raiseTokenVersion(ALICE, 1_700_000_000_501)).toBe(1_700_000_000_501);
+        expect(await users.findTokenVersion(ALICE)).toBe(1_700_000_000_501);
+        expect(await users.findTokenVersion(BOB)).toBe(0);
+        const alice = await users.findById(ALICE);
+        expect(alice).toMatchObject({ userId: ALICE, installedApps: [], runningApps: [], appSettings: [] });
+        expect(alice && 'tokenVersion' in alice).toBe(false);
+        // Other changes to the user keep it.
+        await users.installApp(ALICE, 'com.example.app');
+        await users.setAppSettings(ALICE, 'com.example.app', [{ key: 'a', value: 1 }]);
+        expect(await users.findTokenVersion(ALICE)).toBe(1_700_000_000_501);
+      });
+
+      it('concurrent raises keep the highest; bad versions and ids are refused', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => users.raiseTokenVersion(ALICE, 100 + i)));
+        expect(await users.findTokenVersion(ALICE)).toBe(119);
+        for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number])
+          await expectTypeError(() => users.raiseTokenVersion(ALICE, bad));
+        await expectTypeError(() => users.raiseTokenVersion(asKey({ $gt: '' }), 1));
+        await expectTypeError(() => users.findTokenVersion(asKey({ $ne: 'x' })));
+        expect(await users.findTokenVersion(ALICE)).toBe(119);
       });
     });
   });

@@ -4,6 +4,8 @@ export type SessionEndReason =
   | 'glasses_disconnected'
   /** An operator ended it (admin API). */
   | 'admin'
+  /** The phone signed out or shut down (`POST /api/client/goodbye`) with its glasses socket already closed. */
+  | 'phone_goodbye'
   /** The service is shutting down (a restart: the persisted running apps are kept). */
   | 'shutdown';
 

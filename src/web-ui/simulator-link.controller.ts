@@ -25,7 +25,7 @@ import type { Request } from 'express';
 import { AdminGuard } from '../admin/admin.guard.js';
 import { PackageParams } from '../admin/dto/app.dto.js';
 import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import {
@@ -96,6 +96,7 @@ export interface LinkAppsView {
 export class SimulatorLinkController {
   constructor(
     private readonly links: SimulatorLinkService,
+    private readonly tokens: CoreTokenService,
     private readonly registry: SessionRegistry,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
@@ -139,15 +140,15 @@ export class SimulatorLinkController {
   @Post('link/token')
   @UseGuards(SimulatorLinkGuard)
   @ApiBearerAuth()
-  @ApiOperation({ summary: "A core token for the link's user that expires with the link" })
+  @ApiOperation({
+    summary:
+      "A core token for the link's user, good only for the /glasses-ws upgrade, for SIMULATOR_TOKEN_TTL_SECONDS (never past the link)",
+  })
   async token(@Req() req: LinkRequest): Promise<{ coreToken: string; userId: string; expiresAt: string }> {
     const link = req.simulatorLink!;
     await this.users.findOrCreate(link.userId);
-    return {
-      coreToken: this.links.coreToken(link),
-      userId: link.userId,
-      expiresAt: new Date(link.exp * 1000).toISOString(),
-    };
+    const coreToken = this.links.coreToken(link);
+    return { coreToken, userId: link.userId, expiresAt: this.tokens.expiresAt(coreToken).toISOString() };
   }
 
   @Get('link/apps')

@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { CoreTokenService, GLASSES_WS_AUDIENCE } from '../auth/core-token.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 
 export interface SimulatorLink {
@@ -19,18 +20,16 @@ const AUDIENCE = 'mentra-simulator-link';
 @Injectable()
 export class SimulatorLinkService {
   private readonly links: JwtService;
-  private readonly coreTokens: JwtService;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly coreTokens: CoreTokenService,
+  ) {
     const linkKey = createHmac('sha256', config.jwtSecret).update('mentra-simulator-link-v1').digest('hex');
     this.links = new JwtService({
       secret: createSecretKey(Buffer.from(linkKey)),
       signOptions: { algorithm: 'HS256' },
       verifyOptions: { algorithms: ['HS256'], audience: AUDIENCE },
-    });
-    this.coreTokens = new JwtService({
-      secret: createSecretKey(Buffer.from(config.jwtSecret)),
-      signOptions: { algorithm: 'HS256' },
     });
   }
 
@@ -52,8 +51,13 @@ export class SimulatorLinkService {
     }
   }
 
-  /** A core token for the link's user that expires with the link (the gateway checks `exp`). */
+  /**
+   * A core token for the link's user, good for the /glasses-ws upgrade only (its audience) and short-lived:
+   * SIMULATOR_TOKEN_TTL_SECONDS, never past the link. The simulator asks for a new one at every connect.
+   */
   coreToken(link: SimulatorLink): string {
-    return this.coreTokens.sign({ email: link.userId, sub: link.userId, exp: link.exp });
+    const left = link.exp - Math.floor(Date.now() / 1000);
+    const ttlSeconds = Math.max(1, Math.min(this.config.simulatorTokenTtlSeconds, left));
+    return this.coreTokens.sign(link.userId, { audience: GLASSES_WS_AUDIENCE, ttlSeconds });
   }
 }

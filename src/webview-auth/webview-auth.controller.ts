@@ -1,6 +1,14 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Matches, MaxLength, IsString } from 'class-validator';
+import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsDefined, IsString, Matches, MaxLength } from 'class-validator';
 import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
 import { CoreTokenService } from '../auth/core-token.service.js';
 import { CloudError } from '../common/cloud-error.js';
@@ -16,6 +24,13 @@ import { WebviewKeys } from './webview-keys.js';
 
 export class WebviewTokenRequestDto {
   @ApiProperty({ example: 'com.example.notes' }) @Matches(PACKAGE_NAME_PATTERN) packageName!: string;
+}
+
+export class PublicKeyQuery {
+  @ApiProperty({ example: 'com.example.notes', description: 'The app whose key to serve (each app has its own)' })
+  @IsDefined({ message: 'packageName is required: each app has its own key (?packageName=<your package>)' })
+  @Matches(PACKAGE_NAME_PATTERN, { message: 'packageName is not a valid package name' })
+  packageName!: string;
 }
 
 export class ExchangeTokenDto {
@@ -39,7 +54,7 @@ export class WebviewAuthController {
   ) {}
 
   private async userFromCoreToken(header: string | undefined): Promise<string> {
-    const check = this.tokens.verify(bearer(header));
+    const check = await this.tokens.check(bearer(header));
     if (!check.ok) throw new CloudError('INVALID_TOKEN', check.message);
     return check.userId;
   }
@@ -79,14 +94,17 @@ export class WebviewAuthController {
   @Post('generate-webview-signed-user-token')
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({ summary: "Phone (core token): an RS256 `aos_signed_user_token` (10 min) for an app's webview" })
+  @ApiOperation({
+    summary:
+      "Phone (core token): an RS256 `aos_signed_user_token` (10 min) for an app's webview, signed with that app's own key",
+  })
   async signed(
     @Headers('authorization') authorization: string | undefined,
     @Body() dto: WebviewTokenRequestDto,
   ): Promise<{ success: true; token: string }> {
     const userId = await this.userFromCoreToken(authorization);
     await this.installedApp(userId, dto.packageName);
-    return { success: true, token: this.auth.signUserToken(userId, dto.packageName) };
+    return { success: true, token: await this.auth.signUserToken(userId, dto.packageName) };
   }
 
   /** What the SDK's webview middleware calls, with the app's raw API key. Answers `{success, userId}` or `{success:false, error}`. */
@@ -110,10 +128,15 @@ export class WebviewAuthController {
   @Get('webview-public-key')
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiOperation({
-    summary: 'The PEM public key apps set as MENTRAOS_CLOUD_USER_TOKEN_PUBLIC_KEY to accept signed user tokens',
+    summary:
+      "The PEM public key of one app's signed user tokens: what that app's operator sets as MENTRAOS_CLOUD_USER_TOKEN_PUBLIC_KEY",
   })
   @ApiOkResponse({ description: 'PEM' })
-  publicKey(): string {
-    return this.keys.publicKeyPem;
+  @ApiBadRequestResponse({ description: 'packageName missing or invalid' })
+  @ApiNotFoundResponse({ description: 'No such app' })
+  async publicKey(@Query() query: PublicKeyQuery): Promise<string> {
+    const pem = await this.keys.publicKeyPem(query.packageName);
+    if (!pem) throw new CloudError('APP_NOT_FOUND', `App ${query.packageName} does not exist`);
+    return pem;
   }
 }

@@ -3,5 +3,5 @@ import { WebviewAuthController } from './webview-auth.controller.js';
 import { WebviewAuthService } from './webview-auth.service.js';
 import { WebviewKeys } from './webview-keys.js';
 
-@Module({ providers: [WebviewKeys, WebviewAuthService], controllers: [WebviewAuthController], exports: [WebviewKeys] })
+@Module({ providers: [WebviewKeys, WebviewAuthService], controllers: [WebviewAuthController] })
 export class WebviewAuthModule {}

@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { Interval } from '@nestjs/schedule';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { CloudError } from '../common/cloud-error.js';
 import { WebviewKeys } from './webview-keys.js';
 
 /** The SDK accepts signed user tokens from this issuer only (apps.md §6.2). */
@@ -18,22 +19,17 @@ interface TempToken {
 
 /**
  * Webview login for apps: single-use 60 s temp tokens (exchanged by the SDK with the app's key) and
- * RS256 signed user tokens (verified by the SDK with our public key).
+ * RS256 signed user tokens (verified by the SDK with its app's public key: one key pair per package).
  */
 @Injectable()
 export class WebviewAuthService {
   private readonly temp = new Map<string, TempToken>();
-  private readonly jwt: JwtService;
+  private readonly jwt = new JwtService();
 
   constructor(
-    keys: WebviewKeys,
+    private readonly keys: WebviewKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.jwt = new JwtService({
-      privateKey: keys.privateKeyPem,
-      signOptions: { algorithm: 'RS256', keyid: 'v1', issuer: SIGNED_TOKEN_ISSUER, expiresIn: '10m' },
-    });
-  }
+  ) {}
 
   issueTempToken(userId: string, packageName: string, now = Date.now()): string {
     if (this.temp.size >= MAX_TEMP_TOKENS) this.sweep(now);
@@ -55,8 +51,24 @@ export class WebviewAuthService {
     return { ok: true, userId: entry.userId };
   }
 
-  signUserToken(userId: string, packageName: string): string {
-    return this.jwt.sign({ sub: userId, packageName });
+  /**
+   * Signed with the package's own key, so only that app's SDK accepts it. SDK 2.1.29 checks signature, issuer
+   * and time only; `aud` names the package for apps that check more.
+   */
+  async signUserToken(userId: string, packageName: string): Promise<string> {
+    const key = await this.keys.signingKey(packageName);
+    if (!key) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
+    return this.jwt.sign(
+      { sub: userId, packageName },
+      {
+        privateKey: key.privateKey,
+        algorithm: 'RS256',
+        keyid: key.keyId,
+        issuer: SIGNED_TOKEN_ISSUER,
+        audience: packageName,
+        expiresIn: '10m',
+      },
+    );
   }
 
   /** `cloudApiUrl` and its checksum let the SDK call this cloud instead of its hard-coded host. */

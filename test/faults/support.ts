@@ -132,6 +132,9 @@ export interface SpawnOptions {
   keepDataDir?: boolean;
   /** A CPU list for `taskset -c` (see cpuPlan); the service runs unpinned when absent. */
   cpus?: string;
+  /** Run the service as this user and group (the test must be root to switch). */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -177,6 +180,7 @@ export async function spawnService(opts: SpawnOptions = {}): Promise<Service> {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
     });
     let out = '';
     const keep = (c: Buffer) => {

@@ -3,10 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedGlasses } from '../../src/simulator/index.js';
 import { RawClient } from '../support/raw-ws.js';
 import { startRawApp, type RawApp } from '../support/raw-app.js';
+import { spawnSdkWebviewApp, type SdkWebviewProcess } from '../support/sdk-webview-process.js';
 import {
   ensureBuilt,
   http,
@@ -20,12 +21,19 @@ import {
 
 /**
  * The security matrix of issue 10 against the real process (`node dist/main.js`): every case is a test; the
- * summary line counts the cases tried and the breaches (a case whose expectation failed). Admin failures come
- * from their own loopback source addresses (127.0.0.x), because the admin guard rate-limits failures per IP.
+ * summary line counts the cases tried, those refused as expected, those accepted harmlessly (the input got an
+ * answer, but nothing leaked or changed: a case says so with acceptedHarmlessly()) and the breaches (a case whose
+ * expectation failed). Admin failures come from their own loopback source addresses (127.0.0.x), because the
+ * admin guard rate-limits failures per IP.
  */
 let tried = 0;
+let refused = 0;
+let harmless = 0;
 let breaches = 0;
 const failedCases: string[] = [];
+let acceptedNow = false;
+/** Marks the running case as one whose input is accepted, harmlessly, rather than refused. */
+const acceptedHarmlessly = () => (acceptedNow = true);
 let ipSeq = 10;
 /** A fresh client IP on loopback for up to 9 failed admin calls (the limiter allows 10 a minute). */
 const freshIp = () => `127.0.0.${ipSeq++}`;
@@ -84,12 +92,17 @@ describe('security matrix (real process)', () => {
     await g2.connect();
   }, 180_000);
 
+  beforeEach(() => {
+    acceptedNow = false;
+  });
+
   afterEach((ctx) => {
     tried++;
     if (ctx.task.result?.state === 'fail') {
       breaches++;
       failedCases.push(ctx.task.name);
-    }
+    } else if (acceptedNow) harmless++;
+    else refused++;
   });
 
   afterAll(async () => {
@@ -98,7 +111,7 @@ describe('security matrix (real process)', () => {
     await svc?.close();
     rmSync(around, { recursive: true, force: true });
     console.log(
-      `[security] cases=${tried} breaches=${breaches}${failedCases.length ? ` failed: ${failedCases.join(' | ')}` : ''}`,
+      `[security] cases=${tried} refused=${refused} harmless=${harmless} breaches=${breaches}${failedCases.length ? ` failed: ${failedCases.join(' | ')}` : ''}`,
     );
   });
 
@@ -133,6 +146,7 @@ describe('security matrix (real process)', () => {
         jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, iat: now() - 7200, exp: now() - 3600 }, svc.jwtSecret),
       ));
     it('a token with exp in the future works (control)', async () => {
+      acceptedHarmlessly();
       const g = new SimulatedGlasses({
         cloudUrl: svc.url,
         token: jwt(
@@ -349,6 +363,7 @@ describe('security matrix (real process)', () => {
       ).toEqual([A, B]);
     });
     it('NoSQL operators and __proto__/constructor in every query → never 5xx, nothing polluted', async () => {
+      acceptedHarmlessly();
       const queries = [
         '?__proto__[polluted]=1',
         '?constructor[prototype][polluted]=1',
@@ -488,8 +503,92 @@ describe('security matrix (real process)', () => {
     });
   });
 
+  // ------------------------------------------------------------------------------------------ tokens
+  describe('tokens and app-scoped reads', () => {
+    const enc = encodeURIComponent;
+    const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+    const post = (path: string, token: string, body: unknown) =>
+      http(svc.url + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const settings = (packageName: string, authorization: string, query = '') =>
+      http(`${svc.url}/appsettings/user/${packageName}${query}`, { headers: { authorization } });
+    const sdkApps: SdkWebviewProcess[] = [];
+    afterAll(async () => {
+      for (const a of sdkApps) await a.close();
+    });
+
+    it("a signed webview token made for A is refused by B's real SDK (each process trusts its own package's key)", async () => {
+      const pem = async (pkg: string) => (await http(`${svc.url}/api/auth/webview-public-key?packageName=${pkg}`)).text;
+      const sdkA = await spawnSdkWebviewApp(A, appA.apiKey, await pem(A));
+      sdkApps.push(sdkA);
+      const sdkB = await spawnSdkWebviewApp(B, keyB, await pem(B));
+      sdkApps.push(sdkB);
+      const res = await post('/api/auth/generate-webview-signed-user-token', svc.token(USER1), { packageName: A });
+      expect(res.status).toBe(200);
+      expect(await sdkB.whoIs(res.body.token)).toBeNull();
+      expect(await sdkA.whoIs(res.body.token)).toBe(USER1);
+    }, 60_000);
+    it('the webview public key route: no packageName → 400 with a code, an unknown package → 404', async () => {
+      const none = await http(`${svc.url}/api/auth/webview-public-key`);
+      expect(none.status).toBe(400);
+      expect(none.body.code).toBe('BAD_REQUEST');
+      expect((await http(`${svc.url}/api/auth/webview-public-key?packageName=com.security.none`)).status).toBe(404);
+    });
+    it("the SDK's settings bearer (<email>-<package>) of an app not running for that user → 401", async () => {
+      expect((await settings(A, `Bearer ${USER2}-${A}`)).status).toBe(401);
+      expect((await settings(B, `Bearer ${USER1}-${B}`)).status).toBe(401);
+    });
+    it("one package's bearer or key never reads another package's settings → 401", async () => {
+      const q = `?userId=${enc(USER1)}`;
+      for (const [path, auth] of [
+        [B, `Bearer ${USER1}-${A}`],
+        [A, `Bearer ${B}:${keyB}`],
+        [B, `Bearer ${A}:${appA.apiKey}`],
+        [A, `Bearer ${A}:${keyB}`],
+      ] as const) {
+        const res = await settings(path, auth, q);
+        expect(res.status, `${path} ${auth.slice(0, 40)}`).toBe(401);
+      }
+    });
+    it('a minted core token expires: exp = iat + CORE_TOKEN_TTL_SECONDS (30 days by default), with a version', async () => {
+      const { coreToken } = (await svc.admin('POST', `/api/admin/users/${enc('minted@security.test')}/token`)).body;
+      const c = claims(coreToken);
+      expect(c.exp - c.iat).toBe(30 * 86_400);
+      expect(typeof c.tv).toBe('number');
+    });
+    it('a revoked token → 401 at the upgrade (so is a token without a version), and its open socket closes with 4001', async () => {
+      const user = 'revoked@security.test';
+      const { coreToken } = (await svc.admin('POST', `/api/admin/users/${enc(user)}/token`)).body;
+      const g = new SimulatedGlasses({ cloudUrl: svc.url, token: coreToken });
+      glasses.push(g);
+      await g.connect();
+      const closed = g.waitForClose({ timeoutMs: 5000 });
+      expect((await svc.admin('POST', `/api/admin/users/${enc(user)}/token/revoke`)).status).toBe(200);
+      expect(await closed).toEqual({ code: 4001, reason: 'token revoked' });
+      for (const token of [coreToken, svc.token(user)]) {
+        const r = await RawClient.refused(`${svc.wsUrl}/glasses-ws`, { authorization: `Bearer ${token}` });
+        expect(r.status).toBe(401);
+        expect(r.body.message).toBe('Core token revoked');
+      }
+    });
+    it("a simulator link's /glasses-ws token at a phone route → 401; a core token for another audience → 401 at the upgrade", async () => {
+      const link = (await svc.admin('POST', '/api/simulator/links', { userId: USER2 })).body;
+      const { coreToken } = (await svc.admin('POST', '/api/simulator/link/token', undefined, link.token)).body;
+      expect(claims(coreToken).aud).toBe('glasses-ws');
+      expect((await post('/api/auth/generate-webview-token', coreToken, { packageName: A })).status).toBe(401);
+      const foreign = jwt({ alg: 'HS256', typ: 'JWT' }, { email: USER1, aud: 'somewhere-else' }, svc.jwtSecret);
+      expect((await RawClient.refused(`${svc.wsUrl}/glasses-ws`, { authorization: `Bearer ${foreign}` })).status).toBe(
+        401,
+      );
+    });
+  });
+
   // ------------------------------------------------------------------------------------------ filesystem
   it('nothing was written outside DATA_DIR (the temp dir around it and the repository root)', async () => {
+    acceptedHarmlessly();
     await sleep(200);
     expect(listTree(around).filter((p) => !p.startsWith('data/'))).toEqual(before.around);
     expect(readdirSync(ROOT).sort()).toEqual(before.root);

@@ -20,6 +20,16 @@ export class UserAppParams extends UserParams {
 
 export class TokenView {
   @ApiProperty() coreToken!: string;
+  @ApiProperty({ description: 'When the token expires (CORE_TOKEN_TTL_SECONDS after it was minted)' })
+  expiresAt!: string;
+}
+
+export class RevokedTokensView {
+  @ApiProperty() userId!: string;
+  @ApiProperty({ description: "The user's minimum token version now: tokens minted before this time (ms) are refused" })
+  tokenVersion!: number;
+  @ApiProperty({ description: 'Every core token of the user minted before this instant is refused from now on' })
+  revokedBefore!: string;
 }
 
 export class InstalledAppView {

@@ -6,8 +6,9 @@ import {
   type AppRecord,
   type AppRepository,
   type NewApp,
+  type WebviewKeyPair,
 } from '../persistence.types.js';
-import { buildAppDocument, buildAppPatch, toAppRecord } from '../record.mapper.js';
+import { buildAppDocument, buildAppPatch, buildWebviewKey, toAppRecord, toWebviewKey } from '../record.mapper.js';
 import { EmbeddedStore } from './embedded.store.js';
 import { isUniqueViolation } from './nedb.interop.js';
 
@@ -49,5 +50,24 @@ export class EmbeddedAppRepository implements AppRepository {
   async delete(packageName: string): Promise<boolean> {
     assertKey(packageName, 'packageName');
     return (await this.store.apps.removeAsync({ packageName }, { multi: false })) > 0;
+  }
+
+  async findWebviewKey(packageName: string): Promise<WebviewKeyPair | null> {
+    assertKey(packageName, 'packageName');
+    return toWebviewKey(await this.store.apps.findOneAsync({ packageName }));
+  }
+
+  async replaceWebviewKey(
+    packageName: string,
+    expected: WebviewKeyPair | null,
+    next: WebviewKeyPair,
+  ): Promise<WebviewKeyPair | null> {
+    assertKey(packageName, 'packageName');
+    const webviewKey = buildWebviewKey(next);
+    const current = expected
+      ? { 'webviewKey.sealedPrivateKey': String(expected.sealedPrivateKey) }
+      : { webviewKey: { $exists: false } };
+    await this.store.apps.updateAsync({ packageName, ...current }, { $set: { webviewKey } }, {});
+    return toWebviewKey(await this.store.apps.findOneAsync({ packageName }));
   }
 }

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { assertKey } from '../key.guard.js';
 import type { SettingValue, UserRecord, UserRepository } from '../persistence.types.js';
-import { buildSettingValues, emptyUser, toUserRecord, type StoredUser } from '../record.mapper.js';
+import {
+  assertTokenVersion,
+  buildSettingValues,
+  emptyUser,
+  toTokenVersion,
+  toUserRecord,
+  type StoredUser,
+} from '../record.mapper.js';
 import { EmbeddedStore } from './embedded.store.js';
 import { isUniqueViolation } from './nedb.interop.js';
 
@@ -120,6 +127,22 @@ export class EmbeddedUserRepository implements UserRepository {
   async delete(userId: string): Promise<boolean> {
     assertKey(userId, 'userId');
     return (await this.store.users.removeAsync({ userId }, { multi: false })) > 0;
+  }
+
+  async findTokenVersion(userId: string): Promise<number> {
+    assertKey(userId, 'userId');
+    return toTokenVersion(await this.findDoc(userId));
+  }
+
+  async raiseTokenVersion(userId: string, atLeast: number): Promise<number> {
+    assertKey(userId, 'userId');
+    assertTokenVersion(atLeast);
+    const doc = await this.applyToUser(
+      userId,
+      { userId },
+      { $max: { tokenVersion: atLeast }, $set: { updatedAt: new Date() } },
+    );
+    return toTokenVersion(doc);
   }
 
   private async findDoc(userId: string): Promise<StoredUser | null> {

@@ -38,7 +38,20 @@ export class HardwareRequirementEntry {
   description?: string;
 }
 
+@Schema({ _id: false, versionKey: false, minimize: false })
+export class WebviewKeyEntry {
+  @Prop({ type: String })
+  publicKeyPem!: string;
+
+  @Prop({ type: String })
+  sealedPrivateKey!: string;
+
+  @Prop({ type: Date })
+  createdAt!: Date;
+}
+
 const AppPermissionEntrySchema = SchemaFactory.createForClass(AppPermissionEntry);
+const WebviewKeyEntrySchema = SchemaFactory.createForClass(WebviewKeyEntry);
 const HardwareRequirementEntrySchema = SchemaFactory.createForClass(HardwareRequirementEntry);
 
 @Schema({ collection: 'apps', versionKey: false, minimize: false, strictQuery: 'throw' })
@@ -75,6 +88,10 @@ export class AppEntity {
 
   @Prop({ type: String })
   hashedApiKey!: string;
+
+  /** Never part of AppRecord: read and written only through findWebviewKey / replaceWebviewKey. */
+  @Prop({ type: WebviewKeyEntrySchema, required: false })
+  webviewKey?: WebviewKeyEntry;
 
   @Prop({ type: Date, required: true })
   createdAt!: Date;

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
+import { trusted, type Model } from 'mongoose';
 import { assertKey } from '../key.guard.js';
 import {
   DuplicateKeyError,
@@ -8,8 +8,16 @@ import {
   type AppRecord,
   type AppRepository,
   type NewApp,
+  type WebviewKeyPair,
 } from '../persistence.types.js';
-import { buildAppDocument, buildAppPatch, toAppRecord, type StoredApp } from '../record.mapper.js';
+import {
+  buildAppDocument,
+  buildAppPatch,
+  buildWebviewKey,
+  toAppRecord,
+  toWebviewKey,
+  type StoredApp,
+} from '../record.mapper.js';
 import { APP_MODEL, type AppEntity } from './app.schema.js';
 import { isDuplicateKeyError } from './mongo.errors.js';
 
@@ -57,5 +65,24 @@ export class MongoAppRepository implements AppRepository, OnModuleInit {
     assertKey(packageName, 'packageName');
     const { deletedCount } = await this.model.deleteOne({ packageName }).exec();
     return deletedCount > 0;
+  }
+
+  async findWebviewKey(packageName: string): Promise<WebviewKeyPair | null> {
+    assertKey(packageName, 'packageName');
+    return toWebviewKey(await this.model.findOne({ packageName }).lean<StoredApp>().exec());
+  }
+
+  async replaceWebviewKey(
+    packageName: string,
+    expected: WebviewKeyPair | null,
+    next: WebviewKeyPair,
+  ): Promise<WebviewKeyPair | null> {
+    assertKey(packageName, 'packageName');
+    const webviewKey = buildWebviewKey(next);
+    const current = expected
+      ? { 'webviewKey.sealedPrivateKey': String(expected.sealedPrivateKey) }
+      : { webviewKey: trusted({ $exists: false }) };
+    await this.model.updateOne({ packageName, ...current }, { $set: { webviewKey } }).exec();
+    return this.findWebviewKey(packageName);
   }
 }

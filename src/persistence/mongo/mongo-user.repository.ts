@@ -3,7 +3,13 @@ import { InjectModel } from '@nestjs/mongoose';
 import { trusted, type Model, type QueryFilter, type UpdateQuery } from 'mongoose';
 import { assertKey } from '../key.guard.js';
 import type { SettingValue, UserRecord, UserRepository } from '../persistence.types.js';
-import { buildSettingValues, toUserRecord, type StoredUser } from '../record.mapper.js';
+import {
+  assertTokenVersion,
+  buildSettingValues,
+  toTokenVersion,
+  toUserRecord,
+  type StoredUser,
+} from '../record.mapper.js';
 import { isDuplicateKeyError, retryOnDuplicateKey } from './mongo.errors.js';
 import { USER_MODEL, type UserEntity } from './user.schema.js';
 
@@ -170,6 +176,33 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     assertKey(userId, 'userId');
     const { deletedCount } = await this.model.deleteOne({ userId }).exec();
     return deletedCount > 0;
+  }
+
+  async findTokenVersion(userId: string): Promise<number> {
+    assertKey(userId, 'userId');
+    return toTokenVersion(await this.findDoc(userId));
+  }
+
+  async raiseTokenVersion(userId: string, atLeast: number): Promise<number> {
+    assertKey(userId, 'userId');
+    assertTokenVersion(atLeast);
+    const now = new Date();
+    const { installedApps, runningApps, appSettings, createdAt } = emptyUserFields(now);
+    const doc = await retryOnDuplicateKey(() =>
+      this.model
+        .findOneAndUpdate(
+          { userId },
+          {
+            $max: { tokenVersion: atLeast },
+            $set: { updatedAt: now },
+            $setOnInsert: { installedApps, runningApps, appSettings, createdAt },
+          },
+          { upsert: true, returnDocument: 'after', setDefaultsOnInsert: false },
+        )
+        .lean<StoredUser>()
+        .exec(),
+    );
+    return toTokenVersion(doc);
   }
 
   private findDoc(userId: string): Promise<StoredUser | null> {

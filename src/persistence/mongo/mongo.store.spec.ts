@@ -220,6 +220,38 @@ describe('mongo store without a server', () => {
     expect(options).toMatchObject({ upsert: true, returnDocument: 'after' });
   });
 
+  it('raiseTokenVersion is one upsert with $max, its operators on disjoint paths; the version reads back', async () => {
+    const calls = recordDriver(userModel, {
+      findOneAndUpdate: () => ({ ...storedUser('alice@example.com'), tokenVersion: 42 }),
+    });
+    expect(await users.raiseTokenVersion('alice@example.com', 42)).toBe(42);
+    expect(calls.map((c) => c.method)).toEqual(['findOneAndUpdate']);
+    const [filter, update, options] = calls[0].args as [object, Record<string, Record<string, unknown>>, object];
+    expect(filter).toEqual({ userId: 'alice@example.com' });
+    expect(update.$max).toEqual({ tokenVersion: 42 });
+    expect(Object.keys(update.$set)).toEqual(['updatedAt']);
+    expect(Object.keys(update.$setOnInsert).sort()).toEqual([
+      'appSettings',
+      'createdAt',
+      'installedApps',
+      'runningApps',
+    ]);
+    expect(options).toMatchObject({ upsert: true, returnDocument: 'after' });
+    await expect(users.raiseTokenVersion('alice@example.com', -1)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('replaceWebviewKey is a compare-and-set whose $exists survives sanitizeFilter', async () => {
+    const pair = { publicKeyPem: 'pem', sealedPrivateKey: 'v1.a.b.c', createdAt: new Date('2025-01-01T00:00:00Z') };
+    const calls = recordDriver(appModel, { findOne: () => ({ ...newApp('com.example.alpha'), webviewKey: pair }) });
+    expect(await apps.replaceWebviewKey('com.example.alpha', null, pair)).toEqual(pair);
+    await apps.replaceWebviewKey('com.example.alpha', pair, { ...pair, sealedPrivateKey: 'v1.d.e.f' });
+    const updates = calls.filter((c) => c.method === 'updateOne').map((c) => c.args[0]);
+    expect(updates).toEqual([
+      { packageName: 'com.example.alpha', webviewKey: { $exists: false } },
+      { packageName: 'com.example.alpha', 'webviewKey.sealedPrivateKey': 'v1.a.b.c' },
+    ]);
+  });
+
   it('addRunningApp is a single upsert whose operators touch disjoint paths', async () => {
     const calls = recordDriver(userModel);
     await users.addRunningApp('alice@example.com', 'com.example.alpha');

@@ -49,6 +49,10 @@ export class UserEntity {
   @Prop({ type: [UserAppSettingsEntrySchema], default: [] })
   appSettings!: UserAppSettings[];
 
+  /** The lowest core-token version accepted (absent: 0); never part of UserRecord. */
+  @Prop({ type: Number, required: false })
+  tokenVersion?: number;
+
   @Prop({ type: Date, required: true })
   createdAt!: Date;
 
