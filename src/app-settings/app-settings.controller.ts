@@ -9,14 +9,16 @@ import {
   Post,
   Query,
   UnauthorizedException,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
 import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
-import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../auth/core-token.service.js';
+import { CoreUser, CoreUserGuard } from '../auth/core-user.guard.js';
 import { CloudError } from '../common/cloud-error.js';
 import { parseAppCredential } from '../simple-storage/app-credential.guard.js';
-import { bearerToken, parsePhoneSettingsBody, userIdFromSettingsBearer } from './app-settings.request.js';
+import { parsePhoneSettingsBody, userIdFromSettingsBearer } from './app-settings.request.js';
 import { AppSettingsService, type MergedSettings } from './app-settings.service.js';
 
 function checkPackageName(packageName: string): void {
@@ -29,10 +31,7 @@ function checkPackageName(packageName: string): void {
 @ApiBearerAuth()
 @Controller('appsettings')
 export class AppSettingsController {
-  constructor(
-    private readonly settings: AppSettingsService,
-    private readonly tokens: CoreTokenService,
-  ) {}
+  constructor(private readonly settings: AppSettingsService) {}
 
   @Get('user/:packageName')
   @ApiOperation({
@@ -91,6 +90,7 @@ export class AppSettingsController {
 
   @Post(':packageName')
   @HttpCode(200)
+  @UseGuards(CoreUserGuard)
   @ApiOperation({
     summary:
       "The phone changes a user's settings of an app (Authorization: Bearer <coreToken>): stored, sent to the running app as settings_update, and POSTed to the app server's /settings",
@@ -106,14 +106,12 @@ export class AppSettingsController {
   })
   async change(
     @Param('packageName') packageName: string,
-    @Headers('authorization') authorization: string | undefined,
+    @CoreUser() userId: string,
     @Body() body: unknown,
   ): Promise<{ success: true; packageName: string; settings: MergedSettings }> {
-    const check = await this.tokens.check(bearerToken(authorization));
-    if (!check.ok) throw new UnauthorizedException({ statusCode: 401, code: 'INVALID_TOKEN', message: check.message });
     checkPackageName(packageName);
     const values = parsePhoneSettingsBody(body);
-    const result = await this.settings.update(check.userId, packageName, values, {
+    const result = await this.settings.update(userId, packageName, values, {
       mode: 'merge',
       notifyAppServer: true,
     });

@@ -1,17 +1,11 @@
 import { BadRequestException, UnauthorizedException } from '@nestjs/common';
 import { findUnsafeKeys } from '../admin/unsafe-keys.interceptor.js';
+import { bearerToken } from '../auth/bearer-token.js';
 import { normalizeUserId } from '../auth/core-token.service.js';
 import { userIdFromAppSessionId } from '../common/app-session-id.js';
 import type { SettingValue } from '../persistence/persistence.types.js';
 
-const MAX_AUTH_HEADER = 2048;
-
-/** The token of `Authorization: Bearer <token>`, or null. */
-export function bearerToken(header: unknown): string | null {
-  if (typeof header !== 'string' || header.length > MAX_AUTH_HEADER) return null;
-  const match = /^Bearer +(\S+)$/i.exec(header.trim());
-  return match ? match[1]! : null;
-}
+export { bearerToken };
 
 /**
  * `session.settings.fetch()` sends `Bearer <userId>-<packageName>` (the app session id, apps.md §10.10): the

@@ -47,6 +47,7 @@ function harness(opts: { installed?: string[]; running?: string[]; publicUrl?: s
     })),
     runningApps: [],
     appSettings: [],
+    userSettings: {},
     createdAt: new Date(),
     updatedAt: new Date(),
   };

@@ -16,7 +16,8 @@ import {
 import { SessionContext, type StopReason } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
-import { defaultMentraosSettings, mergeSettings } from './app-settings.js';
+import { buildMentraosSettings } from '../user-settings/user-settings.schema.js';
+import { mergeSettings } from './app-settings.js';
 import { PendingInits } from './pending-inits.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 
@@ -93,6 +94,7 @@ export class AppManager {
     };
     const rt = this.connections.create(placeholder);
     rt.start = pending;
+    this.notifyGlassesAppState(); // now loading
     this.ctx.logger.log({
       msg: `starting ${packageName}`,
       event: 'app.start',
@@ -297,7 +299,7 @@ export class AppManager {
       app.settings,
       user?.appSettings.find((s) => s.packageName === app.packageName)?.settings,
     );
-    const mentraos = defaultMentraosSettings();
+    const mentraos = buildMentraosSettings(user?.userSettings);
     bind(rt);
     ws.send(
       JSON.stringify({

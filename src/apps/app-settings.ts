@@ -16,21 +16,3 @@ export function mergeSettings(
   }
   return out;
 }
-
-/** System settings as the newest upstream builds them (apps.md §2.4); sent as both field names. */
-export function defaultMentraosSettings(): Record<string, unknown> {
-  return {
-    metricSystemEnabled: false,
-    contextualDashboard: true,
-    headUpAngle: 45,
-    brightness: 50,
-    autoBrightness: true,
-    sensingEnabled: true,
-    alwaysOnStatusBar: false,
-    bypassVad: false,
-    bypassAudioEncoding: false,
-    preferredMic: 'auto',
-    useOnboardMic: false,
-    userTimezone: null,
-  };
-}

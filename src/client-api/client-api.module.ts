@@ -1,7 +1,25 @@
 import { Module } from '@nestjs/common';
 import { SessionModule } from '../session/session.module.js';
-import { ClientApiController } from './client-api.controller.js';
+import { ClientAppsController } from './client-apps.controller.js';
+import { ClientConnectionController } from './client-connection.controller.js';
+import { ClientEventsController } from './client-events.controller.js';
+import { ClientSettingsController } from './client-settings.controller.js';
+import { ClientSettingsService } from './client-settings.service.js';
+import { ClientVersionController } from './client-version.controller.js';
 
-/** The phone's `/api/client/*` calls around its socket; routes guard with CoreTokenGuard (src/auth). */
-@Module({ imports: [SessionModule], controllers: [ClientApiController] })
+/**
+ * The MentraOS phone app's REST surface (core token, CoreUserGuard): home screen, app start/stop, settings, phone
+ * events, and the calls around its socket (audio format, goodbye, LiveKit).
+ */
+@Module({
+  imports: [SessionModule],
+  controllers: [
+    ClientVersionController,
+    ClientAppsController,
+    ClientSettingsController,
+    ClientEventsController,
+    ClientConnectionController,
+  ],
+  providers: [ClientSettingsService],
+})
 export class ClientApiModule {}

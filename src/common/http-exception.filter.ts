@@ -69,6 +69,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
         code: obj.code ?? codeFor(statusCode),
         message: obj.message ?? exception.message,
         ...(obj.details ? { details: obj.details } : {}),
+        // The phone app matches `error` (503 `NO_ACTIVE_SESSION`: it reconnects its socket and retries once).
+        ...(obj.error !== undefined && obj.error === obj.code ? { error: obj.error } : {}),
       });
       return;
     }

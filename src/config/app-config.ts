@@ -315,6 +315,16 @@ export class EnvSchema {
   @Matches(/^[a-zA-Z0-9._-]+$/)
   SYSTEM_DASHBOARD_PACKAGE_NAME: string = 'system.augmentos.dashboard';
 
+  /** The oldest MentraOS phone app version this cloud serves (`GET /api/client/min-version`); older apps ask for an update. */
+  @IsOptional()
+  @Matches(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, { message: 'CLIENT_MIN_VERSION must look like 2.1.16' })
+  CLIENT_MIN_VERSION: string = '0.0.0';
+
+  /** The phone app version this cloud recommends; older apps suggest an update. */
+  @IsOptional()
+  @Matches(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, { message: 'CLIENT_RECOMMENDED_VERSION must look like 2.1.16' })
+  CLIENT_RECOMMENDED_VERSION: string = '0.0.0';
+
   /** On SIGTERM: sockets get close 1012 (reconnect), state is flushed, and the process exits within this time. */
   @IsOptional()
   @Type(() => Number)
@@ -435,6 +445,8 @@ export const ENV_KEYS = [
   'EMPTY_SUBSCRIPTION_GRACE_MS',
   'RECENT_AUDIO_SECONDS',
   'SYSTEM_DASHBOARD_PACKAGE_NAME',
+  'CLIENT_MIN_VERSION',
+  'CLIENT_RECOMMENDED_VERSION',
   'TRANSCRIPTION_PROVIDERS',
   'SONIOX_API_KEY',
   'SONIOX_URL',

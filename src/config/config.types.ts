@@ -26,6 +26,8 @@ export interface AppConfig {
   glassesSocketMessagesPerSecond: number;
   appSocketMessagesPerSecond: number;
   systemDashboardPackage: string;
+  /** What `GET /api/client/min-version` answers the phone app. */
+  clientVersions: { required: string; recommended: string };
   glassesGraceMs: number;
   appGraceMs: number;
   appInitTimeoutMs: number;

@@ -53,6 +53,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     glassesSocketMessagesPerSecond: e.GLASSES_SOCKET_MESSAGES_PER_SECOND,
     appSocketMessagesPerSecond: e.APP_SOCKET_MESSAGES_PER_SECOND,
     systemDashboardPackage: e.SYSTEM_DASHBOARD_PACKAGE_NAME,
+    clientVersions: { required: e.CLIENT_MIN_VERSION, recommended: e.CLIENT_RECOMMENDED_VERSION },
     glassesGraceMs: e.GLASSES_GRACE_MS,
     appGraceMs: e.APP_GRACE_MS,
     appInitTimeoutMs: e.APP_INIT_TIMEOUT_MS,

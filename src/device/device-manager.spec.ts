@@ -255,6 +255,46 @@ describe('DeviceManager', () => {
     });
   });
 
+  describe('default wearable', () => {
+    it('sets the model and its capabilities while the glasses have reported none, and apps are told', () => {
+      const h = harness();
+      const a = h.app('com.a');
+      h.device.setDefaultModel('Mentra Live');
+      expect(h.device.modelName).toBe('Mentra Live');
+      expect(h.device.capabilities).toEqual(capabilitiesFor('Mentra Live').capabilities);
+      expect(h.device.isKnownModel).toBe(true);
+      expect(ofType(a, 'capabilities_update')).toEqual([
+        expect.objectContaining({
+          modelName: 'Mentra Live',
+          capabilities: expect.objectContaining({ hasCamera: true }),
+        }),
+      ]);
+      expect(h.models).toEqual(['Mentra Live']);
+    });
+
+    it('a model the glasses report wins over it, and it stands in again once they disconnect', () => {
+      const h = harness();
+      h.device.setDefaultModel('Mentra Live');
+      h.connState('CONNECTED', 'Even Realities G1');
+      expect(h.device.modelName).toBe('Even Realities G1');
+      h.device.setDefaultModel('Vuzix Z100');
+      expect(h.device.modelName).toBe('Even Realities G1');
+      h.connState('DISCONNECTED');
+      expect(h.device.snapshot()).toMatchObject({ connected: false, modelName: 'Vuzix Z100' });
+      expect(h.device.capabilities?.modelName).toBe('Vuzix Z100');
+    });
+
+    it('removing it clears a model it had set, and a phone report without a model keeps it', () => {
+      const h = harness();
+      h.device.setDefaultModel('Mentra Live');
+      h.device.applyReported({ wifiConnected: true });
+      expect(h.device.modelName).toBe('Mentra Live');
+      h.device.setDefaultModel(null);
+      expect(h.device.modelName).toBeNull();
+      expect(h.device.capabilities).toBeNull();
+    });
+  });
+
   describe('battery', () => {
     it('changes are kept and told to apps as device_state_update; unchanged ones send nothing', () => {
       const h = harness();

@@ -20,6 +20,10 @@ export class DeviceManager {
   private state: DeviceState = { connected: false, modelName: null };
   private caps: Capabilities | null = null;
   private knownModel = false;
+  /** The user's `default_wearable` setting: the model until the glasses report one of their own. */
+  private defaultModel: string | null = null;
+  /** The model the glasses last reported while connected (null: none, or disconnected). */
+  private reportedModel: string | null = null;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -102,6 +106,23 @@ export class DeviceManager {
     });
   }
 
+  /**
+   * What the phone reports about the glasses (socket or REST). A reported model wins; without one (none
+   * reported yet, or the glasses disconnected) the user's default wearable stands in, so apps keep that
+   * model's capabilities instead of none.
+   */
+  applyReported(patch: Partial<DeviceState>): Partial<DeviceState> {
+    if (patch.modelName === undefined) return this.applyState(patch);
+    this.reportedModel = patch.modelName;
+    return this.applyState({ ...patch, modelName: patch.modelName ?? this.defaultModel });
+  }
+
+  /** The user's default wearable changed (or was loaded); it only shows while the glasses report no model. */
+  setDefaultModel(modelName: string | null): void {
+    this.defaultModel = modelName;
+    if (this.reportedModel === null) this.applyState({ modelName });
+  }
+
   /** `glasses_connection_state` from the phone. */
   handleConnectionState(msg: TypedMessage): void {
     const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
@@ -111,7 +132,7 @@ export class DeviceManager {
         ? msg.modelName
         : null;
     const wifi = msg.wifi as { connected?: unknown; ssid?: unknown } | undefined;
-    this.applyState({
+    this.applyReported({
       connected,
       modelName,
       wifiConnected: typeof wifi?.connected === 'boolean' ? wifi.connected : undefined,

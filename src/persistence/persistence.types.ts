@@ -101,6 +101,11 @@ export interface UserRecord {
   runningApps: string[];
   /** Kept as a list, not a map: package names contain dots, which Mongo map keys cannot. */
   appSettings: UserAppSettings[];
+  /**
+   * The user's MentraOS settings as the phone writes them (`metric_system`, `default_wearable`, …): a flat map
+   * whose keys never contain `.` or start with `$` (checked on write), so each is one path in either store.
+   */
+  userSettings: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -148,6 +153,11 @@ export interface UserRepository {
   removeRunningApp(userId: string, packageName: string): Promise<void>;
   /** Replaces the stored values of one package for one user. Creates the user if needed. */
   setAppSettings(userId: string, packageName: string, settings: SettingValue[]): Promise<UserRecord>;
+  /**
+   * Merges `patch` into the user's MentraOS settings in one atomic update: a `null` (or `undefined`) value
+   * removes its key. Creates the user if needed. Throws a TypeError for a key or value that cannot be stored.
+   */
+  updateUserSettings(userId: string, patch: Record<string, unknown>): Promise<UserRecord>;
   /** Removes the package from every user (installed, running, settings); used when an app is deleted. */
   removeAppEverywhere(packageName: string): Promise<void>;
   delete(userId: string): Promise<boolean>;

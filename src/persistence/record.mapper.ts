@@ -72,6 +72,7 @@ export function toUserRecord(doc: StoredUser): UserRecord {
       packageName: entry.packageName,
       settings: toSettingValues(entry.settings ?? []),
     })),
+    userSettings: { ...(doc.userSettings ?? {}) },
     createdAt: new Date(doc.createdAt),
     updatedAt: new Date(doc.updatedAt),
   });
@@ -138,7 +139,49 @@ export function buildSettingValues(settings: SettingValue[]): SettingValue[] {
 }
 
 export function emptyUser(userId: string, now: Date): StoredUser {
-  return { userId, installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+  return {
+    userId,
+    installedApps: [],
+    runningApps: [],
+    appSettings: [],
+    userSettings: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Keys that would reach an object's prototype machinery if they were ever assigned. */
+const RESERVED_SETTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Validates a user-settings patch and splits it into the dotted `$set` and `$unset` bodies both stores
+ * apply atomically (`userSettings.<key>`), so a key may hold neither `.` nor a leading `$`.
+ */
+export function buildUserSettingsUpdate(patch: Record<string, unknown>): {
+  set: Record<string, unknown>;
+  unset: Record<string, true>;
+} {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+    throw new TypeError('settings must be an object');
+  const set: Record<string, unknown> = {};
+  const unset: Record<string, true> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (
+      key.length === 0 ||
+      key.length > 128 ||
+      key.startsWith('$') ||
+      key.includes('.') ||
+      RESERVED_SETTING_KEYS.has(key)
+    )
+      throw new TypeError(`settings key cannot be stored: ${JSON.stringify(key)}`);
+    if (value === null || value === undefined) {
+      unset[`userSettings.${key}`] = true;
+      continue;
+    }
+    assertStorable(value, `settings.${key}`);
+    set[`userSettings.${key}`] = structuredClone(value);
+  }
+  return { set, unset };
 }
 
 /** The key pair of a stored app document, copied; null when it has none. */

@@ -368,6 +368,7 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
           installedApps: [],
           runningApps: [],
           appSettings: [],
+          userSettings: {},
           createdAt: expect.any(Date),
           updatedAt: expect.any(Date),
         });
@@ -573,6 +574,48 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
         );
         await expectTypeError(() =>
           users.setAppSettings(ALICE, 'com.example.alpha', asKey({ key: 'k' }) as unknown as SettingValue[]),
+        );
+        expect(await users.findById(ALICE)).toEqual(before);
+      });
+
+      it('updateUserSettings creates the user, merges keys, and removes the keys given as null', async () => {
+        const first = await users.updateUserSettings(ALICE, { metric_system: true, brightness: 40 });
+        expect(first.userSettings).toEqual({ metric_system: true, brightness: 40 });
+        const merged = await users.updateUserSettings(ALICE, {
+          brightness: null,
+          default_wearable: 'Even Realities G1',
+          'preferred_mic:Mentra Live': 'glasses',
+          nested: { list: [1, 'two'], on: false },
+        });
+        expect(merged.userSettings).toEqual({
+          metric_system: true,
+          default_wearable: 'Even Realities G1',
+          'preferred_mic:Mentra Live': 'glasses',
+          nested: { list: [1, 'two'], on: false },
+        });
+        expect(merged.updatedAt.getTime()).toBeGreaterThanOrEqual(first.updatedAt.getTime());
+        expect(await users.findById(ALICE)).toEqual(merged);
+        // Other per-user lists are untouched.
+        await users.installApp(ALICE, 'com.example.alpha');
+        expect((await users.updateUserSettings(ALICE, { timezone: 'Europe/Berlin' })).installedApps).toHaveLength(1);
+      });
+
+      it('concurrent updateUserSettings calls of different keys lose none', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => users.updateUserSettings(ALICE, { [`key_${i}`]: i })));
+        const user = await users.findById(ALICE);
+        expect(Object.keys(user?.userSettings ?? {})).toHaveLength(20);
+        expect(user?.userSettings.key_7).toBe(7);
+        expect(await users.list()).toHaveLength(1);
+      });
+
+      it('updateUserSettings rejects keys and values that cannot be stored, changing nothing', async () => {
+        await users.updateUserSettings(ALICE, { metric_system: false });
+        const before = await users.findById(ALICE);
+        for (const key of ['$where', 'a.b', '__proto__', 'constructor', ''])
+          await expectTypeError(() => users.updateUserSettings(ALICE, JSON.parse(JSON.stringify({ [key]: 1 }))));
+        await expectTypeError(() => users.updateUserSettings(ALICE, { ok: 1, bad: { $gt: '' } }));
+        await expectTypeError(() =>
+          users.updateUserSettings(ALICE, asKey(['x']) as unknown as Record<string, unknown>),
         );
         expect(await users.findById(ALICE)).toEqual(before);
       });

@@ -15,6 +15,7 @@ import { RelayModule } from '../relay/relay.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
+import { UserSettingsModule } from '../user-settings/user-settings.module.js';
 import { SessionCoreModule } from './session-core.module.js';
 import { SessionRegistry } from './session-registry.js';
 import { UserSession } from './user-session.js';
@@ -42,6 +43,7 @@ import { UserSession } from './user-session.js';
     PhotoModule,
     StreamingModule,
     SessionEventsModule,
+    UserSettingsModule,
   ],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],

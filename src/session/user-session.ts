@@ -16,6 +16,7 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { TranscriptionManager } from '../transcription/transcription-manager.js';
 import { TranslationManager } from '../translation/translation-manager.js';
+import { UserSettingsManager } from '../user-settings/user-settings.manager.js';
 import { SessionContext } from './session-context.js';
 
 export interface SessionSummary {
@@ -70,6 +71,7 @@ export class UserSession {
     readonly photo: PhotoManager,
     readonly video: VideoManager,
     readonly managedStreaming: ManagedStreamingManager,
+    readonly userSettings: UserSettingsManager,
   ) {}
 
   get userId(): string {

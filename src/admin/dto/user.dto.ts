@@ -42,6 +42,8 @@ export class UserView {
   @ApiProperty({ type: [InstalledAppView] }) installedApps!: InstalledAppView[];
   @ApiProperty({ type: [String] }) runningApps!: string[];
   @ApiProperty({ type: 'array', items: { type: 'object' } }) appSettings!: unknown[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "the phone's MentraOS settings" })
+  userSettings!: Record<string, unknown>;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
 }

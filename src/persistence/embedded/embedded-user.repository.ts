@@ -4,6 +4,7 @@ import type { SettingValue, UserRecord, UserRepository } from '../persistence.ty
 import {
   assertTokenVersion,
   buildSettingValues,
+  buildUserSettingsUpdate,
   emptyUser,
   toTokenVersion,
   toUserRecord,
@@ -107,6 +108,15 @@ export class EmbeddedUserRepository implements UserRepository {
       },
     );
     return toUserRecord(doc);
+  }
+
+  async updateUserSettings(userId: string, patch: Record<string, unknown>): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    const { set, unset } = buildUserSettingsUpdate(patch);
+    // One update with dotted paths: concurrent patches of different keys never undo each other.
+    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    if (Object.keys(unset).length > 0) update.$unset = unset;
+    return toUserRecord(await this.applyToUser(userId, { userId }, update));
   }
 
   async removeAppEverywhere(packageName: string): Promise<void> {

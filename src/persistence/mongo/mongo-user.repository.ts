@@ -6,6 +6,7 @@ import type { SettingValue, UserRecord, UserRepository } from '../persistence.ty
 import {
   assertTokenVersion,
   buildSettingValues,
+  buildUserSettingsUpdate,
   toTokenVersion,
   toUserRecord,
   type StoredUser,
@@ -103,7 +104,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
     const now = new Date();
-    const { installedApps, appSettings, createdAt } = emptyUserFields(now);
+    const { installedApps, appSettings, userSettings, createdAt } = emptyUserFields(now);
     await retryOnDuplicateKey(() =>
       this.model
         .updateOne(
@@ -111,7 +112,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
           {
             $addToSet: { runningApps: packageName },
             $set: { updatedAt: now },
-            $setOnInsert: { installedApps, appSettings, createdAt },
+            $setOnInsert: { installedApps, appSettings, userSettings, createdAt },
           },
           { upsert: true, setDefaultsOnInsert: false },
         )
@@ -157,6 +158,23 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
         if (doc) return toUserRecord(doc);
       }
       if (attempt >= MAX_ATTEMPTS) throw new Error(`could not store settings of ${packageName} for user ${userId}`);
+    }
+  }
+
+  async updateUserSettings(userId: string, patch: Record<string, unknown>): Promise<UserRecord> {
+    assertKey(userId, 'userId');
+    const { set, unset } = buildUserSettingsUpdate(patch);
+    for (let attempt = 1; ; attempt++) {
+      await this.ensureUser(userId);
+      // One update with dotted paths: concurrent patches of different keys never undo each other.
+      const update: UpdateQuery<UserEntity> = { $set: { ...set, updatedAt: new Date() } };
+      if (Object.keys(unset).length > 0) update.$unset = unset;
+      const { matchedCount } = await this.model.updateOne({ userId }, update).exec();
+      if (matchedCount > 0) {
+        const doc = await this.findDoc(userId);
+        if (doc) return toUserRecord(doc);
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`user ${userId} keeps disappearing while being updated`);
     }
   }
 
@@ -230,7 +248,7 @@ export class MongoUserRepository implements UserRepository, OnModuleInit {
 
 /** Everything of a new user but the userId, which an upsert copies from the filter. */
 function emptyUserFields(now: Date): Omit<StoredUser, 'userId'> {
-  return { installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+  return { installedApps: [], runningApps: [], appSettings: [], userSettings: {}, createdAt: now, updatedAt: now };
 }
 
 /** The $pull removing one package from all three per-user lists. */

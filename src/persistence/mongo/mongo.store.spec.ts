@@ -87,7 +87,15 @@ const UPDATE_RESULT = { acknowledged: true, matchedCount: 1, modifiedCount: 1, u
 
 function storedUser(userId: string): UserRecord {
   const now = new Date('2025-01-01T00:00:00Z');
-  return { userId, installedApps: [], runningApps: [], appSettings: [], createdAt: now, updatedAt: now };
+  return {
+    userId,
+    installedApps: [],
+    runningApps: [],
+    appSettings: [],
+    userSettings: {},
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** A plain copy of what mongoose hands the driver (its casted arrays and subdocuments are not plain). */
@@ -214,6 +222,7 @@ describe('mongo store without a server', () => {
       installedApps: [],
       runningApps: [],
       appSettings: [],
+      userSettings: {},
       createdAt: expect.any(Date),
       updatedAt: expect.any(Date),
     });
@@ -262,8 +271,33 @@ describe('mongo store without a server', () => {
     expect(filter).toEqual({ userId: 'alice@example.com' });
     expect(update.$addToSet).toEqual({ runningApps: 'com.example.alpha' });
     expect(Object.keys(update.$set)).toEqual(['updatedAt']);
-    expect(Object.keys(update.$setOnInsert).sort()).toEqual(['appSettings', 'createdAt', 'installedApps']);
+    expect(Object.keys(update.$setOnInsert).sort()).toEqual([
+      'appSettings',
+      'createdAt',
+      'installedApps',
+      'userSettings',
+    ]);
     expect(options).toMatchObject({ upsert: true });
+  });
+
+  it('updateUserSettings is one update of dotted userSettings paths: $set for values, $unset for nulls', async () => {
+    const stored = { ...storedUser('alice@example.com'), userSettings: { metric_system: true } };
+    const calls = recordDriver(userModel, { findOne: () => stored });
+    const user = await users.updateUserSettings('alice@example.com', { metric_system: true, brightness: null });
+
+    expect(user.userSettings).toEqual({ metric_system: true });
+    expect(calls.map((c) => c.method)).toEqual(['updateOne', 'updateOne', 'findOne']);
+    const [filter, update] = calls[1].args as [object, Record<string, Record<string, unknown>>];
+    expect(filter).toEqual({ userId: 'alice@example.com' });
+    expect(update.$set).toEqual({ 'userSettings.metric_system': true, updatedAt: expect.any(Date) });
+    expect(update.$unset).toEqual({ 'userSettings.brightness': true });
+  });
+
+  it('updateUserSettings refuses keys that would be operators or paths before any call', async () => {
+    const calls = recordDriver(userModel);
+    for (const key of ['$where', 'a.b', '__proto__', ''])
+      await expect(users.updateUserSettings('alice@example.com', { [key]: 1 })).rejects.toThrow(TypeError);
+    expect(calls).toEqual([]);
   });
 
   it('installApp pushes only where the package is absent, and the $ne survives sanitizeFilter', async () => {

@@ -53,6 +53,10 @@ export class UserEntity {
   @Prop({ type: Number, required: false })
   tokenVersion?: number;
 
+  /** Flat map of the phone's settings; keys are checked on write (no `.`, no leading `$`). */
+  @Prop({ type: MongooseSchema.Types.Mixed, default: {} })
+  userSettings!: Record<string, unknown>;
+
   @Prop({ type: Date, required: true })
   createdAt!: Date;
 

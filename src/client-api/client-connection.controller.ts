@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CoreTokenGuard, CoreUserId } from '../auth/core-token.guard.js';
+import { CoreUser, CoreUserGuard } from '../auth/core-user.guard.js';
 import { CloudError } from '../common/cloud-error.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import {
@@ -16,15 +16,15 @@ import {
   AudioConfigureResponseDto,
   GoodbyeResponseDto,
   LivekitUnavailableDto,
-} from './client-api.dto.js';
+} from './client-connection.dto.js';
 
 /** Calls the phone app makes around its glasses socket (core token as Bearer, as upstream). */
-@ApiTags('phone: client')
+@ApiTags('client: phone app')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'INVALID_TOKEN: no core token, or a bad one' })
-@UseGuards(CoreTokenGuard)
+@UseGuards(CoreUserGuard)
 @Controller('api/client')
-export class ClientApiController {
+export class ClientConnectionController {
   private readonly logger = new Logger('ClientApi');
 
   constructor(private readonly registry: SessionRegistry) {}
@@ -63,7 +63,7 @@ export class ClientApiController {
       'The phone signs out or shuts down: a session whose glasses socket is already closed ends now instead of after GLASSES_GRACE_MS',
   })
   @ApiOkResponse({ type: GoodbyeResponseDto })
-  async goodbye(@CoreUserId() userId: string): Promise<GoodbyeResponseDto> {
+  async goodbye(@CoreUser() userId: string): Promise<GoodbyeResponseDto> {
     const session = this.registry.get(userId);
     // A socket still open (the goodbye overtook its close, or another device) keeps the session: the close
     // starts the grace period as usual.
