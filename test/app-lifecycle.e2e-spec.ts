@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PendingInits } from '../src/apps/pending-inits.js';
 import { SimulatedGlasses } from '../src/simulator/index.js';
 import { freePort, startCloud, type TestCloud } from './support/cloud.js';
 import { startRawApp, type RawApp, type WebhookReply } from './support/raw-app.js';
-import { eventually } from './support/sdk-app.js';
+import { RawClient } from './support/raw-ws.js';
+import { eventually, startSdkApp } from './support/sdk-app.js';
 
 /** App lifecycle rules (apps.md §1–3) against raw, scriptable app servers. */
 describe('app lifecycle', () => {
@@ -110,6 +112,51 @@ describe('app lifecycle', () => {
     await eventually(() => app.webhooks.some((w) => w.type === 'stop_request'), 2000, 'stop webhook');
     expect(app.webhooks.find((w) => w.type === 'stop_request').reason).toBe('error');
     expect(cloud.registry.get(user)!.apps.loadingApps()).toEqual([]);
+  });
+
+  it('fails at INIT_REFUSED, not TIMEOUT, when a real SDK app connects with a wrong API key', async () => {
+    const user = `wrongkey${++n}@example.com`;
+    const pkg = `com.example.wrongkey${n}`;
+    const apiKey = await cloud.registerApp({ packageName: pkg, publicUrl: 'http://127.0.0.1:9' }, [user]);
+    const sdk = await startSdkApp(pkg, `${apiKey}-not-it`, () => undefined);
+    cleanups.push(() => sdk.close());
+    expect((await cloud.admin('PATCH', `/api/admin/apps/${pkg}`, { publicUrl: sdk.url })).status).toBe(200);
+    const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user) });
+    cleanups.push(() => glasses.disconnect().catch(() => undefined));
+    await glasses.connect();
+    const res = await start(user, pkg);
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ code: 'START_FAILED', details: { stage: 'INIT_REFUSED' } });
+    expect(res.body.message).toMatch(/INVALID_API_KEY/);
+    expect(cloud.app.get(PendingInits).size).toBe(0);
+    const summary = (await cloud.admin('GET', `/api/admin/sessions/${user}`)).body;
+    expect(summary.loadingApps).toEqual([]);
+    expect(summary.apps).toEqual([
+      expect.objectContaining({
+        packageName: pkg,
+        state: 'stopped',
+        lastStart: expect.objectContaining({ stage: 'INIT_REFUSED' }),
+      }),
+    ]);
+  });
+
+  it('a forged refused init (a wrong key naming the session) does not fail a start whose app connects right after', async () => {
+    const forged: RawClient[] = [];
+    const { user, pkg, app } = await setup((body) => {
+      if (body.type === 'session_request')
+        void RawClient.open(body.mentraOSWebsocketUrl).then((c) => {
+          forged.push(c);
+          c.send({ type: 'tpa_connection_init', sessionId: body.sessionId, packageName: pkg, apiKey: 'f'.repeat(64) });
+        });
+      return { connectAfterMs: 50 };
+    });
+    cleanups.push(() => forged.forEach((c) => c.close()));
+    const res = await start(user, pkg);
+    expect(res.status).toBe(201);
+    expect(forged).toHaveLength(1);
+    expect((await forged[0]!.next((m) => m.type === 'tpa_connection_error')).code).toBe('INVALID_API_KEY');
+    expect(cloud.registry.get(user)!.apps.runningApps()).toEqual([pkg]);
+    expect(app.sockets[0]!.closed).toBeNull();
   });
 
   it('concurrent starts (glasses + two admin calls in one tick) send exactly one webhook; starting a running app sends none', async () => {

@@ -180,6 +180,49 @@ describe('session managers', () => {
     expect(again.body.message).toMatch(/requires a display/);
   });
 
+  it('an unknown glasses model gets the Simulated Glasses profile under its own name, and an app is never blocked for hardware on it', async () => {
+    const user = nextUser();
+    let session: AppSession | undefined;
+    const app = await sdkApp(
+      'com.example.camera',
+      [user],
+      (s) => {
+        session = s;
+      },
+      { hardwareRequirements: [{ type: 'CAMERA', level: 'REQUIRED' }] },
+    );
+    const glasses = await glassesFor(user);
+    // A known model without a camera refuses it.
+    const refused = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/com.example.camera/start`);
+    expect(refused.body.details.stage).toBe('HARDWARE_CHECK');
+    glasses.send('glasses_connection_state', {
+      modelName: 'Acme Vision 1',
+      status: 'CONNECTED',
+      wifi: { connected: false, ssid: null },
+    });
+    await eventually(() => cloud.registry.get(user)!.device.modelName === 'Acme Vision 1', 3000, 'the new model');
+    await start(user, 'com.example.camera');
+    await eventually(() => session, 3000, 'session');
+    expect(session!.capabilities).toMatchObject({
+      modelName: 'Acme Vision 1',
+      hasDisplay: true,
+      hasMicrophone: true,
+      hasSpeaker: true,
+      hasButton: true,
+      hasCamera: false,
+    });
+    expect(cloud.registry.get(user)!.device.isKnownModel).toBe(false);
+    // Another unknown model does not stop it either.
+    glasses.send('glasses_connection_state', {
+      modelName: 'Acme Vision 2',
+      status: 'CONNECTED',
+      wifi: { connected: false, ssid: null },
+    });
+    await eventually(() => cloud.registry.get(user)!.device.modelName === 'Acme Vision 2', 3000, 'the next model');
+    expect(cloud.registry.get(user)!.apps.runningApps()).toEqual(['com.example.camera']);
+    expect(app.stops).toEqual([]);
+  });
+
   it('capabilities_update and device_state_update reach running apps when the glasses report a new model', async () => {
     const user = nextUser();
     const app = await rawApp('com.example.caps', [user], () => ({}));
@@ -397,10 +440,11 @@ describe('session managers', () => {
     await glasses.waitForDisplay('while away', { timeoutMs: 3000 });
   });
 
-  it('LED and Wi-Fi requests reach the glasses; LED responses are relayed', async () => {
+  it('LED and Wi-Fi requests reach the glasses; the LED response goes back to the requesting app by requestId', async () => {
     const user = nextUser();
     const app = await rawApp('com.example.led', [user], () => ({}));
-    const glasses = await glassesFor(user, 'live');
+    const glasses = (await connectGlasses(cloud, user, cleanups, { model: 'live', autoAnswer: { led: false } }))
+      .glasses;
     await start(user, 'com.example.led');
     const socket = app.sockets[0]!;
     const sessionId = `${user}-com.example.led`;
@@ -417,11 +461,123 @@ describe('session managers', () => {
     });
     const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
     expect(led).toMatchObject({ requestId: 'led-1', action: 'on', color: 'blue', packageName: 'com.example.led' });
+    glasses.send('rgb_led_control_response', { requestId: 'led-1', success: false, error: 'led_busy' });
+    const answer = await socket.next((m) => m.type === 'rgb_led_control_response');
+    expect(answer).toMatchObject({ requestId: 'led-1', success: false, error: 'led_busy' });
     socket.send({ type: 'request_wifi_setup', packageName: 'com.example.led', sessionId, reason: 'needs wifi' });
     const wifi = await glasses.waitFor('show_wifi_setup', undefined, { since: 0 });
     expect(wifi).toMatchObject({ reason: 'needs wifi', appPackageName: 'com.example.led' });
     socket.send({ type: 'rgb_led_control', packageName: 'com.example.led', sessionId, action: 'blink' });
     await socket.next((m) => m.type === 'tpa_connection_error' && m.code === 'MALFORMED_MESSAGE');
+  });
+
+  it("an SDK app's led.turnOn is answered to that app only: the glasses' rgb_led_control_response reaches its socket", async () => {
+    const user = nextUser();
+    const frames: Record<string, any[]> = { 'com.example.ledsdk': [], 'com.example.bystander': [] };
+    const sessions: Record<string, AppSession> = {};
+    const record = (pkg: string) => (s: AppSession) => {
+      sessions[pkg] = s;
+      // SDK 2.1.29 takes the response in (it does not await it): watch what reaches the app's own socket.
+      (s as unknown as { ws: import('ws').WebSocket }).ws.on('message', (data) =>
+        frames[pkg]!.push(JSON.parse(String(data))),
+      );
+    };
+    await sdkApp('com.example.ledsdk', [user], record('com.example.ledsdk'));
+    await sdkApp('com.example.bystander', [user], (s) => {
+      record('com.example.bystander')(s);
+      s.events.onHeadPosition(() => undefined);
+    });
+    const glasses = (await connectGlasses(cloud, user, cleanups, { model: 'live', autoAnswer: { led: false } }))
+      .glasses;
+    await start(user, 'com.example.ledsdk');
+    await start(user, 'com.example.bystander');
+    await eventually(() => subs(user, 'com.example.bystander').length > 0, 3000, 'bystander subscribed');
+    const session = await eventually(() => sessions['com.example.ledsdk'], 3000, 'SDK session');
+    const sdkErrors: string[] = [];
+    session.events.onError((e) => sdkErrors.push((e as Error).message ?? String(e)));
+    await session.led.turnOn({ color: 'green', ontime: 300 });
+    const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
+    expect(led).toMatchObject({ action: 'on', color: 'green', packageName: 'com.example.ledsdk' });
+    expect(led.requestId).toMatch(/^led_req_/);
+    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    const answer = await eventually(
+      () => frames['com.example.ledsdk']!.find((m) => m.type === 'rgb_led_control_response'),
+      3000,
+      'the response at the requesting app',
+    );
+    expect(answer).toMatchObject({ requestId: led.requestId, success: true });
+    // A repeated answer goes nowhere; the head_position after it reaches the bystander, so by then anything
+    // (wrongly) sent to the bystander before it has arrived too.
+    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    glasses.headPosition('up');
+    await eventually(
+      () => frames['com.example.bystander']!.some((m) => m.type === 'data_stream' && m.streamType === 'head_position'),
+      3000,
+      'head_position at the bystander',
+    );
+    expect(frames['com.example.bystander']!.filter((m) => m.type === 'rgb_led_control_response')).toEqual([]);
+    expect(frames['com.example.ledsdk']!.filter((m) => m.type === 'rgb_led_control_response')).toHaveLength(1);
+    expect(sdkErrors.filter((m) => /Unrecognized/.test(m))).toEqual([]);
+  });
+
+  it("phone notifications and their dismissals from the glasses socket reach an SDK app's onPhoneNotifications / onPhoneNotificationDismissed; an app without READ_NOTIFICATIONS gets neither", async () => {
+    const user = nextUser();
+    const notifications: any[] = [];
+    const dismissals: any[] = [];
+    const unpermitted: any[] = [];
+    await sdkApp(
+      'com.example.notify',
+      [user],
+      (s) => {
+        s.onPhoneNotifications((n) => notifications.push(n));
+        s.onPhoneNotificationDismissed((d) => dismissals.push(d));
+      },
+      { permissions: [{ type: 'READ_NOTIFICATIONS' }] },
+    );
+    await sdkApp('com.example.nosy', [user], (s) => {
+      s.events.onPhoneNotifications((n) => unpermitted.push(n));
+      s.events.onPhoneNotificationDismissed((d) => unpermitted.push(d));
+      s.events.onButtonPress((b) => unpermitted.push(b));
+    });
+    const glasses = await glassesFor(user);
+    await start(user, 'com.example.notify');
+    await start(user, 'com.example.nosy');
+    await eventually(
+      () =>
+        subs(user, 'com.example.notify').includes('phone_notification_dismissed') &&
+        subs(user, 'com.example.nosy').includes('button_press'),
+      3000,
+      'subscriptions',
+    );
+    const notificationId = glasses.notification({
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      priority: 'high',
+    });
+    const got = await eventually(() => notifications[0], 3000, 'onPhoneNotifications');
+    expect(got).toMatchObject({
+      notificationId,
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      priority: 'high',
+    });
+    glasses.send('phone_notification_dismissed', {
+      notificationId,
+      app: 'Messages',
+      title: 'Alice',
+      content: 'Lunch at noon?',
+      notificationKey: 'key-1',
+    });
+    const dismissed = await eventually(() => dismissals[0], 3000, 'onPhoneNotificationDismissed');
+    expect(dismissed).toMatchObject({ notificationId, notificationKey: 'key-1', app: 'Messages' });
+    // The button press reaches the unpermitted app after both, so nothing of the two can still be on its way.
+    glasses.pressButton();
+    await eventually(() => unpermitted.length > 0, 3000, 'button press at the unpermitted app');
+    expect(unpermitted).toEqual([expect.objectContaining({ pressType: 'short' })]);
+    expect(notifications).toHaveLength(1);
+    expect(dismissals).toHaveLength(1);
   });
 
   it("dashboard: writeToMain reaches the dashboard view (never the main view), a new write replaces the old, a stopped app's content goes", async () => {

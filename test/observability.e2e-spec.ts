@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../src/observability/json-logger.js';
 import { StoreHealth } from '../src/persistence/store-health.js';
 import { SimulatedGlasses } from '../src/simulator/index.js';
+import { startPostHogDouble, type PostHogDouble } from './doubles/index.js';
 import { startCloud, type TestCloud } from './support/cloud.js';
 import { startRawApp, type RawApp } from './support/raw-app.js';
 import { RawClient } from './support/raw-ws.js';
@@ -422,6 +423,96 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
         await Promise.all([bystander, appFlooderGlasses, flooder].map((g) => g.disconnect().catch(() => undefined)));
         for (const u of ['bystander@example.com', 'appflood@example.com', 'flood@example.com'])
           await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent(u)}`);
+      }
+    });
+  });
+
+  describe('session-ended events', () => {
+    it('an ended session writes one session.ended log line (user, duration, apps used, reason) and is counted in mentra_sessions_ended_total', async () => {
+      const user = 'ended@example.com';
+      expect((await cloud.admin('PUT', `/api/admin/users/${encodeURIComponent(user)}/apps/${PKG}`)).status).toBe(200);
+      const glasses = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token(user) });
+      await glasses.connect();
+      const before = await scrape(cloud);
+      const logs = captureLogs();
+      try {
+        const started = await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/${PKG}/start`);
+        expect(started.status).toBe(201);
+        await new Promise((r) => setTimeout(r, 50));
+        expect((await cloud.admin('DELETE', `/api/admin/sessions/${encodeURIComponent(user)}`)).status).toBe(204);
+        const ended = logs.lines.filter((l) => l.event === 'session.ended');
+        expect(ended).toEqual([
+          expect.objectContaining({
+            level: 'info',
+            context: 'SessionEvents',
+            userId: user,
+            appsUsed: [PKG],
+            reason: 'admin',
+            startedAt: expect.any(String),
+            endedAt: expect.any(String),
+          }),
+        ]);
+        expect(ended[0]!.durationMs).toBeGreaterThanOrEqual(50);
+        expect(Date.parse(ended[0]!.endedAt) - Date.parse(ended[0]!.startedAt)).toBe(ended[0]!.durationMs);
+      } finally {
+        logs.restore();
+        await glasses.disconnect().catch(() => undefined);
+      }
+      const after = await scrape(cloud);
+      const delta = (series: string) => v(after, series) - v(before, series);
+      expect(delta('mentra_sessions_ended_total{reason="admin"}')).toBe(1);
+      expect(delta('mentra_session_duration_seconds_count{reason="admin"}')).toBe(1);
+      expect(delta('mentra_session_duration_seconds_sum{reason="admin"}')).toBeGreaterThan(0);
+    });
+
+    it('with POSTHOG_API_KEY set, session_ended reaches PostHog (its batch capture API) with user, duration, apps used and reason; what is buffered is sent at shutdown', async () => {
+      const posthog: PostHogDouble = await startPostHogDouble();
+      const own = await startCloud({
+        POSTHOG_API_KEY: 'phc_test_project_key_0123456789',
+        POSTHOG_HOST: posthog.url,
+        GLASSES_GRACE_MS: '100',
+      });
+      let closed = false;
+      try {
+        const leaving = 'leaving@example.com';
+        const staying = 'staying@example.com';
+        expect(own.config.posthog).toEqual({ apiKey: 'phc_test_project_key_0123456789', host: posthog.url });
+        const app = await startRawApp('com.example.tracked', () => ({}));
+        try {
+          app.apiKey = await own.registerApp({ packageName: 'com.example.tracked', publicUrl: app.url }, [leaving]);
+          const glasses = new SimulatedGlasses({ cloudUrl: own.url, token: own.token(leaving) });
+          await glasses.connect();
+          const start = await own.admin('POST', `/api/admin/sessions/${leaving}/apps/com.example.tracked/start`);
+          expect(start.status).toBe(201);
+          await glasses.disconnect();
+          await eventually(() => own.registry.get(leaving) === undefined, 3000, 'the grace period to end it');
+          const other = new SimulatedGlasses({ cloudUrl: own.url, token: own.token(staying) });
+          await other.connect();
+          // Nothing is sent per event (flushAt 20, 10 s): closing the service sends both, the second ended by it.
+          expect(posthog.events).toEqual([]);
+          await own.close();
+          closed = true;
+        } finally {
+          await app.close();
+        }
+        expect(posthog.requests.every((r) => r.status === 200)).toBe(true);
+        const byUser = new Map(posthog.events.map((e) => [e.distinctId, e]));
+        expect(posthog.events).toHaveLength(2);
+        expect(byUser.get(leaving)).toMatchObject({
+          apiKey: 'phc_test_project_key_0123456789',
+          event: 'session_ended',
+          path: '/batch/',
+          properties: { appsUsed: ['com.example.tracked'], appCount: 1, reason: 'glasses_disconnected' },
+        });
+        expect(byUser.get(leaving)!.properties.durationMs).toEqual(expect.any(Number));
+        expect(byUser.get(leaving)!.properties.durationMs as number).toBeGreaterThan(0);
+        expect(byUser.get(staying)).toMatchObject({
+          event: 'session_ended',
+          properties: { appsUsed: [], reason: 'shutdown' },
+        });
+      } finally {
+        if (!closed) await own.close();
+        await posthog.close();
       }
     });
   });

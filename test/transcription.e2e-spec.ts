@@ -252,4 +252,173 @@ describe('transcription and translation', () => {
       expect(vosk.stats().connections).toBe(1);
     });
   });
+  describe('self-hosted: VAD flush, stop and resume, any source language, phone-side transcripts', () => {
+    let vosk: VoskDouble;
+    let libre: LibreTranslateDouble;
+    /** Streams stay open through silence (60 s), so whatever a VAD stop yields comes from the flush. */
+    let cloud: TestCloud;
+    /** Streams close 300 ms into a silence and reopen on speech. */
+    let quickClose: TestCloud;
+    beforeAll(async () => {
+      vosk = createVoskDouble({
+        language: 'es',
+        words: 'hola mundo esto es una prueba',
+        bytesPerWord: 8_000,
+        wordsPerUtterance: 3,
+      });
+      const v = await vosk.start();
+      libre = createLibreTranslateDouble({
+        dictionary: {
+          'es:en': { 'hola mundo esto': 'hello world this', 'es una prueba': 'is a test' },
+          'de:en': { 'guten tag': 'good day' },
+        },
+      });
+      const l = await libre.start();
+      const env = { VOSK_URLS: `es-ES=${v.url}`, LIBRETRANSLATE_URL: l.url, EMPTY_SUBSCRIPTION_GRACE_MS: '0' };
+      cloud = await startCloud({ ...env, TRANSCRIPTION_IDLE_CLOSE_MS: '60000' });
+      quickClose = await startCloud({ ...env, TRANSCRIPTION_IDLE_CLOSE_MS: '300' });
+    });
+    afterAll(async () => {
+      await cloud.close();
+      await quickClose.close();
+      await vosk.close();
+      await libre.close();
+    });
+
+    async function glassesOf(c: TestCloud, user: string): Promise<SimulatedGlasses> {
+      const glasses = new SimulatedGlasses({ cloudUrl: c.url, token: c.token(user) });
+      cleanups.push(() => glasses.disconnect().catch(() => undefined));
+      await glasses.connect();
+      return glasses;
+    }
+    const subscribed = (c: TestCloud, user: string, pkg: string, n: number) =>
+      eventually(() => c.registry.get(user)!.subscriptions.subscriptionsOf(pkg).length === n, 3000, 'subscribed');
+
+    it('Vosk: a VAD silence turns the words heard so far into a final at once; the next speech goes on in the same stream', async () => {
+      const user = 'flush@example.com';
+      const es: any[] = [];
+      const glasses = await glassesOf(cloud, user);
+      await sdkApp(cloud, 'com.example.flush', user, (s) =>
+        s.events.onTranscriptionForLanguage('es-ES', (t) => es.push(t)),
+      );
+      await subscribed(cloud, user, 'com.example.flush', 1);
+      glasses.vad(true);
+      // Two words: the double ends an utterance only after three, or after a second of silence in the audio.
+      await glasses.streamPcm(speech.subarray(0, 16_000), { realtime: false });
+      await eventually(() => es.some((t) => !t.isFinal && t.text === 'hola mundo'), 5000, 'the interim');
+      expect(es.some((t) => t.isFinal)).toBe(false);
+      glasses.vad(false);
+      const final = await eventually(() => es.find((t) => t.isFinal), 5000, 'the flushed final');
+      expect(final).toMatchObject({ text: 'hola mundo', provider: 'vosk', transcribeLanguage: 'es-ES' });
+      // The stream was not closed for it (that happens only after TRANSCRIPTION_IDLE_CLOSE_MS).
+      expect(cloud.registry.get(user)!.transcription.describe().streams).toEqual([
+        expect.objectContaining({ key: 'transcription:es-ES', provider: 'vosk', state: 'open', restarts: 0 }),
+      ]);
+      glasses.vad(true);
+      await glasses.streamPcm(speech.subarray(16_000, 40_000), { realtime: false });
+      await eventually(() => es.filter((t) => t.isFinal).length === 2, 5000, 'the next utterance');
+      expect(es.filter((t) => t.isFinal).map((t) => t.text)).toEqual(['hola mundo', 'hola mundo esto']);
+    });
+
+    it('LibreTranslate: translation:all-to-en-US translates whatever the session transcribes (es-ES by Vosk, de-DE from the phone), not only en-US', async () => {
+      const user = 'todos@example.com';
+      const tr: any[] = [];
+      const glasses = await glassesOf(cloud, user);
+      await sdkApp(cloud, 'com.example.todos', user, (s) => {
+        s.on('translation:all-to-en-US' as never, (t: unknown) => tr.push(t));
+      });
+      await subscribed(cloud, user, 'com.example.todos', 1);
+      glasses.vad(true);
+      await glasses.streamPcm(speech, { realtime: false });
+      await eventually(() => tr.some((t) => t.isFinal && t.text === 'hello world this'), 8000, 'the translated final');
+      expect(tr.find((t) => t.isFinal)).toMatchObject({
+        text: 'hello world this',
+        originalText: 'hola mundo esto',
+        transcribeLanguage: 'es-ES',
+        translateLanguage: 'en-US',
+        didTranslate: true,
+        provider: 'libretranslate',
+      });
+      glasses.sendTranscript('guten tag', { language: 'de-DE' });
+      const de = await eventually(() => tr.find((t) => t.originalText === 'guten tag'), 3000, 'the de-DE translation');
+      expect(de).toMatchObject({ text: 'good day', transcribeLanguage: 'de-DE', isFinal: true });
+      expect(libre.translateBodies).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ q: 'hola mundo esto', source: 'es', target: 'en' }),
+          expect.objectContaining({ q: 'guten tag', source: 'de', target: 'en' }),
+        ]),
+      );
+    });
+
+    it('LibreTranslate: a VAD stop closes the streams, the subscriptions stay (es-ES-to-en-US and all-to-fr-FR), and speech afterwards is transcribed and translated again', async () => {
+      const user = 'pausa@example.com';
+      const es: any[] = [];
+      const tr: any[] = [];
+      const fr: any[] = [];
+      const glasses = await glassesOf(quickClose, user);
+      await sdkApp(quickClose, 'com.example.pausa', user, (s) => {
+        s.events.onTranscriptionForLanguage('es-ES', (t) => es.push(t));
+        s.events.ontranslationForLanguage('es-ES', 'en-US', (t) => tr.push(t));
+        s.on('translation:all-to-fr-FR' as never, (t: unknown) => fr.push(t));
+      });
+      await subscribed(quickClose, user, 'com.example.pausa', 3);
+      const session = () => quickClose.registry.get(user)!;
+      const subscriptionsBefore = session().subscriptions.subscriptionsOf('com.example.pausa');
+      const firstConnection = vosk.streams.length;
+      glasses.vad(true);
+      await glasses.streamPcm(speech.subarray(0, 24_000), { realtime: false });
+      await eventually(() => tr.some((t) => t.isFinal) && fr.some((t) => t.isFinal), 5000, 'the first translations');
+      glasses.vad(false);
+      await eventually(() => session().transcription.describe().streams.length === 0, 3000, 'streams closed');
+      await vosk.waitFor(
+        (d) => d.streams.slice(firstConnection).every((c) => c.closedAt !== null),
+        3000,
+        'its Vosk connections closed',
+      );
+      expect(session().subscriptions.subscriptionsOf('com.example.pausa')).toEqual(subscriptionsBefore);
+      expect(session().translation.describe().textTranslation).toEqual([
+        { base: 'translation:es-ES-to-en-US' },
+        { base: 'translation:all-to-fr-FR' },
+      ]);
+      glasses.vad(true);
+      await glasses.streamPcm(speech.subarray(0, 24_000), { realtime: false });
+      await eventually(
+        () => tr.filter((t) => t.isFinal).length === 2 && fr.filter((t) => t.isFinal).length === 2,
+        5000,
+        'the translations after resuming',
+      );
+      expect(es.filter((t) => t.isFinal).map((t) => t.text)).toEqual(['hola mundo esto', 'hola mundo esto']);
+      expect(tr.filter((t) => t.isFinal).map((t) => t.text)).toEqual(['hello world this', 'hello world this']);
+      expect(fr.filter((t) => t.isFinal).map((t) => [t.text, t.transcribeLanguage])).toEqual([
+        ['[fr] hola mundo esto', 'es-ES'],
+        ['[fr] hola mundo esto', 'es-ES'],
+      ]);
+    });
+
+    it('phone-side transcripts are dropped while a cloud stream transcribes their language (no duplicate finals), and used where none does', async () => {
+      const user = 'doble@example.com';
+      const es: any[] = [];
+      const fr: any[] = [];
+      const glasses = await glassesOf(cloud, user);
+      await sdkApp(cloud, 'com.example.doble', user, (s) => {
+        s.on('transcription:es-ES' as never, (t: unknown) => es.push(t));
+        s.on('transcription:fr-FR' as never, (t: unknown) => fr.push(t));
+      });
+      await subscribed(cloud, user, 'com.example.doble', 2);
+      glasses.vad(true);
+      await glasses.streamPcm(speech.subarray(0, 24_000), { realtime: false });
+      await eventually(() => es.some((t) => t.isFinal), 5000, 'the cloud final');
+      // The phone heard the same utterance; fr-FR has no cloud provider here, so the phone's is the only one.
+      glasses.sendTranscript('hola mundo esto', { language: 'es-ES' });
+      glasses.sendTranscript('bonjour', { language: 'fr-FR' });
+      await eventually(() => fr.some((t) => t.isFinal), 3000, 'the phone-side fr-FR final');
+      expect(fr.filter((t) => t.isFinal)).toEqual([
+        expect.objectContaining({ text: 'bonjour', provider: 'simulator' }),
+      ]);
+      expect(es.filter((t) => t.isFinal)).toEqual([
+        expect.objectContaining({ text: 'hola mundo esto', provider: 'vosk' }),
+      ]);
+      expect(cloud.registry.get(user)!.transcription.describe().localTranscriptsDropped).toBe(1);
+    });
+  });
 });

@@ -62,7 +62,7 @@ export class AdminSessionsController {
   async end(@Param() params: UserParams): Promise<void> {
     const session = this.session(params.userId);
     const glasses = session.ctx.glasses;
-    await this.registry.end(session.userId);
+    await this.registry.end(session.userId, 'admin');
     if (glasses && glasses.readyState === 1) glasses.close(1000, 'Session ended by an operator');
   }
 

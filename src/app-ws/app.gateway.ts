@@ -10,6 +10,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { ClientAddress } from '../limits/client-address.js';
 import { PENDING_APP_SOCKETS, type ConcurrencyLimiter } from '../limits/limiter.types.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
+import { PendingInits } from '../apps/pending-inits.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AppMessageHandler, type BoundApp } from './app-message.handler.js';
@@ -49,6 +50,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     private readonly tracker: SocketTracker,
     private readonly address: ClientAddress,
     @Inject(PENDING_APP_SOCKETS) private readonly pending: ConcurrencyLimiter,
+    private readonly pendingInits: PendingInits,
   ) {}
 
   afterInit(server: WsServer): void {
@@ -194,25 +196,21 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
 
   private async init(ws: WebSocket, msg: TypedMessage, bind: (b: BoundApp) => void): Promise<BoundApp | null> {
     const { sessionId, packageName, apiKey } = msg;
-    if (!isNonEmptyString(sessionId, 600) || !isNonEmptyString(packageName, 256) || !isNonEmptyString(apiKey, 512)) {
-      this.fatal(ws, 'MALFORMED_MESSAGE', 'tpa_connection_init needs string sessionId, packageName and apiKey');
+    // A refusal also fails the start waiting for this session id (if any), rather than letting it time out.
+    const refuse = (code: ErrorCode, message: string): null => {
+      this.fatal(ws, code, message);
+      this.pendingInits.refuse(sessionId, code, message);
       return null;
-    }
+    };
+    if (!isNonEmptyString(sessionId, 600) || !isNonEmptyString(packageName, 256) || !isNonEmptyString(apiKey, 512))
+      return refuse('MALFORMED_MESSAGE', 'tpa_connection_init needs string sessionId, packageName and apiKey');
     const app = await this.apps.findByPackageName(packageName);
-    if (!app || !app.hashedApiKey || !safeEqual(sha256Hex(apiKey), app.hashedApiKey)) {
-      this.fatal(ws, 'INVALID_API_KEY', 'Invalid API key');
-      return null;
-    }
+    if (!app || !app.hashedApiKey || !safeEqual(sha256Hex(apiKey), app.hashedApiKey))
+      return refuse('INVALID_API_KEY', 'Invalid API key');
     const userId = userIdFromAppSessionId(sessionId, packageName);
-    if (userId === null) {
-      this.fatal(ws, 'SESSION_NOT_FOUND', 'Invalid session ID format');
-      return null;
-    }
+    if (userId === null) return refuse('SESSION_NOT_FOUND', 'Invalid session ID format');
     const session = this.registry.get(userId);
-    if (!session) {
-      this.fatal(ws, 'SESSION_NOT_FOUND', 'Session not found');
-      return null;
-    }
+    if (!session) return refuse('SESSION_NOT_FOUND', 'Session not found');
     if (ws.readyState !== OPEN) return null;
     const outcome = await session.apps.handleInit(ws, app, (rt) => bind({ session, rt, packageName }));
     if (!outcome.ok) {

@@ -1,11 +1,13 @@
 import { Injectable, Scope } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { appSessionId } from '../common/app-session-id.js';
+import type { ErrorCode } from '../common/cloud-error.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 
 export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
-export type StartStage = 'LOOKUP' | 'HARDWARE_CHECK' | 'LIMIT' | 'WEBHOOK' | 'TIMEOUT' | 'CANCELLED' | 'SESSION_ENDED';
+export type StartStage =
+  'LOOKUP' | 'HARDWARE_CHECK' | 'LIMIT' | 'WEBHOOK' | 'INIT_REFUSED' | 'TIMEOUT' | 'CANCELLED' | 'SESSION_ENDED';
 
 export type StartResult =
   | { ok: true; packageName: string; alreadyRunning?: boolean }
@@ -19,6 +21,9 @@ export interface PendingStart {
   initTimer?: NodeJS.Timeout;
   /** Names this start in every log line about it (and the app socket's connect line). */
   id?: string;
+  /** Registered with PendingInits while the start waits for the app's init. */
+  refuse?: (code: ErrorCode, message: string) => void;
+  refusalTimer?: NodeJS.Timeout;
 }
 
 /** Runtime state of one app in one user's session. */

@@ -18,9 +18,12 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
 import { buildMentraosSettings } from '../user-settings/user-settings.schema.js';
 import { mergeSettings } from './app-settings.js';
+import { PendingInits } from './pending-inits.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 
 const MAX_REMEMBERED_STARTS = 50;
+/** How long a refused init waits for a valid one before it fails the start (see runStart). */
+const INIT_REFUSAL_GRACE_MS = 300;
 
 export type InitOutcome = { ok: true; rt: AppRuntime } | { ok: false; code: 'APP_NOT_STARTED'; message: string };
 
@@ -33,6 +36,8 @@ const OPEN = 1;
 @Injectable({ scope: Scope.REQUEST })
 export class AppManager {
   private readonly lastStarts = new Map<string, NonNullable<AppRuntime['lastStart']>>();
+  /** Every app that connected in this session, for the session-ended event. */
+  private readonly used = new Set<string>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -43,6 +48,7 @@ export class AppManager {
     private readonly webhooks: WebhookClient,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    private readonly pendingInits: PendingInits,
     @Optional() private readonly metrics?: MetricsService,
   ) {
     ctx.on('glassesConnected', ({ reconnect }) => {
@@ -158,6 +164,16 @@ export class AppManager {
       mentraOSWebsocketUrl: this.config.appWsUrl,
     };
     const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
+    // Anyone can send an init naming this session id, so a refusal fails the start only if no valid init
+    // follows shortly: the real app, connecting at the same time, still wins over a forged refusal.
+    pending.refuse = (code, message) => {
+      if (rt.state !== 'loading' || pending.refusalTimer) return;
+      pending.refusalTimer = setTimeout(() => {
+        if (rt.state === 'loading')
+          fail('INIT_REFUSED', `The app's tpa_connection_init was refused (${code}): ${message}`);
+      }, INIT_REFUSAL_GRACE_MS);
+    };
+    this.pendingInits.wait(rt.sessionId, pending.refuse);
     // The init deadline runs while an attempt is open (the SDK connects before it answers) and
     // again after a 2xx; attempts that fail fast (refused, 5xx) do not use it up.
     try {
@@ -191,6 +207,8 @@ export class AppManager {
     const pending = rt.start;
     if (pending) {
       if (pending.initTimer) clearTimeout(pending.initTimer);
+      if (pending.refusalTimer) clearTimeout(pending.refusalTimer);
+      if (pending.refuse) this.pendingInits.done(rt.sessionId, pending.refuse);
       pending.abort.abort();
       rt.start = undefined;
     }
@@ -296,6 +314,7 @@ export class AppManager {
     );
     this.device.sendSnapshot(app.packageName);
     rt.start?.settle({ ok: true, packageName: app.packageName });
+    this.used.add(app.packageName);
     this.ctx.emit('appRunning', { packageName: app.packageName, app, reconnect });
     this.notifyGlassesAppState();
     await this.users
@@ -432,6 +451,11 @@ export class AppManager {
     return this.connections.packagesIn('loading');
   }
 
+  /** The apps that connected at some point of this session, in the order they first did. */
+  appsUsed(): string[] {
+    return [...this.used];
+  }
+
   describe(): Array<{ packageName: string; state: string; connected: boolean; lastStart?: AppRuntime['lastStart'] }> {
     const live = [...this.connections.values()].map((rt) => ({
       packageName: rt.packageName,
@@ -452,6 +476,7 @@ export class AppManager {
       if (rt.graceTimer) clearTimeout(rt.graceTimer);
       if (rt.start) {
         if (rt.start.initTimer) clearTimeout(rt.start.initTimer);
+        if (rt.start.refusalTimer) clearTimeout(rt.start.refusalTimer);
         rt.start.abort.abort();
         rt.start.settle({ ok: false, packageName: rt.packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
       }

@@ -4,11 +4,12 @@ import { SessionCoreModule } from '../session/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { AppManager } from './app-manager.js';
 import { AppsStateModule } from './apps-state.module.js';
+import { PendingInits } from './pending-inits.js';
 import { WebhookClient } from './webhook.client.js';
 
 @Module({
   imports: [SessionCoreModule, AppsStateModule, SubscriptionsModule, DeviceModule],
-  providers: [AppManager, WebhookClient],
-  exports: [AppManager, AppsStateModule, WebhookClient],
+  providers: [AppManager, WebhookClient, PendingInits],
+  exports: [AppManager, AppsStateModule, WebhookClient, PendingInits],
 })
 export class AppsModule {}

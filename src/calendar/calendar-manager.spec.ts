@@ -24,7 +24,11 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 function harness() {
   const ctx = new SessionContext({ userId: USER });
   ctx.glasses = { readyState: 1, send: () => undefined } as unknown as WebSocket;
-  const config = { systemDashboardPackage: 'system.dash', emptySubscriptionGraceMs: 0 } as AppConfig;
+  const config = {
+    systemDashboardPackage: 'system.dash',
+    emptySubscriptionGraceMs: 0,
+    maxLanguageStreamsPerSession: 4,
+  } as AppConfig;
   const connections = new AppConnections(ctx);
   const subscriptions = new SubscriptionManager(ctx, config);
   const relay = new EventRelay(ctx, subscriptions, connections);

@@ -67,7 +67,8 @@ export class ClientConnectionController {
     const session = this.registry.get(userId);
     // A socket still open (the goodbye overtook its close, or another device) keeps the session: the close
     // starts the grace period as usual.
-    const sessionEnded = Boolean(session && !session.ctx.glassesOpen) && (await this.registry.end(userId));
+    const sessionEnded =
+      Boolean(session && !session.ctx.glassesOpen) && (await this.registry.end(userId, 'phone_goodbye'));
     if (sessionEnded) this.logger.log(`${userId} said goodbye: session ended`);
     return { success: true, data: { sessionEnded } };
   }

@@ -32,6 +32,7 @@ const START_STAGE_STATUS: Record<string, number> = {
   CANCELLED: HttpStatus.CONFLICT,
   SESSION_ENDED: HttpStatus.CONFLICT,
   WEBHOOK: HttpStatus.BAD_GATEWAY,
+  INIT_REFUSED: HttpStatus.BAD_GATEWAY, // the app connected but its init was refused (wrong API key, session id…)
   TIMEOUT: HttpStatus.GATEWAY_TIMEOUT,
 };
 

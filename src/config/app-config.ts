@@ -365,6 +365,18 @@ export class EnvSchema {
   @Min(0)
   ADMIN_AUTH_FAILURES_PER_MINUTE: number = 10;
 
+  /** PostHog project API key: session-ended events also go to PostHog when set. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(8)
+  POSTHOG_API_KEY?: string;
+
+  /** PostHog's ingestion host (its capture API), e.g. https://eu.i.posthog.com or a self-hosted instance. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  POSTHOG_HOST: string = 'https://us.i.posthog.com';
+
   /**
    * How the phone's `POST /auth/exchange-token` checks the identity provider's token: `jwt` verifies it with
    * SUPABASE_JWT_SECRET and/or PHONE_AUTH_JWKS_URL; `dev` signs in any email unverified (refused in production).
@@ -566,6 +578,8 @@ export const ENV_KEYS = [
   'MAX_WEBVIEW_TEMP_TOKENS_PER_USER',
   'MAX_JSON_BODY_DEPTH',
   'STORE_DELAY_MS',
+  'POSTHOG_API_KEY',
+  'POSTHOG_HOST',
   'PHONE_AUTH',
   'SUPABASE_JWT_SECRET',
   'PHONE_AUTH_JWKS_URL',

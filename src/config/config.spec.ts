@@ -349,6 +349,20 @@ describe('loadConfig', () => {
       );
     });
 
+    it('POSTHOG_API_KEY turns the PostHog sink on (POSTHOG_HOST defaults to PostHog Cloud US); a short key or a bad host is refused', () => {
+      expect(loadConfig(base()).posthog).toBeUndefined();
+      expect(loadConfig({ ...base(), POSTHOG_API_KEY: 'phc_0123456789' }).posthog).toEqual({
+        apiKey: 'phc_0123456789',
+        host: 'https://us.i.posthog.com',
+      });
+      expect(
+        loadConfig({ ...base(), POSTHOG_API_KEY: 'phc_0123456789', POSTHOG_HOST: 'http://posthog.internal:8000/' })
+          .posthog,
+      ).toEqual({ apiKey: 'phc_0123456789', host: 'http://posthog.internal:8000' });
+      expect(problemsOf(() => loadConfig({ ...base(), POSTHOG_API_KEY: 'phc' })).join('\n')).toMatch(/POSTHOG_API_KEY/);
+      expect(problemsOf(() => loadConfig({ ...base(), POSTHOG_HOST: 'posthog' })).join('\n')).toMatch(/POSTHOG_HOST/);
+    });
+
     it('token lifetimes: 30 days and 5 minutes by default; bounds and integers enforced, each problem named', () => {
       const cfg = loadConfig(base());
       expect(cfg.coreTokenTtlSeconds).toBe(30 * 86_400);

@@ -69,6 +69,8 @@ export interface AppConfig {
   maxJsonBodyDepth: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
+  /** Set when POSTHOG_API_KEY is: session events also go to PostHog. */
+  posthog?: { apiKey: string; host: string };
   /** How the phone signs in (`POST /auth/exchange-token`). */
   phoneAuth: PhoneAuthConfig;
   streaming: {

@@ -85,6 +85,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxWebviewTempTokensPerUser: e.MAX_WEBVIEW_TEMP_TOKENS_PER_USER,
     maxJsonBodyDepth: e.MAX_JSON_BODY_DEPTH,
     storeDelayMs: e.STORE_DELAY_MS,
+    posthog: e.POSTHOG_API_KEY ? { apiKey: e.POSTHOG_API_KEY, host: e.POSTHOG_HOST.replace(/\/+$/, '') } : undefined,
     phoneAuth,
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,

@@ -30,7 +30,11 @@ function harness() {
   let sent: Sent[] = [];
   const socket = () => ({ readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) }) as unknown as WebSocket;
   ctx.glasses = socket();
-  const config = { systemDashboardPackage: DASH, emptySubscriptionGraceMs: 0 } as AppConfig;
+  const config = {
+    systemDashboardPackage: DASH,
+    emptySubscriptionGraceMs: 0,
+    maxLanguageStreamsPerSession: 4,
+  } as AppConfig;
   const connections = new AppConnections(ctx);
   const subscriptions = new SubscriptionManager(ctx, config);
   const dm = new DisplayManager(ctx, connections, config);

@@ -130,6 +130,9 @@ export class GlassesMessageHandler {
       case 'local_transcription':
         session.transcription.handleLocalTranscription(msg);
         return true;
+      case 'rgb_led_control_response':
+        session.phone.handleLedResponse(msg);
+        return true;
       default:
         return true;
     }

@@ -31,7 +31,11 @@ function harness() {
   let glassesSent: Sent[] = [];
   const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
   ctx.glasses = glasses as unknown as WebSocket;
-  const config = { systemDashboardPackage: 'system.dash', emptySubscriptionGraceMs: 0 } as AppConfig;
+  const config = {
+    systemDashboardPackage: 'system.dash',
+    emptySubscriptionGraceMs: 0,
+    maxLanguageStreamsPerSession: 4,
+  } as AppConfig;
   const connections = new AppConnections(ctx);
   const subscriptions = new SubscriptionManager(ctx, config);
   const relay = new EventRelay(ctx, subscriptions, connections);

@@ -26,7 +26,11 @@ function harness(opts: { connected?: boolean } = {}) {
   const violations: unknown[] = [];
   let current: { readyState: number; send(s: string): void } | null = null;
 
-  const config = { systemDashboardPackage: 'system.augmentos.dashboard', emptySubscriptionGraceMs: 0 } as AppConfig;
+  const config = {
+    systemDashboardPackage: 'system.augmentos.dashboard',
+    emptySubscriptionGraceMs: 0,
+    maxLanguageStreamsPerSession: 4,
+  } as AppConfig;
   const subscriptions = new SubscriptionManager(ctx, config);
   const mic = new MicrophoneManager(ctx, subscriptions);
 

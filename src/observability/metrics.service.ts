@@ -40,6 +40,8 @@ export const METRIC = {
   appStarts: 'mentra_app_starts_total',
   appStartDuration: 'mentra_app_start_duration_seconds',
   httpRequests: 'mentra_http_requests_total',
+  sessionsEnded: 'mentra_sessions_ended_total',
+  sessionDuration: 'mentra_session_duration_seconds',
 } as const;
 
 /**
@@ -71,6 +73,8 @@ export class MetricsService implements OnModuleDestroy {
   readonly appStarts: Counter<'outcome'>;
   readonly appStartDuration: Histogram<'result'>;
   readonly httpRequests: Counter<'status'>;
+  readonly sessionsEnded: Counter<'reason'>;
+  readonly sessionDuration: Histogram<'reason'>;
 
   constructor() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -227,7 +231,7 @@ export class MetricsService implements OnModuleDestroy {
 
     this.appStarts = new Counter({
       name: METRIC.appStarts,
-      help: 'App starts by outcome: ok, or the stage that failed (LOOKUP, HARDWARE_CHECK, LIMIT, WEBHOOK, TIMEOUT, CANCELLED, SESSION_ENDED)',
+      help: 'App starts by outcome: ok, or the stage that failed (LOOKUP, HARDWARE_CHECK, LIMIT, WEBHOOK, INIT_REFUSED, TIMEOUT, CANCELLED, SESSION_ENDED)',
       labelNames: ['outcome'],
       registers,
     });
@@ -245,6 +249,19 @@ export class MetricsService implements OnModuleDestroy {
       labelNames: ['status'],
       registers,
     });
+    this.sessionsEnded = new Counter({
+      name: METRIC.sessionsEnded,
+      help: 'Ended user sessions by reason (glasses_disconnected: the grace period ran out, admin, phone_goodbye, shutdown)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sessionDuration = new Histogram({
+      name: METRIC.sessionDuration,
+      help: 'Length of ended user sessions, from their start to their end',
+      labelNames: ['reason'],
+      buckets: [10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400],
+      registers,
+    });
   }
 
   /** Called once by MetricsSources with the live registries. */
@@ -256,6 +273,12 @@ export class MetricsService implements OnModuleDestroy {
   recordAppStart(outcome: string, ms: number): void {
     this.appStarts.inc({ outcome });
     this.appStartDuration.observe({ result: outcome === 'ok' ? 'ok' : 'failed' }, ms / 1000);
+  }
+
+  /** A user session ended (SessionEvents' metric sink). */
+  recordSessionEnd(reason: string, ms: number): void {
+    this.sessionsEnded.inc({ reason });
+    this.sessionDuration.observe({ reason }, ms / 1000);
   }
 
   /** One data_stream frame sent to an app; `streamTypeJson` is the JSON text of its stream type. */

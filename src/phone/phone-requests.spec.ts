@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
+import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
 
@@ -15,11 +17,19 @@ function harness() {
   const glassesSent: Sent[] = [];
   const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
   ctx.glasses = glasses as unknown as WebSocket;
-  const phone = new PhoneRequests(ctx);
+  const connections = new AppConnections(ctx);
+  const appSent: Record<string, Sent[]> = {};
+  for (const packageName of ['com.a', 'com.b']) {
+    const rt = connections.create({ packageName } as AppRecord);
+    appSent[packageName] = [];
+    rt.ws = { readyState: 1, send: (s: string) => appSent[packageName]!.push(JSON.parse(s)) } as unknown as WebSocket;
+  }
+  const phone = new PhoneRequests(ctx, connections);
   return {
     ctx,
     phone,
     glassesSent,
+    appSent,
     glassesAway() {
       glasses.readyState = 3;
     },
@@ -101,6 +111,45 @@ describe('PhoneRequests', () => {
         expect(h.led(fields), JSON.stringify(fields)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       }
       expect(h.glassesSent).toEqual([]);
+    });
+
+    it("the glasses' response goes to the app that asked, by requestId, once", () => {
+      const h = harness();
+      h.led({ requestId: 'led-a', action: 'on', color: 'red' });
+      h.phone.led('com.b', { type: 'rgb_led_control', requestId: 'led-b', action: 'off' } as TypedMessage);
+      const answer = { type: 'rgb_led_control_response', requestId: 'led-b', success: false, error: 'busy' };
+      h.phone.handleLedResponse(answer as TypedMessage);
+      h.phone.handleLedResponse(answer as TypedMessage);
+      h.phone.handleLedResponse({
+        type: 'rgb_led_control_response',
+        requestId: 'nobody',
+        success: true,
+      } as TypedMessage);
+      expect(h.appSent['com.a']).toEqual([]);
+      expect(h.appSent['com.b']).toEqual([
+        {
+          type: 'rgb_led_control_response',
+          requestId: 'led-b',
+          success: false,
+          error: 'busy',
+          timestamp: new Date(T0).toISOString(),
+        },
+      ]);
+    });
+
+    it('keeps at most 64 unanswered requests and forgets them after 30 s', () => {
+      const h = harness();
+      for (let i = 0; i < 65; i++) h.led({ requestId: `led-${i}`, action: 'off' });
+      const answer = (requestId: string) =>
+        h.phone.handleLedResponse({ type: 'rgb_led_control_response', requestId, success: true } as TypedMessage);
+      answer('led-0');
+      answer('led-1');
+      expect(h.appSent['com.a']!.map((m) => m.requestId)).toEqual(['led-1']);
+      vi.advanceTimersByTime(30_000);
+      h.led({ requestId: 'late', action: 'off' });
+      answer('led-2');
+      answer('late');
+      expect(h.appSent['com.a']!.map((m) => m.requestId)).toEqual(['led-1', 'late']);
     });
 
     it('with the glasses away: GLASSES_NOT_CONNECTED at once', () => {

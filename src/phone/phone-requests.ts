@@ -1,4 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
+import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
 
@@ -11,11 +12,22 @@ const NOT_CONNECTED: PhoneRequestResult = {
   code: 'GLASSES_NOT_CONNECTED',
   message: 'The glasses are not connected (cloud → phone)',
 };
+/** LED requests awaiting the glasses' answer: a phone that never answers must not grow the table. */
+const MAX_PENDING_LED = 64;
+const LED_ANSWER_WINDOW_MS = 30_000;
 
 /** App requests the phone carries out itself: the RGB LED and the Wi-Fi setup screen (glasses.md §13.6–13.7). */
 @Injectable({ scope: Scope.REQUEST })
 export class PhoneRequests {
-  constructor(private readonly ctx: SessionContext) {}
+  /** requestId → the app that asked, oldest first. */
+  private readonly pendingLed = new Map<string, { packageName: string; at: number }>();
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly connections: AppConnections,
+  ) {
+    ctx.defer(() => this.pendingLed.clear());
+  }
 
   led(packageName: string, msg: TypedMessage): PhoneRequestResult {
     if (msg.action !== 'on' && msg.action !== 'off')
@@ -23,10 +35,11 @@ export class PhoneRequests {
     if (msg.color !== undefined && !LED_COLORS.has(String(msg.color)))
       return { ok: false, code: 'MALFORMED_MESSAGE', message: `color must be one of ${[...LED_COLORS].join(', ')}` };
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+    const requestId = typeof msg.requestId === 'string' && msg.requestId.length <= 200 ? msg.requestId : undefined;
     const sent = this.ctx.sendToGlasses({
       type: 'rgb_led_control',
       sessionId: this.ctx.userId,
-      requestId: typeof msg.requestId === 'string' ? msg.requestId : undefined,
+      requestId,
       packageName,
       appId: packageName,
       action: msg.action,
@@ -36,7 +49,37 @@ export class PhoneRequests {
       count: num(msg.count),
       timestamp: new Date().toISOString(),
     });
-    return sent ? { ok: true } : NOT_CONNECTED;
+    if (!sent) return NOT_CONNECTED;
+    if (requestId !== undefined) this.rememberLed(requestId, packageName);
+    return { ok: true };
+  }
+
+  /**
+   * The glasses' `rgb_led_control_response` goes back to the app that asked, as the top-level message SDK 2.1.29
+   * recognises. Literal `rgb_led_control_response` subscribers still get the relayed event besides.
+   */
+  handleLedResponse(msg: TypedMessage): void {
+    if (typeof msg.requestId !== 'string') return;
+    const asked = this.pendingLed.get(msg.requestId);
+    if (!asked) return;
+    this.pendingLed.delete(msg.requestId);
+    this.connections.sendJson(asked.packageName, {
+      type: 'rgb_led_control_response',
+      requestId: msg.requestId,
+      success: msg.success === true,
+      ...(typeof msg.error === 'string' ? { error: msg.error.slice(0, 500) } : {}),
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  private rememberLed(requestId: string, packageName: string): void {
+    const now = Date.now();
+    this.pendingLed.delete(requestId);
+    for (const [id, p] of this.pendingLed) {
+      if (this.pendingLed.size < MAX_PENDING_LED && now - p.at < LED_ANSWER_WINDOW_MS) break;
+      this.pendingLed.delete(id);
+    }
+    this.pendingLed.set(requestId, { packageName, at: now });
   }
 
   wifiSetup(packageName: string, msg: TypedMessage): PhoneRequestResult {

@@ -1,6 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { SessionEvents } from '../session-events/session-events.service.js';
+import type { SessionEndReason } from '../session-events/session-events.types.js';
 import type { SessionPayload } from './session-context.js';
 import { UserSession } from './user-session.js';
 
@@ -25,6 +27,7 @@ export class SessionRegistry implements BeforeApplicationShutdown {
   constructor(
     private readonly moduleRef: ModuleRef,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: SessionEvents,
   ) {}
 
   get size(): number {
@@ -77,7 +80,7 @@ export class SessionRegistry implements BeforeApplicationShutdown {
       entry.graceTimer = null;
       if (this.live.get(userId) !== entry || entry.session.ctx.glassesOpen) return;
       this.logger.log(`grace period over for ${userId}: ending the session`);
-      void this.end(userId);
+      void this.end(userId, 'glasses_disconnected');
     }, this.config.glassesGraceMs);
   }
 
@@ -89,15 +92,29 @@ export class SessionRegistry implements BeforeApplicationShutdown {
     }
   }
 
-  /** Idempotent. Apps get app_stopped + close 1000 "User session ended"; the session leaves the registry first. */
-  async end(userId: string): Promise<boolean> {
+  /**
+   * Idempotent. Apps get app_stopped + close 1000 "User session ended"; the session leaves the registry first.
+   * Reported once as a session-ended event (user, duration, apps used, reason).
+   */
+  async end(userId: string, reason: SessionEndReason): Promise<boolean> {
     const entry = this.live.get(userId);
     if (!entry) return false;
     this.live.delete(userId);
     if (entry.graceTimer) clearTimeout(entry.graceTimer);
     entry.graceTimer = null;
-    const failures = await entry.session.dispose();
+    const { session } = entry;
+    const appsUsed = session.apps.appsUsed();
+    const failures = await session.dispose();
     for (const f of failures) this.logger.error(`dispose of ${userId}: ${(f as Error)?.stack ?? String(f)}`);
+    const endedAt = new Date();
+    this.events.sessionEnded({
+      userId,
+      startedAt: session.ctx.startTime.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - session.ctx.startTime.getTime(),
+      appsUsed,
+      reason,
+    });
     return true;
   }
 
@@ -120,6 +137,6 @@ export class SessionRegistry implements BeforeApplicationShutdown {
       entry.graceTimer = null;
     }
     await Promise.allSettled(this.drains.map((drain) => drain()));
-    await Promise.allSettled([...this.live.keys()].map((id) => this.end(id)));
+    await Promise.allSettled([...this.live.keys()].map((id) => this.end(id, 'shutdown')));
   }
 }

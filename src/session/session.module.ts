@@ -9,6 +9,7 @@ import { LocationModule } from '../location/location.module.js';
 import { MicrophoneModule } from '../microphone/microphone.module.js';
 import { PhoneModule } from '../phone/phone.module.js';
 import { PhotoModule } from '../photo/photo.module.js';
+import { SessionEventsModule } from '../session-events/session-events.module.js';
 import { StreamingModule } from '../streaming/streaming.module.js';
 import { RelayModule } from '../relay/relay.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
@@ -41,6 +42,7 @@ import { UserSession } from './user-session.js';
     TranslationModule,
     PhotoModule,
     StreamingModule,
+    SessionEventsModule,
     UserSettingsModule,
   ],
   providers: [UserSession, SessionRegistry],

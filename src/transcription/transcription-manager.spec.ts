@@ -84,6 +84,7 @@ const config = {
   emptySubscriptionGraceMs: 0,
   recentAudioSeconds: 0,
   systemDashboardPackage: 'system.augmentos.dashboard',
+  maxLanguageStreamsPerSession: 4,
 } as AppConfig;
 
 function app(packageName: string): AppRecord {
@@ -301,6 +302,33 @@ describe('TranscriptionManager', () => {
     expect(h.transcripts('a').map((m) => [m.streamType, m.data.text, m.data.provider])).toEqual([
       ['transcription:fr-FR', 'bonjour', 'local'],
     ]);
+  });
+
+  it('phone-side transcripts of a language a cloud stream transcribes are dropped; while that stream is down they are delivered', async () => {
+    const fake = new FakeProvider('fake');
+    const registry = new ProviderRegistry(config);
+    registry.register(fake);
+    const h = harness(registry);
+    h.addApp('a', ['transcription:en-US']);
+    h.manager.handleVad({ type: 'VAD', status: true });
+    await vi.advanceTimersByTimeAsync(0);
+    const local = (text: string) =>
+      h.manager.handleLocalTranscription({
+        type: 'local_transcription',
+        text,
+        isFinal: true,
+        transcribeLanguage: 'en-US',
+      });
+    fake.live[0]!.say('hello world', true);
+    local('hello world');
+    expect(h.transcripts('a').map((m) => [m.data.text, m.data.provider])).toEqual([['hello world', 'fake']]);
+    fake.live[0]!.fail(); // backoff: the cloud hears nothing until the restart
+    local('while it restarts');
+    expect(h.transcripts('a').map((m) => [m.data.text, m.data.provider])).toEqual([
+      ['hello world', 'fake'],
+      ['while it restarts', 'local'],
+    ]);
+    expect(h.manager.describe().localTranscriptsDropped).toBe(1);
   });
 
   it('dispose closes every stream and leaves no timers', async () => {

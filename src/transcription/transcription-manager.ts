@@ -52,6 +52,8 @@ export class TranscriptionManager {
   /** Other managers that need VAD-less audio to count as speech (translation streams). */
   private audioWanted = 0;
   private localSeq = 0;
+  /** Phone-side transcripts not delivered because a cloud stream covered their language. */
+  private localDropped = 0;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -233,13 +235,22 @@ export class TranscriptionManager {
     this.deliver(language, data);
   }
 
-  /** Phone-side transcripts (`local_transcription`) delivered as proper transcription data. */
+  /**
+   * Phone-side transcripts (`local_transcription`) delivered as proper transcription data, unless a cloud
+   * provider stream transcribes the same language right now: the same speech would reach the apps twice
+   * (two finals per utterance). While that stream is down (backoff, provider cooling off) the phone's are used.
+   */
   handleLocalTranscription(msg: TypedMessage): void {
     if (typeof msg.text !== 'string') return;
     const lang =
       typeof msg.transcribeLanguage === 'string' && LANG.test(msg.transcribeLanguage)
         ? msg.transcribeLanguage
         : 'en-US';
+    const cloud = this.slots.get(lang);
+    if (cloud && (cloud.state === 'open' || cloud.state === 'opening')) {
+      this.localDropped++;
+      return;
+    }
     const now = Date.now();
     const isFinal = msg.isFinal !== false;
     this.localUtterance ??= `local-${++this.localSeq}`;
@@ -263,9 +274,15 @@ export class TranscriptionManager {
     for (const l of this.listeners) l(language, data);
   }
 
-  describe(): { vad: boolean | null; streams: SlotView[]; providers: ReturnType<ProviderRegistry['describe']> } {
+  describe(): {
+    vad: boolean | null;
+    streams: SlotView[];
+    providers: ReturnType<ProviderRegistry['describe']>;
+    localTranscriptsDropped: number;
+  } {
     return {
       vad: this.lastVad,
+      localTranscriptsDropped: this.localDropped,
       streams: [...this.slots.values()].map((s) => s.view()),
       providers: this.registry.describe(),
     };

@@ -34,9 +34,11 @@ interface Pair {
 }
 
 interface LibrePair extends Pair {
+  /** The language whose transcripts this pair asked the transcription manager for (null: rides on others). */
+  required: string | null;
   lastInterimAt: number;
   interimTimer: NodeJS.Timeout | null;
-  pendingInterim: TranscriptionData | null;
+  pendingInterim: { language: string; data: TranscriptionData } | null;
   finalizedUtterances: Set<string>;
 }
 
@@ -47,8 +49,11 @@ const DEFAULT_ALL_SOURCE = 'en-US';
 /**
  * `translation:<src>-to-<tgt>` and `translation:all-to-<tgt>`: one stream per pair. With a provider that
  * translates speech (Soniox) each pair is a supervised provider stream, gated by VAD like transcription
- * (closed on silence, resumed on speech, subscriptions kept). Otherwise, with LibreTranslate, the final
- * transcripts of the source language are translated as text (interims throttled).
+ * (closed on silence, resumed on speech, subscriptions kept). Otherwise, with LibreTranslate, the
+ * transcripts of the source language are translated as text (interims throttled); an `all-to-<tgt>` pair
+ * translates the transcripts of every language the session transcribes (cloud or phone-side), and when the
+ * session transcribes nothing else it asks for its default language: en-US when a provider serves it,
+ * otherwise the first language a provider serves (a Vosk server is one language).
  */
 @Injectable({ scope: Scope.REQUEST })
 export class TranslationManager {
@@ -148,19 +153,44 @@ export class TranslationManager {
       if (wantedLibre.has(base)) continue;
       if (p.interimTimer) clearTimeout(p.interimTimer);
       this.libre.delete(base);
-      this.transcription.require(p.source === 'all' ? DEFAULT_ALL_SOURCE : p.source, `translation:${base}`, false);
+      if (p.required) this.transcription.require(p.required, `translation:${base}`, false);
     }
     for (const [base, p] of wantedLibre) {
       if (this.libre.has(base)) continue;
       this.libre.set(base, {
         ...p,
+        required: null,
         lastInterimAt: 0,
         interimTimer: null,
         pendingInterim: null,
         finalizedUtterances: new Set(),
       });
-      this.transcription.require(p.source === 'all' ? DEFAULT_ALL_SOURCE : p.source, `translation:${base}`, true);
     }
+    const allSource = this.libre.size > 0 ? this.allPairSource() : null;
+    for (const [base, p] of this.libre) {
+      const required = p.source === 'all' ? allSource : p.source;
+      if (required === p.required) continue;
+      const previous = p.required;
+      p.required = required;
+      if (required) this.transcription.require(required, `translation:${base}`, true);
+      if (previous) this.transcription.require(previous, `translation:${base}`, false);
+    }
+  }
+
+  /**
+   * What `all-to-<tgt>` pairs transcribe themselves: nothing while the session transcribes some language
+   * anyway (for a subscriber or a pair with a named source), else the default source language.
+   */
+  private allPairSource(): string | null {
+    for (const { subscription } of this.subscriptions.allSubscriptions()) {
+      const s = parseLanguageStream(subscription);
+      if (s?.kind === 'transcription') return null;
+    }
+    for (const p of this.libre.values()) if (p.source !== 'all') return null;
+    const served = (language: string) =>
+      this.registry.providers.some((p) => p.supports({ language, hints: [], identifyLanguage: true }));
+    if (served(DEFAULT_ALL_SOURCE)) return DEFAULT_ALL_SOURCE;
+    return [...this.config.media.voskUrls.keys()].find(served) ?? DEFAULT_ALL_SOURCE;
   }
 
   private onSpeechResult(pair: Pair, r: ProviderResult, provider: string): void {
@@ -184,7 +214,7 @@ export class TranslationManager {
 
   private onTranscript(language: string, data: TranscriptionData): void {
     for (const p of this.libre.values()) {
-      if (p.source !== language && !(p.source === 'all' && language === DEFAULT_ALL_SOURCE)) continue;
+      if (p.source !== language && p.source !== 'all') continue;
       if (data.isFinal) {
         if (p.interimTimer) clearTimeout(p.interimTimer);
         p.interimTimer = null;
@@ -194,10 +224,10 @@ export class TranslationManager {
           if (p.finalizedUtterances.size > 50)
             p.finalizedUtterances.delete(p.finalizedUtterances.values().next().value!);
         }
-        void this.translateAndDeliver(p, data);
+        void this.translateAndDeliver(p, language, data);
         continue;
       }
-      p.pendingInterim = data;
+      p.pendingInterim = { language, data };
       const wait = p.lastInterimAt + INTERIM_TRANSLATION_INTERVAL_MS - Date.now();
       if (wait <= 0) this.flushInterim(p);
       else if (!p.interimTimer) {
@@ -210,23 +240,20 @@ export class TranslationManager {
   }
 
   private flushInterim(p: LibrePair): void {
-    const data = p.pendingInterim;
+    const pending = p.pendingInterim;
     p.pendingInterim = null;
-    if (!data) return;
+    if (!pending) return;
     p.lastInterimAt = Date.now();
-    void this.translateAndDeliver(p, data);
+    void this.translateAndDeliver(p, pending.language, pending.data);
   }
 
-  private async translateAndDeliver(p: LibrePair, data: TranscriptionData): Promise<void> {
-    const source = p.source === 'all' ? 'auto' : p.source;
-    const same = source !== 'auto' && toLibreCode(source) === toLibreCode(p.target);
+  /** `language`: the transcript's own language, which is also the source of an `all-to-<tgt>` pair. */
+  private async translateAndDeliver(p: LibrePair, language: string, data: TranscriptionData): Promise<void> {
+    const same = toLibreCode(language) === toLibreCode(p.target);
     let text = data.text;
-    let detected: string | undefined;
     if (!same && data.text.trim() !== '') {
       try {
-        const r = await this.libreClient!.translate(data.text, source, p.target);
-        text = r.translatedText;
-        detected = r.detectedLanguage?.language;
+        text = (await this.libreClient!.translate(data.text, language, p.target)).translatedText;
       } catch (err) {
         this.errors++;
         this.lastError = (err as Error).message;
@@ -246,7 +273,7 @@ export class TranslationManager {
       startTime: data.startTime,
       endTime: data.endTime,
       ...(data.speakerId !== undefined ? { speakerId: data.speakerId } : {}),
-      transcribeLanguage: p.source === 'all' ? (detected ?? data.transcribeLanguage) : p.source,
+      transcribeLanguage: language,
       translateLanguage: p.target,
       didTranslate: !same,
       provider: 'libretranslate',

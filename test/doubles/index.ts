@@ -2,3 +2,4 @@
 export * from './soniox-double.js';
 export * from './vosk-double.js';
 export * from './libretranslate-double.js';
+export * from './posthog-double.js';

@@ -7,6 +7,8 @@ export interface WebhookReply {
   connect?: boolean;
   /** Answer only after this long (the SDK answers after its onSession work). */
   delayMs?: number;
+  /** Open the app socket only after this long. */
+  connectAfterMs?: number;
   /** Subscriptions sent right after the ack. */
   subscriptions?: unknown[];
   /** Extra response headers (e.g. a redirect's `location`). */
@@ -46,6 +48,7 @@ export async function startRawApp(
       const connect = body.type === 'session_request' && (r.connect ?? (r.status ?? 200) < 300);
       const work = async () => {
         if (connect) {
+          if (r.connectAfterMs) await new Promise((resolve) => setTimeout(resolve, r.connectAfterMs));
           const client = await RawClient.open(body.mentraOSWebsocketUrl);
           state.sockets.push(client);
           client.send({

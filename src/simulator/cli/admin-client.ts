@@ -48,7 +48,7 @@ export class UnknownAppError extends SetupError {
 export class AppStartError extends SetupError {
   constructor(
     readonly packageName: string,
-    /** LOOKUP, HARDWARE_CHECK, WEBHOOK, TIMEOUT, CANCELLED, SESSION_ENDED (or UNKNOWN). */
+    /** LOOKUP, HARDWARE_CHECK, WEBHOOK, INIT_REFUSED, TIMEOUT, CANCELLED, SESSION_ENDED (or UNKNOWN). */
     readonly stage: string,
     detail: string,
   ) {
@@ -64,6 +64,8 @@ const STAGE_HINTS: Record<string, string> = {
     "the cloud could not deliver the session webhook: is the app's server running at its publicUrl, and does POST {publicUrl}/webhook answer 2xx?",
   TIMEOUT:
     "the webhook was accepted but the app never connected to /app-ws: check the app's logs and its API key (MENTRAOS_API_KEY / apiKey).",
+  INIT_REFUSED:
+    "the app connected to /app-ws but the cloud refused its init: check the app's API key (MENTRAOS_API_KEY / apiKey) and packageName.",
   HARDWARE_CHECK: 'the app requires hardware this glasses model lacks: try another --model.',
   LOOKUP: 'the app is not registered or not installed for this user.',
 };

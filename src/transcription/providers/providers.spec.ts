@@ -130,4 +130,27 @@ describe('VoskProvider against the Vosk double', () => {
     expect(rec.errors).toEqual([]);
     await until(() => double.stats().eofs === 1);
   });
+  it('finalize (VAD silence) flushes the words heard so far as a final with eof, then the next audio goes on over a new connection, as one stream', async () => {
+    const rec = recorder();
+    const before = double.stats();
+    const stream = new VoskProvider(new Map([['en-US', url]])).open(spec, rec.handlers);
+    stream.write(Buffer.alloc(4_000, 1)); // one word: not an utterance yet
+    await until(() => rec.results.length === 1);
+    expect(rec.results[0]).toMatchObject({ isFinal: false });
+    stream.finalize();
+    await until(() => rec.results.some((r) => r.isFinal));
+    const final = rec.results.find((r) => r.isFinal)!;
+    expect(final.text).toBe(rec.results[0]!.text);
+    stream.finalize(); // nothing heard since: no second eof, no new connection
+    for (let i = 0; i < 2; i++) stream.write(Buffer.alloc(4_000, 1));
+    await until(() => rec.results.filter((r) => r.isFinal).length === 2);
+    expect(double.stats().connections - before.connections).toBe(2);
+    expect(double.stats().eofs - before.eofs).toBe(1);
+    expect(rec.opened).toBe(1);
+    expect(rec.closed).toBe(0);
+    expect(rec.errors).toEqual([]);
+    stream.close();
+    await until(() => rec.closed === 1);
+    expect(rec.errors).toEqual([]);
+  });
 });
