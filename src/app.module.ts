@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.js';
 import { AppSettingsModule } from './app-settings/app-settings.module.js';
 import { AppWsModule } from './app-ws/app-ws.module.js';
+import { AudioStreamModule } from './audio-stream/audio-stream.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
         IngestCallbacksModule,
         WebviewAuthModule,
         WebUiModule,
+        AudioStreamModule,
       ],
       providers: [
         {

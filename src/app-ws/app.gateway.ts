@@ -51,6 +51,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     ws.on(
       'message',
       conn.wrap((data: Buffer, isBinary: boolean) => {
+        if (isBinary && bound !== null) return this.handler.binary(bound, ws, data);
         const msg = this.handler.parse(ws, data, isBinary);
         if (msg === null) return;
         if (bound !== null) {

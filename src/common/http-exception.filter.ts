@@ -6,6 +6,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   APP_NOT_FOUND: HttpStatus.NOT_FOUND,
   USER_NOT_FOUND: HttpStatus.NOT_FOUND,
   SESSION_NOT_FOUND: HttpStatus.NOT_FOUND,
+  STREAM_NOT_FOUND: HttpStatus.NOT_FOUND,
   APP_NOT_RUNNING: HttpStatus.CONFLICT,
   CONFLICT: HttpStatus.CONFLICT,
   START_FAILED: HttpStatus.BAD_GATEWAY,

@@ -37,6 +37,10 @@ export interface AppConfig {
   recentAudioSeconds: number;
   media: MediaConfig;
   photoTimeoutMs: number;
+  /** Per app output audio stream: bytes kept for players, and a slow player's backlog limit. */
+  audioStreamBufferBytes: number;
+  audioStreamIdleMs: number;
+  toolCallTimeoutMs: number;
   appMessagesPerSecond: number;
   /** Upper bound of a graceful shutdown (SIGTERM → exit). */
   shutdownDrainMs: number;

@@ -66,6 +66,8 @@ export class TrackedSocket {
   private droppedTotal = 0;
   private identity: Record<string, unknown>;
   private closed = false;
+  /** An identified app socket's binary frames (SDK 3 output audio) pass unlimited, like glasses audio. */
+  private binaryAdmitted = false;
 
   constructor(
     readonly gateway: Gateway,
@@ -86,7 +88,8 @@ export class TrackedSocket {
   }
 
   /**
-   * Wraps the socket's message listener: glasses audio (binary) passes straight through and is counted;
+   * Wraps the socket's message listener: glasses audio (binary) passes straight through and is counted, and so
+   * does an identified app's binary (output audio, whose frames come as fast as the app's encoder writes);
    * every other frame is counted, rate limited (the first one dropped in a window gets `onLimited`, the
    * rest of that window is dropped quietly) and handled with this connection's id as the request context.
    */
@@ -96,6 +99,10 @@ export class TrackedSocket {
       if (isBinary && audio !== null) {
         audio.n++;
         audio.bytes += data.length;
+        listener(data, isBinary);
+        return;
+      }
+      if (isBinary && this.binaryAdmitted) {
         listener(data, isBinary);
         return;
       }
@@ -129,6 +136,8 @@ export class TrackedSocket {
   /** Adds who the socket speaks for once it is known (an app socket after its init). */
   identify(fields: Record<string, unknown>, message?: string): void {
     this.identity = { ...this.identity, ...fields };
+    // Only after authentication: before it, binary frames stay counted and rate limited.
+    if (this.gateway === 'app') this.binaryAdmitted = true;
     if (message)
       this.logger.log({ msg: message, event: `${this.gateway}.connected`, connId: this.id, ...this.identity });
   }
