@@ -283,7 +283,9 @@ describe('admin REST API', () => {
         expect(props, p).toHaveProperty(p);
       }
       expect([...props.appType.enum].sort()).toEqual([...APP_TYPES].sort());
-      expect(create!.required).toEqual(expect.arrayContaining(['packageName', 'name', 'publicUrl']));
+      expect(create!.required).toEqual(expect.arrayContaining(['packageName', 'publicUrl']));
+      // An app_config.json may leave the name out: it defaults to the package name.
+      expect(create!.required).not.toContain('name');
       expect(schemas.PermissionDto?.properties?.type?.enum).toEqual([...PERMISSION_TYPES]);
       expect(schemas.HardwareRequirementDto?.properties?.level?.enum).toEqual(['REQUIRED', 'OPTIONAL']);
       const body = (doc.paths['/api/admin/apps']!.post as any).requestBody.content['application/json'].schema;
@@ -650,7 +652,7 @@ describe('admin REST API', () => {
     });
 
     it('missing required fields and an empty body → 400', async () => {
-      await rejected({}, [/packageName/, /name/, /publicUrl/]);
+      await rejected({}, [/packageName/, /publicUrl/]);
       await rejected({ name: 'x' }, [/packageName/, /publicUrl/]);
     });
 
