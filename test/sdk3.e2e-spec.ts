@@ -116,6 +116,13 @@ describe('SDK 3 (3.0.0-hono.8 under Bun) and SDK 2.1.29 apps on one cloud', () =
     // Meanwhile the 2.1.29 app, which never pings, got no pong (it would log it as an unrecognized type).
     expect(seen2.pongs).toBe(0);
     expect(seen2.errors).toEqual([]);
+    // A telemetry request is a message the 3.x app knows (it then uploads over https, which this test cloud is not).
+    const asked = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${app3.packageName}/telemetry`, {
+      windowMs: 60_000,
+    });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await app3.state()).errors).toEqual([]);
   });
 
   it("relays the 3.x app's output audio stream to the phone as chunked MP3 while it is written", async () => {
@@ -246,6 +253,49 @@ describe('SDK 3 (3.0.0-hono.8 under Bun) and SDK 2.1.29 apps on one cloud', () =
       expect(bytes[0]).toBe(136); // chunks 0..135 were dropped
       expect(bytes[bytes.length - 1]).toBe(200);
       expect((await fetch(ready.streamUrl)).status).toBe(404);
+    });
+
+    it('request_telemetry carries a one-time upload token; the logs the app uploads with it are kept for the operator', async () => {
+      const { user, pkg } = await rawSetup();
+      const socket = raw.sockets[0]!;
+      const from = socket.messages.length;
+      const asked = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/telemetry`, { windowMs: 5000 });
+      expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+      const req = await socket.next((m) => m.type === 'request_telemetry', 3000, from);
+      expect(req).toMatchObject({ incidentId: asked.body.incidentId, windowMs: 5000, sessionId: `${user}-${pkg}` });
+      expect(req.uploadToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // What the SDK posts (AppSession.handleTelemetryRequest).
+      const upload = (token: string, body: Record<string, unknown> = {}) =>
+        fetch(`${cloud.url}/api/incidents/${req.incidentId}/logs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            type: 'telemetry_response',
+            incidentId: req.incidentId,
+            packageName: pkg,
+            logs: [{ timestamp: Date.now(), level: 'warn', message: 'disk almost full', source: 'app' }],
+            metadata: { bufferSize: 1 },
+            ...body,
+          }),
+        });
+      expect((await upload('not-the-token')).status).toBe(401);
+      expect((await upload(req.uploadToken, { packageName: 'com.example.other' })).status).toBe(403);
+      expect((await upload(req.uploadToken, { logs: [{ level: 'loud' }] })).status).toBe(400);
+      const ok = await upload(req.uploadToken);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ success: true, stored: 1 });
+      expect((await upload(req.uploadToken)).status).toBe(401); // one upload per token
+      const incident = await cloud.admin('GET', `/api/admin/incidents/${req.incidentId}`);
+      expect(incident.body).toMatchObject({
+        userId: user,
+        packageName: pkg,
+        metadata: { bufferSize: 1 },
+        logs: [{ level: 'warn', message: 'disk almost full', source: 'app' }],
+      });
+      expect(incident.body.uploadedAt).not.toBeNull();
+      // Only a running app can be asked.
+      const other = await cloud.admin('POST', `/api/admin/sessions/${user}/apps/com.example.notthere/telemetry`, {});
+      expect(other.status).toBe(409);
     });
 
     it('ends a stream that gets no frame for AUDIO_STREAM_IDLE_MS', async () => {

@@ -8,6 +8,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SESSION_NOT_FOUND: HttpStatus.NOT_FOUND,
   STREAM_NOT_FOUND: HttpStatus.NOT_FOUND,
   TOOL_NOT_FOUND: HttpStatus.NOT_FOUND,
+  INCIDENT_NOT_FOUND: HttpStatus.NOT_FOUND,
   TOOL_CALL_FAILED: HttpStatus.BAD_GATEWAY, // the app's /tool failed or did not answer
   APP_NOT_RUNNING: HttpStatus.CONFLICT,
   CONFLICT: HttpStatus.CONFLICT,
