@@ -5,7 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# --omit=optional: the one optional package is the Bun binary the SDK 3 tests run apps with.
+RUN npm run build && npm prune --omit=dev --omit=optional
 
 FROM node:22-bookworm-slim
 # espeak-ng: the speech synthesis behind session.audio.speak() (without it every speak() answers 503).

@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.js';
 import { AppSettingsModule } from './app-settings/app-settings.module.js';
 import { AppWsModule } from './app-ws/app-ws.module.js';
+import { AudioStreamModule } from './audio-stream/audio-stream.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClientApiModule } from './client-api/client-api.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
@@ -47,6 +48,7 @@ export class AppModule {
         WebUiModule,
         PhoneAuthModule,
         ClientApiModule,
+        AudioStreamModule,
       ],
       providers: [
         {

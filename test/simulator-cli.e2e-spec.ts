@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateToneHz, floatToPcm16, pcmToWav, synthesizeSpeech } from '../src/simulator/cli/audio.js';
 import { freePort, startCloud, type TestCloud } from './support/cloud.js';
-import { eventually } from './support/sdk-app.js';
+import { eventually, serveSdkApp } from './support/sdk-app.js';
 import { REPO_ROOT, runSimCli, startExampleApp, type ExampleAppHandle } from './support/sim-harness.js';
 
 /**
@@ -123,6 +123,52 @@ describe('simulator CLI: scripts against the real cloud and an SDK app', () => {
     expect(run.stderr).toMatch(
       /^FAIL: step 2 \(expect_display: "Button: long", line 2\) failed after 1 passed: no main view display matched \/Button: long\/ within 1500 ms — seen instead: the main view shows "Button: short press #\d+"/,
     );
+  });
+
+  it("runs tool: steps against the app's onToolCall, checks the reply, and exits 1 on a reply that does not match", async () => {
+    const user = 'cli-tool@example.com';
+    const { app } = await serveSdkApp(
+      cloud,
+      {
+        packageName: 'com.example.toolcli',
+        appType: 'standard',
+        tools: [
+          {
+            id: 'greet',
+            description: 'Greets someone',
+            parameters: { name: { type: 'string', description: 'Who', required: true } },
+          },
+        ],
+      },
+      [user],
+      () => undefined,
+      {
+        onToolCall: async (call) => {
+          const name = String(call.toolParameters.name);
+          call.activeSession?.layouts.showTextWall(`tool: ${name}`);
+          return `Hello ${name}`;
+        },
+      },
+    );
+    try {
+      const path = await script(
+        'tool.yaml',
+        [
+          '- tool: {id: greet, params: {name: Ada}, expect_reply: "^Hello Ada$"}',
+          '- expect_display: "tool: Ada"',
+          '- tool: {id: greet, params: {name: Bob}, expect_reply: "Goodbye"}',
+        ].join('\n'),
+      );
+      const run = await runSimCli([...base(user), '--app', 'com.example.toolcli', '--script', path]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout).toMatch(/↳ greet replied "Hello Ada"/);
+      expect(run.stdout).toMatch(/✓ 1\. tool: /);
+      expect(run.stdout).toMatch(/✓ 2\. expect_display: "tool: Ada"/);
+      expect(run.stdout).toMatch(/✗ 3\. tool: /);
+      expect(run.stdout).toMatch(/the reply of greet did not match \/Goodbye\/\n\s+seen instead: "Hello Bob"/);
+    } finally {
+      await app.close();
+    }
   });
 
   it('takes the admin key from <DATA_DIR>/secrets.json when no key is given', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AppSession } from '@mentra/sdk';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { APP_REPOSITORY, type AppRepository } from '../src/persistence/persisten
 import { estimateToneHz, pcmToWav, sinePcm } from '../src/simulator/cli/audio.js';
 import { SimulatedGlasses, UpgradeRefusedError } from '../src/simulator/index.js';
 import { freePort, startCloud, type TestCloud } from './support/cloud.js';
-import { eventually } from './support/sdk-app.js';
+import { eventually, startSdkApp } from './support/sdk-app.js';
 import { REPO_ROOT, startExampleApp, type ExampleAppHandle } from './support/sim-harness.js';
 
 /**
@@ -417,6 +418,65 @@ describe('web simulator and developer console in Chromium', () => {
     }
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.close();
+  }, 90_000);
+
+  it("the developer console registers an app from its uploaded app_config.json and calls the app's tool", async () => {
+    const calls: Array<{ toolId: string; userId: string }> = [];
+    const toolApp = await startSdkApp('com.example.consoletools', 'not-needed-for-tools', () => undefined, {
+      onToolCall: async (call) => {
+        calls.push({ toolId: call.toolId, userId: call.userId });
+        return `my_tool_name ran for ${call.userId}`;
+      },
+    });
+    try {
+      const page = await openPage('/console');
+      await signIn(page);
+      // A pasted config that is not JSON is refused in the page.
+      await page.fill('#c-package', 'com.example.consoletools');
+      await page.fill('#c-url', toolApp.url);
+      await page.fill('#c-json', '{not json');
+      await page.click('#c-submit');
+      await page.waitForFunction(() => /not valid JSON/.test(document.querySelector('#config-error')!.textContent!));
+      // The uploaded file fills the box; registering sends it unchanged with the package name and URL.
+      await page.setInputFiles(
+        '#c-file',
+        fileURLToPath(new URL('./fixtures/extended-example-app_config.json', import.meta.url)),
+      );
+      await page.waitForFunction(() => document.querySelector('#c-json')!.value.includes('my_tool_name'));
+      await page.click('#c-submit');
+      await page.waitForFunction(() =>
+        /consoletools\) is registered with 1 tool/.test(document.querySelector('#key-title')!.textContent!),
+      );
+      const stored = await cloud.admin('GET', '/api/admin/apps/com.example.consoletools');
+      expect(stored.body).toMatchObject({
+        publicUrl: toolApp.url,
+        description: 'A extended example app that shows how to use AugmentOS.',
+        tools: [{ id: 'my_tool_name', activationPhrases: ['my tool name', 'use my tool'] }],
+      });
+      expect((await cloud.admin('PUT', `/api/admin/users/${USERS.console}/apps/com.example.consoletools`)).status).toBe(
+        200,
+      );
+
+      await page.fill('#t-user', USERS.console);
+      await page.waitForFunction(() =>
+        [...document.querySelector('#t-app')!.options].some(
+          (o: { value: string }) => o.value === 'com.example.consoletools',
+        ),
+      );
+      await page.selectOption('#t-app', 'com.example.consoletools');
+      await page.selectOption('#t-tool', 'my_tool_name');
+      await page.click('#t-submit');
+      await page.waitForSelector('[data-testid="tool-result"]:not([hidden])');
+      expect(await page.textContent('[data-testid="tool-result"]')).toBe(
+        `my_tool_name → my_tool_name ran for ${USERS.console}`,
+      );
+      expect(calls).toEqual([{ toolId: 'my_tool_name', userId: USERS.console }]);
+      await page.screenshot({ path: join(OUTPUT, 'console-tools.png'), fullPage: true });
+      expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+      await page.close();
+    } finally {
+      await toolApp.close();
+    }
   }, 90_000);
 });
 

@@ -1,5 +1,6 @@
-// /console: the developer console over the admin API — register apps (key shown once), rotate
-// keys, install apps for users, and see who runs each app and how its last start went.
+// /console: the developer console over the admin API — register apps (key shown once; from the form or from
+// the app's own app_config.json), rotate keys, install apps for users, call an app's tools, and see who runs
+// each app and how its last start went.
 
 import { $, api, ApiError, auth, h, loadMeta, seg, timeAgo } from './common.js';
 
@@ -74,6 +75,19 @@ function wire() {
     register();
   });
   $('#refresh').addEventListener('click', () => refresh());
+  $('#config-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    registerFromConfig();
+  });
+  $('#c-file').addEventListener('change', async () => {
+    const file = $('#c-file').files[0];
+    if (file) $('#c-json').value = await file.text();
+  });
+  $('#tool-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    callTool();
+  });
+  $('#t-app').addEventListener('change', () => renderToolChoices());
   $('#key-copy').addEventListener('click', () =>
     navigator.clipboard?.writeText($('#key-value').textContent).catch(() => undefined),
   );
@@ -162,6 +176,107 @@ async function register() {
   }
 }
 
+/** app_config.json as published, plus packageName and publicUrl: the cloud takes it unchanged. */
+async function registerFromConfig() {
+  $('#config-error').textContent = '';
+  const packageName = $('#c-package').value.trim();
+  const publicUrl = $('#c-url').value.trim();
+  const problems = [];
+  if (!PACKAGE_NAME.test(packageName))
+    problems.push('Package name: 1-128 letters, digits, ".", "_" or "-" (e.g. com.example.notes)');
+  if (!/^https?:\/\/[^\s?#]+$/.test(publicUrl)) problems.push('Public URL: an http(s) URL without query or fragment');
+  let config = null;
+  try {
+    config = JSON.parse($('#c-json').value);
+    if (!config || typeof config !== 'object' || Array.isArray(config))
+      problems.push('app_config.json must be a JSON object');
+  } catch (err) {
+    problems.push(`app_config.json is not valid JSON: ${err.message}`);
+  }
+  if (problems.length) {
+    $('#config-error').textContent = problems.join('\n');
+    return;
+  }
+  $('#c-submit').disabled = true;
+  try {
+    const created = await api(
+      'POST',
+      '/api/admin/apps',
+      { ...config, packageName, publicUrl },
+      `Registering ${packageName} from its app_config.json`,
+    );
+    const tools = created.app.tools?.length ? ` with ${created.app.tools.length} tool(s)` : '';
+    showKey(`${created.app.name} (${created.app.packageName}) is registered${tools}.`, packageName, created.apiKey);
+    $('#config-form').reset();
+    await refresh();
+  } catch (err) {
+    $('#config-error').textContent = err.message;
+  } finally {
+    $('#c-submit').disabled = false;
+  }
+}
+
+/** Apps that declare tools, kept from the last refresh for the tool form. */
+let toolApps = [];
+
+function renderToolApps(apps) {
+  toolApps = apps.filter((a) => Array.isArray(a.tools) && a.tools.length > 0);
+  const select = $('#t-app');
+  const chosen = select.value;
+  select.replaceChildren(
+    ...(toolApps.length
+      ? toolApps.map((a) => h('option', { value: a.packageName, selected: a.packageName === chosen }, a.packageName))
+      : [h('option', { value: '' }, 'no app declares tools')]),
+  );
+  renderToolChoices();
+}
+
+function renderToolChoices() {
+  const app = toolApps.find((a) => a.packageName === $('#t-app').value);
+  const select = $('#t-tool');
+  const chosen = select.value;
+  select.replaceChildren(
+    ...(app ? app.tools : []).map((t) =>
+      h('option', { value: t.id, selected: t.id === chosen, title: t.description }, t.id),
+    ),
+  );
+}
+
+async function callTool() {
+  $('#tool-error').textContent = '';
+  const userId = $('#t-user').value.trim();
+  const packageName = $('#t-app').value;
+  const toolId = $('#t-tool').value;
+  if (!userId || !packageName || !toolId) {
+    $('#tool-error').textContent = 'Choose a user, an app that declares tools and one of its tools';
+    return;
+  }
+  let toolParameters;
+  try {
+    toolParameters = JSON.parse($('#t-params').value.trim() || '{}');
+  } catch (err) {
+    $('#tool-error').textContent = `Parameters are not valid JSON: ${err.message}`;
+    return;
+  }
+  $('#t-submit').disabled = true;
+  try {
+    const r = await api(
+      'POST',
+      `/api/admin/sessions/${seg(userId)}/apps/${seg(packageName)}/tools/${seg(toolId)}`,
+      { toolParameters },
+      `Calling ${toolId} of ${packageName}`,
+    );
+    $('#tool-result').textContent =
+      `${toolId} → ${typeof r.reply === 'string' ? r.reply : JSON.stringify(r.reply)}` +
+      (r.appRunning ? ' (the app is running for this user)' : '');
+    $('#tool-result').hidden = false;
+  } catch (err) {
+    $('#tool-error').textContent = err.message;
+  } finally {
+    $('#t-submit').disabled = false;
+  }
+}
+
 function showKey(title, packageName, apiKey) {
   $('#key-title').textContent = title;
   $('#key-value').textContent = apiKey;
@@ -188,6 +303,7 @@ async function refresh() {
   }
   $('#apps-error').textContent = '';
   renderApps(apps, sessions);
+  renderToolApps(apps);
   renderSessions(sessions);
 }
 
@@ -367,7 +483,13 @@ function renderApps(apps, sessions) {
             )
           : null,
       ),
-      h('td', {}, app.appType, h('div', { class: 'sub' }, needs.join(', ') || 'no permissions')),
+      h(
+        'td',
+        {},
+        app.appType,
+        h('div', { class: 'sub' }, needs.join(', ') || 'no permissions'),
+        app.tools?.length ? h('div', { class: 'sub' }, `tools: ${app.tools.map((t) => t.id).join(', ')}`) : null,
+      ),
       h('td', {}, runners.length ? runners.join(', ') : h('span', { class: 'muted' }, 'nobody')),
       h('td', {}, lastStartCell(starts)),
       h(

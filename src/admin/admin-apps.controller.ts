@@ -26,6 +26,8 @@ import { assertStorable } from '../persistence/key.guard.js';
 import {
   APP_REPOSITORY,
   DuplicateKeyError,
+  type AppPreviewImage,
+  type AppTool,
   USER_REPOSITORY,
   type AppRepository,
   type UserRepository,
@@ -52,11 +54,12 @@ export class AdminAppsController {
   @ApiCreatedResponse({ type: CreatedAppView })
   async create(@Body() dto: CreateAppDto): Promise<CreatedAppView> {
     assertStorableSettings(dto.settings);
+    assertUniqueToolIds(dto.tools);
     const apiKey = generateApiKey();
     try {
       const app = await this.apps.create({
         packageName: dto.packageName,
-        name: dto.name,
+        name: dto.name ?? dto.packageName,
         // Optional fields sent as null are absent, not stored as null.
         description: dto.description ?? undefined,
         publicUrl: dto.publicUrl.replace(/\/+$/, ''),
@@ -66,6 +69,12 @@ export class AdminAppsController {
         permissions: (dto.permissions ?? []).map((p) => ({ ...p })),
         hardwareRequirements: (dto.hardwareRequirements ?? []).map((h) => ({ ...h })),
         settings: (dto.settings ?? []).map((s) => ({ ...s })),
+        // Stored as given: JSON copies, so no DTO class instances reach the store.
+        ...(dto.tools !== undefined ? { tools: JSON.parse(JSON.stringify(dto.tools)) as AppTool[] } : {}),
+        ...(dto.version !== undefined && dto.version !== null ? { version: dto.version } : {}),
+        ...(dto.previewImages !== undefined
+          ? { previewImages: JSON.parse(JSON.stringify(dto.previewImages)) as AppPreviewImage[] }
+          : {}),
         hashedApiKey: sha256Hex(apiKey),
       });
       return { app: AppView.of(app), apiKey };
@@ -102,6 +111,7 @@ export class AdminAppsController {
     if (dto.packageName !== undefined && dto.packageName !== packageName)
       throw new CloudError('MALFORMED_MESSAGE', 'packageName cannot be changed');
     assertStorableSettings(dto.settings);
+    assertUniqueToolIds(dto.tools);
     const { packageName: _ignored, ...patch } = dto;
     if (patch.publicUrl) patch.publicUrl = patch.publicUrl.replace(/\/+$/, '');
     const app = await this.apps.update(packageName, JSON.parse(JSON.stringify(patch)) as typeof patch);
@@ -143,5 +153,20 @@ function assertStorableSettings(settings: unknown): void {
     if (err instanceof TypeError)
       throw new BadRequestException({ statusCode: 400, code: 'BAD_REQUEST', message: [err.message] });
     throw err;
+  }
+}
+
+/** Tools are called by id: two with one id would make the call ambiguous. */
+function assertUniqueToolIds(tools: { id: string }[] | undefined | null): void {
+  if (!tools) return;
+  const seen = new Set<string>();
+  for (const t of tools) {
+    if (seen.has(t.id))
+      throw new BadRequestException({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        message: [`tool id ${t.id} appears twice`],
+      });
+    seen.add(t.id);
   }
 }

@@ -1,13 +1,23 @@
 import { Module } from '@nestjs/common';
 import { SessionModule } from '../session/session.module.js';
+import { ToolsModule } from '../tools/tools.module.js';
+import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { AdminAppsController } from './admin-apps.controller.js';
 import { AdminSessionsController } from './admin-sessions.controller.js';
+import { AdminToolsController } from './admin-tools.controller.js';
+import { AdminIncidentsController } from './admin-incidents.controller.js';
 import { AdminUsersController } from './admin-users.controller.js';
 import { AdminGuard } from './admin.guard.js';
 
 @Module({
-  imports: [SessionModule],
-  controllers: [AdminAppsController, AdminUsersController, AdminSessionsController],
+  imports: [SessionModule, ToolsModule, TelemetryModule],
+  controllers: [
+    AdminAppsController,
+    AdminUsersController,
+    AdminSessionsController,
+    AdminToolsController,
+    AdminIncidentsController,
+  ],
   providers: [AdminGuard],
 })
 export class AdminModule {}

@@ -75,6 +75,13 @@ export class AppMessageHandler {
         return this.result(ws, session.audio.play(packageName, msg));
       case 'audio_stop_request':
         return this.result(ws, session.audio.stop(packageName, msg));
+      case 'audio_stream_start':
+        return this.result(ws, session.audioOutput.start(packageName, msg));
+      case 'audio_stream_end':
+        return this.result(ws, session.audioOutput.end(packageName, msg));
+      case 'ping':
+        // SDK 3 apps ping every 15 s; only they get a pong (SDK 2.1.29 would log it as unknown).
+        return this.send(ws, { type: 'pong', timestamp: new Date().toISOString() });
       case 'rgb_led_control':
         return this.result(ws, session.phone.led(packageName, msg));
       case 'request_wifi_setup':
@@ -120,6 +127,11 @@ export class AppMessageHandler {
     }
   }
 
+  /** A binary frame of an initialized app: output audio (SDK 3), the only binary an app sends. */
+  binary(bound: BoundApp, ws: WebSocket, data: Buffer): void {
+    this.result(ws, bound.session.audioOutput.frame(bound.packageName, data));
+  }
+
   private result(
     ws: WebSocket,
     r: { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string },
@@ -161,7 +173,7 @@ export class AppMessageHandler {
 
   parse(ws: WebSocket, data: Buffer, isBinary: boolean): TypedMessage | null {
     if (isBinary) {
-      this.error(ws, 'MALFORMED_MESSAGE', 'Binary frames are not accepted on /app-ws');
+      this.error(ws, 'MALFORMED_MESSAGE', 'Binary frames are accepted on /app-ws only after init (output audio)');
       return null;
     }
     if (data.length > this.config.maxMessageBytes) {

@@ -124,6 +124,8 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
       'message',
       conn.wrap((data: Buffer, isBinary: boolean) => {
         if (bound !== null) {
+          // After the init, binary frames are an SDK 3 app's output audio.
+          if (isBinary) return this.handler.binary(bound, ws, data);
           const msg = this.handler.parse(ws, data, isBinary);
           if (msg === null) return;
           try {

@@ -6,6 +6,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   APP_NOT_FOUND: HttpStatus.NOT_FOUND,
   USER_NOT_FOUND: HttpStatus.NOT_FOUND,
   SESSION_NOT_FOUND: HttpStatus.NOT_FOUND,
+  STREAM_NOT_FOUND: HttpStatus.NOT_FOUND,
+  TOOL_NOT_FOUND: HttpStatus.NOT_FOUND,
+  INCIDENT_NOT_FOUND: HttpStatus.NOT_FOUND,
+  TOOL_CALL_FAILED: HttpStatus.BAD_GATEWAY, // the app's /tool failed or did not answer
   APP_NOT_RUNNING: HttpStatus.CONFLICT,
   CONFLICT: HttpStatus.CONFLICT,
   START_FAILED: HttpStatus.BAD_GATEWAY,

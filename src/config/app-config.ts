@@ -260,6 +260,28 @@ export class EnvSchema {
   @Min(100)
   PHOTO_TIMEOUT_MS: number = 25_000;
 
+  /** Bytes of an app's output audio stream kept for the phone's player (oldest dropped past it); also a slow player's backlog limit. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(16_384)
+  @Max(64 * 1024 * 1024)
+  AUDIO_STREAM_BUFFER_BYTES: number = 1024 * 1024;
+
+  /** An app output audio stream that receives no frame for this long is ended (the app or its socket went away). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  AUDIO_STREAM_IDLE_MS: number = 60_000;
+
+  /** How long an admin tool call waits for the app's `/tool` answer. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  TOOL_CALL_TIMEOUT_MS: number = 20_000;
+
   /** Managed streaming through nginx-rtmp: where the glasses publish (`rtmp://host:1935/live`). */
   @IsOptional()
   @Transform(emptyToUndefined)
@@ -555,6 +577,9 @@ export const ENV_KEYS = [
   'STREAM_RESTART_BASE_MS',
   'STREAM_RESTART_MAX_MS',
   'PHOTO_TIMEOUT_MS',
+  'AUDIO_STREAM_BUFFER_BYTES',
+  'AUDIO_STREAM_IDLE_MS',
+  'TOOL_CALL_TIMEOUT_MS',
   'MANAGED_RTMP_INGEST_URL',
   'MANAGED_HLS_BASE_URL',
   'MANAGED_DASH_BASE_URL',

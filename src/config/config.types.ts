@@ -41,6 +41,10 @@ export interface AppConfig {
   recentAudioSeconds: number;
   media: MediaConfig;
   photoTimeoutMs: number;
+  /** Per app output audio stream: bytes kept for players, and a slow player's backlog limit. */
+  audioStreamBufferBytes: number;
+  audioStreamIdleMs: number;
+  toolCallTimeoutMs: number;
   appMessagesPerSecond: number;
   /** App-to-app rooms one user may be in per package. */
   maxAppRoomsPerUser: number;

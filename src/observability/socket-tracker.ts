@@ -83,6 +83,8 @@ export class TrackedSocket {
   private flooded = false;
   private identity: Record<string, unknown>;
   private closed = false;
+  /** An identified app socket's binary frames (SDK 3 output audio) pass unlimited, like glasses audio. */
+  private binaryAdmitted = false;
 
   constructor(
     readonly gateway: Gateway,
@@ -107,7 +109,8 @@ export class TrackedSocket {
 
   /**
    * Wraps the socket's message listener: glasses audio (binary) is limited to its own per-second rate (the excess
-   * is dropped and counted, a flood closes the socket), counted and passed straight on; every other frame is
+   * is dropped and counted, a flood closes the socket), counted and passed straight on; an identified app's binary
+   * (output audio, whose frames come as fast as the app's encoder writes) passes straight on; every other frame is
    * counted, rate limited (the first one dropped in a window gets `onLimited`, the rest of that window is dropped
    * quietly) and handled with this connection's id as the request context.
    */
@@ -123,6 +126,10 @@ export class TrackedSocket {
         }
         audio.n++;
         audio.bytes += data.length;
+        listener(data, isBinary);
+        return;
+      }
+      if (isBinary && this.binaryAdmitted) {
         listener(data, isBinary);
         return;
       }
@@ -182,6 +189,8 @@ export class TrackedSocket {
   /** Adds who the socket speaks for once it is known (an app socket after its init). */
   identify(fields: Record<string, unknown>, message?: string): void {
     this.identity = { ...this.identity, ...fields };
+    // Only after authentication: before it, binary frames stay counted and rate limited.
+    if (this.gateway === 'app') this.binaryAdmitted = true;
     if (message)
       this.logger.log({ msg: message, event: `${this.gateway}.connected`, connId: this.id, ...this.identity });
   }

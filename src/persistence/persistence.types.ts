@@ -48,6 +48,29 @@ export interface AppSettingSchemaEntry {
   [extra: string]: unknown;
 }
 
+/** A tool an app declares (its `app_config.json` `tools`): what the SDK's `onToolCall` answers. */
+export interface AppToolParameter {
+  type: 'string' | 'number' | 'boolean';
+  description: string;
+  enum?: string[];
+  required?: boolean;
+}
+
+export interface AppTool {
+  id: string;
+  description: string;
+  activationPhrases?: string[];
+  parameters?: Record<string, AppToolParameter>;
+}
+
+/** A store screenshot an app config lists. */
+export interface AppPreviewImage {
+  url: string;
+  orientation?: 'landscape' | 'portrait';
+  order?: number;
+  imageId?: string;
+}
+
 export interface SettingValue {
   key: string;
   value: unknown;
@@ -64,6 +87,11 @@ export interface AppRecord {
   permissions: AppPermission[];
   hardwareRequirements: HardwareRequirement[];
   settings: AppSettingSchemaEntry[];
+  /** Absent when the app declares none. */
+  tools?: AppTool[];
+  /** The app's own version string, as its app_config.json says. */
+  version?: string;
+  previewImages?: AppPreviewImage[];
   /** Lowercase hex sha256 of the API key; the key itself is never stored. */
   hashedApiKey: string;
   createdAt: Date;

@@ -32,10 +32,20 @@ const PATCHABLE_APP_FIELDS = [
   'permissions',
   'hardwareRequirements',
   'settings',
+  'tools',
+  'version',
+  'previewImages',
   'hashedApiKey',
 ] as const satisfies readonly (keyof AppPatch)[];
 
-const OPTIONAL_APP_FIELDS = ['description', 'webviewURL', 'logoURL'] as const satisfies readonly (keyof AppRecord)[];
+const OPTIONAL_APP_FIELDS = [
+  'description',
+  'webviewURL',
+  'logoURL',
+  'version',
+  'tools',
+  'previewImages',
+] as const satisfies readonly (keyof AppRecord)[];
 
 export function toAppRecord(doc: StoredApp): AppRecord {
   const record: AppRecord = {
@@ -55,7 +65,7 @@ export function toAppRecord(doc: StoredApp): AppRecord {
   // Absent optional fields stay absent (not `undefined`) so records compare equal across stores.
   for (const field of OPTIONAL_APP_FIELDS) {
     const value = doc[field];
-    if (value !== undefined && value !== null) record[field] = value;
+    if (value !== undefined && value !== null) Object.assign(record, { [field]: value });
   }
   return structuredClone(record);
 }
@@ -107,7 +117,7 @@ export function buildAppDocument(app: NewApp, now: Date): StoredApp {
     updatedAt: now,
   };
   for (const field of OPTIONAL_APP_FIELDS) {
-    if (app[field] !== undefined) doc[field] = app[field];
+    if (app[field] !== undefined) Object.assign(doc, { [field]: app[field] });
   }
   assertStorable(doc, 'app');
   return structuredClone(doc);

@@ -54,6 +54,16 @@ export function newApp(packageName: string, overrides: Partial<NewApp> = {}): Ne
       },
       { type: 'slider', key: 'volume', label: 'Volume', min: 0, max: 10, step: 1, defaultValue: 5 },
     ],
+    tools: [
+      {
+        id: 'add_note',
+        description: 'Adds a note',
+        activationPhrases: ['add a note'],
+        parameters: { text: { type: 'string', description: 'The note', required: true } },
+      },
+      { id: 'empty_params', description: 'No parameters', parameters: {} },
+    ],
+    version: '1.2.3',
     hashedApiKey: 'a'.repeat(64),
     ...overrides,
   };
@@ -130,7 +140,14 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
       });
 
       it('leaves absent optional fields absent', async () => {
-        const { description: _d, webviewURL: _w, logoURL: _l, ...bare } = newApp('com.example.bare');
+        const {
+          description: _d,
+          webviewURL: _w,
+          logoURL: _l,
+          tools: _t,
+          version: _v,
+          ...bare
+        } = newApp('com.example.bare');
         const created = await apps.create(bare);
         const found = await apps.findByPackageName('com.example.bare');
         for (const record of [created, found]) {
@@ -138,6 +155,8 @@ export function describeRepositoryContract(name: string, factory: RepositoryFact
           expect(record && 'description' in record).toBe(false);
           expect(record && 'webviewURL' in record).toBe(false);
           expect(record && 'logoURL' in record).toBe(false);
+          expect(record && 'tools' in record).toBe(false);
+          expect(record && 'version' in record).toBe(false);
         }
       });
 

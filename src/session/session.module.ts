@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module.js';
 import { AudioModule } from '../audio/audio.module.js';
+import { AudioOutputModule } from '../audio-stream/audio-output.module.js';
 import { CalendarModule } from '../calendar/calendar.module.js';
 import { DashboardModule } from '../dashboard/dashboard.module.js';
 import { DeviceModule } from '../device/device.module.js';
@@ -44,6 +45,7 @@ import { UserSession } from './user-session.js';
     StreamingModule,
     SessionEventsModule,
     UserSettingsModule,
+    AudioOutputModule,
   ],
   providers: [UserSession, SessionRegistry],
   exports: [SessionRegistry],

@@ -2,6 +2,7 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { AppManager } from '../apps/app-manager.js';
 import { AudioManager } from '../audio/audio-manager.js';
+import { AudioOutputManager } from '../audio-stream/audio-output-manager.js';
 import { CalendarManager } from '../calendar/calendar-manager.js';
 import { DashboardManager } from '../dashboard/dashboard-manager.js';
 import { DeviceManager } from '../device/device-manager.js';
@@ -72,6 +73,7 @@ export class UserSession {
     readonly video: VideoManager,
     readonly managedStreaming: ManagedStreamingManager,
     readonly userSettings: UserSettingsManager,
+    readonly audioOutput: AudioOutputManager,
   ) {}
 
   get userId(): string {

@@ -120,6 +120,8 @@ export class VideoManager {
       audio: obj(msg.audio),
       stream: obj(msg.stream),
       flash: true,
+      // SDK 3 apps may turn the start/stop sounds off; the glasses play them unless told otherwise.
+      sound: msg.sound !== false,
       timestamp: new Date().toISOString(),
     });
     return streamId;

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { AppServer, logger as sdkLogger, type AppSession } from '@mentra/sdk';
+import { AppServer, logger as sdkLogger, type AppSession, type ToolCall } from '@mentra/sdk';
 
 // The SDK logs at debug through pino-pretty; keep test output readable.
 sdkLogger.level = 'error';
@@ -14,11 +14,21 @@ export interface SdkAppHandle {
 
 export type OnSession = (session: AppSession, sessionId: string, userId: string) => void | Promise<void>;
 
+/** Optional overrides of other AppServer hooks. */
+export interface SdkAppHooks {
+  onToolCall?: (toolCall: ToolCall) => Promise<string | undefined>;
+}
+
 /**
  * A real, unmodified @mentra/sdk AppServer on a loopback port. `start()` is not used: it cannot be
  * closed (and `stop()` exits the process), so the SDK's own Express app is served here instead.
  */
-export async function startSdkApp(packageName: string, apiKey: string, onSession: OnSession): Promise<SdkAppHandle> {
+export async function startSdkApp(
+  packageName: string,
+  apiKey: string,
+  onSession: OnSession,
+  hooks: SdkAppHooks = {},
+): Promise<SdkAppHandle> {
   const sessions: AppSession[] = [];
   const stops: SdkAppHandle['stops'] = [];
   class TestApp extends AppServer {
@@ -29,6 +39,9 @@ export async function startSdkApp(packageName: string, apiKey: string, onSession
     protected override async onStop(sessionId: string, userId: string, reason: string): Promise<void> {
       stops.push({ sessionId, userId, reason });
       await super.onStop(sessionId, userId, reason);
+    }
+    protected override async onToolCall(toolCall: ToolCall): Promise<string | undefined> {
+      return hooks.onToolCall ? hooks.onToolCall(toolCall) : super.onToolCall(toolCall);
     }
   }
   const server = new TestApp({ packageName, apiKey, port: 0, healthCheck: true });
@@ -70,10 +83,11 @@ export async function serveSdkApp(
   registration: { packageName: string } & Record<string, unknown>,
   users: string[],
   onSession: OnSession,
+  hooks: SdkAppHooks = {},
 ): Promise<{ app: SdkAppHandle; apiKey: string }> {
   const { packageName } = registration;
   const apiKey = await cloud.registerApp({ publicUrl: 'http://127.0.0.1:9', ...registration }, users);
-  const app = await startSdkApp(packageName, apiKey, onSession);
+  const app = await startSdkApp(packageName, apiKey, onSession, hooks);
   const patched = await cloud.admin('PATCH', `/api/admin/apps/${packageName}`, { publicUrl: app.url });
   if (patched.status !== 200) {
     await app.close();

@@ -2,6 +2,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema } from 'mongoose';
 import type {
   AppPermission,
+  AppPreviewImage,
+  AppTool,
   AppSettingSchemaEntry,
   AppType,
   HardwareLevel,
@@ -85,6 +87,15 @@ export class AppEntity {
 
   @Prop({ type: [MongooseSchema.Types.Mixed], default: [] })
   settings!: AppSettingSchemaEntry[];
+
+  @Prop({ type: [MongooseSchema.Types.Mixed], default: undefined })
+  tools?: AppTool[];
+
+  @Prop({ type: String })
+  version?: string;
+
+  @Prop({ type: [MongooseSchema.Types.Mixed], default: undefined })
+  previewImages?: AppPreviewImage[];
 
   @Prop({ type: String })
   hashedApiKey!: string;

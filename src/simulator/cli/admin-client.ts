@@ -213,6 +213,22 @@ export class AdminClient {
     return r.body;
   }
 
+  /** Calls one of the app's declared tools for the user; resolves with what the app's onToolCall returned. */
+  async callTool(
+    userId: string,
+    packageName: string,
+    toolId: string,
+    toolParameters: Record<string, string | number | boolean>,
+  ): Promise<unknown> {
+    const r = await this.request<{ reply?: unknown; message?: unknown }>(
+      'POST',
+      `/api/admin/sessions/${encodeURIComponent(userId)}/apps/${encodeURIComponent(packageName)}/tools/${encodeURIComponent(toolId)}`,
+      { toolParameters },
+    );
+    if (r.status === 200) return r.body.reply ?? null;
+    throw new CloudRequestError(r.status, r.body, `Calling tool ${toolId} of ${packageName}`);
+  }
+
   /** A short-lived link to the web simulator for this user; null when the cloud has no web UI. */
   async simulatorLink(userId: string, model: string): Promise<{ url: string; path: string; expiresAt: string } | null> {
     const r = await this.request<{ url: string; path: string; expiresAt: string }>('POST', '/api/simulator/links', {

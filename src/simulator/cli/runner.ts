@@ -43,7 +43,11 @@ export async function prepareScript(
     try {
       if (step.kind === 'play') audio.set(step.index, await loadAudioFile(step.file));
       else if (step.kind === 'speak') audio.set(step.index, await synth(step.text));
-      else if ((step.kind === 'stop_app' || step.kind === 'start_app') && !step.packageName && opts.apps.length === 0) {
+      else if (
+        (step.kind === 'stop_app' || step.kind === 'start_app' || step.kind === 'tool') &&
+        !step.packageName &&
+        opts.apps.length === 0
+      ) {
         throw new Error(`${step.kind} needs a package name when no --app is given`);
       }
     } catch (err) {
@@ -150,6 +154,22 @@ export async function runSteps(session: SimSession, script: PreparedScript, out:
       case 'stop_app': {
         const pkg = step.packageName ?? session.opts.apps[0]!;
         if (!(await stopApp(session, pkg))) throw new Error(`${pkg} was not running`);
+        return;
+      }
+      case 'tool': {
+        const pkg = step.packageName ?? session.opts.apps[0]!;
+        let reply: unknown;
+        try {
+          reply = await session.admin.callTool(session.opts.userId, pkg, step.toolId, step.params);
+        } catch (err) {
+          throw new Error(`the tool call failed: ${(err as Error).message}`, { cause: err });
+        }
+        const text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+        if (step.expectReply && !step.expectReply.test(text))
+          throw new Error(
+            `the reply of ${step.toolId} did not match ${step.expectReply}\nseen instead: ${JSON.stringify(truncate(text, 200))}`,
+          );
+        out(`    ↳ ${step.toolId} replied ${JSON.stringify(truncate(text, 200))}`);
         return;
       }
       case 'expect_display':

@@ -157,6 +157,43 @@ describe('parseScript: clear errors, all at once, with lines', () => {
     );
   });
 
+  it('parses tool steps: a bare id, or id with app, params and an expected reply', () => {
+    const [bare, full] = parseScript(
+      [
+        '- tool: my_tool_name',
+        '- tool: {id: forecast, app: com.example.weather, params: {city: Oslo, days: 3, metric: true}, expect_reply: "^Oslo"}',
+      ].join('\n'),
+    );
+    expect(bare).toMatchObject({ kind: 'tool', toolId: 'my_tool_name', params: {}, label: 'tool: my_tool_name' });
+    expect(bare).not.toHaveProperty('packageName');
+    expect(full).toMatchObject({
+      kind: 'tool',
+      toolId: 'forecast',
+      packageName: 'com.example.weather',
+      params: { city: 'Oslo', days: 3, metric: true },
+    });
+    expect((full as Extract<Step, { kind: 'tool' }>).expectReply).toEqual(/^Oslo/);
+    expect(
+      problems(
+        [
+          '- tool',
+          '- tool: {app: com.example.x}',
+          '- tool: {id: t, params: [1]}',
+          '- tool: {id: t, params: {a: {b: 1}}}',
+          '- tool: {id: t, reply: x}',
+          '- tool: {id: t, expect_reply: "("}',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^line 1: step 1: tool needs a value: tool: my_tool/),
+      expect.stringMatching(/^line 2: step 2: tool needs an id/),
+      expect.stringMatching(/^line 3: step 3: tool: params must be a mapping, got a list/),
+      expect.stringMatching(/^line 4: step 4: tool: params\.a must be a string, number or boolean, got a mapping/),
+      expect.stringMatching(/^line 5: step 5: tool: unknown field reply/),
+      expect.stringMatching(/^line 6: step 6: invalid regular expression/),
+    ]);
+  });
+
   it('names the file in the error message', () => {
     expect(() => parseScript('- nope', { fileName: 'ci.yaml' })).toThrow(
       /^ci\.yaml: line 1: step 1: unknown step "nope"/,

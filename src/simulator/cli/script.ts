@@ -36,6 +36,13 @@ export type Step = StepBase &
     | { kind: 'touch'; gesture: string }
     | { kind: 'model'; model: string }
     | { kind: 'notification'; title: string; content: string; app?: string }
+    | {
+        kind: 'tool';
+        toolId: string;
+        packageName?: string;
+        params: Record<string, string | number | boolean>;
+        expectReply?: RegExp;
+      }
   );
 
 export type StepKind = Step['kind'];
@@ -58,6 +65,7 @@ export const STEP_SYNTAX: Record<StepKind, string> = {
   touch: 'touch: SWIPE_UP   (a gesture name)',
   model: 'model: g2   (switch the simulated glasses model)',
   notification: 'notification: {title: "Hi", content: "text", app: "Messages"}',
+  tool: 'tool: my_tool   (or {id: my_tool, app: com.example.app, params: {city: Oslo}, expect_reply: "regex"})',
 };
 
 const KINDS = Object.keys(STEP_SYNTAX) as StepKind[];
@@ -260,6 +268,37 @@ export function parseStep(raw: unknown, index = 1, line = 0, opts: ParseOptions 
         throw new Error('notification needs string title and content');
       if (o.app !== undefined && typeof o.app !== 'string') throw new Error('notification: app must be a string');
       return { ...base, kind: k, title: o.title, content: o.content, ...(o.app ? { app: o.app } : {}) };
+    }
+    case 'tool': {
+      if (!isPlainObject(arg)) return { ...base, kind: k, toolId: nonEmptyText(arg, k), params: {} };
+      const o = arg as Record<string, unknown>;
+      checkKeys(o, ['id', 'app', 'params', 'expect_reply'], k);
+      if (typeof o.id !== 'string' || !o.id.trim()) throw new Error('tool needs an id: {id: my_tool}');
+      if (o.app !== undefined && (typeof o.app !== 'string' || !o.app.trim()))
+        throw new Error('tool: app must be a package name');
+      const params: Record<string, string | number | boolean> = {};
+      if (o.params !== undefined) {
+        if (!isPlainObject(o.params)) throw new Error(`tool: params must be a mapping, got ${describe(o.params)}`);
+        for (const [name, v] of Object.entries(o.params as Record<string, unknown>)) {
+          if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+            throw new Error(`tool: params.${name} must be a string, number or boolean, got ${describe(v)}`);
+          params[name] = v;
+        }
+      }
+      let expectReply: RegExp | undefined;
+      if (o.expect_reply !== undefined) {
+        if (typeof o.expect_reply !== 'string' || o.expect_reply === '')
+          throw new Error(`tool: expect_reply needs a regular expression string, got ${describe(o.expect_reply)}`);
+        expectReply = compilePattern(o.expect_reply);
+      }
+      return {
+        ...base,
+        kind: k,
+        toolId: o.id,
+        params,
+        ...(o.app ? { packageName: o.app as string } : {}),
+        ...(expectReply ? { expectReply } : {}),
+      };
     }
   }
 }
