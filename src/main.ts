@@ -31,7 +31,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   const logger = new Logger('Bootstrap');
   logger.log(
-    `MentraOS open cloud listening on ${config.host}:${config.port} (store: ${config.mongoUrl ? 'MongoDB' : `embedded in ${config.dataDir}`})`,
+    `MentraOS open cloud listening on ${config.host}:${config.port} (store: ${{ mongo: 'MongoDB', redis: 'Redis', embedded: `embedded in ${config.dataDir}` }[config.store]}${config.cluster ? ', cluster mode' : ''})`,
   );
   logger.log(
     `glasses: ${config.publicUrl.replace(/^http/, 'ws')}/glasses-ws  apps: ${config.appWsUrl}  admin docs: ${config.publicUrl}/api/docs`,

@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'TOKEN_EXPIRED',
   'NOT_CONFIGURED',
   'PROVIDER_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

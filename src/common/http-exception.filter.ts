@@ -26,6 +26,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TOKEN_EXPIRED: HttpStatus.UNAUTHORIZED,
   NOT_CONFIGURED: HttpStatus.NOT_IMPLEMENTED, // a route that needs settings this cloud was started without
   PROVIDER_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // an upstream identity provider did not answer
+  STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // the shared store (Redis) did not answer
 };
 
 /** A failed start: what went wrong decides the status, the stage stays in `details`. */

@@ -51,6 +51,21 @@ export class EnvSchema {
   @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGO_URL must start with mongodb:// or mongodb+srv://' })
   MONGO_URL?: string;
 
+  /** Where apps, users, running apps and simple storage live; unset: mongo when MONGO_URL is set, else embedded. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(['embedded', 'mongo', 'redis'], { message: 'STORE must be embedded, mongo or redis' })
+  STORE?: 'embedded' | 'mongo' | 'redis';
+
+  /** The cluster's Redis (and the store's, with STORE=redis). Setting it turns on cluster mode. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl(
+    { require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true },
+    { message: 'REDIS_URL must be a redis:// or rediss:// URL' },
+  )
+  REDIS_URL?: string;
+
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -540,6 +555,8 @@ export const ENV_KEYS = [
   'AUGMENTOS_AUTH_JWT_SECRET',
   'ADMIN_API_KEY',
   'MONGO_URL',
+  'STORE',
+  'REDIS_URL',
   'DATA_DIR',
   'PUBLIC_URL',
   'LOG_LEVEL',

@@ -591,4 +591,86 @@ describe('loadConfig', () => {
       expect(problemsOf(() => loadConfig({ ...base(), TRUST_PROXY: value })).join()).toMatch(/TRUST_PROXY/);
     });
   });
+
+  describe('store and cluster mode', () => {
+    const REDIS = 'redis://127.0.0.1:6379';
+    const secrets = { AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ADMIN };
+
+    it('defaults as before: embedded, or mongo when MONGO_URL is set; no cluster without REDIS_URL', () => {
+      const plain = loadConfig({ DATA_DIR: dataDir(), ...secrets });
+      expect([plain.store, plain.cluster, plain.redisUrl]).toEqual(['embedded', false, undefined]);
+      const mongo = loadConfig({ DATA_DIR: dataDir(), ...secrets, MONGO_URL: 'mongodb://mongo:27017/m' });
+      expect([mongo.store, mongo.cluster]).toEqual(['mongo', false]);
+    });
+
+    it('STORE picks the store; STORE=redis and STORE=mongo need their URL', () => {
+      const redis = loadConfig({ DATA_DIR: dataDir(), ...secrets, STORE: 'redis', REDIS_URL: REDIS });
+      expect([redis.store, redis.redisUrl, redis.cluster]).toEqual(['redis', REDIS, true]);
+      expect(problemsOf(() => loadConfig({ DATA_DIR: dataDir(), ...secrets, STORE: 'redis' }))).toEqual([
+        'STORE=redis needs REDIS_URL',
+      ]);
+      expect(problemsOf(() => loadConfig({ DATA_DIR: dataDir(), ...secrets, STORE: 'mongo' }))).toEqual([
+        'STORE=mongo needs MONGO_URL',
+      ]);
+      expect(problemsOf(() => loadConfig({ DATA_DIR: dataDir(), ...secrets, STORE: 'files' }))).toEqual([
+        'STORE must be embedded, mongo or redis',
+      ]);
+    });
+
+    it.each([['localhost:6379'], ['http://redis:6379'], ['redis://'], ['mongodb://redis:6379']])(
+      'REDIS_URL=%j is a ConfigError naming REDIS_URL',
+      (url) => {
+        expect(problemsOf(() => loadConfig({ DATA_DIR: dataDir(), ...secrets, REDIS_URL: url }))).toEqual([
+          'REDIS_URL must be a redis:// or rediss:// URL',
+        ]);
+      },
+    );
+
+    it('accepts redis:// and rediss:// URLs with credentials and a database', () => {
+      for (const url of ['redis://:secret@redis:6379/2', 'rediss://user:pw@redis.example.com:6380']) {
+        expect(loadConfig({ DATA_DIR: dataDir(), ...secrets, STORE: 'redis', REDIS_URL: url }).redisUrl).toBe(url);
+      }
+    });
+
+    it('refuses cluster mode (REDIS_URL) on the embedded store, before touching DATA_DIR', () => {
+      const dir = join(dataDir(), 'untouched');
+      const problems = problemsOf(() => loadConfig({ DATA_DIR: dir, ...secrets, REDIS_URL: REDIS }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/REDIS_URL is set \(cluster mode\) but the store is embedded.*STORE=redis/);
+      expect(problemsOf(() => loadConfig({ DATA_DIR: dir, ...secrets, REDIS_URL: REDIS, STORE: 'embedded' }))).toEqual(
+        problems,
+      );
+      expect(existsSync(dir)).toBe(false);
+      // A shared store is fine.
+      const mongo = { MONGO_URL: 'mongodb://mongo:27017/m', REDIS_URL: REDIS };
+      expect(loadConfig({ DATA_DIR: dataDir(), ...secrets, ...mongo })).toMatchObject({
+        store: 'mongo',
+        cluster: true,
+      });
+    });
+
+    it('refuses cluster mode without both secrets in the environment, generating none', () => {
+      const dir = dataDir();
+      const cluster = { DATA_DIR: dir, STORE: 'redis', REDIS_URL: REDIS };
+      expect(problemsOf(() => loadConfig(cluster))).toEqual([
+        expect.stringMatching(/^REDIS_URL is set \(cluster mode\) but AUGMENTOS_AUTH_JWT_SECRET is not/),
+        expect.stringMatching(/^REDIS_URL is set \(cluster mode\) but ADMIN_API_KEY is not/),
+      ]);
+      expect(problemsOf(() => loadConfig({ ...cluster, ADMIN_API_KEY: ADMIN }))).toEqual([
+        expect.stringMatching(/AUGMENTOS_AUTH_JWT_SECRET is not: every process must be given the same one/),
+      ]);
+      expect(problemsOf(() => loadConfig({ ...cluster, AUGMENTOS_AUTH_JWT_SECRET: JWT, ADMIN_API_KEY: ' ' }))).toEqual([
+        expect.stringMatching(/ADMIN_API_KEY is not/),
+      ]);
+      // Secrets a single process once generated into DATA_DIR do not count: another process would not have them.
+      loadConfig({ DATA_DIR: dir });
+      expect(existsSync(join(dir, 'secrets.json'))).toBe(true);
+      expect(problemsOf(() => loadConfig(cluster))).toHaveLength(2);
+      expect(loadConfig({ ...cluster, ...secrets })).toMatchObject({
+        cluster: true,
+        jwtSecret: JWT,
+        adminApiKey: ADMIN,
+      });
+    });
+  });
 });

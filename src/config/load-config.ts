@@ -10,6 +10,7 @@ import { loadOrCreateIngestSecret, loadOrCreateSecrets } from './secrets.store.j
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const e = parseEnv(env);
   const phoneAuth = phoneAuthConfig(e, env.NODE_ENV);
+  const store = storeConfig(e);
   const dataDir = resolve(e.DATA_DIR);
   // Always written (the webview signing key lives there even when both secrets come from the environment).
   prepareDataDir(dataDir);
@@ -43,6 +44,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminKeyFromDataDir,
     adminKeyGenerated,
     mongoUrl: e.MONGO_URL,
+    ...store,
     dataDir,
     publicUrl,
     appWsUrl,
@@ -184,6 +186,35 @@ function managedConfig(e: EnvSchema, dataDir: string): AppConfig['streaming']['m
     dashBaseUrl: trim(e.MANAGED_DASH_BASE_URL!),
     callbackSecret: e.INGEST_CALLBACK_SECRET ?? loadOrCreateIngestSecret(dataDir),
   };
+}
+
+/**
+ * The store and cluster mode, checked before DATA_DIR is touched. REDIS_URL means this process is one of a
+ * cluster (of one or more) sharing that Redis; then every process must read and write the same store and
+ * accept the same tokens, so the embedded store (files of this process alone) and secrets generated into
+ * this process's DATA_DIR are refused.
+ */
+function storeConfig(e: EnvSchema): Pick<AppConfig, 'store' | 'redisUrl' | 'cluster'> {
+  const store = e.STORE ?? (e.MONGO_URL ? 'mongo' : 'embedded');
+  const cluster = e.REDIS_URL !== undefined;
+  const problems: string[] = [];
+  if (store === 'mongo' && !e.MONGO_URL) problems.push('STORE=mongo needs MONGO_URL');
+  if (store === 'redis' && !e.REDIS_URL) problems.push('STORE=redis needs REDIS_URL');
+  if (cluster && store === 'embedded') {
+    problems.push(
+      'REDIS_URL is set (cluster mode) but the store is embedded: each process would keep its own apps and users. Set STORE=redis (the store in this Redis, which must run with appendonly yes) or MONGO_URL',
+    );
+  }
+  if (cluster) {
+    for (const name of ['AUGMENTOS_AUTH_JWT_SECRET', 'ADMIN_API_KEY'] as const) {
+      if (!e[name])
+        problems.push(
+          `REDIS_URL is set (cluster mode) but ${name} is not: every process must be given the same one in the environment (a generated one would differ per process)`,
+        );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { store, redisUrl: e.REDIS_URL, cluster };
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -5,23 +5,39 @@ import { APP_REPOSITORY, USER_REPOSITORY } from './persistence.types.js';
 import { SIMPLE_STORAGE_REPOSITORY } from './simple-storage.types.js';
 
 /**
- * Provides APP_REPOSITORY, USER_REPOSITORY, SIMPLE_STORAGE_REPOSITORY and StoreHealth to the whole app: MongoDB when `mongoUrl` is set,
- * otherwise the embedded nedb files under `dataDir`. Only the two config fields it reads are required, so
- * tests can pass a partial config.
+ * Provides APP_REPOSITORY, USER_REPOSITORY, SIMPLE_STORAGE_REPOSITORY and StoreHealth to the whole app, from
+ * the store `config.store` names: `mongo` (MONGO_URL), `redis` (REDIS_URL) or `embedded` (the nedb files
+ * under `dataDir`). Without `store`, MongoDB when `mongoUrl` is set, else embedded. Only the fields it reads
+ * are required, so tests can pass a partial config.
  */
 @Global()
 @Module({})
 export class PersistenceModule {
   static async forRoot(
-    config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs'>>,
+    config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'storeDelayMs' | 'store' | 'redisUrl'>>,
   ): Promise<DynamicModule> {
-    // Imported only when used: mongoose and its driver hold about 16 MB of heap, which every major GC of a
-    // cloud on the embedded store would otherwise mark again (and which showed in its event-loop pauses).
-    const backend = config.mongoUrl
-      ? (await import('./mongo/mongo-persistence.module.js')).MongoPersistenceModule.register(config.mongoUrl)
-      : EmbeddedPersistenceModule.register({ dataDir: config.dataDir });
+    const backend = await storeModule(config);
     const store = withStoreDelay(backend, config.storeDelayMs ?? 0);
     return { module: PersistenceModule, global: true, imports: [store], exports: [store] };
+  }
+}
+
+async function storeModule(
+  config: Pick<AppConfig, 'dataDir' | 'mongoUrl'> & Partial<Pick<AppConfig, 'store' | 'redisUrl'>>,
+): Promise<DynamicModule> {
+  const kind = config.store ?? (config.mongoUrl ? 'mongo' : 'embedded');
+  // MongoDB and Redis support are imported only when used: mongoose and its driver hold about 16 MB of heap,
+  // which every major GC of a cloud on the embedded store would otherwise mark again (and which showed in its
+  // event-loop pauses); ioredis is smaller, but no process that does not use it should carry it either.
+  switch (kind) {
+    case 'mongo':
+      if (!config.mongoUrl) throw new Error('the mongo store needs MONGO_URL');
+      return (await import('./mongo/mongo-persistence.module.js')).MongoPersistenceModule.register(config.mongoUrl);
+    case 'redis':
+      if (!config.redisUrl) throw new Error('the redis store needs REDIS_URL');
+      return (await import('./redis/redis-persistence.module.js')).RedisPersistenceModule.register(config.redisUrl);
+    case 'embedded':
+      return EmbeddedPersistenceModule.register({ dataDir: config.dataDir });
   }
 }
 

@@ -3,7 +3,7 @@
  * `StoreHealth` and get whichever implementation PersistenceModule chose.
  */
 export abstract class StoreHealth {
-  abstract readonly kind: 'embedded' | 'mongo';
+  abstract readonly kind: 'embedded' | 'mongo' | 'redis';
   /** True when the store can serve reads and writes right now; never throws, never hangs for long. */
   abstract ping(): Promise<boolean>;
 }
