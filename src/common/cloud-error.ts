@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'TOKEN_EXPIRED',
   'NOT_CONFIGURED',
   'PROVIDER_UNAVAILABLE',
+  'CLUSTER_UNAVAILABLE',
+  'OWNER_UNREACHABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -46,6 +46,8 @@ export interface AppConfig {
   adminAuthFailuresPerMinute: number;
   /** Test knob: artificial delay of every store call (0 in production). */
   storeDelayMs: number;
+  /** Leases, presence and cross-process calls; used only in cluster mode (REDIS_URL set). */
+  cluster: ClusterConfig;
   /** How the phone signs in (`POST /auth/exchange-token`). */
   phoneAuth: PhoneAuthConfig;
   streaming: {
@@ -55,6 +57,15 @@ export interface AppConfig {
     /** Set when managed streaming is configured (nginx-rtmp). */
     managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string };
   };
+}
+
+export interface ClusterConfig {
+  leaseTtlMs: number;
+  leaseRenewMs: number;
+  nodeHeartbeatMs: number;
+  requestTimeoutMs: number;
+  nodeId?: string;
+  nodeAddress?: string;
 }
 
 export interface PhoneAuthConfig {

@@ -9,6 +9,12 @@ import { loadOrCreateSecrets } from './secrets.store.js';
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const e = parseEnv(env);
   const phoneAuth = phoneAuthConfig(e, env.NODE_ENV);
+  // A renewal every half TTL or slower leaves one lost batch between a live owner and an expired lease.
+  if (e.LEASE_RENEW_MS * 2 >= e.LEASE_TTL_MS) {
+    throw new ConfigError([
+      `LEASE_RENEW_MS (${e.LEASE_RENEW_MS}) must be under half of LEASE_TTL_MS (${e.LEASE_TTL_MS})`,
+    ]);
+  }
   const dataDir = resolve(e.DATA_DIR);
   // Always written (the webview signing key lives there even when both secrets come from the environment).
   prepareDataDir(dataDir);
@@ -71,6 +77,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminAuthFailuresPerMinute: e.ADMIN_AUTH_FAILURES_PER_MINUTE,
     storeDelayMs: e.STORE_DELAY_MS,
     phoneAuth,
+    cluster: {
+      leaseTtlMs: e.LEASE_TTL_MS,
+      leaseRenewMs: e.LEASE_RENEW_MS,
+      nodeHeartbeatMs: e.NODE_HEARTBEAT_MS,
+      requestTimeoutMs: e.CLUSTER_REQUEST_TIMEOUT_MS,
+      nodeId: e.CLUSTER_NODE_ID,
+      nodeAddress: e.CLUSTER_NODE_ADDRESS,
+    },
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
