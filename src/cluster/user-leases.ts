@@ -42,6 +42,9 @@ export interface RenewReport {
   lost: number;
 }
 
+/** Per user: renewed, gone from Redis, or the holder found instead (null: unreadable). */
+type RenewResult = 1 | 0 | LeaseHolder | null;
+
 /** Users per Lua call in the batched renewal; all chunks go in one pipeline. */
 const RENEW_CHUNK = 500;
 
@@ -127,11 +130,16 @@ export class UserLeases {
   async acquire(userId: string): Promise<AcquireResult> {
     const mine = this.held.get(userId);
     if (mine) {
-      const [result] = await this.renewBatch([userId]).catch((err: unknown) => this.unavailable(err));
+      const {
+        results: [result],
+      } = await this.renewBatch([userId]).catch((err: unknown) => this.unavailable(err));
       if (result === 1) return { ok: true, token: mine.token };
       // Gone or taken: fall through to a fresh attempt (renewBatch already dropped it when taken).
       if (result === null) throw new CloudError('INTERNAL_ERROR', `the lease of ${userId} holds an unreadable value`);
-      if (result !== 0) return { ok: false, holder: result };
+      if (result !== 0) {
+        const now = this.held.get(userId);
+        return now?.value === result.value ? { ok: true, token: now.token } : { ok: false, holder: result };
+      }
     }
     const [won, value] = await this.redis
       .leaseAcquire(KEYS.lease(userId), KEYS.fence, this.node.nodeId, this.config.leaseTtlMs, this.floor)
@@ -241,9 +249,10 @@ export class UserLeases {
       this.lastRenewFailed = !this.link.up;
       return report;
     }
-    let results: Array<1 | 0 | LeaseHolder | null>;
+    let results: RenewResult[];
+    let sent: string[];
     try {
-      results = await this.renewBatch(users);
+      ({ results, sent } = await this.renewBatch(users));
     } catch (err) {
       if (!this.lastRenewFailed)
         this.logger.warn(`renewing ${users.length} leases failed, keeping the sessions: ${errorMessage(err)}`);
@@ -251,15 +260,16 @@ export class UserLeases {
       throw err;
     }
     this.lastRenewFailed = false;
-    const gone: string[] = [];
+    const gone: Array<[userId: string, sent: string]> = [];
     results.forEach((r, i) => {
       if (r === 1) report.renewed++;
-      else if (r === 0) gone.push(users[i]!);
-      else report.lost++; // renewBatch dropped it and told the listeners
+      else if (r === 0) gone.push([users[i]!, sent[i]!]);
+      else if (r !== null && r.nodeId !== this.node.nodeId) report.lost++; // renewBatch dropped it, told the listeners
     });
-    for (const userId of gone) {
+    for (const [userId, value] of gone) {
       const previous = this.held.get(userId);
-      if (!previous) continue;
+      // Released, or released and taken again, while the batch was out: nothing to re-take.
+      if (!previous || previous.value !== value) continue;
       this.held.delete(userId);
       let again: AcquireResult;
       try {
@@ -279,18 +289,23 @@ export class UserLeases {
     return report;
   }
 
-  /** One pipeline, one Lua call per chunk; per user 1 (renewed), 0 (gone) or the holder that replaced us. */
-  private async renewBatch(users: string[]): Promise<Array<1 | 0 | LeaseHolder | null>> {
+  /**
+   * One pipeline, one Lua call per chunk; per user 1 (renewed), 0 (gone) or the holder found instead (a value
+   * that is not the one sent). A user whose lease changed in memory while the batch was out (released, or taken
+   * again by this process) is left alone.
+   */
+  private async renewBatch(users: string[]): Promise<{ results: RenewResult[]; sent: string[] }> {
+    const sent = users.map((u) => this.held.get(u)?.value ?? '');
     const pipeline = this.link.commands.pipeline() as unknown as LeasePipeline;
     for (let i = 0; i < users.length; i += RENEW_CHUNK) {
-      const chunk = users.slice(i, i + RENEW_CHUNK);
-      const args: Array<string | number> = chunk.map((u) => KEYS.lease(u));
-      args.push(this.config.leaseTtlMs, ...chunk.map((u) => this.held.get(u)?.value ?? ''));
-      pipeline.leaseRenewMany(chunk.length, ...args);
+      const args: Array<string | number> = users.slice(i, i + RENEW_CHUNK).map((u) => KEYS.lease(u));
+      const n = args.length;
+      args.push(this.config.leaseTtlMs, ...sent.slice(i, i + RENEW_CHUNK));
+      pipeline.leaseRenewMany(n, ...args);
     }
     const replies = await pipeline.exec();
     if (!replies) throw new CloudError('CLUSTER_UNAVAILABLE', 'Redis did not run the lease renewal');
-    const out: Array<1 | 0 | LeaseHolder | null> = [];
+    const out: RenewResult[] = [];
     for (const [err, reply] of replies) {
       if (err) throw err;
       for (const r of reply as Array<number | string>) {
@@ -302,9 +317,9 @@ export class UserLeases {
       }
     }
     out.forEach((r, i) => {
-      if (r !== 1 && r !== 0 && r !== null && this.held.has(users[i]!)) this.lose(users[i]!, r);
+      if (r !== 1 && r !== 0 && r !== null && this.held.get(users[i]!)?.value === sent[i]) this.lose(users[i]!, r);
     });
-    return out;
+    return { results: out, sent };
   }
 
   private lose(userId: string, holder: LeaseHolder): void {
