@@ -7,6 +7,7 @@ import { AppWsModule } from './app-ws/app-ws.module.js';
 import { AudioStreamModule } from './audio-stream/audio-stream.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClientApiModule } from './client-api/client-api.module.js';
+import { ClusterModule } from './cluster/cluster.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
@@ -31,6 +32,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         PersistenceModule.forRoot(config),
+        ClusterModule.forRoot(config),
         ScheduleModule.forRoot(),
         ObservabilityModule,
         LimitsModule,

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'NOT_CONFIGURED',
   'PROVIDER_UNAVAILABLE',
   'STORE_UNAVAILABLE',
+  'CLUSTER_UNAVAILABLE',
+  'OWNER_UNREACHABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -27,6 +27,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   NOT_CONFIGURED: HttpStatus.NOT_IMPLEMENTED, // a route that needs settings this cloud was started without
   PROVIDER_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // an upstream identity provider did not answer
   STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // the shared store (Redis) did not answer
+  CLUSTER_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE, // cluster mode: Redis does not answer
+  OWNER_UNREACHABLE: HttpStatus.GATEWAY_TIMEOUT, // cluster mode: the process owning the user did not answer
 };
 
 /** A failed start: what went wrong decides the status, the stage stays in `details`. */

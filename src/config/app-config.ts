@@ -547,6 +547,49 @@ export class EnvSchema {
   @Min(0)
   @Max(10_000)
   STORE_DELAY_MS: number = 0;
+
+  /** Cluster mode (with REDIS_URL): how long a user's lease lives without renewal; a dead process's users wait at most this long. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(300_000)
+  LEASE_TTL_MS: number = 10_000;
+
+  /** Cluster mode: period of the one batched renewal of every lease this process holds (under half of LEASE_TTL_MS). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  LEASE_RENEW_MS: number = 3_000;
+
+  /** Cluster mode: period of this process's presence heartbeat; it counts as gone after three missed ones. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  NODE_HEARTBEAT_MS: number = 2_000;
+
+  /** Cluster mode: how long a call routed to another process (e.g. an admin call to a user's owner) may take. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  CLUSTER_REQUEST_TIMEOUT_MS: number = 5_000;
+
+  /** Cluster mode: this process's id in the node list and its leases; default `<hostname>-<pid>-<random>`. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9._:-]{1,100}$/, { message: 'CLUSTER_NODE_ID is 1-100 of A-Z a-z 0-9 . _ : -' })
+  CLUSTER_NODE_ID?: string;
+
+  /** Cluster mode: the address this process answers on, shown in the node list; default `http://<hostname>:<PORT>`. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  CLUSTER_NODE_ADDRESS?: string;
 }
 
 export const ENV_KEYS = [
@@ -620,6 +663,12 @@ export const ENV_KEYS = [
   'MAX_WEBVIEW_TEMP_TOKENS_PER_USER',
   'MAX_JSON_BODY_DEPTH',
   'STORE_DELAY_MS',
+  'LEASE_TTL_MS',
+  'LEASE_RENEW_MS',
+  'NODE_HEARTBEAT_MS',
+  'CLUSTER_REQUEST_TIMEOUT_MS',
+  'CLUSTER_NODE_ID',
+  'CLUSTER_NODE_ADDRESS',
   'POSTHOG_API_KEY',
   'POSTHOG_HOST',
   'PHONE_AUTH',

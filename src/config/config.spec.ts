@@ -673,4 +673,27 @@ describe('loadConfig', () => {
       });
     });
   });
+
+  describe('cluster leases', () => {
+    const base = (): Record<string, string> => ({
+      DATA_DIR: dataDir(),
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+    });
+    it('defaults, and LEASE_RENEW_MS must be under half of LEASE_TTL_MS', () => {
+      expect(loadConfig(base()).clusterOptions).toMatchObject({
+        leaseTtlMs: 10_000,
+        leaseRenewMs: 3_000,
+        nodeHeartbeatMs: 2_000,
+        requestTimeoutMs: 5_000,
+      });
+      expect(problemsOf(() => loadConfig({ ...base(), LEASE_TTL_MS: '4000', LEASE_RENEW_MS: '2000' }))).toEqual([
+        'LEASE_RENEW_MS (2000) must be under half of LEASE_TTL_MS (4000)',
+      ]);
+      expect(loadConfig({ ...base(), LEASE_TTL_MS: '4000', LEASE_RENEW_MS: '1999' }).clusterOptions.leaseRenewMs).toBe(
+        1999,
+      );
+      expect(problemsOf(() => loadConfig({ ...base(), CLUSTER_NODE_ID: 'a b' })).join('\n')).toMatch(/CLUSTER_NODE_ID/);
+    });
+  });
 });

@@ -84,6 +84,8 @@ export interface AppConfig {
   storeDelayMs: number;
   /** Set when POSTHOG_API_KEY is: session events also go to PostHog. */
   posthog?: { apiKey: string; host: string };
+  /** Leases, presence and cross-process calls; used only in cluster mode (REDIS_URL set). */
+  clusterOptions: ClusterConfig;
   /** How the phone signs in (`POST /auth/exchange-token`). */
   phoneAuth: PhoneAuthConfig;
   streaming: {
@@ -93,6 +95,15 @@ export interface AppConfig {
     /** Set when managed streaming is configured (nginx-rtmp). */
     managed?: { ingestUrl: string; hlsBaseUrl: string; dashBaseUrl: string; callbackSecret: string };
   };
+}
+
+export interface ClusterConfig {
+  leaseTtlMs: number;
+  leaseRenewMs: number;
+  nodeHeartbeatMs: number;
+  requestTimeoutMs: number;
+  nodeId?: string;
+  nodeAddress?: string;
 }
 
 export interface PhoneAuthConfig {

@@ -11,6 +11,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parseEnv(env);
   const phoneAuth = phoneAuthConfig(e, env.NODE_ENV);
   const store = storeConfig(e);
+  // A renewal every half TTL or slower leaves one lost batch between a live owner and an expired lease.
+  if (e.LEASE_RENEW_MS * 2 >= e.LEASE_TTL_MS) {
+    throw new ConfigError([
+      `LEASE_RENEW_MS (${e.LEASE_RENEW_MS}) must be under half of LEASE_TTL_MS (${e.LEASE_TTL_MS})`,
+    ]);
+  }
   const dataDir = resolve(e.DATA_DIR);
   // Always written (the webview signing key lives there even when both secrets come from the environment).
   prepareDataDir(dataDir);
@@ -92,6 +98,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storeDelayMs: e.STORE_DELAY_MS,
     posthog: e.POSTHOG_API_KEY ? { apiKey: e.POSTHOG_API_KEY, host: e.POSTHOG_HOST.replace(/\/+$/, '') } : undefined,
     phoneAuth,
+    clusterOptions: {
+      leaseTtlMs: e.LEASE_TTL_MS,
+      leaseRenewMs: e.LEASE_RENEW_MS,
+      nodeHeartbeatMs: e.NODE_HEARTBEAT_MS,
+      requestTimeoutMs: e.CLUSTER_REQUEST_TIMEOUT_MS,
+      nodeId: e.CLUSTER_NODE_ID,
+      nodeAddress: e.CLUSTER_NODE_ADDRESS,
+    },
     streaming: {
       keepAliveMs: e.STREAM_KEEPALIVE_MS,
       ackTimeoutMs: e.STREAM_ACK_TIMEOUT_MS,
