@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSession } from '@mentra/sdk';
+import { SignJWT } from 'jose';
 import { signCoreToken } from '../src/simulator/core-token.js';
 import type { SimulatedGlasses } from '../src/simulator/index.js';
 import { connectGlasses, startCloud, type TestCloud } from './support/cloud.js';
@@ -9,6 +10,8 @@ import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js
  * The MentraOS phone app's REST surface: a simulated phone that uses only these routes (with its core token)
  * and the glasses socket, against the real service and real @mentra/sdk 2.1.29 apps.
  */
+const PROVIDER_SECRET = 'phone-rest-provider-secret-0123456789abcdef';
+
 describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', () => {
   let cloud: TestCloud;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -16,6 +19,8 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
   beforeAll(async () => {
     cloud = await startCloud({
+      // The phone signs in as the real one does: a provider token exchanged at POST /auth/exchange-token.
+      SUPABASE_JWT_SECRET: PROVIDER_SECRET,
       CLIENT_MIN_VERSION: '2.1.16',
       CLIENT_RECOMMENDED_VERSION: '2.2.0',
       // A start against a dead app server fails (stage WEBHOOK) quickly.
@@ -50,16 +55,26 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   }
 
-  /** The phone of `userId`: its REST calls carry the user's core token; `glasses` is its socket once connected. */
-  function phoneOf(userId: string) {
-    const token = cloud.token(userId);
+  /**
+   * The phone of `userId`, signed in as the MentraOS phone app does (its identity provider's token exchanged for a
+   * core token); its REST calls and its glasses socket carry that core token.
+   */
+  async function phoneOf(userId: string) {
+    const providerToken = await new SignJWT({ email: userId, role: 'authenticated' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(PROVIDER_SECRET));
+    const signIn = await call('POST', '/auth/exchange-token', { body: { supabaseToken: providerToken } });
+    expect(signIn.status).toBe(200);
+    const token: string = signIn.body.coreToken;
     return {
       token,
       get: (path: string) => call('GET', path, { token }),
       post: (path: string, body?: unknown) => call('POST', path, { token, body }),
       put: (path: string, body?: unknown) => call('PUT', path, { token, body }),
       connect: async (options: Parameters<typeof connectGlasses>[3] = {}): Promise<SimulatedGlasses> =>
-        (await connectGlasses(cloud, userId, cleanups, options)).glasses,
+        (await connectGlasses({ url: cloud.url, token: () => token }, userId, cleanups, options)).glasses,
     };
   }
 
@@ -87,7 +102,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
   it('the home-screen loop: list, start (app_state_change), see it running, change a setting the SDK app observes, stop', async () => {
     const user = newUser('loop');
-    const phone = phoneOf(user);
+    const phone = await phoneOf(user);
     const metric: Array<{ value: unknown; old: unknown }> = [];
     const atStart: unknown[] = [];
     const app = await sdkApp(
@@ -182,7 +197,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
     });
 
     it('routes acting on the session answer 503 NO_ACTIVE_SESSION (error field included) without a glasses socket', async () => {
-      const phone = phoneOf(newUser('nosession'));
+      const phone = await phoneOf(newUser('nosession'));
       for (const [method, path, body] of authed.slice(4)) {
         const res = await call(method, path, { token: phone.token, body });
         expect({ path, status: res.status, body: res.body }).toEqual({
@@ -236,7 +251,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
   describe('start and stop', () => {
     it('a failed start names its stage: LOOKUP (404) for unknown and not installed apps, WEBHOOK (502) for a dead server, which then shows unhealthy', async () => {
       const user = newUser('starts');
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       await phone.connect();
       await cloud.registerApp({ packageName: 'com.example.notmine', publicUrl: 'http://127.0.0.1:9' }, []);
       await cloud.registerApp({ packageName: 'com.example.dead', publicUrl: 'http://127.0.0.1:9', name: 'Dead' }, [
@@ -264,7 +279,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
     it('the home screen shows an app as loading while it starts, and a second start joins the first', async () => {
       const user = newUser('loading');
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       await sdkApp('com.example.slow', user, async () => {
@@ -288,7 +303,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
     it('stop: an app that is not running is no error (wasRunning:false); an unknown app is 404; a bad package name 400', async () => {
       const user = newUser('stops');
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       await phone.connect();
       await cloud.registerApp({ packageName: 'com.example.idle', publicUrl: 'http://127.0.0.1:9' }, [user]);
       expect((await phone.post('/apps/com.example.idle/stop')).body).toEqual({
@@ -306,7 +321,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
   describe('user settings', () => {
     it('merges, removes with null, keeps keys it does not interpret, and persists without a session', async () => {
-      const phone = phoneOf(newUser('settings'));
+      const phone = await phoneOf(newUser('settings'));
       expect(
         (await phone.post('/api/client/user/settings', { settings: { brightness: 70, theme: 'dark' } })).body,
       ).toMatchObject({
@@ -332,7 +347,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
     });
 
     it('bad input: 400 with every problem, and nothing stored', async () => {
-      const phone = phoneOf(newUser('badsettings'));
+      const phone = await phoneOf(newUser('badsettings'));
       await phone.put('/api/client/user/settings', { settings: { metric_system: false } });
       const bad = [
         [
@@ -358,7 +373,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
     });
 
     it('a user keeps at most 300 settings: a write adding more is refused, changing an existing one still works', async () => {
-      const phone = phoneOf(newUser('manykeys'));
+      const phone = await phoneOf(newUser('manykeys'));
       for (let batch = 0; batch < 3; batch++) {
         const settings = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key_${batch}_${i}`, i]));
         expect((await phone.put('/api/client/user/settings', { settings })).status).toBe(200);
@@ -374,7 +389,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
     it('a newly started app gets the stored settings as mentraosSettings in its ack', async () => {
       const user = newUser('ack');
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       await phone.put('/api/client/user/settings', {
         settings: { metric_system: true, brightness: 20, timezone: 'Asia/Tokyo' },
       });
@@ -395,7 +410,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
 
     it('default_wearable sets the model and its capabilities until the glasses report theirs, and again in the next session', async () => {
       const user = newUser('wearable');
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       const glasses = await phone.connect({ sendConnectionState: false });
       expect((await session(user)).modelName).toBeNull();
 
@@ -441,7 +456,7 @@ describe('phone REST surface (/api/client/*, /apps/:packageName/start|stop)', ()
         },
         { permissions: [{ type: 'READ_NOTIFICATIONS' }, { type: 'LOCATION' }, { type: 'CALENDAR' }] },
       );
-      const phone = phoneOf(user);
+      const phone = await phoneOf(user);
       // The phone answers location polls over REST here, not on the socket.
       const glasses = await phone.connect({ autoAnswer: { location: false } });
       expect((await phone.post(`/apps/${packageName}/start`)).status).toBe(200);
