@@ -7,6 +7,8 @@ import { type ErrorCode } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
 import { isNonEmptyString, parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { closeReason } from '../common/close-reason.js';
+import { setFrameLimit } from '../gateway/frame-limit.js';
 import { ClientAddress } from '../limits/client-address.js';
 import { PENDING_APP_SOCKETS, type ConcurrencyLimiter } from '../limits/limiter.types.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
@@ -118,6 +120,8 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         this.fatal(ws, 'NOT_INITIALIZED', `No tpa_connection_init within ${deadlineMs} ms`);
       }
     }, deadlineMs);
+    // Until the init, frames of an init's size at most, refused from the frame header (see setFrameLimit).
+    setFrameLimit(ws, this.config.appWsInitMaxBytes);
     const conn = this.tracker.app((message) => this.handler.error(ws, 'RATE_LIMITED', message));
     conn.opened('app socket opened', 'debug');
     ws.on(
@@ -143,6 +147,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         initializing = true;
         this.init(ws, msg, (b) => {
           bound = b;
+          setFrameLimit(ws, this.config.maxFrameBytes);
           slot?.release();
           clearTimeout(authTimer);
           conn.identify(
@@ -225,7 +230,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
   /** Init failures end the socket: 1008 tells the SDK not to reconnect (apps.md §2.3). */
   private fatal(ws: WebSocket, code: ErrorCode, message: string, closeCode = 1008): void {
     this.handler.error(ws, code, message);
-    if (ws.readyState === OPEN) ws.close(closeCode, message.slice(0, 120));
+    if (ws.readyState === OPEN) ws.close(closeCode, closeReason(message));
   }
 
   onModuleDestroy(): void {
