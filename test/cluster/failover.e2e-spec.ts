@@ -173,6 +173,59 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
     await pressAll(userIds);
   });
 
+  it('Redis restart: every process keeps its users, /ready says degraded (200) meanwhile, leases are held again after', async () => {
+    const before = await ownersOf(userIds);
+    const closes = userIds.map((u) => glasses.get(u)!.lastClose);
+    await cluster.redis.down('SIGTERM');
+    try {
+      await eventually(
+        async () => {
+          const answers = await Promise.all(
+            cluster.alive().map(async (n) => {
+              const r = await fetch(`${n.service.url}/ready`);
+              return r.status === 200 && ((await r.json()) as { status: string }).status === 'degraded';
+            }),
+          );
+          return answers.every(Boolean);
+        },
+        10_000,
+        '/ready degraded on every process',
+      );
+      // The relays are process-local: presses still reach the app while Redis is away.
+      await pressAll(userIds);
+    } finally {
+      await cluster.redis.up();
+    }
+    await eventually(
+      async () => {
+        const answers = await Promise.all(
+          cluster
+            .alive()
+            .map(async (n) => ((await (await fetch(`${n.service.url}/ready`)).json()) as { status: string }).status),
+        );
+        return answers.every((s) => s === 'ok');
+      },
+      10_000,
+      '/ready ok again on every process',
+    );
+    const after = await eventually(
+      async () => {
+        const owners = await ownersOf(userIds);
+        return userIds.every((u) => owners.get(u) === before.get(u)) ? owners : null;
+      },
+      10_000,
+      'every lease held again by the same process',
+    );
+    expect(after.size).toBe(USERS);
+    // Nobody was dropped: the same sockets, still open, and every app still running.
+    userIds.forEach((u, i) => {
+      expect(glasses.get(u)!.isOpen).toBe(true);
+      expect(glasses.get(u)!.lastClose).toBe(closes[i]);
+    });
+    expect((await recovered()).size).toBe(USERS);
+    expect([...doubles]).toEqual([]);
+  }, 60_000);
+
   it('SIGKILL of a process: each of its users has its app running again on a survivor within 15 s, presses arrive', async () => {
     const { users, ms } = await failAndRecover(cluster.nodes[0]!, 'SIGKILL');
     console.log(`[cluster failover] SIGKILL: ${users.length} users recovered in ${ms} ms`);
