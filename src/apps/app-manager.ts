@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional, Scope } from '@nestjs/common';
 import type { WebSocket } from 'ws';
+import { userAppWsUrl } from '../cluster/user-route-key.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
@@ -155,13 +156,16 @@ export class AppManager {
       if (pending.abort.signal.aborted) return;
     }
     this.ctx.emit('appStarting', { packageName, app });
+    // Cluster: the user's route key in the path, so the SDK's socket (and its reconnects after a failover) and
+    // its REST calls reach whichever process owns the user through nginx.
+    const appWsUrl = this.config.cluster ? userAppWsUrl(this.config.publicUrl, this.ctx.userId) : this.config.appWsUrl;
     const body = {
       type: 'session_request',
       sessionId: rt.sessionId,
       userId: this.ctx.userId,
       timestamp: new Date().toISOString(),
-      augmentOSWebsocketUrl: this.config.appWsUrl,
-      mentraOSWebsocketUrl: this.config.appWsUrl,
+      augmentOSWebsocketUrl: appWsUrl,
+      mentraOSWebsocketUrl: appWsUrl,
     };
     const url = `${app.publicUrl.replace(/\/+$/, '')}/webhook`;
     // Anyone can send an init naming this session id, so a refusal fails the start only if no valid init

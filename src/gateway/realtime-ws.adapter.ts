@@ -5,6 +5,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
 
+/** The user route key prefix of cluster app URLs (see userAppWsUrl). */
+const ROUTE_PREFIX = /^\/u\/[A-Za-z0-9_-]{22}(?=\/app-ws$)/;
+
 interface PathServer {
   path: string;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: unknown) => void): void;
@@ -110,7 +113,9 @@ export class RealtimeWsAdapter extends WsAdapter {
           });
           return;
         }
-        const pathname = new URL(req.url ?? '/', 'ws://localhost').pathname;
+        // `/u/<route key>/app-ws` is the cluster's app URL (userAppWsUrl); nginx strips the prefix, and a client
+        // that reaches a process directly gets the same gateway.
+        const pathname = new URL(req.url ?? '/', 'ws://localhost').pathname.replace(ROUTE_PREFIX, '');
         const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
         const server = servers.find((s) => s.path === pathname);
         if (!server) {

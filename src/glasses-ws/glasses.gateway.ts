@@ -3,7 +3,7 @@ import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGat
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { CoreTokenService, GLASSES_WS_AUDIENCE, TOKEN_REVOKED_CLOSE } from '../auth/core-token.service.js';
-import { errorMessage } from '../common/cloud-error.js';
+import { CloudError, errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
 import { SessionRegistry } from '../session/session-registry.js';
@@ -183,6 +183,16 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
         for (const [data, isBinary] of early.splice(0)) this.handler.handle(s, ws, data, isBinary);
       })
       .catch((err) => {
+        // Cluster: the user's owner has not handed over yet, or Redis is away; 1013 (Try Again Later) makes
+        // the phone reconnect with its backoff, by when the owner has answered or left the node list.
+        if (err instanceof CloudError && (err.code === 'OWNER_UNREACHABLE' || err.code === 'CLUSTER_UNAVAILABLE')) {
+          this.logger.warn(`session of ${userId} not built here yet: ${err.message}`);
+          if (ws.readyState === OPEN) {
+            this.handler.error(ws, err.code, err.message);
+            ws.close(1013, 'Try again later');
+          }
+          return;
+        }
         this.logger.error(`opening the session of ${userId} failed: ${errorMessage(err)}`);
         if (ws.readyState === OPEN) {
           this.handler.error(ws, 'INTERNAL_ERROR', 'Failed to create session');

@@ -1,12 +1,19 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
+import { NodeRegistry } from '../cluster/node-registry.js';
 import { StoreHealth } from '../persistence/store-health.js';
 import { SessionRegistry } from '../session/session-registry.js';
 
 /** How long `/ready` waits for the store before calling it down. */
 export const READY_STORE_TIMEOUT_MS = 2_000;
+
+/**
+ * Cluster mode while Redis (the cluster's, and maybe the store's) is away or the leases could not be renewed: the
+ * process keeps serving the users it has, so it stays in the load balancer (200), but says so.
+ */
+export type ReadyBody = HealthCheckResult | (Omit<HealthCheckResult, 'status'> & { status: 'degraded' });
 
 export type LivenessBody = HealthCheckResult & { status: 'ok'; sessions: number; uptime: number; timestamp: string };
 
@@ -18,6 +25,7 @@ export class HealthController {
     private readonly checks: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly store: StoreHealth,
+    @Optional() private readonly nodes?: NodeRegistry,
   ) {}
 
   /** Liveness: answers from memory (never the store), so it stays fast while anything else is slow. */
@@ -41,11 +49,14 @@ export class HealthController {
   /** Readiness: the store answers (StoreHealth.ping) and the service is not shutting down. */
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the store is reachable and the service is not shutting down' })
-  @ApiOkResponse({ description: '{status:"ok", info:{store:{status:"up", kind}}, …}' })
+  @ApiOkResponse({
+    description:
+      '{status:"ok", info:{store:{status:"up", kind}}, …}; cluster mode: status "degraded" (still 200) while Redis is away or the leases could not be renewed',
+  })
   @ApiServiceUnavailableResponse({ description: '{status:"error"|"shutting_down", error:{store:{status:"down"}}, …}' })
-  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+  async ready(@Res({ passthrough: true }) res: Response): Promise<ReadyBody> {
     try {
-      return await this.checks.check([
+      const result = await this.checks.check([
         () =>
           this.indicators
             .check('store')
@@ -55,8 +66,12 @@ export class HealthController {
             })
             .withTimeout(READY_STORE_TIMEOUT_MS),
       ]);
+      if (this.nodes && this.nodes.self().health === 'degraded') return { ...result, status: 'degraded' };
+      return result;
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
+      if (this.nodes && !this.registry.isShuttingDown)
+        return { ...(err.getResponse() as HealthCheckResult), status: 'degraded' };
       res.status(503);
       return err.getResponse() as HealthCheckResult;
     }

@@ -7,7 +7,9 @@ export type SessionEndReason =
   /** The phone signed out or shut down (`POST /api/client/goodbye`) with its glasses socket already closed. */
   | 'phone_goodbye'
   /** The service is shutting down (a restart: the persisted running apps are kept). */
-  | 'shutdown';
+  | 'shutdown'
+  /** Cluster: another process took the user over (its sockets were told to reconnect; running apps are kept). */
+  | 'moved';
 
 export interface SessionEndedEvent {
   userId: string;

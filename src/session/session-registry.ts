@@ -1,9 +1,13 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { NodeRegistry } from '../cluster/node-registry.js';
+import { UserLeases } from '../cluster/user-leases.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionEvents } from '../session-events/session-events.service.js';
 import type { SessionEndReason } from '../session-events/session-events.types.js';
 import type { SessionPayload } from './session-context.js';
+import { MOVED_CLOSE, SessionOwnership } from './session-ownership.js';
 import { UserSession } from './user-session.js';
 
 interface Entry {
@@ -23,12 +27,27 @@ export class SessionRegistry implements BeforeApplicationShutdown {
   private readonly opening = new Map<string, Promise<{ session: UserSession; created: boolean }>>();
   private shuttingDown = false;
   private readonly drains: Array<() => Promise<unknown>> = [];
+  /** Cluster mode only (REDIS_URL): the user's lease is taken before a session is built. */
+  private readonly ownership: SessionOwnership | null = null;
 
   constructor(
     private readonly moduleRef: ModuleRef,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: SessionEvents,
-  ) {}
+    @Optional() leases?: UserLeases,
+    @Optional() nodes?: NodeRegistry,
+    @Optional() bus?: ClusterBus,
+  ) {
+    if (leases && nodes && bus) {
+      this.ownership = new SessionOwnership(leases, nodes, bus);
+      nodes.countSessionsWith(() => this.live.size);
+      bus.handle('session.handover', async ({ userId, toNodeId }) => {
+        const released = await this.relinquish(userId, `handed over to ${toNodeId}`);
+        return { released };
+      });
+      leases.onLost((userId, holder) => void this.relinquish(userId, `lease lost to ${holder.nodeId}`));
+    }
+  }
 
   get size(): number {
     return this.live.size;
@@ -64,9 +83,13 @@ export class SessionRegistry implements BeforeApplicationShutdown {
   }
 
   private async create(userId: string): Promise<{ session: UserSession; created: boolean }> {
+    if (this.ownership) await this.ownership.claim(userId);
     const contextId = ContextIdFactory.create();
     this.moduleRef.registerRequestByContextId<SessionPayload>({ userId }, contextId);
-    const session = await this.moduleRef.resolve(UserSession, contextId, { strict: false });
+    const session = await this.moduleRef.resolve(UserSession, contextId, { strict: false }).catch(async (err) => {
+      await this.ownership?.release(userId);
+      throw err;
+    });
     this.live.set(userId, { session, graceTimer: null });
     return { session, created: true };
   }
@@ -106,6 +129,8 @@ export class SessionRegistry implements BeforeApplicationShutdown {
     const appsUsed = session.apps.appsUsed();
     const failures = await session.dispose();
     for (const f of failures) this.logger.error(`dispose of ${userId}: ${(f as Error)?.stack ?? String(f)}`);
+    // Unless another session of the user was built meanwhile (it holds the lease now).
+    if (this.ownership && !this.live.has(userId) && !this.opening.has(userId)) await this.ownership.release(userId);
     const endedAt = new Date();
     this.events.sessionEnded({
       userId,
@@ -115,6 +140,30 @@ export class SessionRegistry implements BeforeApplicationShutdown {
       appsUsed,
       reason,
     });
+    return true;
+  }
+
+  /**
+   * Cluster mode: this process stops serving the user (another process asked for it, or took the lease). The
+   * glasses and app sockets get MOVED_CLOSE (1012: phone and SDK reconnect, through nginx, to the new owner),
+   * then the session ends like at a restart (no app_stopped; the persisted running apps stay) and the lease is
+   * released. True when this process had the user (session or lease).
+   */
+  async relinquish(userId: string, why: string): Promise<boolean> {
+    const building = this.opening.get(userId);
+    if (building) await building.catch(() => undefined);
+    const entry = this.live.get(userId);
+    if (!entry) {
+      if (!this.ownership?.isOwned(userId)) return false;
+      await this.ownership.release(userId);
+      return true;
+    }
+    this.logger.log(`${userId} leaves this process: ${why}`);
+    const { session } = entry;
+    const { code, reason } = MOVED_CLOSE;
+    if (session.ctx.glasses && session.ctx.glasses.readyState <= 1) session.ctx.glasses.close(code, reason);
+    for (const rt of session.connections.values()) if (rt.ws && rt.ws.readyState <= 1) rt.ws.close(code, reason);
+    await this.end(userId, 'moved');
     return true;
   }
 

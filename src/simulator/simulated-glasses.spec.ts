@@ -46,7 +46,7 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
 }
 
-async function startFakeCloud(): Promise<FakeCloud> {
+async function startFakeCloud(port = 0): Promise<FakeCloud> {
   const server = createServer((_req, res) => res.writeHead(404).end());
   const conns: CloudConn[] = [];
   const connWaiters: Array<(c: CloudConn) => void> = [];
@@ -120,11 +120,11 @@ async function startFakeCloud(): Promise<FakeCloud> {
     conn.send({ type: 'connection_ack', sessionId: conn.userId, timestamp: new Date().toISOString() });
     connWaiters.splice(0).forEach((w) => w(conn));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
   let seen = 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     conns,
     nextConn: () =>
       new Promise((resolve) => {
@@ -195,6 +195,55 @@ describe('SimulatedGlasses', () => {
   });
 
   describe('connection', () => {
+    it('autoReconnect: comes back by itself after a 1012 close, with a new acknowledged socket', async () => {
+      const [g, conn] = await connected({ autoReconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
+      const reconnected = new Promise<number>((resolve) =>
+        g.once('reconnected', (_ack, attempts) => resolve(attempts)),
+      );
+      const next = cloud.nextConn();
+      conn.ws.close(1012, 'Service restart');
+      const second = await next;
+      expect(await reconnected).toBe(1);
+      expect(g.isOpen).toBe(true);
+      expect(second.userId).toBe(EMAIL);
+      expect(g.lastClose).toEqual({ code: 1012, reason: 'Service restart' });
+    });
+
+    it('autoReconnect: retries with growing delays while the cloud is unreachable, then connects', async () => {
+      const [g, conn] = await connected({ autoReconnect: { initialDelayMs: 40, maxDelayMs: 400 } });
+      const port = Number(new URL(cloud.url).port);
+      // The cloud goes away entirely; each attempt fails until a new one listens on the same port.
+      await cloud.close();
+      await conn.closed;
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(g.isOpen).toBe(false);
+      const reconnected = new Promise<number>((resolve) =>
+        g.once('reconnected', (_ack, attempts) => resolve(attempts)),
+      );
+      cloud = await startFakeCloud(port);
+      const attempts = await reconnected;
+      // 40, 80, 160, 320, 400… (each in its upper half): 500 ms of outage take at least 3 failed attempts, not 12.
+      expect(attempts).toBeGreaterThanOrEqual(4);
+      expect(attempts).toBeLessThan(12);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    });
+
+    it('autoReconnect: no reconnect after disconnect() or a final close (4001 token revoked)', async () => {
+      const [g, conn] = await connected({ autoReconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+      conn.ws.close(4001, 'token revoked');
+      await g.waitForClose();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cloud.conns).toHaveLength(1);
+      expect(g.openHandles().timers).toBe(0);
+
+      await g.connect();
+      await g.disconnect();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cloud.conns).toHaveLength(2);
+      expect(g.openHandles()).toEqual({ sockets: 0, timers: 0, waits: 0, uploads: 0, pcmStreams: 0 });
+    });
+
     it('resolves on connection_ack and reports the glasses connection state', async () => {
       const [g, conn] = await connected();
       expect(g.state.sessionId).toBe(EMAIL);

@@ -61,7 +61,22 @@ export interface SimulatedGlassesOptions {
   timeoutMs?: number;
   /** How many received messages `received` retains (default 10,000). */
   maxReceived?: number;
+  /**
+   * Reconnect by itself, as the phone does, when the cloud closes the socket or it drops (any close but 1000,
+   * 1008, 4000 "replaced" and 4001 "token revoked"), and after a failed attempt, with exponential backoff and
+   * jitter. Off by default; `disconnect()`/`drop()` stop it. Each success emits `reconnected`.
+   */
+  autoReconnect?: AutoReconnectOptions;
 }
+
+export interface AutoReconnectOptions {
+  /** First delay (default 500 ms); doubled after each failed attempt up to `maxDelayMs` (default 8000 ms). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** Closes after which the phone does not come back by itself. */
+const FINAL_CLOSE_CODES = new Set([1000, 1008, 4000, 4001]);
 
 export interface CloseInfo {
   code: number;
@@ -106,6 +121,8 @@ export type SimulatedGlassesEvents = MessageEvents & {
   /** Not named 'error' on purpose: an unhandled 'error' event would crash the test process. */
   'socket-error': [error: Error];
   'photo-upload': [result: PhotoUploadResult];
+  /** autoReconnect: a new socket was acknowledged after the previous one closed. */
+  reconnected: [ack: ConnectionAck, attempts: number];
 };
 
 type PayloadArgs<K extends GlassesToCloudType> =
@@ -138,6 +155,11 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
   private readonly pcmStops = new Set<() => void>();
   /** While true, a closing socket does not fail pending waits (they target the next socket). */
   private reconnecting = false;
+  /** autoReconnect: false once disconnect()/drop() ran (until the next connect()). */
+  private wantConnected = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Failed or pending attempts since the last acknowledged socket. */
+  private retryAttempts = 0;
 
   constructor(options: SimulatedGlassesOptions) {
     super();
@@ -197,6 +219,8 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
       return Promise.reject(new Error('SimulatedGlasses.connect(): already connected; use reconnect()'));
     }
+    this.wantConnected = true;
+    this.retryAttempts = 0;
     return this.openSocket();
   }
 
@@ -340,6 +364,9 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
   }
 
   private async shutdown(closeFn: (ws: WebSocket) => void): Promise<CloseInfo> {
+    this.wantConnected = false;
+    if (this.retryTimer) this.clearTimer(this.retryTimer);
+    this.retryTimer = null;
     for (const stop of [...this.pcmStops]) stop();
     for (const abort of this.uploads.keys()) abort.abort();
     const uploadsDone = Promise.allSettled([...this.uploads.values()]);
@@ -387,6 +414,33 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.closeWaiters.clear();
     if (!this.reconnecting) this.log.rejectAll(`the socket closed (${code}${reason ? ` ${reason}` : ''})`);
     this.emit('close', info);
+    if (this.opts.autoReconnect && this.wantConnected && !this.reconnecting && !FINAL_CLOSE_CODES.has(code))
+      this.scheduleRetry();
+  }
+
+  /** autoReconnect: the next attempt after its backoff; a failure schedules the one after. */
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    const attempt = ++this.retryAttempts;
+    const initial = this.opts.autoReconnect?.initialDelayMs ?? 500;
+    const max = this.opts.autoReconnect?.maxDelayMs ?? 8000;
+    const base = Math.min(max, initial * 2 ** (attempt - 1));
+    // Full jitter over the upper half, so users of one failed process do not come back in lockstep.
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.retryTimer = this.setTimer(() => {
+      this.retryTimer = null;
+      if (!this.wantConnected || this.isOpen) return;
+      this.openSocket().then(
+        (ack) => {
+          this.retryAttempts = 0;
+          this.emit('reconnected', ack, attempt);
+        },
+        () => {
+          // A socket that opened and then closed has scheduled the next try in onClose already.
+          if (this.wantConnected && !this.isOpen) this.scheduleRetry();
+        },
+      );
+    }, delay);
   }
 
   // -------------------------------------------------------------------------
