@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Optional, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { hostname } from 'node:os';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 import { NodeRegistry, type NodeHealth, type NodeInfo } from '../cluster/node-registry.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
@@ -38,6 +39,7 @@ export class AdminClusterController {
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly nodes?: NodeRegistry,
+    @Optional() private readonly bus?: ClusterBus,
   ) {
     nodes?.countSessionsWith(() => registry.size);
   }
@@ -45,7 +47,7 @@ export class AdminClusterController {
   @Get()
   @ApiOperation({
     summary:
-      'The processes of the cluster (id, pid, address, sessions, lease count, health) as their heartbeats last said, this one as it is now; a single process lists itself. While Redis is away only this process is listed.',
+      'The processes of the cluster (id, pid, address, sessions, lease count, health), each asked now (as its last heartbeat said when it does not answer); a single process lists itself. While Redis is away only this process is listed.',
   })
   @ApiOkResponse({ type: ClusterView })
   async list(): Promise<ClusterView> {
@@ -64,16 +66,20 @@ export class AdminClusterController {
     }
     const self = this.nodes.self();
     let listed: NodeInfo[];
-    let redis: 'up' | 'down' = 'up';
     try {
       listed = await this.nodes.list();
     } catch {
-      listed = [];
-      redis = 'down';
+      return { mode: 'cluster', self: self.nodeId, redis: 'down', nodes: [self] };
     }
-    const nodes = [self, ...listed.filter((n) => n.nodeId !== self.nodeId)].sort((a, b) =>
-      a.nodeId.localeCompare(b.nodeId),
-    );
-    return { mode: 'cluster', self: self.nodeId, redis, nodes };
+    const live = new Map<string, NodeInfo>();
+    for (const answer of this.bus ? await this.bus.requestAll('node.info', {}).catch(() => []) : [])
+      if (answer.ok) live.set(answer.nodeId, answer.result);
+    const nodes = [self, ...listed.filter((n) => n.nodeId !== self.nodeId).map((n) => live.get(n.nodeId) ?? n)];
+    return {
+      mode: 'cluster',
+      self: self.nodeId,
+      redis: 'up',
+      nodes: nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
+    };
   }
 }
