@@ -203,4 +203,24 @@ describe('cluster shared state across two processes', () => {
     expect((await wrong(b)).status).toBe(429);
     expect((await b.admin('GET', '/api/admin/cluster')).status).toBe(200); // the right key is never refused
   });
+
+  it('/ready says "degraded" with 200 while the cluster\'s Redis is away, and "ok" again once it is back', async () => {
+    const ready = async (cloud: TestCloud) => {
+      const res = await fetch(`${cloud.url}/ready`);
+      return { status: res.status, body: (await res.json()) as { status: string } };
+    };
+    expect(await ready(a)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    await redis.down();
+    const degraded = await eventually(
+      async () => {
+        const r = await ready(a);
+        return r.body.status === 'degraded' ? r : null;
+      },
+      10_000,
+      '/ready degraded',
+    );
+    expect(degraded.status).toBe(200);
+    await redis.up();
+    await eventually(async () => (await ready(a)).body.status === 'ok', 15_000, '/ready ok again');
+  }, 40_000);
 });
