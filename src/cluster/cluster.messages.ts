@@ -29,6 +29,11 @@ export interface ClusterRequests {
     req: { userId: string; packageName: string; message: Record<string, unknown> };
     res: { delivered: boolean };
   };
+  /** App-to-app discovery: the users running a package on one node. */
+  'app-messaging.users': {
+    req: { packageName: string };
+    res: { users: Array<{ userId: string; sessionId: string; joinedAt: string }> };
+  };
   /** The ingest accepted (or ended) the publisher of a managed-stream key: the stream's owner updates the stream. */
   'ingest.publish': { req: { key: string }; res: { applied: boolean } };
   'ingest.publish-done': { req: { key: string }; res: { applied: boolean } };

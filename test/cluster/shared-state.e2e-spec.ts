@@ -176,6 +176,26 @@ describe('cluster shared state across two processes', () => {
     await eventually(async () => (await rooms(a).members(PKG, 'lobby')).length === 1, 5000, 'bob gone');
   }, 30_000);
 
+  it('app-to-app messaging spans the processes: discovery through B lists Alice on A; broadcasts and direct messages cross both ways', async () => {
+    const alice = sessions.get(ALICE)!;
+    const bob = sessions.get(BOB)!;
+    const got = new Map<string, any[]>([
+      [ALICE, []],
+      [BOB, []],
+    ]);
+    alice.onAppMessage((m: any) => got.get(ALICE)!.push(m));
+    bob.onAppMessage((m: any) => got.get(BOB)!.push(m));
+    const list = await bob.discoverAppUsers(b.url);
+    expect(list.users.map((u: any) => u.userId)).toEqual([ALICE]);
+    await alice.broadcastToAppUsers({ text: 'hi from A' });
+    await eventually(() => got.get(BOB)!.length === 1, 5000, 'the broadcast on B');
+    expect(got.get(BOB)![0]).toMatchObject({ payload: { text: 'hi from A' }, senderUserId: ALICE });
+    expect(await bob.sendDirectMessage(ALICE, { text: 'psst from B' })).toBe(true);
+    await eventually(() => got.get(ALICE)!.length === 1, 5000, 'the direct message on A');
+    expect(got.get(ALICE)![0]).toMatchObject({ payload: { text: 'psst from B' }, senderUserId: BOB });
+    expect(await bob.sendDirectMessage('nobody@shared.test', { text: 'nope' })).toBe(false);
+  }, 20_000);
+
   it("an uninstall made through B stops Alice's app where it runs (A), and nobody else's", async () => {
     const res = await b.admin('DELETE', `/api/admin/users/${ALICE}/apps/${PKG}`);
     expect(res.status).toBe(200);
