@@ -8,6 +8,7 @@ import { AudioStreamModule } from './audio-stream/audio-stream.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClientApiModule } from './client-api/client-api.module.js';
 import { ClusterModule } from './cluster/cluster.module.js';
+import { SharedStateModule } from './cluster/shared/shared-state.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
@@ -33,6 +34,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         PersistenceModule.forRoot(config),
         ClusterModule.forRoot(config),
+        SharedStateModule.forRoot(config),
         ScheduleModule.forRoot(),
         ObservabilityModule,
         LimitsModule,

@@ -20,6 +20,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
 import { CloudError } from '../common/cloud-error.js';
 import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
 import { assertStorable } from '../persistence/key.guard.js';
@@ -32,7 +33,6 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
 import { AppView, CreateAppDto, CreatedAppView, PackageParams, UpdateAppDto } from './dto/app.dto.js';
 import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
@@ -46,7 +46,7 @@ export class AdminAppsController {
   constructor(
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
-    private readonly registry: SessionRegistry,
+    private readonly uninstalls: AppUninstalls,
   ) {}
 
   @Post()
@@ -126,7 +126,7 @@ export class AdminAppsController {
   async remove(@Param() { packageName }: PackageParams): Promise<void> {
     const deleted = await this.apps.delete(packageName);
     if (!deleted) throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
-    await Promise.allSettled(this.registry.sessions().map((s) => s.apps.stopApp(packageName, 'system_stop')));
+    await this.uninstalls.stop(packageName, null);
     await this.users.removeAppEverywhere(packageName);
   }
 

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
+import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
 import { CloudError } from '../common/cloud-error.js';
 import {
   APP_REPOSITORY,
@@ -19,7 +20,6 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionRegistry } from '../session/session-registry.js';
 import { AdminGuard } from './admin.guard.js';
 import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
 import { RevokedTokensView, TokenView, UserAppParams, UserParams, UserView } from './dto/user.dto.js';
@@ -34,7 +34,7 @@ export class AdminUsersController {
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     private readonly tokens: CoreTokenService,
-    private readonly registry: SessionRegistry,
+    private readonly uninstalls: AppUninstalls,
   ) {}
 
   @Get(':userId')
@@ -59,7 +59,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserView })
   async uninstall(@Param() params: UserAppParams): Promise<UserView> {
     const userId = normalizeUserId(params.userId);
-    await this.registry.get(userId)?.apps.stopApp(params.packageName, 'user_disabled');
+    await this.uninstalls.stop(params.packageName, userId);
     const user = await this.users.uninstallApp(userId, params.packageName);
     if (!user) throw new CloudError('USER_NOT_FOUND', `User ${params.userId} does not exist`);
     return user;

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
 import { SessionModule } from '../session/session.module.js';
 import { ToolsModule } from '../tools/tools.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { AdminAppsController } from './admin-apps.controller.js';
+import { AdminClusterController } from './admin-cluster.controller.js';
 import { AdminSessionsController } from './admin-sessions.controller.js';
 import { AdminToolsController } from './admin-tools.controller.js';
 import { AdminIncidentsController } from './admin-incidents.controller.js';
@@ -17,7 +19,8 @@ import { AdminGuard } from './admin.guard.js';
     AdminSessionsController,
     AdminToolsController,
     AdminIncidentsController,
+    AdminClusterController,
   ],
-  providers: [AdminGuard],
+  providers: [AdminGuard, AppUninstalls],
 })
 export class AdminModule {}

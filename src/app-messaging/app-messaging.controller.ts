@@ -44,7 +44,7 @@ export class AppMessagingController {
         'INVALID_API_KEY',
         'A valid API key of this package is required (Authorization: Bearer <apiKey>)',
       );
-    const users = this.messaging.usersRunning(dto.packageName, dto.userId.toLowerCase());
+    const users = await this.messaging.usersRunningEverywhere(dto.packageName, dto.userId.toLowerCase());
     return { users, totalUsers: users.length, timestamp: new Date().toISOString() };
   }
 }

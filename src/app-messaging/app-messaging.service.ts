@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
+import { errorMessage, type ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { SessionContext } from '../session/session-context.js';
@@ -61,9 +62,39 @@ export class AppMessagingService {
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(APP_ROOM_STORE) private readonly rooms: AppRoomStore,
+    @Optional() private readonly bus?: ClusterBus,
   ) {
     this.maxRoomsPerUser = config.maxAppRoomsPerUser;
     this.limiter = new RateLimiterMemory({ points: config.appMessagesPerSecond, duration: 1 });
+    // Clustered, the users of a package are spread over the processes: each delivers to the sessions it holds.
+    bus?.handle('app-messaging.users', ({ packageName }) => ({ users: this.usersRunning(packageName) }));
+    bus?.handle('app-messaging.direct', ({ userId, packageName, message }) => ({
+      delivered: this.isRunningHere(userId, packageName) && this.sendHere(userId, packageName, message),
+    }));
+    bus?.on('app-messaging.broadcast', ({ packageName, senderUserId, message }, from) => {
+      if (from === bus.nodeId) return;
+      for (const user of this.usersRunning(packageName, senderUserId)) this.sendHere(user.userId, packageName, message);
+    });
+  }
+
+  /** usersRunning over every process of the cluster (this one only when not clustered or Redis is away). */
+  async usersRunningEverywhere(packageName: string, except?: string): Promise<AppUser[]> {
+    if (!this.bus) return this.usersRunning(packageName, except);
+    let answers;
+    try {
+      answers = await this.bus.requestAll('app-messaging.users', { packageName });
+    } catch (err) {
+      this.logger.warn(`discovery of ${packageName} users on other processes failed: ${errorMessage(err)}`);
+      return this.usersRunning(packageName, except);
+    }
+    const users = new Map<string, AppUser>();
+    for (const a of answers) if (a.ok) for (const u of a.result.users) if (u.userId !== except) users.set(u.userId, u);
+    return [...users.values()];
+  }
+
+  private isRunningHere(userId: string, packageName: string): boolean {
+    const state = this.registry.get(userId)?.connections.get(packageName)?.state;
+    return state === 'running' || state === 'grace';
   }
 
   /** Every user currently running the package (apps connected or in their short grace), optionally without one. */
@@ -112,7 +143,13 @@ export class AppMessagingService {
           timestamp: stamp,
         };
         if (roomId === undefined || roomId === null) {
-          for (const user of this.usersRunning(packageName, senderUserId)) this.send(user.userId, packageName, message);
+          for (const user of this.usersRunning(packageName, senderUserId))
+            this.sendHere(user.userId, packageName, message);
+          await this.bus
+            ?.broadcast('app-messaging.broadcast', { packageName, senderUserId, message })
+            .catch((err: unknown) =>
+              this.logger.warn(`a broadcast of ${packageName} reached this process only: ${errorMessage(err)}`),
+            );
           return { ok: true };
         }
         // A room's broadcast reaches its members only, and only a member may send one.
@@ -128,17 +165,19 @@ export class AppMessagingService {
       }
       case 'app_direct_message': {
         const target = typeof msg.targetUserId === 'string' ? msg.targetUserId : '';
+        const received = {
+          type: 'app_message_received',
+          payload: msg.payload,
+          messageId,
+          senderUserId,
+          senderSessionId,
+          timestamp: stamp,
+        };
         const delivered =
           target !== senderUserId &&
-          this.usersRunning(packageName).some((u) => u.userId === target) &&
-          this.send(target, packageName, {
-            type: 'app_message_received',
-            payload: msg.payload,
-            messageId,
-            senderUserId,
-            senderSessionId,
-            timestamp: stamp,
-          });
+          (this.registry.get(target)
+            ? this.isRunningHere(target, packageName) && this.sendHere(target, packageName, received)
+            : await this.sendElsewhere(target, packageName, received));
         this.send(senderUserId, packageName, {
           type: 'app_direct_message_response',
           messageId,
@@ -273,9 +312,31 @@ export class AppMessagingService {
     return this.rooms.count();
   }
 
+  /** To the user's app here, or (clustered) on the process that holds the user, without waiting for it. */
   private send(userId: string, packageName: string, message: object): boolean {
+    if (this.bus && !this.registry.get(userId)) {
+      void this.sendElsewhere(userId, packageName, message);
+      return false;
+    }
+    return this.sendHere(userId, packageName, message);
+  }
+
+  private sendHere(userId: string, packageName: string, message: object): boolean {
     const ok = this.registry.get(userId)?.connections.sendJson(packageName, message) ?? false;
     if (!ok) this.logger.debug(`could not deliver ${(message as { type: string }).type} to ${userId}/${packageName}`);
     return ok;
+  }
+
+  /** Through the user's owner; false when nobody holds the user or the owner does not answer. */
+  private async sendElsewhere(userId: string, packageName: string, message: object): Promise<boolean> {
+    if (!this.bus) return false;
+    try {
+      const msg = message as Record<string, unknown>;
+      return (await this.bus.toOwner(userId, 'app-messaging.direct', { userId, packageName, message: msg })).result
+        .delivered;
+    } catch (err) {
+      this.logger.debug(`could not deliver to ${userId}/${packageName} on its process: ${errorMessage(err)}`);
+      return false;
+    }
   }
 }

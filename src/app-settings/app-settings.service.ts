@@ -1,5 +1,6 @@
-import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { mergeSettings } from '../apps/app-settings.js';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { CloudError, errorMessage } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
@@ -57,7 +58,15 @@ export class AppSettingsService {
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: SessionRegistry,
-  ) {}
+    @Optional() private readonly bus?: ClusterBus,
+  ) {
+    // Clustered, the change may arrive on any process: the user's owner pushes what the shared store now holds.
+    bus?.handle('app.settings-changed', async ({ userId, packageName }) => {
+      if (!this.registry.get(userId)) return { delivered: false };
+      const { settings } = await this.read(userId, packageName);
+      return { delivered: this.push(userId, packageName, settings) };
+    });
+  }
 
   /** The package a settings route means: the legacy dashboard name stands for the configured system dashboard. */
   resolvePackageName(packageName: string): string {
@@ -108,7 +117,7 @@ export class AppSettingsService {
       const user = await this.users.setAppSettings(userId, app.packageName, next);
       return mergeSettings(app.settings, user.appSettings.find((s) => s.packageName === app.packageName)?.settings);
     });
-    const delivered = this.push(userId, app.packageName, merged);
+    const delivered = this.push(userId, app.packageName, merged) || (await this.pushOnOwner(userId, app.packageName));
     if (change.notifyAppServer) this.notifyAppServer(app, userId, merged);
     return { packageName: app.packageName, settings: merged, delivered };
   }
@@ -123,6 +132,19 @@ export class AppSettingsService {
       timestamp: new Date().toISOString(),
     };
     return this.registry.get(userId)?.connections.sendJson(packageName, message) ?? false;
+  }
+
+  /** Clustered, when the user's session is not here: the process that holds it pushes the change. */
+  private async pushOnOwner(userId: string, packageName: string): Promise<boolean> {
+    if (!this.bus || this.registry.get(userId)) return false;
+    try {
+      return (await this.bus.toOwner(userId, 'app.settings-changed', { userId, packageName })).result.delivered;
+    } catch (err) {
+      // No owner: no running app to tell (it reads the stored settings when it starts).
+      if (!(err instanceof CloudError && err.code === 'SESSION_NOT_FOUND'))
+        this.logger.warn(`settings of ${packageName} for ${userId} not pushed to its process: ${errorMessage(err)}`);
+      return false;
+    }
   }
 
   /** Fire-and-forget POST `${publicUrl}/settings` `{userIdForSettings, settings}` (the SDK's AppServer route). */

@@ -1,6 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey } from 'node:crypto';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { TOKEN_VERSION_STORE, type TokenVersionStore } from './token-version.store.js';
 
@@ -45,7 +47,13 @@ export class CoreTokenService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(TOKEN_VERSION_STORE) private readonly versions: TokenVersionStore,
+    @Optional() private readonly bus?: ClusterBus,
   ) {
+    // Clustered, the revoked user's sockets may be on any process: each closes its own (the version itself is
+    // already in the shared store, so every process refuses the old tokens at their next use).
+    bus?.on('token.revoked', ({ userId, minimumVersion }, from) => {
+      if (from !== bus.nodeId) this.notify(userId, minimumVersion);
+    });
     // A KeyObject made once: given a string, jsonwebtoken first tries (and fails) to parse it as a public
     // key on every verify, which was the largest CPU cost of a glasses connection.
     this.jwt = new JwtService({
@@ -115,12 +123,21 @@ export class CoreTokenService {
   async revoke(userId: string): Promise<number> {
     // +1: a token minted in the same millisecond, before this call, must not survive it.
     const minimum = await this.versions.raise(userId, Date.now() + 1);
-    for (const listener of this.listeners) listener(userId, minimum);
+    this.notify(userId, minimum);
+    await this.bus
+      ?.broadcast('token.revoked', { userId, minimumVersion: minimum })
+      .catch((err: unknown) =>
+        new Logger('CoreTokens').warn(`other processes were not told of ${userId}'s revocation: ${errorMessage(err)}`),
+      );
     return minimum;
   }
 
   onRevoked(listener: RevocationListener): void {
     this.listeners.push(listener);
+  }
+
+  private notify(userId: string, minimum: number): void {
+    for (const listener of this.listeners) listener(userId, minimum);
   }
 }
 

@@ -29,6 +29,14 @@ export interface ClusterRequests {
     req: { userId: string; packageName: string; message: Record<string, unknown> };
     res: { delivered: boolean };
   };
+  /** App-to-app discovery: the users running a package on one node. */
+  'app-messaging.users': {
+    req: { packageName: string };
+    res: { users: Array<{ userId: string; sessionId: string; joinedAt: string }> };
+  };
+  /** The ingest accepted (or ended) the publisher of a managed-stream key: the stream's owner updates the stream. */
+  'ingest.publish': { req: { key: string }; res: { applied: boolean } };
+  'ingest.publish-done': { req: { key: string }; res: { applied: boolean } };
 }
 
 export interface ClusterBroadcasts {
@@ -41,8 +49,8 @@ export interface ClusterBroadcasts {
     roomId?: string;
     message: Record<string, unknown>;
   };
-  /** A token id was revoked: every node drops what it cached for it. */
-  'token.revoked': { tokenId: string };
+  /** A user's core tokens below `minimumVersion` were revoked: every node closes its sockets opened with one. */
+  'token.revoked': { userId: string; minimumVersion: number };
 }
 
 export type RequestType = keyof ClusterRequests;

@@ -70,10 +70,10 @@ export class HealthController {
       return result;
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
-      if (this.nodes && !this.registry.isShuttingDown)
-        return { ...(err.getResponse() as HealthCheckResult), status: 'degraded' };
+      const body = err.getResponse() as HealthCheckResult;
+      if (this.nodes && !this.registry.isShuttingDown) return { ...body, status: 'degraded' };
       res.status(503);
-      return err.getResponse() as HealthCheckResult;
+      return body;
     }
   }
 }

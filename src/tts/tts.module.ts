@@ -1,11 +1,7 @@
 import { Module } from '@nestjs/common';
-import {
-  getOptionsToken,
-  getStorageToken,
-  ThrottlerGuard,
-  ThrottlerStorageService,
-  type ThrottlerModuleOptions,
-} from '@nestjs/throttler';
+import { getOptionsToken, getStorageToken, ThrottlerGuard, type ThrottlerModuleOptions } from '@nestjs/throttler';
+import { LimiterFactory } from '../cluster/limiter.js';
+import { LimiterThrottlerStorage } from '../limits/factory-limiters.js';
 import { ESPEAK_OPTIONS, EspeakTtsProvider, type EspeakOptions } from './espeak.provider.js';
 import { TtsController } from './tts.controller.js';
 import { DEFAULT_TTS_OPTIONS, TTS_OPTIONS, TTS_PROVIDER, type TtsOptions } from './tts-provider.js';
@@ -37,7 +33,12 @@ import { TtsService } from './tts.service.js';
       }),
       inject: [TTS_OPTIONS],
     },
-    { provide: getStorageToken(), useClass: ThrottlerStorageService },
+    // Counted in Redis when clustered: one budget per address for the whole cluster.
+    {
+      provide: getStorageToken(),
+      useFactory: (limiters: LimiterFactory) => new LimiterThrottlerStorage(limiters, 'tts'),
+      inject: [LimiterFactory],
+    },
     ThrottlerGuard,
   ],
   exports: [TtsService],

@@ -18,6 +18,8 @@ export interface TempTokenStore {
   sweep(now: number): Promise<void>;
 }
 
+export const TEMP_TOKEN_STORE = Symbol('TEMP_TOKEN_STORE');
+
 /** Past this many tokens in all, an add sweeps the expired ones first (a backstop; the per-user cap comes first). */
 const SWEEP_ABOVE = 100_000;
 

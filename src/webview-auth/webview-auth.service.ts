@@ -4,7 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { CloudError } from '../common/cloud-error.js';
-import { MemoryTempTokenStore, type TempTokenStore } from './temp-token.store.js';
+import { TEMP_TOKEN_STORE, type TempTokenStore } from './temp-token.store.js';
 import { WebviewKeys } from './webview-keys.js';
 
 /** The SDK accepts signed user tokens from this issuer only (apps.md §6.2). */
@@ -17,10 +17,10 @@ export const TEMP_TOKEN_TTL_MS = 60_000;
  */
 @Injectable()
 export class WebviewAuthService {
-  private readonly temp: TempTokenStore = new MemoryTempTokenStore();
   private readonly jwt = new JwtService();
 
   constructor(
+    @Inject(TEMP_TOKEN_STORE) private readonly temp: TempTokenStore,
     private readonly keys: WebviewKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

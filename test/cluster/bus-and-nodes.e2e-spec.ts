@@ -154,9 +154,11 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
     expect((await failure(a.bus.request('node-b', 'ping', { sentAt: 2 }))).code).toBe('CLUSTER_UNAVAILABLE');
     // The sender's own listeners still hear a broadcast while Redis is away; the others cannot.
     const heard: string[] = [];
-    a.bus.on('token.revoked', ({ tokenId }) => heard.push(`a:${tokenId}`));
-    b.bus.on('token.revoked', ({ tokenId }) => heard.push(`b:${tokenId}`));
-    expect((await failure(a.bus.broadcast('token.revoked', { tokenId: 't1' }))).code).toBe('CLUSTER_UNAVAILABLE');
+    a.bus.on('token.revoked', ({ userId }) => heard.push(`a:${userId}`));
+    b.bus.on('token.revoked', ({ userId }) => heard.push(`b:${userId}`));
+    expect((await failure(a.bus.broadcast('token.revoked', { userId: 't1', minimumVersion: 1 }))).code).toBe(
+      'CLUSTER_UNAVAILABLE',
+    );
     expect(heard).toEqual(['a:t1']);
     await redis.start();
     await until(async () => {
@@ -167,7 +169,7 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
       }
     });
     await until(async () => {
-      await a.bus.broadcast('token.revoked', { tokenId: 't2' }).catch(() => undefined);
+      await a.bus.broadcast('token.revoked', { userId: 't2', minimumVersion: 1 }).catch(() => undefined);
       return heard.includes('b:t2');
     });
   });

@@ -40,10 +40,13 @@ export class NginxCallbackController {
   /** 302 `Location: <playbackName>`: nginx-rtmp publishes the stream under that name instead of the key. */
   @Post('on_publish')
   @Redirect()
-  onPublish(@Query('secret') secret: unknown, @Body() body: NginxCallback): { url: string; statusCode: number } {
+  async onPublish(
+    @Query('secret') secret: unknown,
+    @Body() body: NginxCallback,
+  ): Promise<{ url: string; statusCode: number }> {
     this.assertIngest(secret);
     const key = typeof body?.name === 'string' ? body.name : '';
-    const playbackName = KEY.test(key) ? this.keys.publish(key) : null;
+    const playbackName = KEY.test(key) ? await this.keys.publish(key) : null;
     if (!playbackName)
       throw new ForbiddenException({ code: 'PERMISSION_DENIED', message: 'Unknown or used stream key' });
     return { url: playbackName, statusCode: 302 };
@@ -51,10 +54,10 @@ export class NginxCallbackController {
 
   @Post('on_publish_done')
   @HttpCode(200)
-  onPublishDone(@Query('secret') secret: unknown, @Body() body: NginxCallback): string {
+  async onPublishDone(@Query('secret') secret: unknown, @Body() body: NginxCallback): Promise<string> {
     this.assertIngest(secret);
     const key = typeof body?.name === 'string' ? body.name : '';
-    if (KEY.test(key)) this.keys.publishDone(key);
+    if (KEY.test(key)) await this.keys.publishDone(key);
     return 'ok';
   }
 }
