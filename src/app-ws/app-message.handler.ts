@@ -6,6 +6,7 @@ import { type ErrorCode } from '../common/cloud-error.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { LAYOUT_TYPES, type DisplayRequest, type Layout } from '../display/display.types.js';
+import { isAppInbound, unhandled } from '../protocol/app-inbound.js';
 import type { UserSession } from '../session/user-session.js';
 
 const OPEN = 1;
@@ -29,8 +30,11 @@ export class AppMessageHandler {
   ) {}
 
   handle(bound: BoundApp, ws: WebSocket, msg: TypedMessage): void {
+    if (!isAppInbound(msg))
+      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
     const { session, packageName } = bound;
-    switch (msg.type) {
+    const type = msg.type;
+    switch (type) {
       case 'subscription_update': {
         if (!Array.isArray(msg.subscriptions))
           return this.error(ws, 'MALFORMED_MESSAGE', 'subscription_update needs a subscriptions array');
@@ -123,7 +127,7 @@ export class AppMessageHandler {
           'This socket is already initialized; open a new socket for another session',
         );
       default:
-        return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
+        return unhandled(type);
     }
   }
 

@@ -1,7 +1,8 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable, Optional, Scope } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 
@@ -44,13 +45,21 @@ export interface AppRuntime {
 }
 
 const OPEN = 1;
+const BINARY = { binary: true } as const;
 
-/** The session's table of apps and their sockets: written by AppManager, read by the relay paths. */
+/**
+ * The session's table of apps and their sockets, written by AppManager, and the one way a session's code
+ * sends to an app: streams, top-level messages and audio all go out here, and the send metrics are counted
+ * here. Nothing is queued: a send to an app without an open socket answers false.
+ */
 @Injectable({ scope: Scope.REQUEST })
 export class AppConnections {
   private readonly apps = new Map<string, AppRuntime>();
 
-  constructor(private readonly ctx: SessionContext) {
+  constructor(
+    private readonly ctx: SessionContext,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     ctx.defer(() => this.apps.clear());
   }
 
@@ -94,7 +103,29 @@ export class AppConnections {
     return out;
   }
 
-  /** Sends a JSON message to an app's open socket; false when there is none (messages are not queued). */
+  /**
+   * A `data_stream`: the app's precomputed prefix + the stream type's JSON + a suffix shared by every app the
+   * event goes to (`,"data":…,"timestamp":…}`), so nothing is serialized per app.
+   */
+  sendStream(packageName: string, streamTypeJson: string, suffix: string): boolean {
+    const rt = this.apps.get(packageName);
+    const ws = rt?.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    const frame = rt.streamPrefix + streamTypeJson + suffix;
+    ws.send(frame);
+    this.metrics?.relayed(streamTypeJson, frame.length);
+    return true;
+  }
+
+  /** Glasses audio to an `audio_chunk` subscriber, as the binary frame received (PCM s16le 16 kHz mono). */
+  sendAudio(packageName: string, pcm: Buffer): boolean {
+    const ws = this.apps.get(packageName)?.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    ws.send(pcm, BINARY);
+    return true;
+  }
+
+  /** A top-level message (not a data_stream) to one app. */
   sendJson(packageName: string, message: object): boolean {
     const ws = this.apps.get(packageName)?.ws;
     if (!ws || ws.readyState !== OPEN) return false;
@@ -102,6 +133,7 @@ export class AppConnections {
     return true;
   }
 
+  /** A top-level message to every app with an open socket, serialized once. */
   sendToAll(message: object): void {
     const text = JSON.stringify(message);
     for (const rt of this.apps.values()) if (rt.ws && rt.ws.readyState === OPEN) rt.ws.send(text);

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { WebSocket } from 'ws';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
@@ -92,7 +93,12 @@ function harness(recentAudioSeconds = 10) {
       } as TypedMessage);
     },
     respond(requestId: unknown, extra: Record<string, unknown> = {}) {
-      audio.handlePlayResponse({ type: 'audio_play_response', requestId, success: true, ...extra } as TypedMessage);
+      audio.handlePlayResponse({
+        type: 'audio_play_response',
+        requestId,
+        success: true,
+        ...extra,
+      } as GlassesInbound<'audio_play_response'>);
     },
   };
   return h;

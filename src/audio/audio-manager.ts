@@ -8,11 +8,10 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
-const OPEN = 1;
-const BINARY = { binary: true } as const;
 const BYTES_PER_SECOND = 32_000;
 /** The SDK waits 60 s for an answer to a play request that stops other audio. */
 export const AUDIO_PLAY_EXPIRY_MS = 60_000;
@@ -85,10 +84,7 @@ export class AudioManager {
       this.recent.push(pcm);
     }
     const subs = this.subscriptions.lookup('audio_chunk');
-    for (let i = 0; i < subs.length; i++) {
-      const ws = this.connections.get(subs[i]!.packageName)?.ws;
-      if (ws && ws.readyState === OPEN) ws.send(pcm, BINARY);
-    }
+    for (let i = 0; i < subs.length; i++) this.connections.sendAudio(subs[i]!.packageName, pcm);
     for (const sink of this.sinks) sink(pcm);
   }
 
@@ -159,8 +155,8 @@ export class AudioManager {
   }
 
   /** The glasses' audio_play_response goes to the app that asked; unknown or expired ids are dropped. */
-  handlePlayResponse(msg: TypedMessage): void {
-    const requestId = typeof msg.requestId === 'string' ? msg.requestId : '';
+  handlePlayResponse(msg: GlassesInbound<'audio_play_response'>): void {
+    const requestId = msg.requestId;
     const pending = this.plays.get(requestId);
     if (!pending) return;
     this.forgetPlay(requestId);

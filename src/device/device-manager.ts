@@ -1,8 +1,8 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
 import { capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
+import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 
 export interface DeviceState {
   connected: boolean;
@@ -124,7 +124,7 @@ export class DeviceManager {
   }
 
   /** `glasses_connection_state` from the phone. */
-  handleConnectionState(msg: TypedMessage): void {
+  handleConnectionState(msg: GlassesReceived<'glasses_connection_state'>): void {
     const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
     const connected = status === 'CONNECTED' || status === 'RECONNECTED';
     const modelName =
@@ -141,7 +141,7 @@ export class DeviceManager {
   }
 
   /** Battery levels reported by the glasses: kept for snapshots and, when they change, told to apps (SDK `device.state`). */
-  handleBattery(msg: TypedMessage): void {
+  handleBattery(msg: GlassesReceived<'glasses_battery_update'>): void {
     this.applyState({
       batteryLevel: typeof msg.level === 'number' ? msg.level : undefined,
       charging: typeof msg.charging === 'boolean' ? msg.charging : undefined,

@@ -1,12 +1,36 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { errorMessage, type ErrorCode } from '../common/cloud-error.js';
-import { isNonEmptyString, parseTypedMessage, type TypedMessage } from '../common/json.util.js';
+import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { UserSession } from '../session/user-session.js';
-import { CONTROL_GLASSES_TYPES, RELAYED_GLASSES_TYPES, type ConnectionErrorMessage } from './glasses.messages.js';
+import {
+  GLASSES_INBOUND,
+  GLASSES_INBOUND_TYPES,
+  type GlassesHandledType,
+  type GlassesInbound,
+  type GlassesInboundRow,
+} from '../protocol/glasses-inbound.js';
+import type { ConnectionErrorMessage } from './glasses.messages.js';
 
 const OPEN = 1;
+
+type GlassesHandler<K extends GlassesHandledType> = (
+  session: UserSession,
+  msg: GlassesInbound<K>,
+  ws: WebSocket,
+  text: string,
+) => boolean | void;
+
+/** One handler per handled type: a row marked `handled` without its handler does not compile. */
+export type GlassesHandlers = { readonly [K in GlassesHandledType]: GlassesHandler<K> };
+
+interface Route {
+  relay: boolean;
+  handle: ((session: UserSession, msg: never, ws: WebSocket, text: string) => boolean | void) | null;
+  valid: GlassesInboundRow['valid'];
+  invalid: string | undefined;
+}
 
 /**
  * Routes one glasses frame. A singleton: the session is passed in (resolved once per socket), so no
@@ -40,103 +64,79 @@ export class GlassesMessageHandler {
   }
 
   private dispatch(session: UserSession, ws: WebSocket, msg: TypedMessage, text: string): void {
-    const type = msg.type;
-    if (RELAYED_GLASSES_TYPES.has(type)) {
-      if (this.beforeRelay(session, msg)) session.relay.relay(type, text);
-      return;
+    const route = this.routes.get(msg.type);
+    if (route === undefined)
+      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unknown message type: ${msg.type.slice(0, 64)}`);
+    if (route.handle !== null) {
+      if (route.valid !== undefined && !route.valid(msg)) {
+        if (route.invalid !== undefined) return this.error(ws, 'MALFORMED_MESSAGE', route.invalid);
+      } else if (route.handle(session, msg as never, ws, text) === false) return;
     }
-    if (!CONTROL_GLASSES_TYPES.has(type))
-      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unknown message type: ${type.slice(0, 64)}`);
-    switch (type) {
-      case 'ping':
-        if (ws.readyState === OPEN) ws.send('{"type":"pong"}');
-        return;
-      case 'pong':
-        return;
-      case 'connection_init':
-        // The session already exists (created on open): answer as a reconnection, start nothing.
-        if (ws.readyState === OPEN)
-          ws.send(
-            JSON.stringify({ type: 'connection_ack', sessionId: session.userId, timestamp: new Date().toISOString() }),
-          );
-        session.microphone.sync(true);
-        return;
-      case 'start_app':
-      case 'stop_app': {
-        const pkg = msg.packageName;
-        if (!isNonEmptyString(pkg, 256))
-          return this.error(ws, 'MALFORMED_MESSAGE', `${type} needs a string packageName`);
-        if (type === 'stop_app') {
-          void session.apps
-            .stopApp(pkg, 'user_disabled')
-            .catch((err) => this.logger.error(`stop_app: ${errorMessage(err)}`));
-          return;
-        }
-        void session.apps
-          .startApp(pkg)
-          .then((r) => {
-            if (!r.ok)
-              this.error(ws, 'START_FAILED', `Could not start ${pkg}: ${r.message}`, {
-                packageName: pkg,
-                stage: r.stage,
-              });
-          })
-          .catch((err) => this.logger.error(`start_app: ${errorMessage(err)}`));
-        return;
-      }
-      case 'touch_event': {
-        const gesture = typeof msg.gesture_name === 'string' ? msg.gesture_name : '';
-        session.relay.relayTouch(gesture, text);
-        return;
-      }
-      case 'audio_play_response':
-        session.audio.handlePlayResponse(msg);
-        return;
-      case 'photo_response':
-        session.photo.handleResponse(msg);
-        return;
-      case 'rtmp_stream_status':
-      case 'stream_status':
-        session.video.handleStatus(msg);
-        return;
-      case 'keep_alive_ack':
-        session.video.handleKeepAliveAck(msg);
-        return;
-      default:
-        return;
-    }
+    if (route.relay) session.relay.relay(msg.type, text);
   }
 
-  /** Side effects some relayed events have on the session; false when the event must not be relayed. */
-  private beforeRelay(session: UserSession, msg: TypedMessage): boolean {
-    switch (msg.type) {
-      case 'glasses_connection_state':
-        session.device.handleConnectionState(msg);
-        return true;
-      case 'glasses_battery_update':
-        session.device.handleBattery(msg);
-        return true;
-      case 'head_position':
-        if (msg.position === 'up') session.dashboard.onHeadUp();
-        return true;
-      case 'location_update':
-        return session.location.handleUpdate(msg);
-      case 'calendar_event':
-        session.calendar.handleEvent(msg);
-        return true;
-      case 'VAD':
-        session.transcription.handleVad(msg);
-        return true;
-      case 'local_transcription':
-        session.transcription.handleLocalTranscription(msg);
-        return true;
-      case 'rgb_led_control_response':
-        session.phone.handleLedResponse(msg);
-        return true;
-      default:
-        return true;
-    }
-  }
+  /**
+   * What the cloud does with each type the table marks `handled`, typed by the message it receives. A
+   * handler answering false stops the relay of that message.
+   */
+  private readonly handlers: GlassesHandlers = {
+    connection_init: (session, _msg, ws) => {
+      // The session already exists (created on open): answer as a reconnection, start nothing.
+      if (ws.readyState === OPEN)
+        ws.send(
+          JSON.stringify({ type: 'connection_ack', sessionId: session.userId, timestamp: new Date().toISOString() }),
+        );
+      session.microphone.sync(true);
+    },
+    ping: (_session, _msg, ws) => {
+      if (ws.readyState === OPEN) ws.send('{"type":"pong"}');
+    },
+    start_app: (session, msg, ws) => {
+      const pkg = msg.packageName;
+      void session.apps
+        .startApp(pkg)
+        .then((r) => {
+          if (!r.ok)
+            this.error(ws, 'START_FAILED', `Could not start ${pkg}: ${r.message}`, {
+              packageName: pkg,
+              stage: r.stage,
+            });
+        })
+        .catch((err) => this.logger.error(`start_app: ${errorMessage(err)}`));
+    },
+    stop_app: (session, msg) => {
+      void session.apps
+        .stopApp(msg.packageName, 'user_disabled')
+        .catch((err) => this.logger.error(`stop_app: ${errorMessage(err)}`));
+    },
+    touch_event: (session, msg, _ws, text) => {
+      session.relay.relayTouch(typeof msg.gesture_name === 'string' ? msg.gesture_name : '', text);
+    },
+    audio_play_response: (session, msg) => session.audio.handlePlayResponse(msg),
+    photo_response: (session, msg) => session.photo.handleResponse(msg),
+    rtmp_stream_status: (session, msg) => session.video.handleStatus(msg),
+    stream_status: (session, msg) => session.video.handleStatus(msg),
+    keep_alive_ack: (session, msg) => session.video.handleKeepAliveAck(msg),
+    glasses_connection_state: (session, msg) => session.device.handleConnectionState(msg),
+    glasses_battery_update: (session, msg) => session.device.handleBattery(msg),
+    head_position: (session, msg) => {
+      if (msg.position === 'up') session.dashboard.onHeadUp();
+    },
+    location_update: (session, msg) => session.location.handleUpdate(msg),
+    calendar_event: (session, msg) => session.calendar.handleEvent(msg),
+    VAD: (session, msg) => session.transcription.handleVad(msg),
+    local_transcription: (session, msg) => session.transcription.handleLocalTranscription(msg),
+    rgb_led_control_response: (session, msg) => session.phone.handleLedResponse(msg),
+  };
+
+  /** The table and the handlers joined once, so a message costs one map lookup. */
+  private readonly routes = new Map<string, Route>(
+    GLASSES_INBOUND_TYPES.map((type) => {
+      const row = GLASSES_INBOUND[type] as GlassesInboundRow;
+      const handle = row.handled ? (this.handlers[type as GlassesHandledType] as Route['handle']) : null;
+      return [type, { relay: row.relay, handle, valid: row.valid, invalid: row.invalid }];
+    }),
+  );
 
   error(ws: WebSocket, code: ErrorCode, message: string, details?: Record<string, unknown>): void {
     if (ws.readyState !== OPEN) return;

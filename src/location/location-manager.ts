@@ -1,8 +1,8 @@
 import { Injectable, Scope } from '@nestjs/common';
-import type { TypedMessage } from '../common/json.util.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 
 /** Low to high (glasses.md §13.5). */
 export const LOCATION_TIERS = [
@@ -113,7 +113,7 @@ export class LocationManager {
    * A `location_update` from the glasses. Returns false when it answered a poll: such a reply goes
    * only to the asking app and is not relayed or cached as the broadcast fix.
    */
-  handleUpdate(msg: TypedMessage): boolean {
+  handleUpdate(msg: GlassesReceived<'location_update'>): boolean {
     if (
       typeof msg.lat !== 'number' ||
       typeof msg.lng !== 'number' ||

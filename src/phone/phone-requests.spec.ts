@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { WebSocket } from 'ws';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
@@ -6,6 +7,8 @@ import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
+
+type LedResponse = GlassesInbound<'rgb_led_control_response'>;
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -118,13 +121,13 @@ describe('PhoneRequests', () => {
       h.led({ requestId: 'led-a', action: 'on', color: 'red' });
       h.phone.led('com.b', { type: 'rgb_led_control', requestId: 'led-b', action: 'off' } as TypedMessage);
       const answer = { type: 'rgb_led_control_response', requestId: 'led-b', success: false, error: 'busy' };
-      h.phone.handleLedResponse(answer as TypedMessage);
-      h.phone.handleLedResponse(answer as TypedMessage);
+      h.phone.handleLedResponse(answer as LedResponse);
+      h.phone.handleLedResponse(answer as LedResponse);
       h.phone.handleLedResponse({
         type: 'rgb_led_control_response',
         requestId: 'nobody',
         success: true,
-      } as TypedMessage);
+      } as LedResponse);
       expect(h.appSent['com.a']).toEqual([]);
       expect(h.appSent['com.b']).toEqual([
         {
@@ -141,7 +144,7 @@ describe('PhoneRequests', () => {
       const h = harness();
       for (let i = 0; i < 65; i++) h.led({ requestId: `led-${i}`, action: 'off' });
       const answer = (requestId: string) =>
-        h.phone.handleLedResponse({ type: 'rgb_led_control_response', requestId, success: true } as TypedMessage);
+        h.phone.handleLedResponse({ type: 'rgb_led_control_response', requestId, success: true } as LedResponse);
       answer('led-0');
       answer('led-1');
       expect(h.appSent['com.a']!.map((m) => m.requestId)).toEqual(['led-1']);

@@ -2,6 +2,7 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 
 export type PhoneRequestResult =
   { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
@@ -58,8 +59,7 @@ export class PhoneRequests {
    * The glasses' `rgb_led_control_response` goes back to the app that asked, as the top-level message SDK 2.1.29
    * recognises. Literal `rgb_led_control_response` subscribers still get the relayed event besides.
    */
-  handleLedResponse(msg: TypedMessage): void {
-    if (typeof msg.requestId !== 'string') return;
+  handleLedResponse(msg: GlassesInbound<'rgb_led_control_response'>): void {
     const asked = this.pendingLed.get(msg.requestId);
     if (!asked) return;
     this.pendingLed.delete(msg.requestId);

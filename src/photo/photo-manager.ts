@@ -7,6 +7,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
+import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 
 export type PhotoResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
@@ -130,7 +131,7 @@ export class PhotoManager {
   }
 
   /** The glasses' own report. Success means the upload already went to the app; a failure is passed on at once. */
-  handleResponse(msg: TypedMessage): void {
+  handleResponse(msg: GlassesReceived<'photo_response'>): void {
     const requestId = typeof msg.requestId === 'string' ? msg.requestId : '';
     const p = this.pending.get(requestId);
     if (!p) return;

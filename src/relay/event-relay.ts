@@ -1,10 +1,7 @@
-import { Injectable, Optional, Scope } from '@nestjs/common';
+import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
-import { MetricsService } from '../observability/metrics.service.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager, type Subscriber } from '../subscriptions/subscription-manager.js';
-
-const OPEN = 1;
 
 /**
  * Glasses events to subscribed apps as `data_stream`. The glasses' own JSON text is embedded as
@@ -21,7 +18,6 @@ export class EventRelay {
     private readonly ctx: SessionContext,
     private readonly subscriptions: SubscriptionManager,
     private readonly connections: AppConnections,
-    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** `rawJson` must be the text of a JSON object that has already parsed successfully. */
@@ -75,13 +71,8 @@ export class EventRelay {
   }
 
   private deliverAs(packageName: string, streamTypeJson: string, suffix: string): boolean {
-    const rt = this.connections.get(packageName);
-    const ws = rt?.ws;
-    if (!ws || ws.readyState !== OPEN) return false;
-    const frame = rt.streamPrefix + streamTypeJson + suffix;
-    ws.send(frame);
+    if (!this.connections.sendStream(packageName, streamTypeJson, suffix)) return false;
     this.delivered++;
-    this.metrics?.relayed(streamTypeJson, frame.length);
     return true;
   }
 }

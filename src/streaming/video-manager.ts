@@ -9,6 +9,7 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
+import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 
 export type StreamRequestResult =
   { ok: true; streamId: string } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
@@ -164,7 +165,7 @@ export class VideoManager {
   }
 
   /** `rtmp_stream_status` (or the newer `stream_status`) from the glasses. */
-  handleStatus(msg: TypedMessage): void {
+  handleStatus(msg: GlassesReceived<'rtmp_stream_status' | 'stream_status'>): void {
     const s = this.stream;
     if (!s || (typeof msg.streamId === 'string' && msg.streamId !== s.streamId)) return;
     const status = normalizeStreamStatus(msg.status);
@@ -186,7 +187,7 @@ export class VideoManager {
     });
   }
 
-  handleKeepAliveAck(msg: TypedMessage): void {
+  handleKeepAliveAck(msg: GlassesReceived<'keep_alive_ack'>): void {
     if (
       typeof msg.ackId === 'string' &&
       this.stream &&

@@ -1,4 +1,5 @@
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
+import { glassesInboundRow } from '../protocol/glasses-inbound.js';
 
 const LANG = /^[a-z]{2,3}-[A-Z]{2}$/;
 
@@ -46,30 +47,20 @@ export function relayKeyOf(subscription: string): string {
   return lang ? lang.base : subscription;
 }
 
-/** The permission a stream needs (apps.md §3.3, issue 9: location_stream is gated like location_update). */
+/** Streams that are not glasses messages, and what they need; the glasses' own are in the protocol table. */
+const OTHER_STREAM_PERMISSIONS = new Map<string, PermissionType>([
+  ['audio_chunk', 'MICROPHONE'],
+  ['transcription', 'MICROPHONE'],
+  ['translation', 'MICROPHONE'],
+  // Gated like location_update, the stream it is a form of.
+  ['location_stream', 'LOCATION'],
+  ['managed_stream_status', 'CAMERA'],
+]);
+
+/** The permission a stream needs: a glasses type's from its protocol row, the others' from the list above. */
 export function requiredPermission(subscription: string): PermissionType | null {
   const key = subscription.includes(':') ? subscription.slice(0, subscription.indexOf(':')) : subscription;
-  switch (key) {
-    case 'audio_chunk':
-    case 'transcription':
-    case 'translation':
-    case 'VAD':
-      return 'MICROPHONE';
-    case 'location_update':
-    case 'location_stream':
-      return 'LOCATION';
-    case 'calendar_event':
-      return 'CALENDAR';
-    case 'phone_notification':
-    case 'phone_notification_dismissed':
-      return 'READ_NOTIFICATIONS';
-    case 'photo_response':
-    case 'photo_taken':
-    case 'managed_stream_status':
-      return 'CAMERA';
-    default:
-      return null;
-  }
+  return glassesInboundRow(key)?.permission ?? OTHER_STREAM_PERMISSIONS.get(key) ?? null;
 }
 
 export function permissionSet(perms: AppPermission[]): Set<PermissionType> {

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AudioManager } from '../audio/audio-manager.js';
-import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
@@ -10,6 +9,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderResult, StreamSpec } from './providers/provider.types.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { StreamSlot, type SlotView } from './stream-slot.js';
+import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 
 const LANG = /^[a-z]{2,3}-[A-Z]{2}$/;
 const KEEPALIVE_MS = 10_000;
@@ -179,7 +179,7 @@ export class TranscriptionManager {
   }
 
   /** `VAD` from the glasses: speech opens or resumes streams; silence finalizes, then closes idle streams. */
-  handleVad(msg: TypedMessage): void {
+  handleVad(msg: GlassesReceived<'VAD'>): void {
     const speaking = msg.status === true || msg.status === 'true';
     this.lastVad = speaking;
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -240,7 +240,7 @@ export class TranscriptionManager {
    * provider stream transcribes the same language right now: the same speech would reach the apps twice
    * (two finals per utterance). While that stream is down (backoff, provider cooling off) the phone's are used.
    */
-  handleLocalTranscription(msg: TypedMessage): void {
+  handleLocalTranscription(msg: GlassesReceived<'local_transcription'>): void {
     if (typeof msg.text !== 'string') return;
     const lang =
       typeof msg.transcribeLanguage === 'string' && LANG.test(msg.transcribeLanguage)
