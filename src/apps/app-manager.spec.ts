@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { AppRecord, AppRepository, UserRecord, UserRepository } from '../persistence/persistence.types.js';
@@ -110,7 +110,7 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
 
 describe('AppManager', () => {
   const clock = useFakeClock();
-  beforeAll(() => {
+  beforeEach(() => {
     for (const level of ['log', 'warn', 'error'] as const)
       vi.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
   });

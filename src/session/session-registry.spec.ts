@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import type { SessionEvents } from '../session-events/session-events.service.js';
 import type { SessionEndedEvent } from '../session-events/session-events.types.js';
@@ -40,7 +40,7 @@ function harness() {
 
 describe('SessionRegistry', () => {
   const clock = useFakeClock();
-  beforeAll(() => {
+  beforeEach(() => {
     vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
 
