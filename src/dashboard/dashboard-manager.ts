@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
 import { SessionContext } from '../session/session-context.js';
+import type { Result } from '../common/result.js';
 
 export type DashboardMode = 'main' | 'expanded';
 export const DASHBOARD_MODES: readonly DashboardMode[] = ['main', 'expanded'];
@@ -16,8 +17,7 @@ interface Item {
   at: number;
 }
 
-export type DashboardResult =
-  { ok: true } | { ok: false; code: 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'; message: string };
+export type DashboardResult = Result<object, 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'>;
 
 const MAX_CONTENT = 2_000;
 

@@ -3,6 +3,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import type { Result } from '../common/result.js';
 
 /** Low to high (glasses.md §13.5). */
 export const LOCATION_TIERS = [
@@ -38,9 +39,10 @@ export interface Fix {
   at: number;
 }
 
-export type PollResult =
-  | { ok: true; answered: 'cache' | 'glasses' }
-  | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'PERMISSION_DENIED'; message: string };
+export type PollResult = Result<
+  { answered: 'cache' | 'glasses' },
+  'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'PERMISSION_DENIED'
+>;
 
 interface PendingPoll {
   packageName: string;

@@ -2,9 +2,9 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
+import type { Result } from '../common/result.js';
 
-export type PhoneRequestResult =
-  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+export type PhoneRequestResult = Result<object, 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'>;
 
 const LED_COLORS = new Set(['red', 'green', 'blue', 'orange', 'white']);
 const NOT_CONNECTED: PhoneRequestResult = {

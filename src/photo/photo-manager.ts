@@ -7,8 +7,9 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
+import type { Result } from '../common/result.js';
 
-export type PhotoResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
+export type PhotoResult = Result;
 
 interface PendingPhoto {
   packageName: string;

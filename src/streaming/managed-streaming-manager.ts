@@ -1,7 +1,6 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session/session-context.js';
@@ -13,9 +12,10 @@ import {
   type OutputView,
 } from './managed/managed-provider.js';
 import { VideoManager } from './video-manager.js';
+import type { Result } from '../common/result.js';
 
 type ManagedStatus = 'initializing' | 'preparing' | 'active' | 'stopping' | 'stopped' | 'error';
-export type ManagedResult = { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
+export type ManagedResult = Result;
 
 interface ManagedStream {
   ingest: Ingest;

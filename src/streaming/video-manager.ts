@@ -1,7 +1,6 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
@@ -9,9 +8,9 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
+import type { Result } from '../common/result.js';
 
-export type StreamRequestResult =
-  { ok: true; streamId: string } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
+export type StreamRequestResult = Result<{ streamId: string }>;
 
 export interface ActiveStream {
   streamId: string;
