@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -10,6 +10,7 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { CALENDAR_CACHE_MAX, CalendarManager } from './calendar-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { useFakeClock } from '../../test/support/fake-clock.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');
@@ -67,13 +68,7 @@ function harness() {
 
 describe('CalendarManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   it('keeps at most 100 events, the soonest upcoming ones', () => {
     const h = harness();

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
@@ -8,10 +8,10 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
@@ -72,13 +72,7 @@ function harness() {
 
 describe('DashboardManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('main-mode render (glasses.md §9)', () => {
     it('is a double_text_wall from the dashboard package on the dashboard view, with no duration', () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
@@ -8,9 +8,9 @@ import { SessionContext } from '../session/session-context.js';
 import { capabilitiesFor } from './capability-profiles.js';
 import { DeviceManager } from './device-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
@@ -51,13 +51,7 @@ const ofType = (sent: Sent[], type: string) => sent.filter((m) => m.type === typ
 
 describe('DeviceManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   it('starts with no model, no capabilities, not connected', () => {
     const h = harness();

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppRecord, AppType } from '../persistence/persistence.types.js';
@@ -9,9 +9,9 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { DisplayManager } from './display-manager.js';
 import type { DisplayOutcome, DisplayRequest, ViewName } from './display.types.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const DASH = 'system.augmentos.dashboard';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const CLEAR = { packageName: DASH, view: 'main', layout: { layoutType: 'text_wall', text: '' }, durationMs: 0 };
 
 type Sent = Record<string, any>;
@@ -117,13 +117,7 @@ function harness() {
 
 describe('DisplayManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('who may display', () => {
     it('only running apps and the system dashboard package may display; others are rejected', () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -16,9 +16,9 @@ import {
   type LocationTier,
 } from './location-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
 
 type Sent = Record<string, any>;
@@ -86,13 +86,7 @@ const dataStreams = (sent: Sent[]) => sent.filter((m) => m.type === 'data_stream
 
 describe('LocationManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('tier', () => {
     it('is the highest rate among location_stream subscribers, sent only when it changes', () => {

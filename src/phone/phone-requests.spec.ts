@@ -1,14 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
@@ -41,13 +41,7 @@ function harness() {
 
 describe('PhoneRequests', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('LED', () => {
     it('is forwarded with the sending app as packageName and appId (never the claimed one)', () => {

@@ -16,8 +16,8 @@ export interface FakeClock {
 }
 
 /**
- * Installs fake timers before each test of the calling file (or `describe`) and restores the real ones after,
- * with mocks restored too, so no test leaks a spy or a pending timer into the next.
+ * Installs fake timers before each test of the calling file (or `describe`) and restores the real ones after, so no
+ * test leaks a pending timer into the next. Spies are left to the spec (some install theirs once per file).
  */
 export function useFakeClock(start = T0): FakeClock {
   beforeEach(() => {
@@ -25,7 +25,6 @@ export function useFakeClock(start = T0): FakeClock {
     vi.setSystemTime(start);
   });
   afterEach(() => {
-    vi.restoreAllMocks();
     vi.useRealTimers();
   });
   return {
