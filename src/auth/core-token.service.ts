@@ -30,7 +30,7 @@ export const TOKEN_REVOKED_CLOSE = { code: 4001, reason: 'token revoked' } as co
 export type RevocationListener = (userId: string, minimumVersion: number) => void;
 
 /**
- * Core tokens: HS256 JWTs whose `email` claim is the userId (glasses.md §1.2). Only HS256 is
+ * Core tokens: HS256 JWTs whose `email` claim is the userId. Only HS256 is
  * accepted, so `alg: none` and algorithm-confusion tokens fail verification.
  *
  * Every token this cloud mints comes from `sign` and carries `exp` and `tv`, its version: the time it was minted

@@ -74,7 +74,7 @@ describe('DashboardManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
   useFakeClock(T0);
 
-  describe('main-mode render (glasses.md §9)', () => {
+  describe('main-mode render', () => {
     it('is a double_text_wall from the dashboard package on the dashboard view, with no duration', () => {
       const h = harness();
       h.sys('topLeft', '10:42');

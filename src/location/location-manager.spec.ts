@@ -205,7 +205,7 @@ describe('LocationManager', () => {
       },
     );
 
-    it('the max ages are those of glasses.md §13.5', () => {
+    it('the max ages per tier are the upstream ones', () => {
       expect(TIER_MAX_AGE_MS).toEqual({
         realtime: 1_000,
         high: 10_000,

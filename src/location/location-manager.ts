@@ -5,7 +5,7 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { Result } from '../common/result.js';
 
-/** Low to high (glasses.md §13.5). */
+/** Low to high. */
 export const LOCATION_TIERS = [
   'reduced',
   'threeKilometers',
@@ -145,7 +145,7 @@ export class LocationManager {
     if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > 200) {
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'location_poll_request needs a string correlationId' };
     }
-    // The fix is as private as the location_update stream, which needs LOCATION (issue 9).
+    // The fix is as private as the location_update stream, which needs LOCATION.
     if (!this.subscriptions.appMay(packageName, 'location_update')) {
       return { ok: false, code: 'PERMISSION_DENIED', message: 'A location poll needs the LOCATION permission' };
     }

@@ -16,7 +16,7 @@ const NOT_CONNECTED: PhoneRequestResult = {
 const MAX_PENDING_LED = 64;
 const LED_ANSWER_WINDOW_MS = 30_000;
 
-/** App requests the phone carries out itself: the RGB LED and the Wi-Fi setup screen (glasses.md §13.6–13.7). */
+/** App requests the phone carries out itself: the RGB LED and the Wi-Fi setup screen. */
 @Injectable({ scope: Scope.REQUEST })
 export class PhoneRequests {
   /** requestId → the app that asked, oldest first. */

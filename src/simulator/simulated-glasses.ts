@@ -117,7 +117,7 @@ const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
 
 /**
  * The glasses + phone side of `/glasses-ws`, scriptable from tests, the CLI and the web page.
- * See glasses.md for the protocol; each method names the message it sends.
+ * The cloud's side of each message is in src/glasses-ws; each method names the message it sends.
  */
 export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
   readonly state: GlassesState = initialGlassesState();
@@ -572,7 +572,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     });
   }
 
-  /** App-level ping (§5); resolves with the round-trip time in ms. */
+  /** App-level ping (`ping` → `pong`); resolves with the round-trip time in ms. */
   async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
     const since = this.mark();
     const started = performance.now();

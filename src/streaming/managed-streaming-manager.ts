@@ -27,7 +27,7 @@ interface ManagedStream {
 }
 
 /**
- * Managed streaming (media.md §8): the cloud provisions an ingest, has the glasses publish to it, and
+ * Managed streaming: the cloud provisions an ingest, has the glasses publish to it, and
  * tells apps `managed_stream_status`; the stream turns `active` (with HLS and DASH URLs, the SDK's
  * condition) only when the ingest confirms the publisher. Several apps share one stream; it stops when
  * the last lets go.

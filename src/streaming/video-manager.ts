@@ -24,7 +24,7 @@ export interface ActiveStream {
 }
 
 /**
- * Unmanaged RTMP streaming (glasses.md §13.4): one stream per user, started for an app with CAMERA, to
+ * Unmanaged RTMP streaming: one stream per user, started for an app with CAMERA, to
  * an rtmp(s) URL of its choosing; glasses statuses normalised and sent to the owner as
  * `rtmp_stream_status` (never the renamed `stream_status`, which SDK 2.1.29 rejects); keep-alive with ACK
  * deadline; only the owner may stop it. The managed streaming manager starts its glasses stream here too.
