@@ -12,106 +12,32 @@ import type {
   GlassesToCloudMessage,
   GlassesToCloudType,
   MicrophoneStateChange,
-  PhotoRequest,
   RtmpStreamStatusValue,
   ViewName,
-  WifiState,
 } from './glasses-protocol.types.js';
-import { applyCloudMessage, initialGlassesState, type GlassesState, type RtmpStreamState } from './glasses-state.js';
+import { applyCloudMessage, initialGlassesState, type GlassesState } from './glasses-state.js';
 import { describePattern, layoutToText, matchesText } from './layout-text.js';
 import { MessageLog, type WaitOptions } from './message-log.js';
-import { TINY_JPEG, uploadPhoto, type PhotoUploadResult } from './photo-upload.js';
+import { TINY_JPEG } from './photo-upload.js';
+import { AutoResponder } from './auto-responder.js';
+import {
+  UpgradeRefusedError,
+  type AutoAnswerOptions,
+  type CloseInfo,
+  type PayloadArgs,
+  type SimulatedGlassesEvents,
+  type SimulatedGlassesOptions,
+  type StreamPcmResult,
+} from './simulated-glasses.types.js';
 
-export interface AutoAnswerOptions {
-  /** Server JSON `{"type":"ping"}` → `{"type":"pong"}`. */
-  pings?: boolean;
-  /** `keep_rtmp_stream_alive` → `keep_alive_ack`. */
-  keepAlive?: boolean;
-  /** `photo_request` → upload this JPEG to the webhook; `false` → `photo_response` CAMERA_BUSY. */
-  photos?: { jpeg: Buffer } | false;
-  /** `start_rtmp_stream` → `rtmp_stream_status: active`, `stop_rtmp_stream` → `stopped`. */
-  rtmp?: boolean;
-  /** `request_single_location` → `location_update` at the last `setLocation()` fix. */
-  location?: boolean;
-  /** `audio_play_request` → `audio_play_response {success:true, duration:1000}`. */
-  audio?: boolean;
-  /** `rgb_led_control` → `rgb_led_control_response {success:true}`. */
-  led?: boolean;
-}
-
-export interface SimulatedGlassesOptions {
-  /** `http(s)://host:port[/base]`; `ws(s)://` is accepted as well. */
-  cloudUrl: string;
-  token: string;
-  /** Model name or alias (see device-models.ts). */
-  model?: string;
-  tokenIn?: 'header' | 'query';
-  autoAnswer?: AutoAnswerOptions;
-  /** Send `glasses_connection_state` right after the socket opens (default true). */
-  sendConnectionState?: boolean;
-  /** Send `connection_init` after open like the old Android client (default false; the cloud does not need it). */
-  sendConnectionInit?: boolean;
-  /** Overrides the Wi-Fi block reported in `glasses_connection_state`. */
-  wifi?: WifiState;
-  /** Extra upgrade query parameters, e.g. `{ livekit: 'true' }`. */
-  query?: Record<string, string>;
-  /** Extra upgrade headers. */
-  headers?: Record<string, string>;
-  /** Default for `connect()` and every wait (default 5000 ms). */
-  timeoutMs?: number;
-  /** How many received messages `received` retains (default 10,000). */
-  maxReceived?: number;
-}
-
-export interface CloseInfo {
-  code: number;
-  reason: string;
-}
-
-export interface StreamPcmResult {
-  bytesSent: number;
-  frames: number;
-  /** True when the socket closed, `disconnect()` ran or the signal fired before the end. */
-  aborted: boolean;
-}
-
-/** The upgrade was answered with an HTTP error instead of 101. */
-export class UpgradeRefusedError extends Error {
-  constructor(
-    readonly status: number,
-    /** Parsed JSON when the body is JSON, else the raw text. */
-    readonly body: unknown,
-    readonly headers: Record<string, string | string[] | undefined>,
-  ) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    super(`WebSocket upgrade refused: HTTP ${status} ${text}`);
-    this.name = 'UpgradeRefusedError';
-  }
-}
-
-type MessageEvents = {
-  [K in CloudToGlassesType as `msg:${K}`]: [message: CloudToGlassesMessage<K>];
-};
-
-export type SimulatedGlassesEvents = MessageEvents & {
-  open: [];
-  ack: [ack: ConnectionAck];
-  /** Every parsed JSON message, including types this file does not know. */
-  message: [message: CloudToGlassesMessage];
-  binary: [data: Buffer];
-  /** A text frame that is not a JSON object with a string `type`. */
-  unparsed: [text: string];
-  sent: [message: GlassesToCloudMessage];
-  close: [info: CloseInfo];
-  /** Not named 'error' on purpose: an unhandled 'error' event would crash the test process. */
-  'socket-error': [error: Error];
-  'photo-upload': [result: PhotoUploadResult];
-};
-
-type PayloadArgs<K extends GlassesToCloudType> =
-  Partial<Record<never, never>> extends GlassesToCloud[K]
-    ? [payload?: GlassesToCloud[K] & BaseFields]
-    : [payload: GlassesToCloud[K] & BaseFields];
+export {
+  UpgradeRefusedError,
+  type AutoAnswerOptions,
+  type CloseInfo,
+  type SimulatedGlassesEvents,
+  type SimulatedGlassesOptions,
+  type StreamPcmResult,
+} from './simulated-glasses.types.js';
 
 const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
 
@@ -125,7 +51,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
 
   private modelInfo: DeviceModel;
   private readonly opts: SimulatedGlassesOptions;
-  private readonly auto: Required<AutoAnswerOptions>;
+  private readonly responder: AutoResponder;
   private readonly timeoutMs: number;
   private readonly log: MessageLog<CloudToGlassesMessage>;
   private ws: WebSocket | null = null;
@@ -134,7 +60,6 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
   private pendingConnect: { resolve(ack: ConnectionAck): void; reject(err: Error): void } | null = null;
   private readonly closeWaiters = new Set<(info: CloseInfo) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly uploads = new Map<AbortController, Promise<void>>();
   private readonly pcmStops = new Set<() => void>();
   /** While true, a closing socket does not fail pending waits (they target the next socket). */
   private reconnecting = false;
@@ -145,7 +70,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.modelInfo = resolveModel(options.model ?? DEFAULT_MODEL);
     this.timeoutMs = options.timeoutMs ?? 5000;
     const a = options.autoAnswer ?? {};
-    this.auto = {
+    const auto: Required<AutoAnswerOptions> = {
       pings: a.pings ?? true,
       keepAlive: a.keepAlive ?? true,
       photos: a.photos ?? { jpeg: TINY_JPEG },
@@ -154,6 +79,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
       audio: a.audio ?? true,
       led: a.led ?? true,
     };
+    this.responder = new AutoResponder(this, auto);
     this.log = new MessageLog(options.maxReceived ?? 10_000, () => this.describeLastSeen());
   }
 
@@ -182,7 +108,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
       sockets: live.length,
       timers: this.timers.size,
       waits: this.log.pendingWaits + this.closeWaiters.size,
-      uploads: this.uploads.size,
+      uploads: this.responder.pendingUploads,
       pcmStreams: this.pcmStops.size,
     };
   }
@@ -341,8 +267,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
 
   private async shutdown(closeFn: (ws: WebSocket) => void): Promise<CloseInfo> {
     for (const stop of [...this.pcmStops]) stop();
-    for (const abort of this.uploads.keys()) abort.abort();
-    const uploadsDone = Promise.allSettled([...this.uploads.values()]);
+    const uploadsDone = this.responder.abortAll();
     const ws = this.ws;
     const staleClosed = [...this.staleSockets].map((s) => {
       const closed = this.onceClosed(s);
@@ -411,7 +336,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.log.push(msg);
     this.emit('message', msg);
     (this.emit as (event: string, m: unknown) => boolean)(`msg:${msg.type}`, msg);
-    this.autoRespond(msg, stoppedStreams);
+    if (this.isOpen) this.responder.respond(msg, stoppedStreams);
     if (msg.type === 'connection_ack') {
       this.emit('ack', msg);
       this.pendingConnect?.resolve(msg);
@@ -420,87 +345,6 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
         Object.assign(new Error(`connection_error: ${msg.message}${msg.code ? ` (${msg.code})` : ''}`), { body: msg }),
       );
     }
-  }
-
-  private autoRespond(msg: CloudToGlassesMessage, stoppedStreams: RtmpStreamState[]): void {
-    if (!this.isOpen) return;
-    const a = this.auto;
-    switch (msg.type) {
-      case 'ping':
-        if (a.pings) this.send('pong');
-        break;
-      case 'keep_rtmp_stream_alive':
-      case 'keep_stream_alive':
-        if (a.keepAlive) this.send('keep_alive_ack', { streamId: msg.streamId, ackId: msg.ackId });
-        break;
-      case 'start_rtmp_stream':
-      case 'start_stream':
-        if (a.rtmp) this.rtmpStatus(msg.streamId ?? '', 'active');
-        break;
-      case 'stop_rtmp_stream':
-      case 'stop_stream':
-        if (a.rtmp) {
-          for (const stream of stoppedStreams) this.rtmpStatus(stream.streamId, 'stopped', { appId: stream.appId });
-        }
-        break;
-      case 'request_single_location':
-        if (a.location) {
-          const { lat, lng, accuracy } = this.state.location;
-          this.send('location_update', { lat, lng, accuracy, correlationId: msg.correlationId });
-        }
-        break;
-      case 'audio_play_request':
-        if (a.audio) this.send('audio_play_response', { requestId: msg.requestId, success: true, duration: 1000 });
-        break;
-      case 'rgb_led_control':
-        if (a.led) this.send('rgb_led_control_response', { requestId: msg.requestId, success: true });
-        break;
-      case 'photo_request':
-        this.answerPhoto(msg);
-        break;
-      default:
-        break;
-    }
-  }
-
-  private answerPhoto(req: PhotoRequest): void {
-    const photos = this.auto.photos;
-    if (photos === false) {
-      this.sendPhotoError(req.requestId, 'CAMERA_BUSY', 'Simulated camera is busy (autoAnswer.photos = false)');
-      return;
-    }
-    if (!req.webhookUrl) {
-      this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', 'photo_request carried no webhookUrl');
-      return;
-    }
-    const abort = new AbortController();
-    const webhookUrl = req.webhookUrl;
-    const done = uploadPhoto({
-      webhookUrl,
-      requestId: req.requestId,
-      jpeg: photos.jpeg,
-      authToken: req.authToken,
-      signal: abort.signal,
-    }).then((result) => {
-      this.uploads.delete(abort);
-      if (abort.signal.aborted) return;
-      this.emit('photo-upload', result);
-      if (!result.ok) {
-        // Real glasses report a failed upload on the socket; the webhook never heard of it.
-        const why = `Upload to ${webhookUrl} failed: ${result.status} ${result.body}`;
-        this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', why);
-      }
-    });
-    // A throwing 'photo-upload' listener must not become an unhandled rejection.
-    done.catch((err: unknown) => this.emit('socket-error', err instanceof Error ? err : new Error(String(err))));
-    this.uploads.set(
-      abort,
-      done.catch(() => undefined),
-    );
-  }
-
-  private sendPhotoError(requestId: string, code: 'CAMERA_BUSY' | 'UPLOAD_FAILED', message: string): void {
-    if (this.isOpen) this.send('photo_response', { requestId, success: false, error: { code, message } });
   }
 
   // -------------------------------------------------------------------------
