@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
 import { DEFAULT_MODEL, resolveModel, type DeviceModel } from './device-models.js';
 import type {
@@ -12,7 +10,6 @@ import type {
   GlassesToCloudMessage,
   GlassesToCloudType,
   MicrophoneStateChange,
-  RtmpStreamStatusValue,
   ViewName,
 } from './glasses-protocol.types.js';
 import { applyCloudMessage, initialGlassesState, type GlassesState } from './glasses-state.js';
@@ -20,12 +17,12 @@ import { describePattern, layoutToText, matchesText } from './layout-text.js';
 import { MessageLog, type WaitOptions } from './message-log.js';
 import { TINY_JPEG } from './photo-upload.js';
 import { AutoResponder } from './auto-responder.js';
+import { GlassesSenders } from './glasses-senders.js';
 import {
   UpgradeRefusedError,
   type AutoAnswerOptions,
   type CloseInfo,
   type PayloadArgs,
-  type SimulatedGlassesEvents,
   type SimulatedGlassesOptions,
   type StreamPcmResult,
 } from './simulated-glasses.types.js';
@@ -45,7 +42,7 @@ const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
  * The glasses + phone side of `/glasses-ws`, scriptable from tests, the CLI and the web page.
  * The cloud's side of each message is in src/glasses-ws; each method names the message it sends.
  */
-export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
+export class SimulatedGlasses extends GlassesSenders {
   readonly state: GlassesState = initialGlassesState();
   lastClose: CloseInfo | null = null;
 
@@ -436,120 +433,6 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.modelInfo = resolveModel(nameOrAlias);
     if (this.isOpen) this.sendConnectionState('CONNECTED');
     return this.modelInfo;
-  }
-
-  pressButton(pressType: 'short' | 'long' = 'short', buttonId = 'main'): void {
-    this.send('button_press', { buttonId, pressType });
-  }
-
-  touch(gesture: string): void {
-    this.send('touch_event', {
-      device_model: this.modelInfo.name,
-      gesture_name: gesture,
-      timestamp: new Date().toISOString(),
-    });
-  }
-
-  headPosition(position: 'up' | 'down'): void {
-    this.send('head_position', { position });
-  }
-
-  vad(speaking: boolean): void {
-    this.send('VAD', { status: speaking });
-  }
-
-  /** On-device transcription result (`local_transcription`). */
-  sendTranscript(
-    text: string,
-    opts: { isFinal?: boolean; language?: string; startTime?: number; endTime?: number; speakerId?: number } = {},
-  ): void {
-    const endTime = opts.endTime ?? Date.now();
-    // Roughly a third of a second per word, so start < end like a real utterance.
-    const words = text.trim().split(/\s+/).filter(Boolean).length;
-    const startTime = opts.startTime ?? endTime - Math.max(300, words * 300);
-    this.send('local_transcription', {
-      text,
-      isFinal: opts.isFinal ?? true,
-      startTime,
-      endTime,
-      speakerId: opts.speakerId ?? 0,
-      transcribeLanguage: opts.language ?? 'en-US',
-      provider: 'simulator',
-    });
-  }
-
-  /**
-   * Reports a fix (`location_update`) and remembers it as the answer to later location polls.
-   * Before connect() it only presets the fix, so a test can set it up front.
-   */
-  setLocation(lat: number, lng: number, accuracy?: number, correlationId?: string): void {
-    this.state.location = accuracy === undefined ? { lat, lng } : { lat, lng, accuracy };
-    if (this.isOpen) this.send('location_update', { lat, lng, accuracy, correlationId });
-  }
-
-  battery(level: number, charging = false, timeRemaining?: number): void {
-    this.send('glasses_battery_update', { level, charging, timeRemaining });
-  }
-
-  phoneBattery(level: number, charging = false, timeRemaining?: number): void {
-    this.send('phone_battery_update', { level, charging, timeRemaining });
-  }
-
-  notification(n: {
-    title: string;
-    content: string;
-    app?: string;
-    priority?: 'low' | 'normal' | 'high';
-    notificationId?: string;
-  }): string {
-    const notificationId = n.notificationId ?? randomUUID();
-    this.send('phone_notification', {
-      notificationId,
-      app: n.app ?? 'Messages',
-      title: n.title,
-      content: n.content,
-      priority: n.priority ?? 'normal',
-    });
-    return notificationId;
-  }
-
-  calendarEvent(e: {
-    title: string;
-    dtStart: string | Date;
-    dtEnd: string | Date;
-    eventId?: string;
-    timezone?: string;
-  }): string {
-    const eventId = e.eventId ?? randomUUID();
-    const iso = (d: string | Date): string => (d instanceof Date ? d.toISOString() : d);
-    this.send('calendar_event', {
-      eventId,
-      title: e.title,
-      dtStart: iso(e.dtStart),
-      dtEnd: iso(e.dtEnd),
-      timezone: e.timezone ?? 'UTC',
-      timeStamp: new Date().toISOString(),
-    });
-    return eventId;
-  }
-
-  startApp(packageName: string): void {
-    this.send('start_app', { packageName });
-  }
-
-  stopApp(packageName: string): void {
-    this.send('stop_app', { packageName });
-  }
-
-  /** Reports a stream state change, e.g. to simulate a failing stream when `autoAnswer.rtmp` is off. */
-  rtmpStatus(
-    streamId: string,
-    status: RtmpStreamStatusValue,
-    extra: Omit<GlassesToCloud['rtmp_stream_status'], 'streamId' | 'status'> = {},
-  ): void {
-    const stream = this.state.rtmpStreams[streamId];
-    if (stream) stream.status = status;
-    this.send('rtmp_stream_status', { streamId, status, appId: stream?.appId, ...extra });
   }
 
   // -------------------------------------------------------------------------
