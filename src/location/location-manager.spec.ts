@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
@@ -17,6 +16,7 @@ import {
 } from './location-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const USER = 'user@example.com';
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
@@ -28,9 +28,8 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  let glassesSent: Sent[] = [];
-  const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
-  ctx.glasses = glasses as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,
@@ -48,8 +47,9 @@ function harness() {
     app(pkg: string, permissions: AppPermission[] = LOCATION): Sent[] {
       const rt = connections.create(appRecord(pkg, permissions));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = { readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) } as unknown as WebSocket;
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       subscriptions.registerApp(pkg, permissions);
       return sent;
     },
@@ -57,9 +57,7 @@ function harness() {
       return subscriptions.update(pkg, items);
     },
     take(): Sent[] {
-      const out = glassesSent;
-      glassesSent = [];
-      return out;
+      return glasses.take();
     },
     tiers(): string[] {
       return h
