@@ -3,21 +3,16 @@ import { DEFAULT_MODEL, resolveModel, type DeviceModel } from './device-models.j
 import type {
   BaseFields,
   CloudToGlassesMessage,
-  CloudToGlassesType,
   ConnectionAck,
-  DisplayEvent,
   GlassesToCloud,
   GlassesToCloudMessage,
   GlassesToCloudType,
-  MicrophoneStateChange,
-  ViewName,
 } from './glasses-protocol.types.js';
 import { applyCloudMessage, initialGlassesState, type GlassesState } from './glasses-state.js';
-import { describePattern, layoutToText, matchesText } from './layout-text.js';
-import { MessageLog, type WaitOptions } from './message-log.js';
+import { MessageLog } from './message-log.js';
 import { TINY_JPEG } from './photo-upload.js';
 import { AutoResponder } from './auto-responder.js';
-import { GlassesSenders } from './glasses-senders.js';
+import { GlassesWaits } from './glasses-waits.js';
 import {
   UpgradeRefusedError,
   type AutoAnswerOptions,
@@ -42,15 +37,15 @@ const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
  * The glasses + phone side of `/glasses-ws`, scriptable from tests, the CLI and the web page.
  * The cloud's side of each message is in src/glasses-ws; each method names the message it sends.
  */
-export class SimulatedGlasses extends GlassesSenders {
+export class SimulatedGlasses extends GlassesWaits {
   readonly state: GlassesState = initialGlassesState();
   lastClose: CloseInfo | null = null;
 
   private modelInfo: DeviceModel;
   private readonly opts: SimulatedGlassesOptions;
   private readonly responder: AutoResponder;
-  private readonly timeoutMs: number;
-  private readonly log: MessageLog<CloudToGlassesMessage>;
+  protected readonly timeoutMs: number;
+  protected readonly log: MessageLog<CloudToGlassesMessage>;
   private ws: WebSocket | null = null;
   /** Sockets left open by `reconnect({ previous: 'keep' })`. */
   private readonly staleSockets = new Set<WebSocket>();
@@ -433,77 +428,6 @@ export class SimulatedGlasses extends GlassesSenders {
     this.modelInfo = resolveModel(nameOrAlias);
     if (this.isOpen) this.sendConnectionState('CONNECTED');
     return this.modelInfo;
-  }
-
-  // -------------------------------------------------------------------------
-  // Waiting and reading state
-  // -------------------------------------------------------------------------
-
-  /**
-   * Next message of `type` (matching `predicate`). Pass `{ since: mark() }` taken before the
-   * triggering action to also accept a message that arrived before this call.
-   */
-  waitFor<K extends CloudToGlassesType>(
-    type: K,
-    predicate?: (m: CloudToGlassesMessage<K>) => boolean,
-    opts: WaitOptions = {},
-  ): Promise<CloudToGlassesMessage<K>> {
-    const what = `${type}${predicate ? ` matching ${predicate.toString().slice(0, 120)}` : ''}`;
-    return this.log.wait(
-      what,
-      (m) => {
-        const typed = m as CloudToGlassesMessage<K>;
-        return m.type === type && (!predicate || predicate(typed)) ? typed : undefined;
-      },
-      this.waitOpts(opts),
-    );
-  }
-
-  /**
-   * A display on `view` whose text (see `displayText`) contains the string or matches the
-   * regex. Without `since` the current display counts too; with `since` every display_event
-   * received from that mark counts, even one already replaced.
-   */
-  waitForDisplay(textOrRegex: string | RegExp, opts: WaitOptions & { view?: ViewName } = {}): Promise<DisplayEvent> {
-    const view = opts.view ?? 'main';
-    const current = this.state.display[view];
-    if (opts.since === undefined && current && matchesText(layoutToText(current.layout), textOrRegex)) {
-      return Promise.resolve(current);
-    }
-    return this.log.wait(
-      `display_event on view "${view}" matching ${describePattern(textOrRegex)}`,
-      (m) =>
-        m.type === 'display_event' &&
-        (m.view === 'dashboard' ? 'dashboard' : 'main') === view &&
-        matchesText(layoutToText(m.layout), textOrRegex)
-          ? m
-          : undefined,
-      this.waitOpts(opts),
-    );
-  }
-
-  /**
-   * Mic state `enabled`. Without `since`, resolves at once when already in that state (with the
-   * last microphone_state_change, or null if none came); with `since`, needs such a message.
-   */
-  waitForMic(enabled: boolean, opts: WaitOptions = {}): Promise<MicrophoneStateChange | null> {
-    if (opts.since === undefined && this.state.micEnabled === enabled) {
-      return Promise.resolve(this.state.lastMicMessage);
-    }
-    return this.log.wait<MicrophoneStateChange | null>(
-      `microphone_state_change with isMicrophoneEnabled=${enabled}`,
-      (m) => (m.type === 'microphone_state_change' && m.isMicrophoneEnabled === enabled ? m : undefined),
-      this.waitOpts(opts),
-    );
-  }
-
-  /** The current display of a view as plain text ('' when blank). */
-  displayText(view: ViewName = 'main'): string {
-    return layoutToText(this.state.display[view]?.layout);
-  }
-
-  private waitOpts(opts: WaitOptions): { since?: number; timeoutMs: number } {
-    return { since: opts.since, timeoutMs: opts.timeoutMs ?? this.timeoutMs };
   }
 
   private describeLastSeen(): string {
