@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -9,6 +8,7 @@ import { SessionContext } from '../session/session-context.js';
 import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
@@ -18,14 +18,10 @@ type Sent = Record<string, any>;
 const appRecord = (packageName: string): AppRecord =>
   fixtureApp(packageName, { appType: packageName === DASH ? 'system_dashboard' : 'background' });
 
-function socket(into: Sent[]): WebSocket {
-  return { readyState: 1, send: (s: string) => into.push(JSON.parse(s)) } as unknown as WebSocket;
-}
-
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  let glassesSent: Sent[] = [];
-  ctx.glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) } as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
   const config = { systemDashboardPackage: DASH, emptySubscriptionGraceMs: 0 } as AppConfig;
   const connections = new AppConnections(ctx);
   const display = new DisplayManager(ctx, connections, config);
@@ -42,8 +38,9 @@ function harness() {
     app(pkg: string): Sent[] {
       const rt = connections.create(appRecord(pkg));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = socket(sent);
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       appSent.set(pkg, sent);
       return sent;
     },
@@ -52,9 +49,8 @@ function harness() {
     },
     /** The glasses messages since the last take. */
     take(): Sent[] {
-      const out = glassesSent;
+      const out = glasses.take();
       h.allGlasses.push(...out);
-      glassesSent = [];
       return out;
     },
     /** The one dashboard frame sent since the last take (fails when there is not exactly one). */
