@@ -19,7 +19,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.use(requestIdMiddleware(app.get(MetricsService)));
-  // Simple storage batches carry several 100,000-character values (issue 9); everything else is small.
+  // Simple storage batches carry several 100,000-character values; everything else is small.
   app.useBodyParser('json', { limit: '2mb' });
   app.use(jsonDepthLimit(config.maxJsonBodyDepth));
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });

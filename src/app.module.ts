@@ -8,7 +8,7 @@ import { AudioStreamModule } from './audio-stream/audio-stream.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClientApiModule } from './client-api/client-api.module.js';
 import { ClusterModule } from './cluster/cluster.module.js';
-import { SharedStateModule } from './cluster/shared/shared-state.module.js';
+import { SharedStateModule } from './shared-state/shared-state.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';

@@ -6,7 +6,7 @@ import { startRawApp, type RawApp, type WebhookReply } from './support/raw-app.j
 import { RawClient } from './support/raw-ws.js';
 import { eventually, startSdkApp } from './support/sdk-app.js';
 
-/** App lifecycle rules (apps.md §1–3) against raw, scriptable app servers. */
+/** App lifecycle rules against raw, scriptable app servers. */
 describe('app lifecycle', () => {
   let cloud: TestCloud;
   let n = 0;

@@ -7,7 +7,7 @@ import { connectGlasses, startCloud, type TestCloud } from './support/cloud.js';
 import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 /**
- * The SDK's HTTP surfaces (issue 9) with real parts: the service on a loopback port, real @mentra/sdk apps
+ * The SDK's HTTP surfaces with real parts: the service on a loopback port, real @mentra/sdk apps
  * started through the admin API for simulated glasses, and the SDK's own methods wherever it has one.
  */
 

@@ -4,7 +4,7 @@
 //   prints one JSON line {"ready":true,"url":…,"controlUrl":…,"port":…,"pid":…}; SIGTERM stops it.
 /**
  * Soniox real-time speech-to-text double: a real WebSocket server on loopback that speaks and enforces the
- * protocol of `wss://stt-rt.soniox.com/transcribe-websocket` (shared/protocol/media.md §3), with scripted
+ * protocol of `wss://stt-rt.soniox.com/transcribe-websocket`, with scripted
  * recognition results and fault injection.
  *
  * Protocol as implemented (and where it comes from):

@@ -1,6 +1,6 @@
 // Load generator child process (forked by bench/run.mjs, one per server under test).
-// Speaks the real protocol: glasses clients per glasses.md (JWT at the upgrade, connection_ack, start_app /
-// stop_app, button_press / head_position, binary PCM), raw app clients per apps.md (webhook ->
+// Speaks the real protocol: glasses clients as the phone does (JWT at the upgrade, connection_ack, start_app /
+// stop_app, button_press / head_position, binary PCM), raw app clients as the SDK does (webhook ->
 // tpa_connection_init -> tpa_connection_ack -> subscription_update as @mentra/sdk sends them), and a real
 // @mentra/sdk AppServer for the app-start scenario. Commands arrive over IPC; every loop is bounded.
 import http from 'node:http';

@@ -20,7 +20,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
+import { AppUninstalls } from '../shared-state/app-uninstalls.js';
 import { CloudError } from '../common/cloud-error.js';
 import { generateApiKey, sha256Hex } from '../common/crypto.util.js';
 import { assertStorable } from '../persistence/key.guard.js';

@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
-import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
+import { AppUninstalls } from '../shared-state/app-uninstalls.js';
 import { CloudError } from '../common/cloud-error.js';
 import {
   APP_REPOSITORY,

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AppUninstalls } from '../cluster/shared/app-uninstalls.js';
+import { AppUninstalls } from '../shared-state/app-uninstalls.js';
 import { SessionModule } from '../session/session.module.js';
 import { ToolsModule } from '../tools/tools.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';

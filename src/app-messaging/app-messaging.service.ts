@@ -2,15 +2,16 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
-import { errorMessage, type ErrorCode } from '../common/cloud-error.js';
+import { errorMessage } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { SessionContext } from '../session/session-context.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { APP_ROOM_STORE, type AppRoomStore, type RoomConfig, type RoomData } from './app-rooms.js';
+import type { Result } from '../common/result.js';
 
-export type MessagingResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
+export type MessagingResult = Result;
 
 export interface AppUser {
   userId: string;

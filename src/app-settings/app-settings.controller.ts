@@ -26,7 +26,7 @@ function checkPackageName(packageName: string): void {
     throw new CloudError('APP_NOT_FOUND', `App ${packageName} does not exist`);
 }
 
-/** The settings routes apps (SDK) and phones call (apps.md §5.8, §6.2 row 7). */
+/** The settings routes apps (SDK) and phones call. */
 @ApiTags('sdk: app settings')
 @ApiBearerAuth()
 @Controller('appsettings')

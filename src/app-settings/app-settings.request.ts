@@ -8,7 +8,7 @@ import type { SettingValue } from '../persistence/persistence.types.js';
 export { bearerToken };
 
 /**
- * `session.settings.fetch()` sends `Bearer <userId>-<packageName>` (the app session id, apps.md §10.10): the
+ * `session.settings.fetch()` sends `Bearer <userId>-<packageName>` (the app session id): the
  * user is what remains after stripping the known suffix, so emails containing `-` work. Any of the given
  * package names may be the suffix (the path's, and the one it resolves to).
  */
@@ -30,7 +30,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The phone's `POST /appsettings/:packageName` body (apps.md §5.8): an array of `{key, value}`, `{settings:
+ * The phone's `POST /appsettings/:packageName` body: an array of `{key, value}`, `{settings:
  * [...]}`, or one `{key, value}`. Nothing is assigned by user key, and `__proto__`/`constructor`/`prototype`
  * keys or absurd nesting anywhere are refused outright.
  */

@@ -20,7 +20,7 @@ import { SessionRegistry } from '../session/session-registry.js';
 
 export type MergedSettings = Array<AppSettingSchemaEntry & SettingValue>;
 
-/** Upstream's old dashboard package name; the settings routes accept it for the system dashboard (apps.md §1.1). */
+/** Upstream's old dashboard package name; the settings routes accept it for the system dashboard. */
 const LEGACY_DASHBOARD_PACKAGE = 'com.augmentos.dashboard';
 /** The app server's POST /settings must not hold anything up; it is a courtesy copy of what the socket got. */
 const APP_SERVER_TIMEOUT_MS = 5_000;
@@ -45,7 +45,7 @@ export interface SettingsResult {
 
 /**
  * A user's values for an app's settings: read merged over the schema defaults, changed from the admin API or
- * the phone, and pushed to the running app at once (`settings_update`, apps.md §5.8).
+ * the phone, and pushed to the running app at once (`settings_update`).
  */
 @Injectable()
 export class AppSettingsService {

@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { LAYOUT_TYPES, type DisplayRequest, type Layout } from '../display/display.types.js';
 import { isAppInbound, unhandled } from '../protocol/app-inbound.js';
 import type { UserSession } from '../session/user-session.js';
+import type { Result } from '../common/result.js';
 
 const OPEN = 1;
 const LAYOUTS = new Set<string>(LAYOUT_TYPES);
@@ -136,10 +137,7 @@ export class AppMessageHandler {
     this.result(ws, bound.session.audioOutput.frame(bound.packageName, data));
   }
 
-  private result(
-    ws: WebSocket,
-    r: { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string },
-  ): void {
+  private result(ws: WebSocket, r: Result): void {
     if (!r.ok) this.error(ws, r.code, r.message);
   }
 

@@ -21,12 +21,13 @@ import { buildMentraosSettings } from '../user-settings/user-settings.schema.js'
 import { mergeSettings } from './app-settings.js';
 import { PendingInits } from './pending-inits.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
+import type { Result } from '../common/result.js';
 
 const MAX_REMEMBERED_STARTS = 50;
 /** How long a refused init waits for a valid one before it fails the start (see runStart). */
 const INIT_REFUSAL_GRACE_MS = 300;
 
-export type InitOutcome = { ok: true; rt: AppRuntime } | { ok: false; code: 'APP_NOT_STARTED'; message: string };
+export type InitOutcome = Result<{ rt: AppRuntime }, 'APP_NOT_STARTED'>;
 
 const OPEN = 1;
 

@@ -23,7 +23,7 @@ export interface WebhookOutcome {
 }
 
 /**
- * POSTs JSON to app servers. No auth or signature: the SDK 2.1.29 expects none (apps.md §1.3).
+ * POSTs JSON to app servers. No auth or signature: the SDK 2.1.29 expects none.
  * Plain `node:http(s)` with keep-alive agents rather than `fetch`: in the churn profile undici's fetch machinery
  * (Request/Response objects, web streams) was about 7.5 % of the server's CPU for a body of a few hundred bytes.
  */

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
 import { OutputAudioStream } from './output-audio-stream.js';
+import type { Result } from '../common/result.js';
 
 /** The SDK prefixes every binary frame with the stream's id: a 36-character (UUID) ASCII string. */
 export const STREAM_ID_BYTES = 36;
@@ -15,7 +15,7 @@ const STREAM_ID = /^[\x21-\x7e]{36}$/;
 export const MAX_STREAMS_PER_APP = 4;
 const MAX_READERS = 4;
 
-export type OutputStreamResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
+export type OutputStreamResult = Result;
 
 /**
  * App → phone audio output streams of one session (SDK 3 `session.audio.createOutputStream()`):

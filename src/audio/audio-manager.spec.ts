@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -11,9 +11,9 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AUDIO_PLAY_EXPIRY_MS, AudioManager } from './audio-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const MIC: AppPermission[] = [{ type: 'MICROPHONE' }];
 
 type Sent = Record<string, any>;
@@ -106,14 +106,8 @@ function harness(recentAudioSeconds = 10) {
 
 describe('AudioManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
+  afterEach(() => vi.restoreAllMocks());
 
   describe('PCM alignment', () => {
     it('never loses or reorders bytes across many random splits with odd frames, and every chunk is whole samples (seeded)', () => {

@@ -9,6 +9,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
+import type { Result } from '../common/result.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
@@ -16,8 +17,7 @@ const BYTES_PER_SECOND = 32_000;
 /** The SDK waits 60 s for an answer to a play request that stops other audio. */
 export const AUDIO_PLAY_EXPIRY_MS = 60_000;
 
-export type AudioRequestResult =
-  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'CONFLICT'; message: string };
+export type AudioRequestResult = Result<object, 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'CONFLICT'>;
 
 interface PendingPlay {
   packageName: string;

@@ -5,6 +5,10 @@ import { ClusterBus } from '../cluster/cluster-bus.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { TOKEN_VERSION_STORE, type TokenVersionStore } from './token-version.store.js';
+import { normalizeUserId } from '../common/user-id.js';
+
+/** Re-exported: callers that verify tokens also name users. */
+export { normalizeUserId };
 
 export type TokenCheck = { ok: true; userId: string; version: number } | { ok: false; message: string };
 
@@ -32,7 +36,7 @@ export const TOKEN_REVOKED_CLOSE = { code: 4001, reason: 'token revoked' } as co
 export type RevocationListener = (userId: string, minimumVersion: number) => void;
 
 /**
- * Core tokens: HS256 JWTs whose `email` claim is the userId (glasses.md §1.2). Only HS256 is
+ * Core tokens: HS256 JWTs whose `email` claim is the userId. Only HS256 is
  * accepted, so `alg: none` and algorithm-confusion tokens fail verification.
  *
  * Every token this cloud mints comes from `sign` and carries `exp` and `tv`, its version: the time it was minted
@@ -142,6 +146,3 @@ export class CoreTokenService {
 }
 
 /** User ids are emails, compared lower-cased (as the newest upstream does). */
-export function normalizeUserId(email: string): string {
-  return email.trim().toLowerCase();
-}

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -10,6 +9,8 @@ import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { CALENDAR_CACHE_MAX, CalendarManager } from './calendar-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const USER = 'user@example.com';
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');
@@ -23,7 +24,7 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  ctx.glasses = { readyState: 1, send: () => undefined } as unknown as WebSocket;
+  ctx.glasses = new FakeSocket().ws;
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,
@@ -40,8 +41,9 @@ function harness() {
     app(pkg: string, permissions: AppPermission[] = CALENDAR): Sent[] {
       const rt = connections.create(appRecord(pkg, permissions));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = { readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) } as unknown as WebSocket;
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       subscriptions.registerApp(pkg, permissions);
       return sent;
     },
@@ -67,13 +69,7 @@ function harness() {
 
 describe('CalendarManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   it('keeps at most 100 events, the soonest upcoming ones', () => {
     const h = harness();

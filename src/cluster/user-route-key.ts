@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 
 /** Characters of the base64url SHA-256 kept: 132 bits, no collision among any realistic number of users. */
 export const ROUTE_KEY_LENGTH = 22;

@@ -1,4 +1,4 @@
-/** The app-scoped session id every app message carries: `<userId>-<packageName>` (apps.md §1.1). */
+/** The app-scoped session id every app message carries: `<userId>-<packageName>`. */
 export function appSessionId(userId: string, packageName: string): string {
   return `${userId}-${packageName}`;
 }

@@ -183,7 +183,7 @@ export class EnvSchema {
   @Min(0)
   APP_SOCKET_MESSAGES_PER_SECOND: number = 100;
 
-  /** Ignore an app's empty subscription list for this long after it (re)connects (apps.md §3.1). */
+  /** Ignore an app's empty subscription list for this long after it (re)connects. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -326,7 +326,7 @@ export class EnvSchema {
   })
   INGEST_CALLBACK_SECRET?: string;
 
-  /** RTMP keep-alive period, ACK deadline and misses before a stream times out (glasses.md §13.4). */
+  /** RTMP keep-alive period, ACK deadline and misses before a stream times out. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
@@ -8,24 +7,21 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
 const appRecord = (packageName: string): AppRecord =>
   fixtureApp(packageName, { appType: packageName === DASH ? 'system_dashboard' : 'background' });
 
-function socket(into: Sent[]): WebSocket {
-  return { readyState: 1, send: (s: string) => into.push(JSON.parse(s)) } as unknown as WebSocket;
-}
-
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  let glassesSent: Sent[] = [];
-  ctx.glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) } as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
   const config = { systemDashboardPackage: DASH, emptySubscriptionGraceMs: 0 } as AppConfig;
   const connections = new AppConnections(ctx);
   const display = new DisplayManager(ctx, connections, config);
@@ -42,8 +38,9 @@ function harness() {
     app(pkg: string): Sent[] {
       const rt = connections.create(appRecord(pkg));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = socket(sent);
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       appSent.set(pkg, sent);
       return sent;
     },
@@ -52,9 +49,8 @@ function harness() {
     },
     /** The glasses messages since the last take. */
     take(): Sent[] {
-      const out = glassesSent;
+      const out = glasses.take();
       h.allGlasses.push(...out);
-      glassesSent = [];
       return out;
     },
     /** The one dashboard frame sent since the last take (fails when there is not exactly one). */
@@ -72,15 +68,9 @@ function harness() {
 
 describe('DashboardManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
-  describe('main-mode render (glasses.md §9)', () => {
+  describe('main-mode render', () => {
     it('is a double_text_wall from the dashboard package on the dashboard view, with no duration', () => {
       const h = harness();
       h.sys('topLeft', '10:42');

@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
 import { SessionContext } from '../session/session-context.js';
+import type { Result } from '../common/result.js';
 
 export type DashboardMode = 'main' | 'expanded';
 export const DASHBOARD_MODES: readonly DashboardMode[] = ['main', 'expanded'];
@@ -16,13 +17,12 @@ interface Item {
   at: number;
 }
 
-export type DashboardResult =
-  { ok: true } | { ok: false; code: 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'; message: string };
+export type DashboardResult = Result<object, 'PERMISSION_DENIED' | 'MALFORMED_MESSAGE'>;
 
 const MAX_CONTENT = 2_000;
 
 /**
- * The dashboard (glasses.md §9): four system sections written only by the system dashboard app, one
+ * The dashboard: four system sections written only by the system dashboard app, one
  * content item per app per mode, head-up rotation through the main-mode items, rendered by the cloud
  * as the `dashboard` view (never the main view).
  */
@@ -71,7 +71,7 @@ export class DashboardManager {
     const list: unknown[] = Array.isArray(modes) ? modes : ['main'];
     const wanted = list.filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
     if (wanted.length === 0) {
-      // `always_on` entries are ignored (glasses.md §9: the always-on view was never rendered).
+      // `always_on` entries are ignored (the always-on view was never rendered).
       if (list.length > 0 && list.every((m) => m === 'always_on')) return { ok: true };
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'modes must include "main" or "expanded"' };
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CAPABILITY_PROFILES, capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
 
-/** glasses.md §10.2, one row per capability. */
+/** The upstream capability table, one row per capability. */
 const G1_DISPLAY = {
   count: 2,
   isColor: false,
@@ -167,7 +167,7 @@ const EXPECTED: Record<string, Omit<Capabilities, 'modelName'>> = {
   },
 };
 
-describe('capability profiles (glasses.md §10.2)', () => {
+describe('capability profiles', () => {
   it('there is a profile for every model of the table, and only those', () => {
     expect(Object.keys(CAPABILITY_PROFILES).sort()).toEqual(
       [

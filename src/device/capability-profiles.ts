@@ -1,4 +1,4 @@
-/** Capability objects per glasses model (glasses.md §10.1–10.2, the shape of @mentra/types). */
+/** Capability objects per glasses model, in the shape of @mentra/types. */
 export interface Capabilities {
   modelName: string;
   hasCamera: boolean;

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
@@ -8,9 +7,10 @@ import { SessionContext } from '../session/session-context.js';
 import { capabilitiesFor } from './capability-profiles.js';
 import { DeviceManager } from './device-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
@@ -18,8 +18,9 @@ const appRecord = (packageName: string): AppRecord => fixtureApp(packageName);
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  const glassesSent: Sent[] = [];
-  ctx.glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) } as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
+  const glassesSent = glasses.json;
   const connections = new AppConnections(ctx);
   const device = new DeviceManager(ctx, connections);
   const models: (string | null)[] = [];
@@ -32,8 +33,9 @@ function harness() {
     app(pkg: string): Sent[] {
       const rt = connections.create(appRecord(pkg));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = { readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) } as unknown as WebSocket;
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       return sent;
     },
     connState(status: string, modelName?: unknown, wifi?: unknown) {
@@ -51,13 +53,7 @@ const ofType = (sent: Sent[], type: string) => sent.filter((m) => m.type === typ
 
 describe('DeviceManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   it('starts with no model, no capabilities, not connected', () => {
     const h = harness();

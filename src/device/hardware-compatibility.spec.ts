@@ -9,7 +9,7 @@ const req = (type: string, level: 'REQUIRED' | 'OPTIONAL' = 'REQUIRED'): Hardwar
 });
 const caps = (model: string) => capabilitiesFor(model).capabilities;
 
-describe('hardware compatibility (glasses.md §10.4)', () => {
+describe('hardware compatibility', () => {
   it('no requirements: compatible, "fully compatible"', () => {
     for (const r of [[], undefined, null]) {
       expect(checkCompatibility(r, caps('Vuzix Z100'))).toEqual({

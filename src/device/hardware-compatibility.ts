@@ -40,7 +40,7 @@ export const COMPATIBILITY_MESSAGES = {
 
 /**
  * `caps` null (no glasses known) or `known` false (a model without a profile): compatible, with a
- * warning message, so an app is never blocked for hardware it may well have (glasses.md §10.4).
+ * warning message, so an app is never blocked for hardware it may well have.
  */
 export function checkCompatibility(
   requirements: readonly HardwareRequirement[] | null | undefined,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppRecord, AppType } from '../persistence/persistence.types.js';
@@ -9,9 +9,10 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { DisplayManager } from './display-manager.js';
 import type { DisplayOutcome, DisplayRequest, ViewName } from './display.types.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const DASH = 'system.augmentos.dashboard';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const CLEAR = { packageName: DASH, view: 'main', layout: { layoutType: 'text_wall', text: '' }, durationMs: 0 };
 
 type Sent = Record<string, any>;
@@ -27,9 +28,8 @@ const appRecord = (packageName: string, appType: AppType, name: string): AppReco
 
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
-  let sent: Sent[] = [];
-  const socket = () => ({ readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) }) as unknown as WebSocket;
-  ctx.glasses = socket();
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
   const config = {
     systemDashboardPackage: DASH,
     emptySubscriptionGraceMs: 0,
@@ -45,13 +45,11 @@ function harness() {
     subscriptions,
     dm,
     get sent() {
-      return sent;
+      return glasses.json;
     },
     /** Messages sent so far, then forgets them. */
     take(): Sent[] {
-      const out = sent;
-      sent = [];
-      return out;
+      return glasses.take();
     },
     /** AppManager's part: the runtime exists (loading) and `appStarting` fires (boot screen). */
     start(pkg: string, appType: AppType = 'background', name = pkg) {
@@ -117,13 +115,7 @@ function harness() {
 
 describe('DisplayManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('who may display', () => {
     it('only running apps and the system dashboard package may display; others are rejected', () => {

@@ -21,7 +21,7 @@ interface Lock {
 const HISTORY = 50;
 
 /**
- * Who owns the glasses' main view (glasses.md §8): the boot screen, the main (standard) app versus
+ * Who owns the glasses' main view: the boot screen, the main (standard) app versus
  * background apps holding a 10 s lock, the 300 ms throttle and duration expiry. Departures from
  * upstream: a deferred (throttled) send re-checks ownership, a main app's persistent display comes back
  * after a background popup ends (with its own expiry, not a fresh one), both views are re-sent on

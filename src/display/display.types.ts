@@ -36,7 +36,7 @@ export interface DisplayDecision {
   reason: string;
 }
 
-/** Constants of DisplayManager 6.1 (glasses.md §8). */
+/** Constants of DisplayManager 6.1. */
 export const DISPLAY_TIMINGS = {
   throttleMs: 300,
   bootMs: 1_500,

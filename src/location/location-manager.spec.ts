@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
@@ -16,9 +15,10 @@ import {
   type LocationTier,
 } from './location-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
 
 type Sent = Record<string, any>;
@@ -28,9 +28,8 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  let glassesSent: Sent[] = [];
-  const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
-  ctx.glasses = glasses as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,
@@ -48,8 +47,9 @@ function harness() {
     app(pkg: string, permissions: AppPermission[] = LOCATION): Sent[] {
       const rt = connections.create(appRecord(pkg, permissions));
       rt.state = 'running';
-      const sent: Sent[] = [];
-      rt.ws = { readyState: 1, send: (s: string) => sent.push(JSON.parse(s)) } as unknown as WebSocket;
+      const socket = new FakeSocket();
+      rt.ws = socket.ws;
+      const sent = socket.json;
       subscriptions.registerApp(pkg, permissions);
       return sent;
     },
@@ -57,9 +57,7 @@ function harness() {
       return subscriptions.update(pkg, items);
     },
     take(): Sent[] {
-      const out = glassesSent;
-      glassesSent = [];
-      return out;
+      return glasses.take();
     },
     tiers(): string[] {
       return h
@@ -86,13 +84,7 @@ const dataStreams = (sent: Sent[]) => sent.filter((m) => m.type === 'data_stream
 
 describe('LocationManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('tier', () => {
     it('is the highest rate among location_stream subscribers, sent only when it changes', () => {
@@ -211,7 +203,7 @@ describe('LocationManager', () => {
       },
     );
 
-    it('the max ages are those of glasses.md §13.5', () => {
+    it('the max ages per tier are the upstream ones', () => {
       expect(TIER_MAX_AGE_MS).toEqual({
         realtime: 1_000,
         high: 10_000,

@@ -3,8 +3,9 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { Result } from '../common/result.js';
 
-/** Low to high (glasses.md §13.5). */
+/** Low to high. */
 export const LOCATION_TIERS = [
   'reduced',
   'threeKilometers',
@@ -38,9 +39,10 @@ export interface Fix {
   at: number;
 }
 
-export type PollResult =
-  | { ok: true; answered: 'cache' | 'glasses' }
-  | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'PERMISSION_DENIED'; message: string };
+export type PollResult = Result<
+  { answered: 'cache' | 'glasses' },
+  'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED' | 'PERMISSION_DENIED'
+>;
 
 interface PendingPoll {
   packageName: string;
@@ -143,7 +145,7 @@ export class LocationManager {
     if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > 200) {
       return { ok: false, code: 'MALFORMED_MESSAGE', message: 'location_poll_request needs a string correlationId' };
     }
-    // The fix is as private as the location_update stream, which needs LOCATION (issue 9).
+    // The fix is as private as the location_update stream, which needs LOCATION.
     if (!this.subscriptions.appMay(packageName, 'location_update')) {
       return { ok: false, code: 'PERMISSION_DENIED', message: 'A location poll needs the LOCATION permission' };
     }

@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { MIC_TIMINGS, MicrophoneManager, type MicState } from './microphone-manager.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const OFF: MicState = { isMicrophoneEnabled: false, requiredData: [], bypassVad: false };
 const PCM: MicState = { isMicrophoneEnabled: true, requiredData: ['pcm'], bypassVad: true };
 const TRANSCRIPTION: MicState = { isMicrophoneEnabled: true, requiredData: ['pcm'], bypassVad: false };
@@ -91,13 +91,7 @@ function harness(opts: { connected?: boolean } = {}) {
 
 describe('MicrophoneManager', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   it('sends the full state at once when the glasses connect', () => {
     const h = harness();

@@ -9,7 +9,7 @@ export interface MicState {
   bypassVad: boolean;
 }
 
-/** Timings from the newest upstream MicrophoneManager (glasses.md §7). */
+/** Timings from the newest upstream MicrophoneManager. */
 export const MIC_TIMINGS = {
   subscriptionDebounceMs: 100,
   offHolddownMs: 3_000,

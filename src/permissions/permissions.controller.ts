@@ -5,7 +5,7 @@ import { CloudError } from '../common/cloud-error.js';
 import { APP_REPOSITORY, type AppPermission, type AppRepository } from '../persistence/persistence.types.js';
 
 /**
- * The SDK's own permission check (apps.md §3.4, §6.2 row 6): it fetches this before onTranscription,
+ * The SDK's own permission check: it fetches this before onTranscription,
  * location streams, requestPhoto… and only prints a warning. Public, as upstream: permissions are not secret.
  */
 @ApiTags('sdk: permissions')

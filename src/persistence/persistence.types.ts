@@ -34,7 +34,7 @@ export interface HardwareRequirement {
   description?: string;
 }
 
-/** One entry of an app's settings schema (apps.md §7.1). Groups have no key. */
+/** One entry of an app's settings schema. Groups have no key. */
 export interface AppSettingSchemaEntry {
   type: string;
   key?: string;

@@ -1,5 +1,5 @@
 /**
- * The port behind the SDK's `session.simpleStorage` (issue 9): string values per (userId, packageName).
+ * The port behind the SDK's `session.simpleStorage`: string values per (userId, packageName).
  * Kept apart from persistence.types.ts so the storage feature can grow without touching the app/user ports.
  *
  * Keys are user data: `__proto__`, `$where`, `a.b` must come back literally. Both stores therefore keep a
@@ -21,7 +21,7 @@ export interface SimpleStorageLimits {
   maxUsersPerPackage?: number;
 }
 
-/** The SDK's own limits (apps.md §9): values up to 100,000 characters, the stored total per (user, package) 1 MB. */
+/** The SDK's own limits: values up to 100,000 characters, the stored total per (user, package) 1 MB. */
 export const SIMPLE_STORAGE_LIMITS = {
   maxValueChars: 100_000,
   maxKeyChars: 1_024,

@@ -1,31 +1,32 @@
 import { Logger } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
-import type { WebSocket } from 'ws';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
+import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
 
 type LedResponse = GlassesInbound<'rgb_led_control_response'>;
 
 const USER = 'user@example.com';
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 type Sent = Record<string, any>;
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  const glassesSent: Sent[] = [];
-  const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
-  ctx.glasses = glasses as unknown as WebSocket;
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
+  const glassesSent = glasses.json;
   const connections = new AppConnections(ctx);
   const appSent: Record<string, Sent[]> = {};
   for (const packageName of ['com.a', 'com.b']) {
     const rt = connections.create({ packageName } as AppRecord);
-    appSent[packageName] = [];
-    rt.ws = { readyState: 1, send: (s: string) => appSent[packageName]!.push(JSON.parse(s)) } as unknown as WebSocket;
+    const socket = new FakeSocket();
+    rt.ws = socket.ws;
+    appSent[packageName] = socket.json;
   }
   const phone = new PhoneRequests(ctx, connections);
   return {
@@ -44,13 +45,7 @@ function harness() {
 
 describe('PhoneRequests', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock(T0);
 
   describe('LED', () => {
     it('is forwarded with the sending app as packageName and appId (never the claimed one)', () => {

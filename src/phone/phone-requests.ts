@@ -3,9 +3,9 @@ import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session/session-context.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
+import type { Result } from '../common/result.js';
 
-export type PhoneRequestResult =
-  { ok: true } | { ok: false; code: 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'; message: string };
+export type PhoneRequestResult = Result<object, 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'>;
 
 const LED_COLORS = new Set(['red', 'green', 'blue', 'orange', 'white']);
 const NOT_CONNECTED: PhoneRequestResult = {
@@ -17,7 +17,7 @@ const NOT_CONNECTED: PhoneRequestResult = {
 const MAX_PENDING_LED = 64;
 const LED_ANSWER_WINDOW_MS = 30_000;
 
-/** App requests the phone carries out itself: the RGB LED and the Wi-Fi setup screen (glasses.md §13.6–13.7). */
+/** App requests the phone carries out itself: the RGB LED and the Wi-Fi setup screen. */
 @Injectable({ scope: Scope.REQUEST })
 export class PhoneRequests {
   /** requestId → the app that asked, oldest first. */

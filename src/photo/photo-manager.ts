@@ -8,8 +8,9 @@ import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { Result } from '../common/result.js';
 
-export type PhotoResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
+export type PhotoResult = Result;
 
 interface PendingPhoto {
   packageName: string;
@@ -22,7 +23,7 @@ const SIZES = new Set(['small', 'medium', 'large', 'full']);
 const COMPRESS = new Set(['none', 'medium', 'heavy']);
 
 /**
- * Photos (media.md §6): the glasses upload straight to the app; the cloud only asks and keeps track.
+ * Photos: the glasses upload straight to the app; the cloud only asks and keeps track.
  * Better than upstream: a failure the cloud knows of (no permission, no glasses, no camera, the glasses'
  * own failure report, expiry) is delivered to the SDK at once as a `photo_error` on the app's own
  * `/photo-upload` endpoint, which rejects `requestPhoto()` instead of letting it wait 30 s.

@@ -14,7 +14,7 @@ export interface AppCredential {
 const MAX_HEADER_LENGTH = 1024;
 
 /**
- * Reads `Authorization: Bearer <packageName>:<apiKey>` (the SDK's SimpleStorage header, apps.md §6.2), split on
+ * Reads `Authorization: Bearer <packageName>:<apiKey>` (the SDK's SimpleStorage header), split on
  * the first `:`, so a key holding `:` stays whole (and then simply does not match). Null for anything else: no
  * header, another scheme, a bare key, an empty half.
  */

@@ -29,7 +29,7 @@ import { AppCredentialGuard, AuthenticatedApp } from './app-credential.guard.js'
 import { parseStorageBatch, parseStorageKey, parseStorageUserId, toStorageData } from './simple-storage.request.js';
 
 /**
- * The SDK's `session.simpleStorage` (apps.md §6.2 rows 1-4). Data is scoped by (userId, authenticated package)
+ * The SDK's `session.simpleStorage`. Data is scoped by (userId, authenticated package)
  * and lives in the store, not in a session: the SDK flushes after its stop webhook was answered.
  */
 @ApiTags('sdk: simple storage')

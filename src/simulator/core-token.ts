@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 
 /**
- * Signs a core token the way `POST /api/auth/exchange-token` does (glasses.md §1.2):
+ * Signs a core token the way `POST /api/auth/exchange-token` does:
  * HS256, the user id in `email`, no `exp` because upstream tokens never expire.
  * `extra` may add or override claims, e.g. `{ organizations: [] }` or `{ email: undefined }`
  * to produce a token the cloud must refuse.

@@ -1,6 +1,6 @@
 /**
  * Glasses models the simulator can pretend to be. The hardware flags follow the capability
- * table in glasses.md §10.2; they only steer what the simulated phone reports (e.g. Wi-Fi in
+ * table of src/device/capability-profiles.ts; they only steer what the simulated phone reports (e.g. Wi-Fi in
  * glasses_connection_state) and which gestures make sense, the cloud derives the real
  * capabilities from the model name itself.
  */

@@ -109,7 +109,7 @@ export function applyCloudMessage(s: GlassesState, msg: CloudToGlassesMessage): 
     case 'stop_rtmp_stream':
     case 'stop_stream':
       for (const stream of Object.values(s.rtmpStreams)) {
-        // An empty streamId stops every stream of the app (glasses.md §4).
+        // An empty streamId stops every stream of the app.
         if (msg.streamId ? stream.streamId === msg.streamId : stream.appId === msg.appId) {
           delete s.rtmpStreams[stream.streamId];
           stopped.push(stream);

@@ -3,7 +3,7 @@ import type { Layout } from './glasses-protocol.types.js';
 /**
  * Plain-text rendering of a layout. Shared by `displayText()`, the display waits and the CLI,
  * so a test that waits for "Hello" and a human looking at the CLI see the same string.
- * Joins follow the dashboard's own layout→text rule (glasses.md §9).
+ * Joins follow the dashboard's own layout→text rule.
  * Fields are read defensively because layouts come straight off the network.
  */
 export function layoutToText(layout: Layout | null | undefined): string {
@@ -29,7 +29,7 @@ export function layoutToText(layout: Layout | null | undefined): string {
   }
 }
 
-/** The cloud clears a view with either a clear_view or an empty text_wall (glasses.md §8 rule 9). */
+/** The cloud clears a view with either a clear_view or an empty text_wall. */
 export function isClearingLayout(layout: Layout | null | undefined): boolean {
   if (!layout) return true;
   return layout.layoutType === 'clear_view' || (layout.layoutType === 'text_wall' && !layout.text);

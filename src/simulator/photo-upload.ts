@@ -1,5 +1,5 @@
 /**
- * The glasses' side of the photo flow (apps.md §5.5): the device uploads straight to the
+ * The glasses' side of the photo flow: the device uploads straight to the
  * app's webhook, the cloud never sees the bytes.
  */
 

@@ -18,8 +18,8 @@ const SECRET = 'test-secret';
 const EMAIL = 'tester@example.com';
 
 // ---------------------------------------------------------------------------
-// A scriptable fake cloud: one ws server on /glasses-ws that checks the core token like
-// glasses.md §1.3 and acks every connection.
+// A scriptable fake cloud: one ws server on /glasses-ws that checks the core token as the
+// glasses gateway does (src/glasses-ws) and acks every connection.
 // ---------------------------------------------------------------------------
 
 interface CloudConn {
@@ -85,7 +85,7 @@ async function startFakeCloud(port = 0): Promise<FakeCloud> {
           msg = { type: '(unparsed)', raw: String(data) };
         }
         messages.push(msg);
-        // Like the newer cloud (glasses.md §5): answer the app-level ping at once.
+        // Like the newer cloud: answer the app-level ping at once.
         if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
       }
       for (const l of [...listeners]) l();

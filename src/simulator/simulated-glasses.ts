@@ -1,157 +1,61 @@
-import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
 import { DEFAULT_MODEL, resolveModel, type DeviceModel } from './device-models.js';
 import type {
   BaseFields,
   CloudToGlassesMessage,
-  CloudToGlassesType,
   ConnectionAck,
-  DisplayEvent,
   GlassesToCloud,
   GlassesToCloudMessage,
   GlassesToCloudType,
-  MicrophoneStateChange,
-  PhotoRequest,
-  RtmpStreamStatusValue,
-  ViewName,
-  WifiState,
 } from './glasses-protocol.types.js';
-import { applyCloudMessage, initialGlassesState, type GlassesState, type RtmpStreamState } from './glasses-state.js';
-import { describePattern, layoutToText, matchesText } from './layout-text.js';
-import { MessageLog, type WaitOptions } from './message-log.js';
-import { TINY_JPEG, uploadPhoto, type PhotoUploadResult } from './photo-upload.js';
-
-export interface AutoAnswerOptions {
-  /** Server JSON `{"type":"ping"}` → `{"type":"pong"}`. */
-  pings?: boolean;
-  /** `keep_rtmp_stream_alive` → `keep_alive_ack`. */
-  keepAlive?: boolean;
-  /** `photo_request` → upload this JPEG to the webhook; `false` → `photo_response` CAMERA_BUSY. */
-  photos?: { jpeg: Buffer } | false;
-  /** `start_rtmp_stream` → `rtmp_stream_status: active`, `stop_rtmp_stream` → `stopped`. */
-  rtmp?: boolean;
-  /** `request_single_location` → `location_update` at the last `setLocation()` fix. */
-  location?: boolean;
-  /** `audio_play_request` → `audio_play_response {success:true, duration:1000}`. */
-  audio?: boolean;
-  /** `rgb_led_control` → `rgb_led_control_response {success:true}`. */
-  led?: boolean;
-}
-
-export interface SimulatedGlassesOptions {
-  /** `http(s)://host:port[/base]`; `ws(s)://` is accepted as well. */
-  cloudUrl: string;
-  token: string;
-  /** Model name or alias (see device-models.ts). */
-  model?: string;
-  tokenIn?: 'header' | 'query';
-  autoAnswer?: AutoAnswerOptions;
-  /** Send `glasses_connection_state` right after the socket opens (default true). */
-  sendConnectionState?: boolean;
-  /** Send `connection_init` after open like the old Android client (default false; the cloud does not need it). */
-  sendConnectionInit?: boolean;
-  /** Overrides the Wi-Fi block reported in `glasses_connection_state`. */
-  wifi?: WifiState;
-  /** Extra upgrade query parameters, e.g. `{ livekit: 'true' }`. */
-  query?: Record<string, string>;
-  /** Extra upgrade headers. */
-  headers?: Record<string, string>;
-  /** Default for `connect()` and every wait (default 5000 ms). */
-  timeoutMs?: number;
-  /** How many received messages `received` retains (default 10,000). */
-  maxReceived?: number;
-  /**
-   * Reconnect by itself, as the phone does, when the cloud closes the socket or it drops (any close but 1000,
-   * 1008, 4000 "replaced" and 4001 "token revoked"), and after a failed attempt, with exponential backoff and
-   * jitter. Off by default; `disconnect()`/`drop()` stop it. Each success emits `reconnected`.
-   */
-  autoReconnect?: AutoReconnectOptions;
-}
-
-export interface AutoReconnectOptions {
-  /** First delay (default 500 ms); doubled after each failed attempt up to `maxDelayMs` (default 8000 ms). */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-}
+import { applyCloudMessage, initialGlassesState, type GlassesState } from './glasses-state.js';
+import { MessageLog } from './message-log.js';
+import { TINY_JPEG } from './photo-upload.js';
+import { AutoResponder } from './auto-responder.js';
+import { GlassesWaits } from './glasses-waits.js';
+import {
+  UpgradeRefusedError,
+  type AutoAnswerOptions,
+  type CloseInfo,
+  type PayloadArgs,
+  type SimulatedGlassesOptions,
+  type StreamPcmResult,
+} from './simulated-glasses.types.js';
 
 /** Closes after which the phone does not come back by itself. */
 const FINAL_CLOSE_CODES = new Set([1000, 1008, 4000, 4001]);
 
-export interface CloseInfo {
-  code: number;
-  reason: string;
-}
-
-export interface StreamPcmResult {
-  bytesSent: number;
-  frames: number;
-  /** True when the socket closed, `disconnect()` ran or the signal fired before the end. */
-  aborted: boolean;
-}
-
-/** The upgrade was answered with an HTTP error instead of 101. */
-export class UpgradeRefusedError extends Error {
-  constructor(
-    readonly status: number,
-    /** Parsed JSON when the body is JSON, else the raw text. */
-    readonly body: unknown,
-    readonly headers: Record<string, string | string[] | undefined>,
-  ) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    super(`WebSocket upgrade refused: HTTP ${status} ${text}`);
-    this.name = 'UpgradeRefusedError';
-  }
-}
-
-type MessageEvents = {
-  [K in CloudToGlassesType as `msg:${K}`]: [message: CloudToGlassesMessage<K>];
-};
-
-export type SimulatedGlassesEvents = MessageEvents & {
-  open: [];
-  ack: [ack: ConnectionAck];
-  /** Every parsed JSON message, including types this file does not know. */
-  message: [message: CloudToGlassesMessage];
-  binary: [data: Buffer];
-  /** A text frame that is not a JSON object with a string `type`. */
-  unparsed: [text: string];
-  sent: [message: GlassesToCloudMessage];
-  close: [info: CloseInfo];
-  /** Not named 'error' on purpose: an unhandled 'error' event would crash the test process. */
-  'socket-error': [error: Error];
-  'photo-upload': [result: PhotoUploadResult];
-  /** autoReconnect: a new socket was acknowledged after the previous one closed. */
-  reconnected: [ack: ConnectionAck, attempts: number];
-};
-
-type PayloadArgs<K extends GlassesToCloudType> =
-  Partial<Record<never, never>> extends GlassesToCloud[K]
-    ? [payload?: GlassesToCloud[K] & BaseFields]
-    : [payload: GlassesToCloud[K] & BaseFields];
+export {
+  UpgradeRefusedError,
+  type AutoAnswerOptions,
+  type AutoReconnectOptions,
+  type CloseInfo,
+  type SimulatedGlassesEvents,
+  type SimulatedGlassesOptions,
+  type StreamPcmResult,
+} from './simulated-glasses.types.js';
 
 const BYTES_PER_MS = 32; // 16 kHz × 16-bit mono PCM
 
 /**
  * The glasses + phone side of `/glasses-ws`, scriptable from tests, the CLI and the web page.
- * See glasses.md for the protocol; each method names the message it sends.
+ * The cloud's side of each message is in src/glasses-ws; each method names the message it sends.
  */
-export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
+export class SimulatedGlasses extends GlassesWaits {
   readonly state: GlassesState = initialGlassesState();
   lastClose: CloseInfo | null = null;
 
   private modelInfo: DeviceModel;
   private readonly opts: SimulatedGlassesOptions;
-  private readonly auto: Required<AutoAnswerOptions>;
-  private readonly timeoutMs: number;
-  private readonly log: MessageLog<CloudToGlassesMessage>;
+  private readonly responder: AutoResponder;
+  protected readonly timeoutMs: number;
+  protected readonly log: MessageLog<CloudToGlassesMessage>;
   private ws: WebSocket | null = null;
   /** Sockets left open by `reconnect({ previous: 'keep' })`. */
   private readonly staleSockets = new Set<WebSocket>();
   private pendingConnect: { resolve(ack: ConnectionAck): void; reject(err: Error): void } | null = null;
   private readonly closeWaiters = new Set<(info: CloseInfo) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly uploads = new Map<AbortController, Promise<void>>();
   private readonly pcmStops = new Set<() => void>();
   /** While true, a closing socket does not fail pending waits (they target the next socket). */
   private reconnecting = false;
@@ -167,7 +71,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.modelInfo = resolveModel(options.model ?? DEFAULT_MODEL);
     this.timeoutMs = options.timeoutMs ?? 5000;
     const a = options.autoAnswer ?? {};
-    this.auto = {
+    const auto: Required<AutoAnswerOptions> = {
       pings: a.pings ?? true,
       keepAlive: a.keepAlive ?? true,
       photos: a.photos ?? { jpeg: TINY_JPEG },
@@ -176,6 +80,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
       audio: a.audio ?? true,
       led: a.led ?? true,
     };
+    this.responder = new AutoResponder(this, auto);
     this.log = new MessageLog(options.maxReceived ?? 10_000, () => this.describeLastSeen());
   }
 
@@ -204,7 +109,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
       sockets: live.length,
       timers: this.timers.size,
       waits: this.log.pendingWaits + this.closeWaiters.size,
-      uploads: this.uploads.size,
+      uploads: this.responder.pendingUploads,
       pcmStreams: this.pcmStops.size,
     };
   }
@@ -368,8 +273,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     if (this.retryTimer) this.clearTimer(this.retryTimer);
     this.retryTimer = null;
     for (const stop of [...this.pcmStops]) stop();
-    for (const abort of this.uploads.keys()) abort.abort();
-    const uploadsDone = Promise.allSettled([...this.uploads.values()]);
+    const uploadsDone = this.responder.abortAll();
     const ws = this.ws;
     const staleClosed = [...this.staleSockets].map((s) => {
       const closed = this.onceClosed(s);
@@ -465,7 +369,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.log.push(msg);
     this.emit('message', msg);
     (this.emit as (event: string, m: unknown) => boolean)(`msg:${msg.type}`, msg);
-    this.autoRespond(msg, stoppedStreams);
+    if (this.isOpen) this.responder.respond(msg, stoppedStreams);
     if (msg.type === 'connection_ack') {
       this.emit('ack', msg);
       this.pendingConnect?.resolve(msg);
@@ -474,87 +378,6 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
         Object.assign(new Error(`connection_error: ${msg.message}${msg.code ? ` (${msg.code})` : ''}`), { body: msg }),
       );
     }
-  }
-
-  private autoRespond(msg: CloudToGlassesMessage, stoppedStreams: RtmpStreamState[]): void {
-    if (!this.isOpen) return;
-    const a = this.auto;
-    switch (msg.type) {
-      case 'ping':
-        if (a.pings) this.send('pong');
-        break;
-      case 'keep_rtmp_stream_alive':
-      case 'keep_stream_alive':
-        if (a.keepAlive) this.send('keep_alive_ack', { streamId: msg.streamId, ackId: msg.ackId });
-        break;
-      case 'start_rtmp_stream':
-      case 'start_stream':
-        if (a.rtmp) this.rtmpStatus(msg.streamId ?? '', 'active');
-        break;
-      case 'stop_rtmp_stream':
-      case 'stop_stream':
-        if (a.rtmp) {
-          for (const stream of stoppedStreams) this.rtmpStatus(stream.streamId, 'stopped', { appId: stream.appId });
-        }
-        break;
-      case 'request_single_location':
-        if (a.location) {
-          const { lat, lng, accuracy } = this.state.location;
-          this.send('location_update', { lat, lng, accuracy, correlationId: msg.correlationId });
-        }
-        break;
-      case 'audio_play_request':
-        if (a.audio) this.send('audio_play_response', { requestId: msg.requestId, success: true, duration: 1000 });
-        break;
-      case 'rgb_led_control':
-        if (a.led) this.send('rgb_led_control_response', { requestId: msg.requestId, success: true });
-        break;
-      case 'photo_request':
-        this.answerPhoto(msg);
-        break;
-      default:
-        break;
-    }
-  }
-
-  private answerPhoto(req: PhotoRequest): void {
-    const photos = this.auto.photos;
-    if (photos === false) {
-      this.sendPhotoError(req.requestId, 'CAMERA_BUSY', 'Simulated camera is busy (autoAnswer.photos = false)');
-      return;
-    }
-    if (!req.webhookUrl) {
-      this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', 'photo_request carried no webhookUrl');
-      return;
-    }
-    const abort = new AbortController();
-    const webhookUrl = req.webhookUrl;
-    const done = uploadPhoto({
-      webhookUrl,
-      requestId: req.requestId,
-      jpeg: photos.jpeg,
-      authToken: req.authToken,
-      signal: abort.signal,
-    }).then((result) => {
-      this.uploads.delete(abort);
-      if (abort.signal.aborted) return;
-      this.emit('photo-upload', result);
-      if (!result.ok) {
-        // Real glasses report a failed upload on the socket; the webhook never heard of it.
-        const why = `Upload to ${webhookUrl} failed: ${result.status} ${result.body}`;
-        this.sendPhotoError(req.requestId, 'UPLOAD_FAILED', why);
-      }
-    });
-    // A throwing 'photo-upload' listener must not become an unhandled rejection.
-    done.catch((err: unknown) => this.emit('socket-error', err instanceof Error ? err : new Error(String(err))));
-    this.uploads.set(
-      abort,
-      done.catch(() => undefined),
-    );
-  }
-
-  private sendPhotoError(requestId: string, code: 'CAMERA_BUSY' | 'UPLOAD_FAILED', message: string): void {
-    if (this.isOpen) this.send('photo_response', { requestId, success: false, error: { code, message } });
   }
 
   // -------------------------------------------------------------------------
@@ -626,7 +449,7 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     });
   }
 
-  /** App-level ping (§5); resolves with the round-trip time in ms. */
+  /** App-level ping (`ping` → `pong`); resolves with the round-trip time in ms. */
   async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
     const since = this.mark();
     const started = performance.now();
@@ -646,191 +469,6 @@ export class SimulatedGlasses extends EventEmitter<SimulatedGlassesEvents> {
     this.modelInfo = resolveModel(nameOrAlias);
     if (this.isOpen) this.sendConnectionState('CONNECTED');
     return this.modelInfo;
-  }
-
-  pressButton(pressType: 'short' | 'long' = 'short', buttonId = 'main'): void {
-    this.send('button_press', { buttonId, pressType });
-  }
-
-  touch(gesture: string): void {
-    this.send('touch_event', {
-      device_model: this.modelInfo.name,
-      gesture_name: gesture,
-      timestamp: new Date().toISOString(),
-    });
-  }
-
-  headPosition(position: 'up' | 'down'): void {
-    this.send('head_position', { position });
-  }
-
-  vad(speaking: boolean): void {
-    this.send('VAD', { status: speaking });
-  }
-
-  /** On-device transcription result (`local_transcription`). */
-  sendTranscript(
-    text: string,
-    opts: { isFinal?: boolean; language?: string; startTime?: number; endTime?: number; speakerId?: number } = {},
-  ): void {
-    const endTime = opts.endTime ?? Date.now();
-    // Roughly a third of a second per word, so start < end like a real utterance.
-    const words = text.trim().split(/\s+/).filter(Boolean).length;
-    const startTime = opts.startTime ?? endTime - Math.max(300, words * 300);
-    this.send('local_transcription', {
-      text,
-      isFinal: opts.isFinal ?? true,
-      startTime,
-      endTime,
-      speakerId: opts.speakerId ?? 0,
-      transcribeLanguage: opts.language ?? 'en-US',
-      provider: 'simulator',
-    });
-  }
-
-  /**
-   * Reports a fix (`location_update`) and remembers it as the answer to later location polls.
-   * Before connect() it only presets the fix, so a test can set it up front.
-   */
-  setLocation(lat: number, lng: number, accuracy?: number, correlationId?: string): void {
-    this.state.location = accuracy === undefined ? { lat, lng } : { lat, lng, accuracy };
-    if (this.isOpen) this.send('location_update', { lat, lng, accuracy, correlationId });
-  }
-
-  battery(level: number, charging = false, timeRemaining?: number): void {
-    this.send('glasses_battery_update', { level, charging, timeRemaining });
-  }
-
-  phoneBattery(level: number, charging = false, timeRemaining?: number): void {
-    this.send('phone_battery_update', { level, charging, timeRemaining });
-  }
-
-  notification(n: {
-    title: string;
-    content: string;
-    app?: string;
-    priority?: 'low' | 'normal' | 'high';
-    notificationId?: string;
-  }): string {
-    const notificationId = n.notificationId ?? randomUUID();
-    this.send('phone_notification', {
-      notificationId,
-      app: n.app ?? 'Messages',
-      title: n.title,
-      content: n.content,
-      priority: n.priority ?? 'normal',
-    });
-    return notificationId;
-  }
-
-  calendarEvent(e: {
-    title: string;
-    dtStart: string | Date;
-    dtEnd: string | Date;
-    eventId?: string;
-    timezone?: string;
-  }): string {
-    const eventId = e.eventId ?? randomUUID();
-    const iso = (d: string | Date): string => (d instanceof Date ? d.toISOString() : d);
-    this.send('calendar_event', {
-      eventId,
-      title: e.title,
-      dtStart: iso(e.dtStart),
-      dtEnd: iso(e.dtEnd),
-      timezone: e.timezone ?? 'UTC',
-      timeStamp: new Date().toISOString(),
-    });
-    return eventId;
-  }
-
-  startApp(packageName: string): void {
-    this.send('start_app', { packageName });
-  }
-
-  stopApp(packageName: string): void {
-    this.send('stop_app', { packageName });
-  }
-
-  /** Reports a stream state change, e.g. to simulate a failing stream when `autoAnswer.rtmp` is off. */
-  rtmpStatus(
-    streamId: string,
-    status: RtmpStreamStatusValue,
-    extra: Omit<GlassesToCloud['rtmp_stream_status'], 'streamId' | 'status'> = {},
-  ): void {
-    const stream = this.state.rtmpStreams[streamId];
-    if (stream) stream.status = status;
-    this.send('rtmp_stream_status', { streamId, status, appId: stream?.appId, ...extra });
-  }
-
-  // -------------------------------------------------------------------------
-  // Waiting and reading state
-  // -------------------------------------------------------------------------
-
-  /**
-   * Next message of `type` (matching `predicate`). Pass `{ since: mark() }` taken before the
-   * triggering action to also accept a message that arrived before this call.
-   */
-  waitFor<K extends CloudToGlassesType>(
-    type: K,
-    predicate?: (m: CloudToGlassesMessage<K>) => boolean,
-    opts: WaitOptions = {},
-  ): Promise<CloudToGlassesMessage<K>> {
-    const what = `${type}${predicate ? ` matching ${predicate.toString().slice(0, 120)}` : ''}`;
-    return this.log.wait(
-      what,
-      (m) => {
-        const typed = m as CloudToGlassesMessage<K>;
-        return m.type === type && (!predicate || predicate(typed)) ? typed : undefined;
-      },
-      this.waitOpts(opts),
-    );
-  }
-
-  /**
-   * A display on `view` whose text (see `displayText`) contains the string or matches the
-   * regex. Without `since` the current display counts too; with `since` every display_event
-   * received from that mark counts, even one already replaced.
-   */
-  waitForDisplay(textOrRegex: string | RegExp, opts: WaitOptions & { view?: ViewName } = {}): Promise<DisplayEvent> {
-    const view = opts.view ?? 'main';
-    const current = this.state.display[view];
-    if (opts.since === undefined && current && matchesText(layoutToText(current.layout), textOrRegex)) {
-      return Promise.resolve(current);
-    }
-    return this.log.wait(
-      `display_event on view "${view}" matching ${describePattern(textOrRegex)}`,
-      (m) =>
-        m.type === 'display_event' &&
-        (m.view === 'dashboard' ? 'dashboard' : 'main') === view &&
-        matchesText(layoutToText(m.layout), textOrRegex)
-          ? m
-          : undefined,
-      this.waitOpts(opts),
-    );
-  }
-
-  /**
-   * Mic state `enabled`. Without `since`, resolves at once when already in that state (with the
-   * last microphone_state_change, or null if none came); with `since`, needs such a message.
-   */
-  waitForMic(enabled: boolean, opts: WaitOptions = {}): Promise<MicrophoneStateChange | null> {
-    if (opts.since === undefined && this.state.micEnabled === enabled) {
-      return Promise.resolve(this.state.lastMicMessage);
-    }
-    return this.log.wait<MicrophoneStateChange | null>(
-      `microphone_state_change with isMicrophoneEnabled=${enabled}`,
-      (m) => (m.type === 'microphone_state_change' && m.isMicrophoneEnabled === enabled ? m : undefined),
-      this.waitOpts(opts),
-    );
-  }
-
-  /** The current display of a view as plain text ('' when blank). */
-  displayText(view: ViewName = 'main'): string {
-    return layoutToText(this.state.display[view]?.layout);
-  }
-
-  private waitOpts(opts: WaitOptions): { since?: number; timeoutMs: number } {
-    return { since: opts.since, timeoutMs: opts.timeoutMs ?? this.timeoutMs };
   }
 
   private describeLastSeen(): string {

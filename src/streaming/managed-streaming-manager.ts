@@ -1,7 +1,6 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session/session-context.js';
@@ -13,9 +12,10 @@ import {
   type OutputView,
 } from './managed/managed-provider.js';
 import { VideoManager } from './video-manager.js';
+import type { Result } from '../common/result.js';
 
 type ManagedStatus = 'initializing' | 'preparing' | 'active' | 'stopping' | 'stopped' | 'error';
-export type ManagedResult = { ok: true } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
+export type ManagedResult = Result;
 
 interface ManagedStream {
   ingest: Ingest;
@@ -27,7 +27,7 @@ interface ManagedStream {
 }
 
 /**
- * Managed streaming (media.md §8): the cloud provisions an ingest, has the glasses publish to it, and
+ * Managed streaming: the cloud provisions an ingest, has the glasses publish to it, and
  * tells apps `managed_stream_status`; the stream turns `active` (with HLS and DASH URLs, the SDK's
  * condition) only when the ingest confirms the publisher. Several apps share one stream; it stops when
  * the last lets go.

@@ -7,7 +7,7 @@ export interface KeepAliveTimings {
 }
 
 /**
- * RTMP keep-alive (glasses.md §13.4): `keep_rtmp_stream_alive {streamId, ackId}` every period while the
+ * RTMP keep-alive: `keep_rtmp_stream_alive {streamId, ackId}` every period while the
  * stream is active; an ACK is expected within the deadline; after N misses in a row the stream is
  * considered gone.
  */
@@ -70,7 +70,7 @@ export function newStreamId(): string {
   return `s${Date.now().toString(36).slice(-6)}${randomBytes(3).toString('hex').slice(0, 4)}`;
 }
 
-/** Glasses statuses mapped to the five the cloud reports (glasses.md §13.4). */
+/** Glasses statuses mapped to the five the cloud reports. */
 export function normalizeStreamStatus(status: unknown): 'initializing' | 'active' | 'stopping' | 'stopped' | 'timeout' {
   switch (status) {
     case 'initializing':

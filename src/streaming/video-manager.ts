@@ -1,7 +1,6 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
@@ -10,9 +9,9 @@ import { SessionContext } from '../session/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { Result } from '../common/result.js';
 
-export type StreamRequestResult =
-  { ok: true; streamId: string } | { ok: false; code: ErrorCode | 'WIFI_NOT_CONNECTED'; message: string };
+export type StreamRequestResult = Result<{ streamId: string }>;
 
 export interface ActiveStream {
   streamId: string;
@@ -26,7 +25,7 @@ export interface ActiveStream {
 }
 
 /**
- * Unmanaged RTMP streaming (glasses.md §13.4): one stream per user, started for an app with CAMERA, to
+ * Unmanaged RTMP streaming: one stream per user, started for an app with CAMERA, to
  * an rtmp(s) URL of its choosing; glasses statuses normalised and sent to the owner as
  * `rtmp_stream_status` (never the renamed `stream_status`, which SDK 2.1.29 rejects); keep-alive with ACK
  * deadline; only the owner may stop it. The managed streaming manager starts its glasses stream here too.

@@ -11,7 +11,7 @@ export interface LibreResult {
   detectedLanguage?: { language: string; confidence: number };
 }
 
-/** LibreTranslate's `POST /translate` (media.md §5). Throws with the server's error text on non-2xx. */
+/** LibreTranslate's `POST /translate`. Throws with the server's error text on non-2xx. */
 export class LibreTranslateClient {
   constructor(private readonly options: LibreTranslateOptions) {}
 

@@ -1,6 +1,6 @@
 /**
  * `session.audio.speak()` in SDK 2.1.29 always builds `https://<host><path>/api/tts?…` from the app WebSocket
- * URL (apps.md §6.1), even when this cloud is served over plain http, so the phone would fetch an https URL
+ * URL, even when this cloud is served over plain http, so the phone would fetch an https URL
  * nobody answers. Before an `audio_play_request` goes to the glasses, such a URL is pointed back at
  * PUBLIC_URL: only when PUBLIC_URL is http, and only for exactly our TTS route on our own host and path
  * (so any other audio URL, ours over https or someone else's, is left alone). Pure, no I/O.

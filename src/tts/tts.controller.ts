@@ -25,7 +25,7 @@ function single(query: Record<string, unknown>, name: string, maxChars: number):
 }
 
 /**
- * `GET /api/tts` as `session.audio.speak()` builds it (apps.md §5.7): the phone fetches it to play, so it is
+ * `GET /api/tts` as `session.audio.speak()` builds it: the phone fetches it to play, so it is
  * public, and therefore rate limited per client IP (@nestjs/throttler, module-local options in TtsModule).
  */
 @ApiTags('sdk: text to speech')

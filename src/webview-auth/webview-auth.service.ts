@@ -7,7 +7,7 @@ import { CloudError } from '../common/cloud-error.js';
 import { TEMP_TOKEN_STORE, type TempTokenStore } from './temp-token.store.js';
 import { WebviewKeys } from './webview-keys.js';
 
-/** The SDK accepts signed user tokens from this issuer only (apps.md §6.2). */
+/** The SDK accepts signed user tokens from this issuer only. */
 export const SIGNED_TOKEN_ISSUER = 'https://prod.augmentos.cloud';
 export const TEMP_TOKEN_TTL_MS = 60_000;
 

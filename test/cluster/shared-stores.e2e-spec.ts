@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAppRoomStore, type AppRoomStore } from '../../src/app-messaging/app-rooms.js';
-import { RedisAppRoomStore } from '../../src/cluster/shared/redis-app-room.store.js';
-import { RedisTempTokenStore } from '../../src/cluster/shared/redis-temp-token.store.js';
+import { RedisAppRoomStore } from '../../src/shared-state/redis-app-room.store.js';
+import { RedisTempTokenStore } from '../../src/shared-state/redis-temp-token.store.js';
 import { MemoryTempTokenStore, type TempTokenStore } from '../../src/webview-auth/temp-token.store.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 

@@ -1,4 +1,4 @@
-// Protocol-faithful doubles of the external media services (shared/protocol/media.md §3–§5), as real loopback servers.
+// Protocol-faithful doubles of the external media services, as real loopback servers.
 export * from './soniox-double.js';
 export * from './vosk-double.js';
 export * from './libretranslate-double.js';

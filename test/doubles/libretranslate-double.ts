@@ -1,5 +1,5 @@
 /**
- * LibreTranslate double (libretranslate/libretranslate, shared/protocol/media.md §5): a real HTTP server on loopback
+ * LibreTranslate double (libretranslate/libretranslate): a real HTTP server on loopback
  * with scripted translations. Behaviour follows LibreTranslate's `app.py`:
  * - `POST /translate` with a JSON body (or form fields) `{q, source, target, format?, api_key?}` →
  *   `{translatedText}`; `q` may be an array (→ array of translations). With `source: "auto"` the answer also has

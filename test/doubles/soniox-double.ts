@@ -1,6 +1,6 @@
 /**
  * Soniox real-time speech-to-text double: a real WebSocket server on loopback that speaks and enforces the
- * protocol of `wss://stt-rt.soniox.com/transcribe-websocket` (shared/protocol/media.md §3), with scripted
+ * protocol of `wss://stt-rt.soniox.com/transcribe-websocket`, with scripted
  * recognition results and fault injection.
  *
  * Protocol as implemented (and where it comes from):

@@ -1,6 +1,5 @@
 /**
- * Vosk server double (alphacep/vosk-server `websocket/asr_server.py`, the server in the `alphacep/kaldi-*` images;
- * shared/protocol/media.md §4): a real WebSocket server on loopback, one language per instance, scripted results.
+ * Vosk server double (alphacep/vosk-server `websocket/asr_server.py`, the server in the `alphacep/kaldi-*` images): a real WebSocket server on loopback, one language per instance, scripted results.
  *
  * Protocol as the real server implements it (read from asr_server.py and vosk's Python binding):
  * - Any path. A text message that contains `config` is parsed as `{"config": {...}}`: `sample_rate` (float()),

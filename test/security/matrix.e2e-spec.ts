@@ -22,7 +22,7 @@ import {
 } from '../faults/support.js';
 
 /**
- * The security matrix of issue 10 against the real process (`node dist/main.js`): every case is a test; the
+ * The security matrix against the real process (`node dist/main.js`): every case is a test; the
  * summary line counts the cases tried, those refused as expected, those accepted harmlessly (the input got an
  * answer, but nothing leaked or changed: a case says so with acceptedHarmlessly()) and the breaches (a case whose
  * expectation failed). Admin failures come from their own loopback source addresses (127.0.0.x), because the

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 
 /**
  * Audio helpers for the simulator CLI: everything the glasses send is PCM s16le, 16 kHz, mono
- * (glasses.md §6), so WAV files of any common format and espeak-ng's output are converted here,
+ * (what the audio manager expects), so WAV files of any common format and espeak-ng's output are converted here,
  * in code (no sox needed).
  */
 

@@ -11,7 +11,7 @@ function problems(text: string): string[] {
   throw new Error('expected a ScriptError');
 }
 
-describe('parseScript: every step of issue 11', () => {
+describe('parseScript: every step the script format has', () => {
   it('parses the full step list with lines, labels and defaults', () => {
     const steps = parseScript(
       [

@@ -3,7 +3,7 @@ import { isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } fr
 import { resolveModel } from '../device-models.js';
 
 /**
- * The simulator's test scripts: a YAML list of one-key steps (issue 11 §2). Parsing and
+ * The simulator's test scripts: a YAML list of one-key steps. Parsing and
  * validation collect every problem with its line, so one run shows them all.
  */
 

@@ -13,7 +13,7 @@ export interface SimSession {
 export type Out = (line: string) => void;
 
 /**
- * What the CLI does before the first step (issue 11 §2): checks the cloud and the admin key,
+ * What the CLI does before the first step: checks the cloud and the admin key,
  * finds or creates the user, installs the apps, connects as the glasses, starts the apps and
  * waits until each has subscribed to something (so a first `press` is not lost).
  */

@@ -45,7 +45,7 @@ export function sonioxErrorRetryable(code: number | undefined): boolean {
 const lang2 = (locale: string) => locale.split('-')[0]!.toLowerCase();
 
 /**
- * Soniox real-time WebSocket API (media.md §3): key on the upgrade, a JSON config first, binary PCM,
+ * Soniox real-time WebSocket API: key on the upgrade, a JSON config first, binary PCM,
  * `finalize` on silence (answered with a `<fin>` marker), `keepalive` while idle. Final tokens arrive
  * once; they are collected until an endpoint (`<end>`) or `<fin>` closes the utterance, which is then
  * reported as one final result.

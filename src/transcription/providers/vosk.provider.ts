@@ -21,7 +21,7 @@ interface VoskMessage {
 }
 
 /**
- * Vosk server (media.md §4): one model per server, so a language → URL map. `{"config":…}`, binary PCM,
+ * Vosk server: one model per server, so a language → URL map. `{"config":…}`, binary PCM,
  * one answer per frame (`partial` while speaking, `result`+`text` at the end of an utterance), `{"eof" : 1}`
  * for the last result, after which the server ends the connection. Nothing is billed, so idle streams cost
  * only a socket.

@@ -1,11 +1,11 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { APP_ROOM_STORE, MemoryAppRoomStore } from '../../app-messaging/app-rooms.js';
-import type { AppConfig } from '../../config/config.types.js';
-import { INGEST_KEY_DIRECTORY } from '../../streaming/managed/ingest-keys.js';
-import { MemoryTempTokenStore, TEMP_TOKEN_STORE } from '../../webview-auth/temp-token.store.js';
-import { ClusterBus } from '../cluster-bus.js';
-import { clusterRedisUrl } from '../cluster.module.js';
-import { RedisLink } from '../redis-link.js';
+import { APP_ROOM_STORE, MemoryAppRoomStore } from '../app-messaging/app-rooms.js';
+import type { AppConfig } from '../config/config.types.js';
+import { INGEST_KEY_DIRECTORY } from '../streaming/managed/ingest-keys.js';
+import { MemoryTempTokenStore, TEMP_TOKEN_STORE } from '../webview-auth/temp-token.store.js';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { clusterRedisUrl } from '../cluster/cluster.module.js';
+import { RedisLink } from '../cluster/redis-link.js';
 import { ClusterIngestKeys } from './cluster-ingest-keys.js';
 import { RedisAppRoomStore } from './redis-app-room.store.js';
 import { RedisTempTokenStore } from './redis-temp-token.store.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AppRoomStore, JoinOutcome, RoomConfig, RoomData } from '../../app-messaging/app-rooms.js';
+import type { AppRoomStore, JoinOutcome, RoomConfig, RoomData } from '../app-messaging/app-rooms.js';
 import { SHARED_KEYS } from './shared-keys.js';
 
 /**

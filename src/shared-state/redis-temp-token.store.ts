@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { TempTokenEntry, TempTokenStore } from '../../webview-auth/temp-token.store.js';
+import type { TempTokenEntry, TempTokenStore } from '../webview-auth/temp-token.store.js';
 import { SHARED_KEYS } from './shared-keys.js';
 
 /**

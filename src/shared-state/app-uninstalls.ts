@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
-import { errorMessage } from '../../common/cloud-error.js';
-import { SessionRegistry } from '../../session/session-registry.js';
-import { ClusterBus } from '../cluster-bus.js';
+import { errorMessage } from '../common/cloud-error.js';
+import { SessionRegistry } from '../session/session-registry.js';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 
 /**
  * Stops an uninstalled (or deleted) app wherever it runs: here at once, and, clustered, on every other process

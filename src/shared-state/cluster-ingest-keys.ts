@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { CloudError, errorMessage } from '../../common/cloud-error.js';
-import type { IngestKeyDirectory, IngestKeyRegistry } from '../../streaming/managed/ingest-keys.js';
-import type { ClusterBus } from '../cluster-bus.js';
-import type { RedisLink } from '../redis-link.js';
+import { CloudError, errorMessage } from '../common/cloud-error.js';
+import type { IngestKeyDirectory, IngestKeyRegistry } from '../streaming/managed/ingest-keys.js';
+import type { ClusterBus } from '../cluster/cluster-bus.js';
+import type { RedisLink } from '../cluster/redis-link.js';
 import { SHARED_KEYS } from './shared-keys.js';
 
 /** A key outlives any stream; it is deleted when its stream stops, this only bounds what a killed process leaves. */

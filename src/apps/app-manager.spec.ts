@@ -1,0 +1,302 @@
+import { Logger } from '@nestjs/common';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AppConfig } from '../config/config.types.js';
+import { DeviceManager } from '../device/device-manager.js';
+import type { AppRecord, AppRepository, UserRecord, UserRepository } from '../persistence/persistence.types.js';
+import { SessionContext } from '../session/session-context.js';
+import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import { AppConnections, type StartResult } from './app-connections.js';
+import { AppManager } from './app-manager.js';
+import { PendingInits } from './pending-inits.js';
+import type { WebhookClient } from './webhook.client.js';
+import { appRecord } from '../../test/support/app-record.js';
+import { useFakeClock } from '../../test/support/fake-clock.js';
+import { FakeSocket } from '../../test/support/fake-socket.js';
+
+const USER = 'user@example.com';
+const PKG = 'com.example.notes';
+const INIT_TIMEOUT_MS = 5_000;
+const GRACE_MS = 10_000;
+
+interface Posted {
+  url: string;
+  body: Record<string, any>;
+}
+
+/**
+ * AppManager over the real session parts (context, connections, subscriptions, device, pending inits); the app
+ * server's webhook and the store are stand-ins that record what they were asked, so the spec decides when the app
+ * answers and the fake clock decides when the deadlines pass.
+ */
+function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
+  const ctx = new SessionContext({ userId: USER });
+  const glasses = new FakeSocket();
+  ctx.glasses = glasses.ws;
+  const config = {
+    systemDashboardPackage: 'system.dash',
+    appWsUrl: 'ws://cloud.invalid/app-ws',
+    appInitTimeoutMs: INIT_TIMEOUT_MS,
+    appGraceMs: GRACE_MS,
+    maxAppsPerUser: opts.maxAppsPerUser ?? 8,
+    emptySubscriptionGraceMs: 0,
+    maxLanguageStreamsPerSession: 4,
+  } as AppConfig;
+  const records = new Map<string, AppRecord>();
+  const installed = opts.installed ?? [PKG, 'com.example.other', 'com.example.third'];
+  for (const pkg of installed) records.set(pkg, appRecord(pkg, { publicUrl: `http://${pkg}.invalid` }));
+  const running = new Set<string>();
+  const apps = { findByPackageName: async (pkg: string) => records.get(pkg) ?? null } as unknown as AppRepository;
+  const users = {
+    findById: async () =>
+      ({
+        userId: USER,
+        installedApps: installed.map((packageName) => ({ packageName })),
+        runningApps: [...running],
+        appSettings: [],
+        userSettings: {},
+      }) as unknown as UserRecord,
+    addRunningApp: async (_u: string, pkg: string) => void running.add(pkg),
+    removeRunningApp: async (_u: string, pkg: string) => void running.delete(pkg),
+  } as unknown as UserRepository;
+  const sessionRequests: Posted[] = [];
+  const stopRequests: Posted[] = [];
+  const webhooks = {
+    postWithRetry: async (url: string, body: object, _signal: AbortSignal, hooks: { onAttempt?: () => void } = {}) => {
+      hooks.onAttempt?.();
+      sessionRequests.push({ url, body: body as Record<string, any> });
+      return { status: 200, attempts: 1 };
+    },
+    postOnce: async (url: string, body: object) => {
+      stopRequests.push({ url, body: body as Record<string, any> });
+      return 200;
+    },
+  } as unknown as WebhookClient;
+  const connections = new AppConnections(ctx);
+  const subscriptions = new SubscriptionManager(ctx, config);
+  const device = new DeviceManager(ctx, connections);
+  const pendingInits = new PendingInits();
+  const manager = new AppManager(ctx, config, connections, subscriptions, device, webhooks, apps, users, pendingInits);
+  const stopped: Array<{ packageName: string; reason: string }> = [];
+  ctx.on('appStopped', (e) => stopped.push(e));
+  const h = {
+    ctx,
+    glasses,
+    manager,
+    connections,
+    pendingInits,
+    running,
+    sessionRequests,
+    stopRequests,
+    stopped,
+    /** The app's socket connects and sends a valid init. */
+    async connect(pkg = PKG): Promise<FakeSocket> {
+      const socket = new FakeSocket();
+      const outcome = await manager.handleInit(socket.ws, records.get(pkg)!, () => undefined);
+      expect(outcome.ok).toBe(true);
+      return socket;
+    },
+    /** Starts the app and lets it connect; returns its socket. */
+    async launch(pkg = PKG): Promise<FakeSocket> {
+      const started = manager.startApp(pkg);
+      await vi.advanceTimersByTimeAsync(0);
+      const socket = await h.connect(pkg);
+      expect(await started).toEqual({ ok: true, packageName: pkg });
+      return socket;
+    },
+    state: (pkg = PKG) => connections.get(pkg)?.state,
+  };
+  return h;
+}
+
+describe('AppManager', () => {
+  const clock = useFakeClock();
+  beforeEach(() => {
+    for (const level of ['log', 'warn', 'error'] as const)
+      vi.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+  });
+
+  describe('start', () => {
+    it("posts a session_request to the app's webhook, then acks its init and records it as running", async () => {
+      const h = harness();
+      const socket = await h.launch();
+      expect(h.sessionRequests).toEqual([
+        {
+          url: `http://${PKG}.invalid/webhook`,
+          body: expect.objectContaining({ type: 'session_request', sessionId: `${USER}-${PKG}`, userId: USER }),
+        },
+      ]);
+      expect(socket.ofType('tpa_connection_ack')).toHaveLength(1);
+      expect(h.state()).toBe('running');
+      expect(h.running.has(PKG)).toBe(true);
+      expect(h.manager.runningApps()).toEqual([PKG]);
+    });
+
+    it('concurrent starts of one app share one attempt (one webhook)', async () => {
+      const h = harness();
+      const a = h.manager.startApp(PKG);
+      const b = h.manager.startApp(PKG);
+      await clock.advanceAsync(0);
+      await h.connect();
+      expect(await Promise.all([a, b])).toEqual([
+        { ok: true, packageName: PKG },
+        { ok: true, packageName: PKG },
+      ]);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
+    it('fails at LOOKUP for an app the user has not installed, without calling it', async () => {
+      const h = harness({ installed: [] });
+      expect(await h.manager.startApp(PKG)).toMatchObject({ ok: false, stage: 'LOOKUP' });
+      expect(h.sessionRequests).toEqual([]);
+      expect(h.state()).toBeUndefined();
+    });
+
+    it('fails at LIMIT past MAX_APPS_PER_USER', async () => {
+      const h = harness({ maxAppsPerUser: 1 });
+      await h.launch();
+      expect(await h.manager.startApp('com.example.other')).toMatchObject({ ok: false, stage: 'LIMIT' });
+    });
+
+    it('fails at TIMEOUT when the app does not connect within its init time, and tells the app to stop', async () => {
+      const h = harness();
+      let result: StartResult | undefined;
+      void h.manager.startApp(PKG).then((r) => (result = r));
+      await clock.advanceAsync(INIT_TIMEOUT_MS - 1);
+      expect(result).toBeUndefined();
+      expect(h.state()).toBe('loading');
+      await clock.advanceAsync(1);
+      expect(result).toMatchObject({ ok: false, stage: 'TIMEOUT' });
+      expect(h.state()).toBeUndefined();
+      expect(h.stopRequests.map((r) => r.body.type)).toEqual(['stop_request']);
+      expect(h.stopped).toEqual([{ packageName: PKG, reason: 'error' }]);
+    });
+
+    it('fails at INIT_REFUSED when a refused init is not followed by a valid one, and not when it is', async () => {
+      const h = harness();
+      let refused: StartResult | undefined;
+      void h.manager.startApp(PKG).then((r) => (refused = r));
+      await clock.advanceAsync(0);
+      h.pendingInits.refuse(`${USER}-${PKG}`, 'INVALID_API_KEY' as never, 'bad key');
+      await clock.advanceAsync(300);
+      expect(refused).toMatchObject({ ok: false, stage: 'INIT_REFUSED' });
+
+      const started = h.manager.startApp('com.example.other');
+      await clock.advanceAsync(0);
+      h.pendingInits.refuse(`${USER}-com.example.other`, 'INVALID_API_KEY' as never, 'forged');
+      await clock.advanceAsync(299);
+      await h.connect('com.example.other');
+      await clock.advanceAsync(300);
+      expect(await started).toEqual({ ok: true, packageName: 'com.example.other' });
+    });
+  });
+
+  describe('socket grace and resurrection', () => {
+    it('keeps a closed app in grace, and a reconnect within it resumes without a new webhook', async () => {
+      const h = harness();
+      const first = await h.launch();
+      h.manager.handleAppSocketClose(PKG, first.ws, 1006);
+      expect(h.state()).toBe('grace');
+      expect(h.manager.runningApps()).toEqual([PKG]);
+      clock.advance(GRACE_MS - 1);
+      await h.connect();
+      expect(h.state()).toBe('running');
+      await clock.advanceAsync(GRACE_MS);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
+    it('resurrects the app (a new session_request) when the grace runs out with the glasses connected', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      h.manager.handleAppSocketClose(PKG, socket.ws, 1006);
+      await clock.advanceAsync(GRACE_MS - 1);
+      expect(h.sessionRequests).toHaveLength(1);
+      await clock.advanceAsync(1);
+      expect(h.sessionRequests).toHaveLength(2);
+      expect(h.state()).toBe('loading');
+      expect(h.running.has(PKG)).toBe(true);
+    });
+
+    it('leaves the app dormant when the glasses are away at the end of the grace, and resurrects it when they reconnect', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      h.glasses.drop();
+      h.manager.handleAppSocketClose(PKG, socket.ws, 1006);
+      await clock.advanceAsync(GRACE_MS);
+      expect(h.state()).toBe('dormant');
+      expect(h.sessionRequests).toHaveLength(1);
+      h.ctx.glasses = new FakeSocket().ws;
+      h.ctx.emit('glassesConnected', { reconnect: true });
+      await clock.advanceAsync(0);
+      expect(h.sessionRequests).toHaveLength(2);
+    });
+
+    it('does not resurrect an app that released ownership: it stops', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      h.manager.handleOwnershipRelease(PKG, socket.ws);
+      h.manager.handleAppSocketClose(PKG, socket.ws, 1000);
+      await clock.advanceAsync(GRACE_MS * 2);
+      expect(h.state()).toBeUndefined();
+      expect(h.stopped).toEqual([{ packageName: PKG, reason: 'system_stop' }]);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
+    it('ignores the close of a socket that was already replaced', async () => {
+      const h = harness();
+      const first = await h.launch();
+      await h.connect();
+      expect(first.closed).toEqual({ code: 1000, reason: 'Replaced by a new connection' });
+      h.manager.handleAppSocketClose(PKG, first.ws, 1000);
+      expect(h.state()).toBe('running');
+    });
+  });
+
+  describe('stop', () => {
+    it('tells the app (app_stopped, close 1000), posts stop_request, and forgets it as running', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      expect(await h.manager.stopApp(PKG, 'user_disabled')).toBe(true);
+      expect(socket.ofType('app_stopped')).toHaveLength(1);
+      expect(socket.closed).toEqual({ code: 1000, reason: 'App stopped' });
+      expect(h.stopRequests).toEqual([
+        expect.objectContaining({ body: expect.objectContaining({ type: 'stop_request', reason: 'user_disabled' }) }),
+      ]);
+      expect(h.running.has(PKG)).toBe(false);
+      expect(h.stopped).toEqual([{ packageName: PKG, reason: 'user_disabled' }]);
+      expect(await h.manager.stopApp(PKG, 'user_disabled')).toBe(false);
+    });
+
+    it('cancels a start in progress (CANCELLED) and clears its init deadline', async () => {
+      const h = harness();
+      const started = h.manager.startApp(PKG);
+      await clock.advanceAsync(0);
+      await h.manager.stopApp(PKG, 'user_disabled');
+      expect(await started).toMatchObject({ ok: false, stage: 'CANCELLED' });
+      expect(clock.pending()).toBe(0);
+    });
+
+    it('a stop during the grace clears the grace timer (no resurrection later)', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      h.manager.handleAppSocketClose(PKG, socket.ws, 1006);
+      await h.manager.stopApp(PKG, 'user_disabled');
+      expect(clock.pending()).toBe(0);
+      await clock.advanceAsync(GRACE_MS * 2);
+      expect(h.sessionRequests).toHaveLength(1);
+      expect(h.state()).toBeUndefined();
+    });
+  });
+
+  it('at session end closes every app with "User session ended", settles starts as SESSION_ENDED and keeps the running list', async () => {
+    const h = harness();
+    const socket = await h.launch();
+    const starting = h.manager.startApp('com.example.other');
+    await clock.advanceAsync(0);
+    await h.ctx.dispose();
+    expect(socket.ofType('app_stopped')).toHaveLength(1);
+    expect(socket.closed).toEqual({ code: 1000, reason: 'User session ended' });
+    expect(await starting).toMatchObject({ ok: false, stage: 'SESSION_ENDED' });
+    expect(h.running.has(PKG)).toBe(true);
+    expect(clock.pending()).toBe(0);
+  });
+});
