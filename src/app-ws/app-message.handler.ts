@@ -20,7 +20,7 @@ export interface BoundApp {
   packageName: string;
 }
 
-/** Routes messages of an initialized app socket (apps.md §5.1). Errors never close the socket. */
+/** Routes messages of an initialized app socket. Errors answer the message and never close the socket. */
 @Injectable()
 export class AppMessageHandler {
   private readonly logger = new Logger('AppMessages');

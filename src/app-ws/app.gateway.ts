@@ -227,7 +227,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     return { session, rt: outcome.rt, packageName };
   }
 
-  /** Init failures end the socket: 1008 tells the SDK not to reconnect (apps.md §2.3). */
+  /** Init failures end the socket: the SDK does not reconnect after a 1008 (policy) close, so a refused app stays refused. */
   private fatal(ws: WebSocket, code: ErrorCode, message: string, closeCode = 1008): void {
     this.handler.error(ws, code, message);
     if (ws.readyState === OPEN) ws.close(closeCode, closeReason(message));

@@ -35,7 +35,7 @@ export function parseLanguageStream(subscription: string): LanguageStream | null
   return { kind, base: `translation:${m[1]}-to-${m[2]}`, transcribeLanguage: m[1]!, translateLanguage: m[2]!, options };
 }
 
-/** A bare `transcription` means `transcription:en-US` (apps.md §3.1). */
+/** A bare `transcription` means `transcription:en-US`, as the SDK and the upstream cloud read it. */
 export function normalizeSubscription(s: string): string {
   return s === 'transcription' ? 'transcription:en-US' : s;
 }

@@ -1,5 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
+import { Global, Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { LimiterFactory, MemoryLimiterFactory } from '../cluster/limiter.js';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,9 +9,14 @@ import { ESPEAK_OPTIONS } from './espeak.provider.js';
 import { DEFAULT_TTS_OPTIONS, TTS_OPTIONS } from './tts-provider.js';
 import { TtsModule } from './tts.module.js';
 
+/** The per-IP limit counts through the app's LimiterFactory: global in the app, in memory on one process. */
+@Global()
+@Module({ providers: [{ provide: LimiterFactory, useClass: MemoryLimiterFactory }], exports: [LimiterFactory] })
+class MemoryLimiters {}
+
 async function boot(overrides: { espeak?: object; options?: object } = {}): Promise<INestApplication> {
   let builder = Test.createTestingModule({
-    imports: [TtsModule],
+    imports: [TtsModule, MemoryLimiters],
     providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
   });
   if (overrides.espeak) builder = builder.overrideProvider(ESPEAK_OPTIONS).useValue(overrides.espeak);
