@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/common/cloud-error.js';
 import { startClusterNode, type ClusterNode } from '../support/cluster-node.js';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,7 +23,7 @@ async function failure(p: Promise<unknown>): Promise<CloudError> {
 }
 
 describe('cluster: node presence and the cross-process bus on a real redis-server', () => {
-  let redis: RedisProcess;
+  let redis: RedisServer;
   const nodes: ClusterNode[] = [];
   const node = async (id: string) => {
     const n = await startClusterNode(redis.url, id);
@@ -32,13 +32,13 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
   };
 
   beforeAll(async () => {
-    redis = await startRedisProcess();
+    redis = await startRedisServer();
   });
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.close()));
   });
   afterAll(async () => {
-    await redis?.close();
+    await redis?.stop();
   });
 
   it('lists every live node with id, pid, address, sessions, lease count and health; a stopped node leaves at once, a killed one after three heartbeats', async () => {
@@ -149,7 +149,7 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
   it('after Redis restarts, requests and broadcasts flow again (the bus subscribes again by itself)', async () => {
     const [a, b] = [await node('node-a'), await node('node-b')];
     expect((await a.bus.request('node-b', 'ping', { sentAt: 1 })).nodeId).toBe('node-b');
-    await redis.stop();
+    await redis.down();
     await until(() => !a.link.up && !b.link.up);
     expect((await failure(a.bus.request('node-b', 'ping', { sentAt: 2 }))).code).toBe('CLUSTER_UNAVAILABLE');
     // The sender's own listeners still hear a broadcast while Redis is away; the others cannot.
@@ -160,7 +160,7 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
       'CLUSTER_UNAVAILABLE',
     );
     expect(heard).toEqual(['a:t1']);
-    await redis.start();
+    await redis.up();
     await until(async () => {
       try {
         return (await a.bus.request('node-b', 'ping', { sentAt: 3 })).nodeId === 'node-b';

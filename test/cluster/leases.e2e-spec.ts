@@ -6,7 +6,7 @@ import { CloudError } from '../../src/common/cloud-error.js';
 import { KEYS } from '../../src/cluster/keys.js';
 import type { LeaseHolder } from '../../src/cluster/user-leases.js';
 import { startClusterNode, type ClusterNode } from '../support/cluster-node.js';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,7 +19,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
 }
 
 describe('cluster: user leases on a real redis-server', () => {
-  let redis: RedisProcess;
+  let redis: RedisServer;
   let probe: Redis;
   const nodes: ClusterNode[] = [];
   const node = async (id: string, env: Record<string, string> = {}) => {
@@ -29,7 +29,7 @@ describe('cluster: user leases on a real redis-server', () => {
   };
 
   beforeAll(async () => {
-    redis = await startRedisProcess();
+    redis = await startRedisServer();
     probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     probe.on('error', () => undefined);
     await probe.connect();
@@ -40,7 +40,7 @@ describe('cluster: user leases on a real redis-server', () => {
   });
   afterAll(async () => {
     probe?.disconnect();
-    await redis?.close();
+    await redis?.stop();
   });
 
   it('a user has one owner: set-if-absent, the others are told who holds it, tokens only grow', async () => {
@@ -179,7 +179,7 @@ describe('cluster: user leases on a real redis-server', () => {
     const maxBefore = Math.max(...before.map((r) => (r.ok ? r.token : 0)));
     expect(a.nodes.self().health).toBe('ok');
     probe.disconnect();
-    await redis.stop();
+    await redis.down();
     await until(() => !a.link.up);
     expect(users.every((u) => a.leases.isOwned(u))).toBe(true);
     await expect(a.leases.renewNow()).rejects.toThrow();
@@ -192,7 +192,7 @@ describe('cluster: user leases on a real redis-server', () => {
 
     // Redis comes back without its data (the worst case: the fence counter restarts too).
     await rm(join(redis.dir, 'appendonlydir'), { recursive: true, force: true });
-    await redis.start();
+    await redis.up();
     probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     probe.on('error', () => undefined);
     await until(async () => {

@@ -1,20 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLimiterFactory } from '../../src/cluster/limiter.js';
 import { startClusterNode, type ClusterNode } from '../support/cluster-node.js';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 describe('cluster: shared limiter', () => {
-  let redis: RedisProcess;
+  let redis: RedisServer;
   const nodes: ClusterNode[] = [];
 
   beforeAll(async () => {
-    redis = await startRedisProcess();
+    redis = await startRedisServer();
   });
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.close()));
   });
   afterAll(async () => {
-    await redis?.close();
+    await redis?.stop();
   });
 
   it('clustered: one limit across processes (RateLimiterRedis), blocked everywhere once exceeded', async () => {
@@ -43,13 +43,13 @@ describe('cluster: shared limiter', () => {
     const a = await startClusterNode(redis.url, 'node-a');
     nodes.push(a);
     const limiter = a.limiters.create({ name: 'messages', points: 2, durationS: 60 });
-    await redis.stop();
+    await redis.down();
     try {
       const seen = [];
       for (let i = 0; i < 3; i++) seen.push((await limiter.consume('sender')).allowed);
       expect(seen).toEqual([true, true, false]);
     } finally {
-      await redis.start();
+      await redis.up();
     }
   });
 

@@ -12,18 +12,18 @@ import { UserLeases } from '../../src/cluster/user-leases.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { freePort, startCloud, type TestCloud } from '../support/cloud.js';
 import { startClusterNode } from '../support/cluster-node.js';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 describe('cluster module in the whole service', () => {
   let cloud: TestCloud;
-  let redis: RedisProcess;
+  let redis: RedisServer;
   beforeAll(async () => {
     cloud = await startCloud();
-    redis = await startRedisProcess();
+    redis = await startRedisServer();
   });
   afterAll(async () => {
     await cloud?.close();
-    await redis?.close();
+    await redis?.stop();
   });
 
   it('without a Redis URL none of the cluster parts exist (no leases, presence, bus or connection); limits stay in memory', () => {
