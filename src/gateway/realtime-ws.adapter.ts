@@ -128,6 +128,8 @@ export class RealtimeWsAdapter extends WsAdapter {
           return;
         }
         server.handleUpgrade(req, socket, head, (ws) => {
+          // An upgrade whose checks were still running when the drain began: closeAll's snapshot missed it.
+          if (this.shuttingDown) return (ws as TrackedSocket).close(1012, 'Service restart');
           this.track(ws as TrackedSocket);
           server.emit('connection', ws, req);
         });

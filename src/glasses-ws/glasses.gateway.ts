@@ -73,6 +73,8 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       this.tokens.current(result).then(
         (current) => {
           if (!current.ok) return refuse(401, current.message);
+          // The drain may have begun while the token's version was read: its socket snapshot would miss this one.
+          if (this.registry.isShuttingDown) return refuse(503, 'Server is shutting down', 'SHUTTING_DOWN');
           if (!this.registry.get(result.userId) && this.registry.occupancy >= this.config.maxSessions) {
             this.tracker.refused(result.userId);
             return refuse(
