@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { CloudError } from '../common/cloud-error.js';
 import { SessionRegistry } from '../session/session-registry.js';

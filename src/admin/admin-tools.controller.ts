@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { CloudError } from '../common/cloud-error.js';
 import {
   APP_REPOSITORY,

@@ -11,7 +11,8 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
+import { CoreTokenService } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { AppUninstalls } from '../shared-state/app-uninstalls.js';
 import { CloudError } from '../common/cloud-error.js';
 import {

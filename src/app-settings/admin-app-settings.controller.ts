@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { AdminGuard } from '../admin/admin.guard.js';
 import { UserAppParams } from '../admin/dto/user.dto.js';
 import { UnsafeKeysInterceptor } from '../admin/unsafe-keys.interceptor.js';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { UpdateUserAppSettingsDto, UserAppSettingsView } from './app-settings.dto.js';
 import { AppSettingsService } from './app-settings.service.js';
 

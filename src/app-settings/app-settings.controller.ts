@@ -14,7 +14,7 @@ import {
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { PACKAGE_NAME_PATTERN } from '../admin/dto/app.dto.js';
 import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { CoreUser, CoreUserGuard } from '../auth/core-user.guard.js';
 import { CloudError } from '../common/cloud-error.js';
 import { parseAppCredential } from '../simple-storage/app-credential.guard.js';

@@ -1,7 +1,7 @@
 import { BadRequestException, UnauthorizedException } from '@nestjs/common';
 import { findUnsafeKeys } from '../admin/unsafe-keys.interceptor.js';
 import { bearerToken } from '../auth/bearer-token.js';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { userIdFromAppSessionId } from '../common/app-session-id.js';
 import type { SettingValue } from '../persistence/persistence.types.js';
 

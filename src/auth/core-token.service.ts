@@ -7,9 +7,6 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { TOKEN_VERSION_STORE, type TokenVersionStore } from './token-version.store.js';
 import { normalizeUserId } from '../common/user-id.js';
 
-/** Re-exported: callers that verify tokens also name users. */
-export { normalizeUserId };
-
 export type TokenCheck = { ok: true; userId: string; version: number } | { ok: false; message: string };
 
 const MAX_TOKEN_LENGTH = 8192;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
+import { CoreTokenService } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { USER_REPOSITORY, type UserRepository } from '../persistence/persistence.types.js';

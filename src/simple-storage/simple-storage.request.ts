@@ -1,5 +1,5 @@
 import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
-import { normalizeUserId } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
 import { SIMPLE_STORAGE_LIMITS, type SimpleStorageEntry } from '../persistence/simple-storage.types.js';
 

@@ -25,7 +25,8 @@ import type { Request } from 'express';
 import { AdminGuard } from '../admin/admin.guard.js';
 import { PackageParams } from '../admin/dto/app.dto.js';
 import { USER_ID_PATTERN } from '../admin/dto/user.dto.js';
-import { CoreTokenService, normalizeUserId } from '../auth/core-token.service.js';
+import { CoreTokenService } from '../auth/core-token.service.js';
+import { normalizeUserId } from '../common/user-id.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import {

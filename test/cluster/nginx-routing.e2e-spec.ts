@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { normalizeUserId } from '../../src/auth/core-token.service.js';
+import { normalizeUserId } from '../../src/common/user-id.js';
 import { userAppWsUrl, userRouteKey } from '../../src/cluster/user-route-key.js';
 import { signCoreToken } from '../../src/simulator/core-token.js';
 import { freePort } from '../support/cloud.js';
