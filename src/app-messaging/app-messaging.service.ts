@@ -5,7 +5,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import { errorMessage } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import type { SessionContext } from '../session/session-context.js';
+import type { SessionContext } from '../session-core/session-context.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { APP_ROOM_STORE, type AppRoomStore, type RoomConfig, type RoomData } from './app-rooms.js';

@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 
 export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
 export type StartStage =

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { AppRecord, AppRepository, UserRecord, UserRepository } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type StartResult } from './app-connections.js';
 import { AppManager } from './app-manager.js';
@@ -31,7 +31,7 @@ interface Posted {
 function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = {
     systemDashboardPackage: 'system.dash',
     appWsUrl: 'ws://cloud.invalid/app-ws',
@@ -224,8 +224,7 @@ describe('AppManager', () => {
       await clock.advanceAsync(GRACE_MS);
       expect(h.state()).toBe('dormant');
       expect(h.sessionRequests).toHaveLength(1);
-      h.ctx.glasses = new FakeSocket().ws;
-      h.ctx.emit('glassesConnected', { reconnect: true });
+      h.ctx.attachGlasses(new FakeSocket().ws, true);
       await clock.advanceAsync(0);
       expect(h.sessionRequests).toHaveLength(2);
     });

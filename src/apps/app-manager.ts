@@ -14,7 +14,7 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionContext, type StopReason } from '../session/session-context.js';
+import { SessionContext, type StopReason } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
 import { buildMentraosSettings } from '../user-settings/user-settings.schema.js';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeviceModule } from '../device/device.module.js';
-import { SessionCoreModule } from '../session/session-core.module.js';
+import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { AppManager } from './app-manager.js';
 import { AppsStateModule } from './apps-state.module.js';

@@ -3,7 +3,7 @@ import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
 import { OutputAudioStream } from './output-audio-stream.js';
 import type { Result } from '../common/result.js';

@@ -7,7 +7,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AUDIO_PLAY_EXPIRY_MS, AudioManager } from './audio-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
@@ -43,7 +43,7 @@ function harness(recentAudioSeconds = 10) {
   const ctx = new SessionContext({ userId: USER });
   let glassesSent: Sent[] = [];
   const glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) };
-  ctx.glasses = glasses as unknown as WebSocket;
+  ctx.attachGlasses(glasses as unknown as WebSocket, false);
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,

@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';

@@ -5,7 +5,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { CALENDAR_CACHE_MAX, CalendarManager } from './calendar-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
@@ -24,7 +24,7 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 
 function harness() {
   const ctx = new SessionContext({ userId: USER });
-  ctx.glasses = new FakeSocket().ws;
+  ctx.attachGlasses(new FakeSocket().ws, false);
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,

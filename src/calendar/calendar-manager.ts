@@ -1,7 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import type { TypedMessage } from '../common/json.util.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 
 export const CALENDAR_CACHE_MAX = 100;
 

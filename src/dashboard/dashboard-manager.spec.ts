@@ -4,7 +4,7 @@ import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
@@ -21,7 +21,7 @@ const appRecord = (packageName: string): AppRecord =>
 function harness() {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = { systemDashboardPackage: DASH, emptySubscriptionGraceMs: 0 } as AppConfig;
   const connections = new AppConnections(ctx);
   const display = new DisplayManager(ctx, connections, config);

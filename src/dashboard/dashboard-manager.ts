@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import type { Result } from '../common/result.js';
 
 export type DashboardMode = 'main' | 'expanded';

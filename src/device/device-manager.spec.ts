@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { capabilitiesFor } from './capability-profiles.js';
 import { DeviceManager } from './device-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
@@ -19,7 +19,7 @@ const appRecord = (packageName: string): AppRecord => fixtureApp(packageName);
 function harness() {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const glassesSent = glasses.json;
   const connections = new AppConnections(ctx);
   const device = new DeviceManager(ctx, connections);

@@ -1,6 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 

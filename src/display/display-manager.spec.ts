@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppRecord, AppType } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { DisplayManager } from './display-manager.js';
 import type { DisplayOutcome, DisplayRequest, ViewName } from './display.types.js';
@@ -29,7 +29,7 @@ const appRecord = (packageName: string, appType: AppType, name: string): AppReco
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = {
     systemDashboardPackage: DASH,
     emptySubscriptionGraceMs: 0,
@@ -689,13 +689,14 @@ describe('DisplayManager', () => {
       h.display('com.main', 'main');
       h.display('com.main', 'dash', { view: 'dashboard' });
       h.take();
-      h.ctx.glasses = null;
-      h.ctx.emit('glassesDisconnected', { code: 1006 });
+      h.ctx.detachGlasses(h.ctx.glasses!, 1006);
       h.at(12_000);
       expect(h.display('com.main', 'while away')).toBe('shown'); // dropped on the wire, kept as state
       const received: Sent[] = [];
-      h.ctx.glasses = { readyState: 1, send: (s: string) => received.push(JSON.parse(s)) } as unknown as WebSocket;
-      h.ctx.emit('glassesConnected', { reconnect: true });
+      h.ctx.attachGlasses(
+        { readyState: 1, send: (s: string) => received.push(JSON.parse(s)) } as unknown as WebSocket,
+        true,
+      );
       expect(received.map((m) => [m.view, m.layout.text])).toEqual([
         ['main', 'while away'],
         ['dashboard', 'dash'],

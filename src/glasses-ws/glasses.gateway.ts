@@ -206,15 +206,8 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   private attach(session: UserSession, ws: WebSocket, created: boolean): void {
     const ctx = session.ctx;
     this.registry.cancelEnd(ctx.userId);
-    const previous = ctx.glasses;
-    ctx.glasses = ws;
-    const reconnect = !created;
-    ctx.disconnectedAt = null;
-    // A second connection of the same user replaces the first, which is told why.
-    if (previous && previous !== ws && previous.readyState === OPEN)
-      previous.close(4000, 'Replaced by a newer connection');
     ws.send(JSON.stringify({ type: 'connection_ack', sessionId: ctx.userId, timestamp: new Date().toISOString() }));
-    ctx.emit('glassesConnected', { reconnect });
+    ctx.attachGlasses(ws, !created);
     if (created)
       void session.apps
         .startPreviouslyRunning()
@@ -223,11 +216,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
 
   private onClose(userId: string, ws: WebSocket, code: number, session: UserSession | null): void {
     const s = session ?? this.registry.get(userId);
-    // A close from a socket that was already replaced says nothing about the live session.
-    if (!s || s.ctx.glasses !== ws) return;
-    s.ctx.glasses = null;
-    s.ctx.disconnectedAt = new Date();
-    s.ctx.emit('glassesDisconnected', { code });
+    if (!s || !s.ctx.detachGlasses(ws, code)) return;
     if (this.registry.isShuttingDown) return;
     this.registry.scheduleEnd(userId);
   }

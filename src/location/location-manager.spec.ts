@@ -5,7 +5,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import {
   LOCATION_TIERS,
@@ -29,7 +29,7 @@ const appRecord = (packageName: string, permissions: AppPermission[]): AppRecord
 function harness() {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = {
     systemDashboardPackage: 'system.dash',
     emptySubscriptionGraceMs: 0,

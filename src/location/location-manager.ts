@@ -1,6 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';

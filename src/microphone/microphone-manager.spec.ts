@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { MIC_TIMINGS, MicrophoneManager, type MicState } from './microphone-manager.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
@@ -24,7 +24,7 @@ function harness(opts: { connected?: boolean } = {}) {
   const received: Received[] = [];
   /** Sends reaching a socket that is no longer the session's open one. */
   const violations: unknown[] = [];
-  let current: { readyState: number; send(s: string): void } | null = null;
+  let current: { readyState: number; send(s: string): void; close(): void } | null = null;
 
   const config = {
     systemDashboardPackage: 'system.augmentos.dashboard',
@@ -50,15 +50,17 @@ function harness(opts: { connected?: boolean } = {}) {
           if (socket.readyState !== 1 || ctx.glasses !== (socket as unknown)) violations.push(JSON.parse(s));
           else received.push({ ...JSON.parse(s), at: Date.now() - T0 });
         },
+        /** A newer connection replaces this one (the context closes it with 4000). */
+        close() {
+          socket.readyState = 3;
+        },
       };
       current = socket;
-      ctx.glasses = socket as unknown as WebSocket;
-      ctx.emit('glassesConnected', { reconnect });
+      ctx.attachGlasses(socket as unknown as WebSocket, reconnect);
     },
     disconnect() {
       if (current) current.readyState = 3;
-      ctx.glasses = null;
-      ctx.emit('glassesDisconnected', { code: 1006 });
+      if (current) ctx.detachGlasses(current as unknown as WebSocket, 1006);
     },
     /** An app's subscription_update (replace semantics); the app is registered with MICROPHONE permission. */
     subscribe(pkg: string, streams: string[]) {

@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { audioNeedOf } from '../subscriptions/stream-types.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionCoreModule } from '../session/session-core.module.js';
+import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { MicrophoneManager } from './microphone-manager.js';
 

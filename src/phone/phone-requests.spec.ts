@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
@@ -18,7 +18,7 @@ type Sent = Record<string, any>;
 function harness() {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const glassesSent = glasses.json;
   const connections = new AppConnections(ctx);
   const appSent: Record<string, Sent[]> = {};

@@ -1,7 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
 

@@ -4,7 +4,7 @@ import { AppConnections } from '../apps/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { PhotoManager } from './photo-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
@@ -16,7 +16,7 @@ const TIMEOUT_MS = 30_000;
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const connections = new AppConnections(ctx);
   const device = new DeviceManager(ctx, connections);
   const photos = new PhotoManager(ctx, connections, device, { photoTimeoutMs: TIMEOUT_MS } as AppConfig);

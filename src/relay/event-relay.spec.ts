@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { EventRelay } from './event-relay.js';
 import { appRecord } from '../../test/support/app-record.js';

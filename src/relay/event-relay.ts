@@ -1,6 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../apps/app-connections.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager, type Subscriber } from '../subscriptions/subscription-manager.js';
 
 /**

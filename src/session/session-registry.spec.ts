@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import type { SessionEvents } from '../session-events/session-events.service.js';
 import type { SessionEndedEvent } from '../session-events/session-events.types.js';
-import { SessionContext, type SessionPayload } from './session-context.js';
+import { SessionContext, type SessionPayload } from '../session-core/session-context.js';
 import { SessionRegistry } from './session-registry.js';
 import type { UserSession } from './user-session.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
@@ -82,7 +82,7 @@ describe('SessionRegistry', () => {
     const h = harness();
     const { session } = await h.registry.open(USER);
     h.registry.scheduleEnd(USER);
-    session.ctx.glasses = new FakeSocket().ws;
+    session.ctx.attachGlasses(new FakeSocket().ws, false);
     await clock.advanceAsync(GRACE_MS);
     expect(h.registry.get(USER)).toBe(session);
   });

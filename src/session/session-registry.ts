@@ -6,7 +6,7 @@ import { UserLeases } from '../cluster/user-leases.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionEvents } from '../session-events/session-events.service.js';
 import type { SessionEndReason } from '../session-events/session-events.types.js';
-import type { SessionPayload } from './session-context.js';
+import type { SessionPayload } from '../session-core/session-context.js';
 import { MOVED_CLOSE, SessionOwnership } from './session-ownership.js';
 import { UserSession } from './user-session.js';
 

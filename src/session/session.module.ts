@@ -17,7 +17,7 @@ import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
 import { UserSettingsModule } from '../user-settings/user-settings.module.js';
-import { SessionCoreModule } from './session-core.module.js';
+import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { SessionRegistry } from './session-registry.js';
 import { UserSession } from './user-session.js';
 

@@ -18,7 +18,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { TranscriptionManager } from '../transcription/transcription-manager.js';
 import { TranslationManager } from '../translation/translation-manager.js';
 import { UserSettingsManager } from '../user-settings/user-settings.manager.js';
-import { SessionContext } from './session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 
 export interface SessionSummary {
   userId: string;

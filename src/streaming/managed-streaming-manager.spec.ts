@@ -5,7 +5,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
 import { ManagedStreamingManager } from './managed-streaming-manager.js';
@@ -28,7 +28,7 @@ const MANAGED = {
 function harness(managed: typeof MANAGED | null = MANAGED) {
   const ctx = new SessionContext({ userId: 'user@example.com' });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = {
     streaming: { ...STREAMING, managed: managed ?? undefined },
     emptySubscriptionGraceMs: 0,

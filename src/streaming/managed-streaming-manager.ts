@@ -3,7 +3,7 @@ import { AppConnections } from '../apps/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
 import {
   NginxRtmpProvider,

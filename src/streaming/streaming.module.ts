@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppsStateModule } from '../apps/apps-state.module.js';
 import { DeviceModule } from '../device/device.module.js';
 import { RelayModule } from '../relay/relay.module.js';
-import { SessionCoreModule } from '../session/session-core.module.js';
+import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
 import { ManagedStreamingManager } from './managed-streaming-manager.js';
 import { VideoManager } from './video-manager.js';

@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { AppPermission } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { VideoManager } from './video-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
@@ -20,7 +20,7 @@ const STREAMING = { keepAliveMs: 15_000, ackTimeoutMs: 5_000, maxMissedAcks: 3 }
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
   const glasses = new FakeSocket();
-  ctx.glasses = glasses.ws;
+  ctx.attachGlasses(glasses.ws, false);
   const config = { streaming: STREAMING, emptySubscriptionGraceMs: 0, maxLanguageStreamsPerSession: 4 } as AppConfig;
   const connections = new AppConnections(ctx);
   const subscriptions = new SubscriptionManager(ctx, config);

@@ -5,7 +5,7 @@ import type { TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';

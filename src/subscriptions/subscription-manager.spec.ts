@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 

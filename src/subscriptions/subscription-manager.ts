@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import {
   hasPermission,
   normalizeSubscription,

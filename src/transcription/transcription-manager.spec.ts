@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import {
   ProviderError,
@@ -105,7 +105,7 @@ function app(packageName: string): AppRecord {
 function harness(registry = new ProviderRegistry(config)) {
   const ctx = new SessionContext({ userId: 'u@example.com' });
   const glassesSent: any[] = [];
-  ctx.glasses = { readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) } as never;
+  ctx.attachGlasses({ readyState: 1, send: (s: string) => glassesSent.push(JSON.parse(s)) } as never, false);
   const connections = new AppConnections(ctx);
   const subs = new SubscriptionManager(ctx, config);
   const relay = new EventRelay(ctx, subs, connections);

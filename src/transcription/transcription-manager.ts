@@ -3,7 +3,7 @@ import { AudioManager } from '../audio/audio-manager.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { parseLanguageStream } from '../subscriptions/stream-types.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderResult, StreamSpec } from './providers/provider.types.js';

@@ -3,7 +3,7 @@ import type { AudioManager } from '../audio/audio-manager.js';
 import { AppConnections } from '../apps/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderRegistry } from '../transcription/providers/provider-registry.js';
 import type {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AudioManager } from '../audio/audio-manager.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { parseLanguageStream } from '../subscriptions/stream-types.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderResult } from '../transcription/providers/provider.types.js';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AudioModule } from '../audio/audio.module.js';
 import { RelayModule } from '../relay/relay.module.js';
-import { SessionCoreModule } from '../session/session-core.module.js';
+import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { TranscriptionModule } from '../transcription/transcription.module.js';
 import { TranslationManager } from './translation-manager.js';

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AppConnections } from '../apps/app-connections.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { UserRecord, UserRepository } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { UserSettingsManager } from './user-settings.manager.js';
 

@@ -3,7 +3,7 @@ import { AppConnections } from '../apps/app-connections.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { USER_REPOSITORY, type UserRepository } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session/session-context.js';
+import { SessionContext } from '../session-core/session-context.js';
 import { buildMentraosSettings } from './user-settings.schema.js';
 
 const wearableOf = (settings: Record<string, unknown>): string | null =>

@@ -40,8 +40,8 @@ export class SessionContext {
   readonly userId: string;
   readonly startTime = new Date();
   readonly logger: Logger;
-  glasses: WebSocket | null = null;
-  disconnectedAt: Date | null = null;
+  private glassesSocket: WebSocket | null = null;
+  private glassesGoneAt: Date | null = null;
   private readonly listeners = new Map<keyof SessionEvents, Listener<never>[]>();
   private readonly disposers: Array<() => unknown> = [];
   private disposed = false;
@@ -55,13 +55,48 @@ export class SessionContext {
     return this.disposed;
   }
 
+  /** The live glasses socket, or null between a disconnect and the next connection. */
+  get glasses(): WebSocket | null {
+    return this.glassesSocket;
+  }
+
+  /** When the glasses went away; null while they are connected (and before the first connection). */
+  get disconnectedAt(): Date | null {
+    return this.glassesGoneAt;
+  }
+
   get glassesOpen(): boolean {
-    return this.glasses !== null && this.glasses.readyState === OPEN;
+    return this.glassesSocket !== null && this.glassesSocket.readyState === OPEN;
+  }
+
+  /**
+   * Makes `ws` the session's glasses socket and tells the managers (`glassesConnected`). A second connection of
+   * the same user replaces the first, which is closed with 4000 so the old phone knows why.
+   */
+  attachGlasses(ws: WebSocket, reconnect: boolean): void {
+    const previous = this.glassesSocket;
+    this.glassesSocket = ws;
+    this.glassesGoneAt = null;
+    if (previous && previous !== ws && previous.readyState === OPEN)
+      previous.close(4000, 'Replaced by a newer connection');
+    this.emit('glassesConnected', { reconnect });
+  }
+
+  /**
+   * The glasses socket `ws` closed. False, and nothing changes, when `ws` is not the session's socket any more (a
+   * replaced connection's late close says nothing about the live one).
+   */
+  detachGlasses(ws: WebSocket, code: number): boolean {
+    if (this.glassesSocket !== ws) return false;
+    this.glassesSocket = null;
+    this.glassesGoneAt = new Date();
+    this.emit('glassesDisconnected', { code });
+    return true;
   }
 
   /** Sends a JSON message to the glasses; false (and nothing sent) when the socket is not open. */
   sendToGlasses(message: object): boolean {
-    const ws = this.glasses;
+    const ws = this.glassesSocket;
     if (ws === null || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(message));
     return true;
@@ -101,7 +136,7 @@ export class SessionContext {
     const results = await Promise.allSettled(this.disposers.reverse().map(async (fn) => fn()));
     this.disposers.length = 0;
     this.listeners.clear();
-    this.glasses = null;
+    this.glassesSocket = null;
     return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
   }
 }
