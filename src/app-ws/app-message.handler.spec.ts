@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppMessagingService } from '../app-messaging/app-messaging.service.js';
-import type { AppRuntime } from '../apps/app-connections.js';
+import type { AppRuntime } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { AppMessageHandler, type BoundApp } from './app-message.handler.js';

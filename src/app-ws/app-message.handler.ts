@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AppMessagingService } from '../app-messaging/app-messaging.service.js';
-import type { AppRuntime } from '../apps/app-connections.js';
+import type { AppRuntime } from '../app-connections/app-connections.js';
 import { type ErrorCode } from '../common/cloud-error.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';

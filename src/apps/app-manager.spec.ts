@@ -5,7 +5,7 @@ import { DeviceManager } from '../device/device-manager.js';
 import type { AppRecord, AppRepository, UserRecord, UserRepository } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { AppConnections, type StartResult } from './app-connections.js';
+import { AppConnections, type StartResult } from '../app-connections/app-connections.js';
 import { AppManager } from './app-manager.js';
 import { PendingInits } from './pending-inits.js';
 import type { WebhookClient } from './webhook.client.js';

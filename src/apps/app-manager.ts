@@ -16,7 +16,12 @@ import {
 } from '../persistence/persistence.types.js';
 import { SessionContext, type StopReason } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { AppConnections, type AppRuntime, type PendingStart, type StartResult } from './app-connections.js';
+import {
+  AppConnections,
+  type AppRuntime,
+  type PendingStart,
+  type StartResult,
+} from '../app-connections/app-connections.js';
 import { buildMentraosSettings } from '../user-settings/user-settings.schema.js';
 import { mergeSettings } from './app-settings.js';
 import { PendingInits } from './pending-inits.js';

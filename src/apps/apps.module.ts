@@ -3,13 +3,13 @@ import { DeviceModule } from '../device/device.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { AppManager } from './app-manager.js';
-import { AppsStateModule } from './apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { PendingInits } from './pending-inits.js';
 import { WebhookClient } from './webhook.client.js';
 
 @Module({
-  imports: [SessionCoreModule, AppsStateModule, SubscriptionsModule, DeviceModule],
+  imports: [SessionCoreModule, AppConnectionsModule, SubscriptionsModule, DeviceModule],
   providers: [AppManager, WebhookClient, PendingInits],
-  exports: [AppManager, AppsStateModule, WebhookClient, PendingInits],
+  exports: [AppManager, AppConnectionsModule, WebhookClient, PendingInits],
 })
 export class AppsModule {}

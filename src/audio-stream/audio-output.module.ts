@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { AudioOutputManager } from './audio-output-manager.js';
 import { AudioStreamDirectoryModule } from './audio-stream-directory.module.js';
 
 @Module({
-  imports: [SessionCoreModule, AppsStateModule, AudioStreamDirectoryModule],
+  imports: [SessionCoreModule, AppConnectionsModule, AudioStreamDirectoryModule],
   providers: [AudioOutputManager],
   exports: [AudioOutputManager],
 })

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { WebSocket } from 'ws';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';

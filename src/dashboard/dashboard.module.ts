@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { DisplayModule } from '../display/display.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { DashboardManager } from './dashboard-manager.js';
 
 @Module({
-  imports: [SessionCoreModule, DisplayModule, AppsStateModule],
+  imports: [SessionCoreModule, DisplayModule, AppConnectionsModule],
   providers: [DashboardManager],
   exports: [DashboardManager],
 })

@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';

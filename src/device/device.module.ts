@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { DeviceManager } from './device-manager.js';
 
-@Module({ imports: [SessionCoreModule, AppsStateModule], providers: [DeviceManager], exports: [DeviceManager] })
+@Module({ imports: [SessionCoreModule, AppConnectionsModule], providers: [DeviceManager], exports: [DeviceManager] })
 export class DeviceModule {}

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppRecord, AppType } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';

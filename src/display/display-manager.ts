@@ -1,5 +1,5 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { DISPLAY_TIMINGS, type DisplayDecision, type DisplayOutcome, type DisplayRequest } from './display.types.js';

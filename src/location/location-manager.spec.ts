@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';

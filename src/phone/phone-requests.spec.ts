@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';

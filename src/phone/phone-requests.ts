@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import { SessionContext } from '../session-core/session-context.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { PhoneRequests } from './phone-requests.js';
 
-@Module({ imports: [SessionCoreModule, AppsStateModule], providers: [PhoneRequests], exports: [PhoneRequests] })
+@Module({ imports: [SessionCoreModule, AppConnectionsModule], providers: [PhoneRequests], exports: [PhoneRequests] })
 export class PhoneModule {}

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
 import type { TypedMessage } from '../common/json.util.js';

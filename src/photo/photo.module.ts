@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { DeviceModule } from '../device/device.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { PhotoManager } from './photo-manager.js';
 
 @Module({
-  imports: [SessionCoreModule, AppsStateModule, DeviceModule],
+  imports: [SessionCoreModule, AppConnectionsModule, DeviceModule],
   providers: [PhotoManager],
   exports: [PhotoManager],
 })

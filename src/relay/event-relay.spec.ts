@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';

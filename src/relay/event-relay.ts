@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager, type Subscriber } from '../subscriptions/subscription-manager.js';
 

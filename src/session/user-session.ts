@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { AppManager } from '../apps/app-manager.js';
 import { AudioManager } from '../audio/audio-manager.js';
 import { AudioOutputManager } from '../audio-stream/audio-output-manager.js';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { DeviceModule } from '../device/device.module.js';
 import { RelayModule } from '../relay/relay.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
@@ -9,7 +9,7 @@ import { VideoManager } from './video-manager.js';
 
 /** Per-session VideoManager and ManagedStreamingManager; the ingest key registry is shared by all sessions. */
 @Module({
-  imports: [SessionCoreModule, AppsStateModule, DeviceModule, RelayModule],
+  imports: [SessionCoreModule, AppConnectionsModule, DeviceModule, RelayModule],
   providers: [VideoManager, ManagedStreamingManager, IngestKeyRegistry],
   exports: [VideoManager, ManagedStreamingManager, IngestKeyRegistry],
 })

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { AudioManager } from '../audio/audio-manager.js';
 import type { AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AudioManager } from '../audio/audio-manager.js';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import type { AppConfig } from '../config/config.types.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session-core/session-context.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { UserRecord, UserRepository } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
-import { AppConnections } from '../apps/app-connections.js';
+import { AppConnections } from '../app-connections/app-connections.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { USER_REPOSITORY, type UserRepository } from '../persistence/persistence.types.js';

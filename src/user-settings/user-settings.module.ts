@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { AppsStateModule } from '../apps/apps-state.module.js';
+import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { DeviceModule } from '../device/device.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
 import { UserSettingsManager } from './user-settings.manager.js';
 
 /** The user's MentraOS settings inside a live session (the store and the REST routes live elsewhere). */
 @Module({
-  imports: [SessionCoreModule, AppsStateModule, DeviceModule],
+  imports: [SessionCoreModule, AppConnectionsModule, DeviceModule],
   providers: [UserSettingsManager],
   exports: [UserSettingsManager],
 })
