@@ -10,21 +10,25 @@ import {
   Post,
   Put,
   Query,
+  Res,
   StreamableFile,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { wavHeader } from '../audio/recent-audio.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { normalizeUserId } from '../common/user-id.js';
 import { CloudError } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
-import type { SessionSummary, UserSession } from '../session/user-session.js';
+import type { UserSession } from '../session/user-session.js';
+import { SessionCalls, type OwnedSummary } from '../session-calls/session-calls.service.js';
 import { AdminGuard } from './admin.guard.js';
 import { UnsafeKeysInterceptor } from './unsafe-keys.interceptor.js';
 import { DeviceStateDto } from './dto/device.dto.js';
+import { SessionListQuery } from './dto/session-list.dto.js';
 import { UserAppParams, UserParams } from './dto/user.dto.js';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -38,38 +42,57 @@ loopDelay.enable();
 export class AdminSessionsController {
   constructor(
     private readonly registry: SessionRegistry,
+    private readonly calls: SessionCalls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('sessions')
-  @ApiOperation({ summary: 'Every live user session' })
-  @ApiOkResponse({ description: 'Session summaries' })
-  list(): SessionSummary[] {
-    return this.registry.sessions().map((s) => s.summary());
+  @ApiOperation({
+    summary:
+      'Every live user session. Clustered: the sessions of every process, each with `ownerNode` (the process holding it); the header X-Cluster-Incomplete names the processes that did not answer (`redis` while Redis is away: then only this process is listed)',
+  })
+  @ApiOkResponse({
+    description: 'Session summaries',
+    headers: {
+      'X-Cluster-Incomplete': {
+        description:
+          'Clustered: the processes that did not answer, comma-separated (`redis`: the cluster is unreachable)',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  async list(@Query() query: SessionListQuery, @Res({ passthrough: true }) res: Response): Promise<OwnedSummary[]> {
+    const { sessions, missing } = await this.calls.list(query.scope ?? 'cluster');
+    if (missing.length > 0) res.setHeader('X-Cluster-Incomplete', missing.join(','));
+    return sessions;
   }
 
   @Get('sessions/:userId')
   @ApiOperation({
-    summary: 'One session: apps, subscriptions per app, model and capabilities, microphone, display decisions',
+    summary:
+      'One session: apps, subscriptions per app, model and capabilities, microphone, display decisions (clustered: from the process holding it, with `ownerNode`)',
   })
-  get(@Param() params: UserParams): SessionSummary {
-    return this.session(params.userId).summary();
+  get(@Param() params: UserParams): Promise<OwnedSummary> {
+    return this.calls.summary(normalizeUserId(params.userId));
   }
 
   @Delete('sessions/:userId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'End a session now: apps are stopped for the session, the glasses socket is closed' })
+  @ApiOperation({
+    summary:
+      'End a session now: apps are stopped for the session, the glasses socket is closed (clustered: by the process holding it)',
+  })
   async end(@Param() params: UserParams): Promise<void> {
-    const session = this.session(params.userId);
-    const glasses = session.ctx.glasses;
-    await this.registry.end(session.userId, 'admin');
-    if (glasses && glasses.readyState === 1) glasses.close(1000, 'Session ended by an operator');
+    await this.calls.endSession(normalizeUserId(params.userId));
   }
 
   @Post('sessions/:userId/apps/:packageName/start')
-  @ApiOperation({ summary: 'Start an app in a live session and wait for the outcome (the failing stage on failure)' })
+  @ApiOperation({
+    summary:
+      'Start an app in a live session and wait for the outcome (the failing stage on failure); clustered, the process holding the session starts it',
+  })
   async start(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
-    const result = await this.session(params.userId).apps.startApp(params.packageName);
+    const result = await this.calls.startApp(normalizeUserId(params.userId), params.packageName);
     if (!result.ok)
       throw new CloudError(
         'START_FAILED',
@@ -80,9 +103,9 @@ export class AdminSessionsController {
   }
 
   @Post('sessions/:userId/apps/:packageName/stop')
-  @ApiOperation({ summary: 'Stop an app in a live session' })
+  @ApiOperation({ summary: 'Stop an app in a live session (clustered: by the process holding it)' })
   async stop(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string }> {
-    const stopped = await this.session(params.userId).apps.stopApp(params.packageName, 'user_disabled');
+    const stopped = await this.calls.stopApp(normalizeUserId(params.userId), params.packageName);
     if (!stopped) throw new CloudError('APP_NOT_RUNNING', `${params.packageName} is not running for ${params.userId}`);
     return { ok: true, packageName: params.packageName };
   }
@@ -90,12 +113,10 @@ export class AdminSessionsController {
   @Put('sessions/:userId/device')
   @ApiOperation({
     summary:
-      'Set the glasses model (and connection) of a live session, as glasses_connection_state would: apps get capabilities_update, incompatible apps stop',
+      'Set the glasses model (and connection) of a live session, as glasses_connection_state would: apps get capabilities_update, incompatible apps stop (clustered: on the process holding it)',
   })
-  device(@Param() params: UserParams, @Body() dto: DeviceStateDto): SessionSummary {
-    const session = this.session(params.userId);
-    session.device.applyState({ modelName: dto.modelName, connected: dto.connected ?? true });
-    return session.summary();
+  device(@Param() params: UserParams, @Body() dto: DeviceStateDto): Promise<OwnedSummary> {
+    return this.calls.setDevice(normalizeUserId(params.userId), dto.modelName, dto.connected ?? true);
   }
 
   @Get('sessions/:userId/audio/recent')

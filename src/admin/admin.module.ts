@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppUninstalls } from '../shared-state/app-uninstalls.js';
 import { SessionModule } from '../session/session.module.js';
+import { SessionCallsModule } from '../session-calls/session-calls.module.js';
 import { ToolsModule } from '../tools/tools.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { AdminAppsController } from './admin-apps.controller.js';
@@ -12,7 +13,7 @@ import { AdminUsersController } from './admin-users.controller.js';
 import { AdminGuard } from './admin.guard.js';
 
 @Module({
-  imports: [SessionModule, ToolsModule, TelemetryModule],
+  imports: [SessionModule, SessionCallsModule, ToolsModule, TelemetryModule],
   controllers: [
     AdminAppsController,
     AdminUsersController,

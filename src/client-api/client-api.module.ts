@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionModule } from '../session/session.module.js';
+import { SessionCallsModule } from '../session-calls/session-calls.module.js';
 import { ClientAppsController } from './client-apps.controller.js';
 import { ClientConnectionController } from './client-connection.controller.js';
 import { ClientEventsController } from './client-events.controller.js';
@@ -12,7 +13,7 @@ import { ClientVersionController } from './client-version.controller.js';
  * events, and the calls around its socket (audio format, goodbye, LiveKit).
  */
 @Module({
-  imports: [SessionModule],
+  imports: [SessionModule, SessionCallsModule],
   controllers: [
     ClientVersionController,
     ClientAppsController,

@@ -9,9 +9,9 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionRegistry } from '../session/session-registry.js';
+import { SessionCalls } from '../session-calls/session-calls.service.js';
 import { AppStartView, HomeScreenView, PackageParams, type HomeScreenAppView } from './client-api.dto.js';
-import { liveSession } from './client-session.js';
+import { noActiveSession } from './client-session.js';
 
 const RUNNING_STATES = new Set(['running', 'grace', 'dormant']);
 /** A last start that failed at these stages never reached a working app server. */
@@ -25,7 +25,7 @@ const UNHEALTHY_STAGES = new Set(['WEBHOOK', 'TIMEOUT']);
 @Controller()
 export class ClientAppsController {
   constructor(
-    private readonly registry: SessionRegistry,
+    private readonly calls: SessionCalls,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
   ) {}
@@ -40,7 +40,7 @@ export class ClientAppsController {
     const user = await this.users.findById(userId);
     const installed = user?.installedApps ?? [];
     const records = await Promise.all(installed.map((i) => this.apps.findByPackageName(i.packageName)));
-    const live = new Map((this.registry.get(userId)?.apps.describe() ?? []).map((d) => [d.packageName, d]));
+    const live = new Map((await this.calls.appStates(userId)).map((d) => [d.packageName, d]));
     const data: HomeScreenAppView[] = [];
     installed.forEach((entry, i) => {
       const app = records[i];
@@ -68,12 +68,11 @@ export class ClientAppsController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      "Start an installed app in the live session, as the socket's start_app: answers once it connected, or with the failing stage (details.stage: LOOKUP 404, HARDWARE_CHECK / LIMIT 409, WEBHOOK 502, TIMEOUT 504); 503 NO_ACTIVE_SESSION without a glasses socket",
+      "Start an installed app in the live session (clustered: on the process holding it), as the socket's start_app: answers once it connected, or with the failing stage (details.stage: LOOKUP 404, HARDWARE_CHECK / LIMIT 409, WEBHOOK 502, TIMEOUT 504); 503 NO_ACTIVE_SESSION without a glasses socket",
   })
   @ApiOkResponse({ type: AppStartView })
   async start(@CoreUser() userId: string, @Param() params: PackageParams): Promise<AppStartView> {
-    const session = liveSession(this.registry, userId);
-    const result = await session.apps.startApp(params.packageName);
+    const result = await this.onSession(userId, () => this.calls.startApp(userId, params.packageName));
     if (!result.ok)
       throw new CloudError(
         'START_FAILED',
@@ -93,14 +92,24 @@ export class ClientAppsController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      "Stop an app in the live session, as the socket's stop_app (wasRunning:false when it was not running); 404 for an unknown app",
+      "Stop an app in the live session (clustered: on the process holding it), as the socket's stop_app (wasRunning:false when it was not running); 404 for an unknown app",
   })
   @ApiOkResponse({ type: AppStartView })
   async stop(@CoreUser() userId: string, @Param() params: PackageParams): Promise<AppStartView> {
-    const session = liveSession(this.registry, userId);
-    if (!(await this.apps.findByPackageName(params.packageName)))
+    const wasRunning = await this.onSession(userId, () => this.calls.stopApp(userId, params.packageName));
+    // An app that does not exist cannot have been running: checked after, so no session still answers 503 first.
+    if (!wasRunning && !(await this.apps.findByPackageName(params.packageName)))
       throw new CloudError('APP_NOT_FOUND', `App ${params.packageName} does not exist`);
-    const wasRunning = await session.apps.stopApp(params.packageName, 'user_disabled');
     return { success: true, data: { status: 'stopped', packageName: params.packageName, wasRunning } };
+  }
+
+  /** Runs a call on the user's live session wherever it is (SessionCalls); no session anywhere is the phone's 503. */
+  private async onSession<T>(userId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof CloudError && err.code === 'SESSION_NOT_FOUND') throw noActiveSession(userId);
+      throw err;
+    }
   }
 }

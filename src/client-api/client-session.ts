@@ -10,7 +10,12 @@ import type { UserSession } from '../session/user-session.js';
 export function liveSession(registry: SessionRegistry, userId: string): UserSession {
   const session = registry.get(userId);
   if (session) return session;
-  throw new HttpException(
+  throw noActiveSession(userId);
+}
+
+/** The phone's 503 `NO_ACTIVE_SESSION`. */
+export function noActiveSession(userId: string): HttpException {
+  return new HttpException(
     {
       statusCode: HttpStatus.SERVICE_UNAVAILABLE,
       code: 'NO_ACTIVE_SESSION',

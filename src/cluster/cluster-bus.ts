@@ -134,10 +134,11 @@ export class ClusterBus {
     userId: string,
     type: T,
     payload: RequestOf<T>,
+    timeoutMs = this.config.requestTimeoutMs,
   ): Promise<{ nodeId: string; result: ResponseOf<T> }> {
     const nodeId = this.leases.isOwned(userId) ? this.node.nodeId : (await this.leases.owner(userId))?.nodeId;
     if (!nodeId) throw new CloudError('SESSION_NOT_FOUND', `No process holds a session of ${userId}`, { userId });
-    return { nodeId, result: await this.request(nodeId, type, payload) };
+    return { nodeId, result: await this.request(nodeId, type, payload, timeoutMs) };
   }
 
   /** Asks every live node at once (this one included); one answer per node, failures included, sorted by node. */

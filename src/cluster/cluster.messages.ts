@@ -17,11 +17,24 @@ export interface ClusterRequests {
   'session.handover': { req: { userId: string; toNodeId: string }; res: { released: boolean } };
   /** Admin: the sessions a node holds, for the cluster-wide list (each summary gets `ownerNode`). */
   'admin.sessions': { req: Record<string, never>; res: { sessions: Array<Record<string, unknown>> } };
-  /** Admin calls on one user's live session, carried out by its owner (answered with the owner's outcome). */
-  'admin.start-app': { req: { userId: string; packageName: string }; res: Record<string, unknown> };
-  'admin.stop-app': { req: { userId: string; packageName: string }; res: Record<string, unknown> };
+  /**
+   * Calls on one user's live session, carried out by its owner and answered with the owner's outcome (the admin
+   * API's, and the phone's start / stop and home screen). SESSION_NOT_FOUND when the owner has no session.
+   */
+  'admin.session': { req: { userId: string }; res: Record<string, unknown> };
+  'admin.start-app': {
+    req: { userId: string; packageName: string };
+    res:
+      | { ok: true; packageName: string; alreadyRunning?: boolean }
+      | { ok: false; packageName: string; stage: string; message: string };
+  };
+  'admin.stop-app': { req: { userId: string; packageName: string }; res: { stopped: boolean } };
   'admin.end-session': { req: { userId: string }; res: { ended: boolean } };
-  'admin.device': { req: { userId: string }; res: Record<string, unknown> };
+  'admin.device': { req: { userId: string; modelName: string; connected: boolean }; res: Record<string, unknown> };
+  'session.apps': {
+    req: { userId: string };
+    res: { apps: Array<{ packageName: string; state: string; connected: boolean; lastStart?: unknown }> };
+  };
   /** Phone or admin settings of an app changed: the owner pushes them to the running app. */
   'app.settings-changed': { req: { userId: string; packageName: string }; res: { delivered: boolean } };
   /** App-to-app: a direct message to a user's running app. */

@@ -73,7 +73,7 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
         seen.push([n.nodeId, from]);
         if (packageName === 'com.example.missing')
           throw new CloudError('APP_NOT_RUNNING', `${packageName} is not running for ${userId}`, { packageName });
-        return { stopped: packageName, by: n.nodeId };
+        return { stopped: true, by: n.nodeId };
       });
     }
     await b.leases.acquire('owned-by-b@example.com');
@@ -81,7 +81,7 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
       userId: 'owned-by-b@example.com',
       packageName: 'com.example.app',
     });
-    expect(answer).toEqual({ nodeId: 'node-b', result: { stopped: 'com.example.app', by: 'node-b' } });
+    expect(answer).toEqual({ nodeId: 'node-b', result: { stopped: true, by: 'node-b' } });
     expect(seen).toEqual([['node-b', 'node-a']]);
 
     const err = await failure(
@@ -114,7 +114,9 @@ describe('cluster: node presence and the cross-process bus on a real redis-serve
     expect(Date.now() - started).toBeLessThan(1_000); // not the timeout: PUBLISH reached nobody
     b.bus.handle('admin.device', () => new Promise(() => undefined)); // never answers
     started = Date.now();
-    const slow = await failure(a.bus.request('node-b', 'admin.device', { userId: 'x@example.com' }));
+    const slow = await failure(
+      a.bus.request('node-b', 'admin.device', { userId: 'x@example.com', modelName: 'Mentra Live', connected: true }),
+    );
     expect(slow.code).toBe('OWNER_UNREACHABLE');
     expect(slow.message).toMatch(/did not answer admin\.device within 1000 ms/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);

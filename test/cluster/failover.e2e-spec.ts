@@ -37,7 +37,7 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
     const out = new Map<string, Summary[]>();
     await Promise.all(
       cluster.alive().map(async (n) => {
-        const r = await n.service.admin<Summary[]>('GET', '/api/admin/sessions').catch(() => null);
+        const r = await n.service.admin<Summary[]>('GET', '/api/admin/sessions?scope=local').catch(() => null);
         if (r?.status === 200) out.set(n.nodeId, r.body);
       }),
     );
