@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { CloudError, errorMessage } from '../common/cloud-error.js';
 import { USER_REPOSITORY, type UserRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { checkSettingsPatch, MAX_STORED_KEYS } from '../user-settings/user-settings.schema.js';
@@ -7,10 +9,21 @@ import { badRequest } from './client-input.js';
 /** The phone's `/api/client/user/settings`: stored in the user record, then followed by the live session. */
 @Injectable()
 export class ClientSettingsService {
+  private readonly logger = new Logger(ClientSettingsService.name);
+
   constructor(
     private readonly registry: SessionRegistry,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
-  ) {}
+    @Optional() private readonly bus?: ClusterBus,
+  ) {
+    // Clustered, the phone's call may land on any process: the user's owner applies what the shared store holds.
+    bus?.handle('user-settings.changed', async ({ userId, keys }) => {
+      const session = this.registry.get(userId);
+      if (!session) return { applied: false };
+      session.userSettings.apply(await this.read(userId), keys);
+      return { applied: true };
+    });
+  }
 
   async read(userId: string): Promise<Record<string, unknown>> {
     return (await this.users.findById(userId))?.userSettings ?? {};
@@ -36,7 +49,21 @@ export class ClientSettingsService {
       if (err instanceof TypeError) throw badRequest(err.message);
       throw err;
     }
-    this.registry.get(userId)?.userSettings.apply(stored, Object.keys(check.patch));
+    const session = this.registry.get(userId);
+    if (session) session.userSettings.apply(stored, Object.keys(check.patch));
+    else await this.applyOnOwner(userId, Object.keys(check.patch));
     return stored;
+  }
+
+  /** Clustered, when the user's session is not here: the process holding it applies the change. */
+  private async applyOnOwner(userId: string, keys: string[]): Promise<void> {
+    if (!this.bus) return;
+    try {
+      await this.bus.toOwner(userId, 'user-settings.changed', { userId, keys });
+    } catch (err) {
+      // No owner: no session to follow the change (a new one reads the stored settings).
+      if (!(err instanceof CloudError && err.code === 'SESSION_NOT_FOUND'))
+        this.logger.warn(`settings of ${userId} not applied on its process: ${errorMessage(err)}`);
+    }
   }
 }

@@ -35,6 +35,8 @@ export interface ClusterRequests {
     req: { userId: string };
     res: { apps: Array<{ packageName: string; state: string; connected: boolean; lastStart?: unknown }> };
   };
+  /** The phone changed the user's MentraOS settings (`keys`, now in the store): the owner's session follows them. */
+  'user-settings.changed': { req: { userId: string; keys: string[] }; res: { applied: boolean } };
   /** Phone or admin settings of an app changed: the owner pushes them to the running app. */
   'app.settings-changed': { req: { userId: string; packageName: string }; res: { delivered: boolean } };
   /** App-to-app: a direct message to a user's running app. */

@@ -34,11 +34,17 @@ describe('cluster: admin and phone calls on a user held by the other process', (
   /** Every onSession of the SDK app, per user. */
   const onSessions = new Map<string, number>();
   const appSessions = (userId: string) => onSessions.get(userId) ?? 0;
+  /** Every metricSystemEnabled change the SDK app saw. */
+  const metric: Array<{ userId: string; value: unknown }> = [];
   const stopsOf = (userId: string) => app.stops.filter((s) => s.userId === userId).length;
-  const phone = async (service: Service, method: string, path: string, userId: string) => {
+  const phone = async (service: Service, method: string, path: string, userId: string, body?: unknown) => {
     const res = await fetch(`${service.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${service.token(userId)}` },
+      headers: {
+        authorization: `Bearer ${service.token(userId)}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, body: (await res.json()) as any };
   };
@@ -59,8 +65,9 @@ describe('cluster: admin and phone calls on a user held by the other process', (
       publicUrl: 'http://127.0.0.1:9',
     });
     expect(registered.status, registered.text).toBe(201);
-    app = await startSdkApp(PKG, registered.body.apiKey, (_session, _id, userId) => {
+    app = await startSdkApp(PKG, registered.body.apiKey, (session, _id, userId) => {
       onSessions.set(userId, appSessions(userId) + 1);
+      session.settings.onMentraosSettingChange('metricSystemEnabled', (value) => metric.push({ userId, value }));
     });
     expect((await cluster.admin('PATCH', `/api/admin/apps/${PKG}`, { publicUrl: app.url })).status).toBe(200);
     // nginx picks the process by the user: connect users until each process holds one.
@@ -164,6 +171,12 @@ describe('cluster: admin and phone calls on a user held by the other process', (
       running: true,
       loading: false,
     });
+    // A MentraOS setting changed through the same process reaches the app (augmentos_settings_update).
+    const settings = await phone(a.service, 'PUT', '/api/client/user/settings', bob, {
+      settings: { metric_system: true },
+    });
+    expect(settings.status, JSON.stringify(settings.body)).toBe(200);
+    await eventually(() => metric.some((m) => m.userId === bob && m.value === true), 10_000, 'the setting on the app');
     const stopsBefore = stopsOf(bob);
     const stopped = await phone(a.service, 'POST', `/apps/${PKG}/stop`, bob);
     expect(stopped.status, JSON.stringify(stopped.body)).toBe(200);
@@ -174,6 +187,22 @@ describe('cluster: admin and phone calls on a user held by the other process', (
     const nobody = await phone(a.service, 'POST', `/apps/${PKG}/start`, 'nobody@cluster.test');
     expect(nobody.status).toBe(503);
     expect(nobody.body).toMatchObject({ code: 'NO_ACTIVE_SESSION' });
+  }, 40_000);
+
+  it('an app deleted through one process stops in the sessions of both', async () => {
+    const stopsBefore = [stopsOf(alice), stopsOf(bob)];
+    for (const u of [alice, bob]) {
+      const started = await a.service.admin('POST', `/api/admin/sessions/${encodeURIComponent(u)}/apps/${PKG}/start`);
+      expect(started.status, started.text).toBe(201);
+    }
+    expect((await b.service.admin('DELETE', `/api/admin/apps/${PKG}`)).status).toBe(204);
+    await eventually(
+      () => stopsOf(alice) > stopsBefore[0]! && stopsOf(bob) > stopsBefore[1]!,
+      10_000,
+      "the SDK app's onStop for both users",
+    );
+    expect((await localSummary(a, alice))?.runningApps).toEqual([]);
+    expect((await localSummary(b, bob))?.runningApps).toEqual([]);
   }, 40_000);
 
   it('admin end-session through the process that does not hold the user: the owner ends it and closes the glasses socket', async () => {
