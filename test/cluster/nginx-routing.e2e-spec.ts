@@ -125,7 +125,7 @@ describe('nginx cluster template: routing by user with hash consistent', () => {
     await Promise.all(upstreams.map((u) => u.stop()));
   });
 
-  it('the same user always reaches the same upstream: glasses by the token (header or ?token=), its app socket and SDK calls by /u/<key>', async () => {
+  it('the same user always reaches the same upstream: glasses and phone REST by the token (header or ?token=), its app socket and SDK calls by /u/<key>', async () => {
     for (const userId of users.slice(0, 20)) {
       const token = signCoreToken(userId, SECRET);
       const first = await glasses(userId);
@@ -140,6 +140,15 @@ describe('nginx cluster template: routing by user with hash consistent', () => {
       const rest = (await (await fetch(`${nginx.url}/u/${key}/api/sdk/simple-storage/x?a=1`)).json()) as Seen;
       expect(rest).toEqual({ upstream: first.upstream, url: '/api/sdk/simple-storage/x?a=1', routeKey: key });
       expect(first.routeKey).toBe(key);
+      // The phone's REST calls carry the same core token: they reach the user's process too.
+      const phone = await fetch(`${nginx.url}/api/client/device/state`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect((await phone.json()) as Seen).toEqual({
+        upstream: first.upstream,
+        url: '/api/client/device/state',
+        routeKey: key,
+      });
     }
   });
 
