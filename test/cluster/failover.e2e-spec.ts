@@ -18,6 +18,9 @@ interface Summary {
 }
 
 const userIds = Array.from({ length: USERS }, (_, i) => `failover-${i}@example.com`);
+/** Users who first connect after the fourth process joined. */
+const NEW_USERS = LONG ? 60 : 16;
+const newUserIds = Array.from({ length: NEW_USERS }, (_, i) => `scaleout-${i}@example.com`);
 
 describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with a running SDK app)`, () => {
   let cluster: ClusterHarness;
@@ -27,7 +30,7 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
   const sessionsAt = new Map<string, number[]>();
   const presses = new Map<string, number>();
   /** Every close code each user's glasses saw, in order. */
-  const closes = new Map<string, number[]>(userIds.map((u) => [u, []]));
+  const closes = new Map<string, number[]>([...userIds, ...newUserIds].map((u) => [u, []]));
   /** Users seen with a live session on two processes in two consecutive samples (should stay empty). */
   const doubles = new Set<string>();
   let sampling: Promise<void> | null = null;
@@ -112,6 +115,38 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
     return { users, ms, sessionsAfter };
   }
 
+  /**
+   * Installs the app for each user, connects the user's glasses through nginx (which routes by the user; the
+   * process it lands on takes the lease) and starts the app on the lease holder.
+   */
+  async function connectWithApp(users: string[]): Promise<void> {
+    for (const u of users)
+      expect((await cluster.admin('PUT', `/api/admin/users/${encodeURIComponent(u)}/apps/${PKG}`)).status).toBe(200);
+    for (let i = 0; i < users.length; i += 20) {
+      await Promise.all(
+        users.slice(i, i + 20).map(async (u) => {
+          const g = new SimulatedGlasses({
+            cloudUrl: cluster.nginx.url,
+            token: cluster.token(u),
+            timeoutMs: 10_000,
+            autoReconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
+          });
+          glasses.set(u, g);
+          g.on('close', ({ code }) => closes.get(u)!.push(code));
+          await g.connect();
+        }),
+      );
+    }
+    const owners = await ownersOf(users);
+    await Promise.all(
+      users.map(async (u) => {
+        const node = cluster.nodes.find((n) => n.nodeId === owners.get(u))!;
+        const r = await node.service.admin('POST', `/api/admin/sessions/${encodeURIComponent(u)}/apps/${PKG}/start`);
+        expect(r.status, r.text).toBe(201);
+      }),
+    );
+  }
+
   beforeAll(async () => {
     cluster = await startClusterHarness({ nodes: NODES });
     const registered = await cluster.admin<{ apiKey: string }>('POST', '/api/admin/apps', {
@@ -126,33 +161,7 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
       session.events.onButtonPress(() => presses.set(userId, (presses.get(userId) ?? 0) + 1));
     });
     expect((await cluster.admin('PATCH', `/api/admin/apps/${PKG}`, { publicUrl: app.url })).status).toBe(200);
-    for (const u of userIds)
-      expect((await cluster.admin('PUT', `/api/admin/users/${encodeURIComponent(u)}/apps/${PKG}`)).status).toBe(200);
-    // Every user connects through nginx, which routes by the user; the process it lands on takes the lease.
-    for (let i = 0; i < userIds.length; i += 20) {
-      await Promise.all(
-        userIds.slice(i, i + 20).map(async (u) => {
-          const g = new SimulatedGlasses({
-            cloudUrl: cluster.nginx.url,
-            token: cluster.token(u),
-            timeoutMs: 10_000,
-            autoReconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
-          });
-          glasses.set(u, g);
-          g.on('close', ({ code }) => closes.get(u)!.push(code));
-          await g.connect();
-        }),
-      );
-    }
-    // Start the app for each user on its owner (the lease says which process that is).
-    const owners = await ownersOf(userIds);
-    await Promise.all(
-      userIds.map(async (u) => {
-        const node = cluster.nodes.find((n) => n.nodeId === owners.get(u))!;
-        const r = await node.service.admin('POST', `/api/admin/sessions/${encodeURIComponent(u)}/apps/${PKG}/start`);
-        expect(r.status, r.text).toBe(201);
-      }),
-    );
+    await connectWithApp(userIds);
     await eventually(async () => (await recovered()).size === USERS, LONG ? 90_000 : 20_000, 'every app running');
     startSampling();
   }, 180_000);
@@ -259,4 +268,63 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
     await pressAll(userIds);
     expect([...doubles]).toEqual([]);
   }, 60_000);
+  it('Adding a process (nginx reloaded): new users land on it; the users the hash moves to it are handed over with their apps', async () => {
+    const before = await ownersOf(userIds);
+    const sessionsBefore = new Map(userIds.map((u) => [u, sessionsAt.get(u)?.length ?? 0]));
+    const added = await cluster.addNode();
+    // nginx keeps the sockets it already proxies where they are: nobody moved yet.
+    expect(await ownersOf(userIds)).toEqual(before);
+
+    await connectWithApp(newUserIds);
+    const everyone = [...userIds, ...newUserIds];
+    await eventually(async () => (await recovered()).size === everyone.length, 20_000, 'every new user with its app');
+    const newOwners = await ownersOf(newUserIds);
+    expect(newUserIds.filter((u) => newOwners.get(u) === added.nodeId).length).toBeGreaterThan(0);
+
+    // Each phone's next connection (here: all of them, like a network change) goes by the new hash. The old
+    // owner is alive, so a user the hash moved is handed over (session.handover) by it, apps and all.
+    await Promise.all(
+      userIds.map((u) =>
+        glasses
+          .get(u)!
+          .reconnect({ previous: 'drop' })
+          .catch(() => undefined),
+      ),
+    );
+    const owners = await eventually(
+      async () => {
+        const ok = await recovered();
+        if (!everyone.every((u) => ok.has(u))) return null;
+        const o = await ownersOf(userIds);
+        return userIds.every((u) => o.get(u) !== null) ? o : null;
+      },
+      RECOVERY_DEADLINE_MS,
+      'every user with its app running after the reconnects',
+    );
+    const moved = userIds.filter((u) => owners.get(u) === added.nodeId);
+    console.log(`[cluster failover] scale-out: ${moved.length} of ${USERS} users moved to ${added.nodeId}`);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const u of userIds) {
+      if (owners.get(u) === before.get(u)) {
+        // Not moved: the same session, the app never restarted.
+        expect(sessionsAt.get(u)!.length - sessionsBefore.get(u)!, u).toBe(0);
+      } else {
+        expect(owners.get(u), u).toBe(added.nodeId);
+        // Moved: the app runs again on the new owner, started once.
+        expect(sessionsAt.get(u)!.length - sessionsBefore.get(u)!, u).toBeLessThanOrEqual(1);
+      }
+    }
+    // One session per user, each on its lease holder; none lost.
+    const lists = await sessionsByNode();
+    const allOwners = await ownersOf(everyone);
+    const seen = new Map<string, number>();
+    for (const [nodeId, list] of lists)
+      for (const s of list) {
+        seen.set(s.userId, (seen.get(s.userId) ?? 0) + 1);
+        expect(allOwners.get(s.userId), s.userId).toBe(nodeId);
+      }
+    expect(everyone.filter((u) => seen.get(u) !== 1)).toEqual([]);
+    await pressAll(everyone);
+    expect([...doubles]).toEqual([]);
+  }, 90_000);
 });

@@ -37,6 +37,11 @@ export interface ClusterHarness {
   token(userId: string): string;
   /** An admin call to the first live process (the store is shared, so any process answers). */
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; text: string }>;
+  /**
+   * Starts one more process (node-<n>, same Redis, secrets and env) and puts it behind nginx: the config is
+   * regenerated for the live processes and nginx reloaded (`nginx -s reload`), as an operator scaling out does.
+   */
+  addNode(): Promise<ClusterNodeProcess>;
   /** `cluster:lease:<user>` → the holder's node id (null when none). */
   leaseHolders(userIds: string[]): Promise<Array<string | null>>;
   close(): Promise<void>;
@@ -63,25 +68,23 @@ export async function startClusterHarness(
   const redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
   // The Redis-restart case takes the server away on purpose; reads then fail and are retried by the test.
   redisClient.on('error', () => undefined);
+  const spawnNode = (port: number, index: number) =>
+    spawnService({
+      port,
+      adminKey,
+      jwtSecret,
+      env: {
+        STORE: 'redis',
+        REDIS_URL: redis.url,
+        PUBLIC_URL: nginx.url,
+        CLUSTER_NODE_ID: `node-${index}`,
+        LOG_LEVEL: 'warn',
+        ...CLUSTER_TEST_ENV,
+        ...opts.env,
+      },
+    });
   try {
-    const started = await Promise.all(
-      ports.map((port, index) =>
-        spawnService({
-          port,
-          adminKey,
-          jwtSecret,
-          env: {
-            STORE: 'redis',
-            REDIS_URL: redis.url,
-            PUBLIC_URL: nginx.url,
-            CLUSTER_NODE_ID: `node-${index}`,
-            LOG_LEVEL: 'warn',
-            ...CLUSTER_TEST_ENV,
-            ...opts.env,
-          },
-        }),
-      ),
-    );
+    const started = await Promise.all(ports.map((port, index) => spawnNode(port, index)));
     started.forEach((service, index) => nodes.push({ index, nodeId: `node-${index}`, port: ports[index]!, service }));
   } catch (err) {
     redisClient.disconnect();
@@ -104,6 +107,14 @@ export async function startClusterHarness(
       if (!node) throw new Error('no cluster process is alive');
       const r = await node.service.admin(method, path, body);
       return { status: r.status, body: r.body, text: r.text };
+    },
+    async addNode() {
+      const port = await freePort();
+      const index = nodes.length;
+      const node = { index, nodeId: `node-${index}`, port, service: await spawnNode(port, index) };
+      nodes.push(node);
+      await nginx.reload(alive().map((n) => `127.0.0.1:${n.port}`));
+      return node;
     },
     async leaseHolders(userIds) {
       if (userIds.length === 0) return [];
