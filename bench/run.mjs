@@ -30,6 +30,7 @@ const scenarioModules = {
   appstart: () => import('./scenarios/appstart.mjs'),
   churn: () => import('./scenarios/churn.mjs'),
   transcription: () => import('./scenarios/transcription.mjs'),
+  cluster: () => import('./scenarios/cluster.mjs'),
 };
 
 function git(args) {

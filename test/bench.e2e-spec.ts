@@ -126,6 +126,7 @@ describe('bench: npm run bench -- --quick --tiny', () => {
       '4. App start',
       '5. Churn',
       '6. Transcription',
+      '7. Cluster mode',
     ])
       expect(markdown).toContain(`## ${title}`);
     expect(run.output).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
@@ -177,6 +178,37 @@ describe('bench: npm run bench -- --quick --tiny', () => {
     for (const row of s.summary.rows) {
       expect(row.ours, `transcription: "${row.metric}" has no figure with transcription`).not.toBeNull();
       expect(row.baseline, `transcription: "${row.metric}" has no relay-only figure`).not.toBeNull();
+    }
+  });
+  // ours only: cluster mode (REDIS_URL, Redis store, the bench's own redis-server) vs single mode, per process
+  it('cluster: CPU per message, set-up and a cross-process admin call for both modes', () => {
+    const s = result.scenarios.cluster as unknown as Scenario & {
+      steps: Record<string, ServerStep & { summaryAll: Record<string, Stat> }>[];
+      setup: Record<string, { cpuMsPerSession: Stat; sessionsPerS: Stat }>;
+      adminMs: Record<string, { p50: number; p99: number; nodes: number }>;
+    };
+    expect(s, 'scenario cluster missing').toBeDefined();
+    expect(s.error, s.error).toBeUndefined();
+    expect(s.serverErrors ?? {}, JSON.stringify(s.serverErrors)).toEqual({});
+    expect(s.steps.map((st) => st.step)).toEqual(['relay', 'audio']);
+    for (const step of s.steps)
+      for (const mode of ['cluster', 'single']) {
+        const r = step[mode];
+        expect(r, `cluster ${String(step.step)}: no figures for ${mode}`).toBeDefined();
+        expect(r.reps.length).toBeGreaterThanOrEqual(2);
+        expect(Number.isFinite(r.summaryAll.cpuUsPerMsg?.median), `${mode}.cpuUsPerMsg`).toBe(true);
+      }
+    for (const mode of ['cluster', 'single']) {
+      expect(Number.isFinite(s.setup[mode]?.cpuMsPerSession.median), `${mode} set-up CPU`).toBe(true);
+      expect(Number.isFinite(s.setup[mode]?.sessionsPerS.median), `${mode} set-up rate`).toBe(true);
+      expect(Number.isFinite(s.adminMs[mode]?.p50), `${mode} admin call`).toBe(true);
+    }
+    // The admin call was answered across two cluster processes, and locally in single mode.
+    expect(s.adminMs.cluster!.nodes).toBe(2);
+    expect(s.adminMs.single!.nodes).toBe(1);
+    for (const row of s.summary.rows) {
+      expect(row.ours, `cluster: "${row.metric}" has no cluster-mode figure`).not.toBeNull();
+      expect(row.baseline, `cluster: "${row.metric}" has no single-mode figure`).not.toBeNull();
     }
   });
 });

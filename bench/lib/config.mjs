@@ -1,5 +1,5 @@
 // Command-line flags and the load profiles (full / --quick / --quick --tiny).
-export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn', 'transcription'];
+export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn', 'transcription', 'cluster'];
 
 const PROFILES = {
   full: {
@@ -41,6 +41,21 @@ const PROFILES = {
       quietWaitMs: 3000,
       budgetMs: 60_000,
     },
+    // steps: users (relay at users × eventsPerUserPerS, audio at users × 10 frames/s)
+    cluster: {
+      steps: [200],
+      eventsPerUserPerS: 40,
+      setupSessions: 100,
+      setupConcurrency: 16,
+      adminCalls: 200,
+      warmupMs: 500,
+      durationMs: 4000,
+      drainMs: 2000,
+      settleMs: 300,
+      maxExtra: 2,
+      quietWaitMs: 3000,
+      budgetMs: 150_000,
+    },
   },
   quick: {
     budgetMs: 52_000,
@@ -62,6 +77,18 @@ const PROFILES = {
     appstart: { steps: [5], warmup: 1 },
     churn: { steps: [30], rate: 60, concurrency: 16, warmup: 5 },
     transcription: { steps: [20], warmupMs: 300, durationMs: 600, drainMs: 600, settleMs: 30, budgetMs: 8_000 },
+    cluster: {
+      steps: [20],
+      eventsPerUserPerS: 50,
+      setupSessions: 20,
+      setupConcurrency: 8,
+      adminCalls: 50,
+      warmupMs: 150,
+      durationMs: 600,
+      drainMs: 400,
+      settleMs: 30,
+      budgetMs: 15_000,
+    },
   },
   tiny: {
     budgetMs: 55_000,
@@ -74,6 +101,17 @@ const PROFILES = {
     appstart: { steps: [3], warmup: 1 },
     churn: { steps: [5], rate: 20, concurrency: 4, warmup: 2 },
     transcription: { steps: [2], warmupMs: 300, durationMs: 1000, drainMs: 700, settleMs: 50 },
+    cluster: {
+      steps: [3],
+      eventsPerUserPerS: 33,
+      setupSessions: 3,
+      setupConcurrency: 3,
+      adminCalls: 10,
+      warmupMs: 100,
+      durationMs: 500,
+      drainMs: 500,
+      settleMs: 50,
+    },
   },
 };
 
@@ -84,6 +122,7 @@ export const TARGETS = {
   appstart: 'cloud overhead ≤ 5 ms at p50',
   churn: '0 sessions, 0 sockets afterwards; heap back within 5 %',
   transcription: '— (measurement: ours with transcription vs ours relaying audio only)',
+  cluster: 'server CPU per relayed event and audio frame in cluster mode ≥ 0.95 of single mode efficiency',
 };
 
 const HELP = `usage: node bench/run.mjs [flags]
@@ -92,7 +131,7 @@ const HELP = `usage: node bench/run.mjs [flags]
   --scenario a,b          any of ${SCENARIOS.join(',')} (default: all)
   --steps x,y             step values for the selected scenario(s); or per scenario: --steps relay=1000,2000
                           (relay: events/s, audio: users, idle: sessions, appstart: starts, churn: cycles,
-                          transcription: users)
+                          transcription: users, cluster: users)
   --repeat N              repeats per step and server (default 2; fewer than 2 is allowed but flagged)
   --servers ours,baseline which servers to run (default both); --baseline-only / --ours-only
   --profile               CPU-profile our server (inspector) during one extra run of its heaviest step

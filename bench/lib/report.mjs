@@ -6,6 +6,7 @@ const SCN_TITLE = {
   appstart: '4. App start',
   churn: '5. Churn',
   transcription: '6. Transcription',
+  cluster: '7. Cluster mode',
 };
 
 const num = (x, d = 1) =>
@@ -141,6 +142,8 @@ function describe(name, s) {
       return `${c.starts} sequential starts per repeat with a real @mentra/sdk 2.1.29 AppServer (logger at warn) on loopback; time from the glasses' start_app to the SDK's onSession (called right after tpa_connection_ack). Floor = same path through a bare stub cloud (no lookups).`;
     case 'transcription':
       return `Ours only, two server instances (both with SONIOX_URL = the Soniox double, its own process, bytesPerWord ${c.double?.bytesPerWord}: one word per frame): N glasses each send \`VAD\` true then 3,200-byte PCM16 frames 10×/s to one \`transcription:en-US\` app ("transcription", Words/s) vs to one \`audio_chunk\` app ("relay", Frames/s); ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up. Text latency = send time of the frame that completed a word → arrival of the first transcript (interim or final) carrying that word, words matched to frames in order per user; relay latency = frame send → app receive. CPU per user = server CPU % / N.`;
+    case 'cluster':
+      return `Ours only, two server instances: "cluster" (REDIS_URL = a redis-server the bench started, STORE=redis, one process) and "single" (no REDIS_URL, embedded store). ${c.users} users, each with one app subscribed to button_press, head_position and audio_chunk: relay at ${c.relayRate} ev/s and audio at ${c.audioFramesPerS} frames/s, ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up; session set-up of ${c.setupSessions} fresh users per repeat (glasses connect → start_app → app acked + subscribed, ${c.setupConcurrency} at a time); GET /api/admin/cluster timed ${c.adminCalls}× on a second cluster process (node list from Redis + a node.info bus round trip to each process) vs on the single process.`;
     case 'churn':
       return `${c.cycles} cycles offered at ${c.rate}/s (≤ ${c.concurrency} in flight): glasses connect → start_app → app acked + subscribed → stop_app → app socket closed → glasses close. Then grace ${c.graceMs} ms and GC.`;
     default:
@@ -149,6 +152,7 @@ function describe(name, s) {
 }
 
 function detail(name, s, servers) {
+  if (s.table) return table(s.table.head, s.table.rows);
   const rows = [];
   if (name === 'relay' || name === 'audio' || name === 'transcription') {
     const head = [
