@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { benchTempRoot, freePort, trackChild, wrap } from './proc.mjs';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -36,11 +37,19 @@ export async function startRedis(plan, timeoutMs = 10_000) {
       reject(new Error(`redis-server exited (${code ?? sig}) before ready:\n${out}`));
     });
   });
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
   return {
     url: `redis://127.0.0.1:${port}`,
     pid: child.pid,
+    /** Commands the server has processed since it started (INFO stats; the INFO calls themselves included). */
+    async commands() {
+      const info = await client.info('stats');
+      return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+    },
     stop: () =>
       new Promise((resolve) => {
+        client.disconnect();
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const t = setTimeout(() => child.kill('SIGKILL'), 3000);
         child.once('exit', () => {

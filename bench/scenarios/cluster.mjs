@@ -66,6 +66,7 @@ export async function run(ctx) {
           const prefix = `cs${rep}-`;
           await u.load.call('install', { packageName: PKG, prefix, from: 0, to: cfg.setupSessions });
           const c0 = cpuMs(u.server.pid);
+          const k0 = await redis.commands();
           const r = await u.load.call(
             'setup',
             {
@@ -79,16 +80,19 @@ export async function run(ctx) {
             240_000,
           );
           const cpu = cpuMs(u.server.pid) - c0;
+          const k1 = await redis.commands();
           // `setup` waits 300 ms after the last session for its subscriptions to land.
           const wallMs = Math.max(1, r.ms - 300);
           const rec = {
             sessionsPerS: (cfg.setupSessions * 1000) / wallMs,
             cpuMsPerSession: cpu / cfg.setupSessions,
+            // Single mode: only the idle cluster process's renewals and heartbeats.
+            redisCommandsPerSession: (k1 - k0) / cfg.setupSessions,
           };
           rec.sessionsPerCoreS = rec.cpuMsPerSession > 0 ? 1000 / rec.cpuMsPerSession : null;
           (setupReps[mode] ??= []).push(rec);
           ctx.log(
-            `  set-up ${cfg.setupSessions} sessions ${mode} #${rep + 1}: ${rec.sessionsPerS.toFixed(0)}/s (concurrency ${cfg.setupConcurrency}), server CPU ${rec.cpuMsPerSession.toFixed(2)} ms/session`,
+            `  set-up ${cfg.setupSessions} sessions ${mode} #${rep + 1}: ${rec.sessionsPerS.toFixed(0)}/s (concurrency ${cfg.setupConcurrency}), server CPU ${rec.cpuMsPerSession.toFixed(2)} ms/session, ${rec.redisCommandsPerSession.toFixed(1)} Redis commands/session`,
           );
           await u.load.call('closeAll', { apps: true }, 30_000);
           await untilNoSessions(ctx, u);
@@ -109,10 +113,12 @@ export async function run(ctx) {
     let stepId = 1_000_000;
     for (const kind of ['relay', 'audio']) {
       const redisPct = {};
+      const redisPerMsg = {};
       const reps = await stepReps(mctx, out, units, cfg, async (u, rep) => {
         const mode = MODES.find((m) => units[m] === u);
         const args = { users, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, drainMs: cfg.drainMs };
         const r0 = cpuMs(redis.pid);
+        const k0 = await redis.commands();
         const t0 = performance.now();
         const r = await measured(
           mctx,
@@ -123,6 +129,9 @@ export async function run(ctx) {
         );
         const rp = ((cpuMs(redis.pid) - r0) / (performance.now() - t0)) * 100;
         (redisPct[mode] ??= []).push(rp);
+        // Every Redis command during the whole call (warm-up and drain too) over the messages of the measured window.
+        const sent = (r.deliveredPerS * cfg.durationMs) / 1000;
+        (redisPerMsg[mode] ??= []).push(sent > 0 ? ((await redis.commands()) - k0) / sent : null);
         ctx.log(
           `  ${kind} ${users} users ${mode} #${rep + 1}: ${r.deliveredPerS.toFixed(0)}/s loss ${r.lossPct.toFixed(2)}% p99 ${r.latency.p99} ms, server CPU ${r.serverCpuPct?.toFixed(0)}% = ${r.cpuUsPerMsg?.toFixed(1)} µs/msg, redis-server ${rp.toFixed(1)}%, foreign ${r.foreignServerCorePct}/${r.foreignLoadCorePct}%, max stall ${r.maxStallMs} ms`,
         );
@@ -133,7 +142,12 @@ export async function run(ctx) {
         label: kind === 'relay' ? `relay, ${users * cfg.eventsPerUserPerS} ev/s` : `audio, ${users} users`,
       };
       for (const m of active(mctx, units))
-        if (reps[m]?.length) step[m] = { ...aggregate(reps[m]), redisCpuPct: summarize(redisPct[m] ?? []) };
+        if (reps[m]?.length)
+          step[m] = {
+            ...aggregate(reps[m]),
+            redisCpuPct: summarize(redisPct[m] ?? []),
+            redisCommandsPerMsg: summarize(redisPerMsg[m] ?? []),
+          };
       out.steps.push(step);
     }
 
@@ -176,6 +190,7 @@ export async function run(ctx) {
           sessionsPerS: summarize(reps.map((r) => r.sessionsPerS)),
           cpuMsPerSession: summarize(reps.map((r) => r.cpuMsPerSession)),
           sessionsPerCoreS: summarize(reps.map((r) => r.sessionsPerCoreS)),
+          redisCommandsPerSession: summarize(reps.map((r) => r.redisCommandsPerSession)),
         },
       ]),
     );
@@ -188,6 +203,12 @@ export async function run(ctx) {
   for (const k of Object.keys(out.serverErrors)) if (!MODES.includes(k)) delete out.serverErrors[k];
   if (Object.keys(out.serverErrors).length === 0) delete out.serverErrors;
   out.summary = summarizeCluster(out);
+  const perMsg = (k) => out.steps.find((st) => st.step === k)?.cluster?.redisCommandsPerMsg?.median;
+  const perSession = out.setup?.cluster?.redisCommandsPerSession?.median;
+  if (perMsg('relay') != null)
+    out.notes.push(
+      `Redis commands per message in cluster mode, every command during the step (lease renewal and heartbeats included) over the messages: relay ${perMsg('relay').toFixed(4)}, audio ${perMsg('audio')?.toFixed(4) ?? 'n/a'}; per session set up: ${perSession?.toFixed(1) ?? 'n/a'}`,
+    );
   out.table = tableOf(out);
   out.notes.push(
     'two instances of our server, "cluster" (REDIS_URL set, STORE=redis, its own redis-server) and "single" (no REDIS_URL, the embedded store); the baseline takes no part; the "Baseline" column of the summary holds the single mode',
@@ -267,7 +288,8 @@ function tableOf(out) {
   const mm = (s, d = 1) =>
     !s || s.median == null ? 'n/a' : s.n > 1 ? `${f(s.median, d)} [${f(s.min, d)}–${f(s.max, d)}]` : f(s.median, d);
   const head = ['Measure', 'Mode', 'Reps', 'Rate', 'Loss %', 'p99 ms', 'Server CPU %', 'CPU µs/msg (all reps)'];
-  head.push('redis-server CPU %', 'Foreign CPU % srv/load core', 'Max core stall ms');
+  head.push('redis-server CPU %', 'Redis commands per message or session', 'Foreign CPU % srv/load core');
+  head.push('Max core stall ms');
   const rows = [];
   for (const st of out.steps)
     for (const m of MODES) {
@@ -284,6 +306,7 @@ function tableOf(out) {
         mm(S.serverCpuPct, 0),
         mm(a.summaryAll.cpuUsPerMsg, 1),
         m === 'cluster' ? mm(a.redisCpuPct, 1) : '—',
+        m === 'cluster' ? mm(a.redisCommandsPerMsg, 4) : '—',
         `${f(S.foreignServerCorePct?.median, 0)} / ${f(S.foreignLoadCorePct?.median, 0)}`,
         mm(S.maxStallMs, 0),
       ]);
@@ -301,6 +324,7 @@ function tableOf(out) {
       '—',
       `${mm(s.cpuMsPerSession, 2)} ms/session`,
       '—',
+      m === 'cluster' ? mm(s.redisCommandsPerSession, 1) : '—',
       '—',
       '—',
     ]);
@@ -315,6 +339,7 @@ function tableOf(out) {
       `p50 ${f(a.p50, 2)} ms`,
       '—',
       f(a.p99, 2),
+      '—',
       '—',
       '—',
       '—',
