@@ -240,6 +240,20 @@ describe('AppManager', () => {
       expect(h.sessionRequests).toHaveLength(1);
     });
 
+    it('keeps an app that released ownership when its new socket comes within the grace (the SDK answering our session_request)', async () => {
+      const h = harness();
+      const socket = await h.launch();
+      h.manager.handleOwnershipRelease(PKG, socket.ws);
+      h.manager.handleAppSocketClose(PKG, socket.ws, 1000);
+      expect(h.state()).toBe('grace');
+      await h.connect();
+      expect(h.state()).toBe('running');
+      await clock.advanceAsync(GRACE_MS * 2);
+      expect(h.state()).toBe('running');
+      expect(h.stopped).toEqual([]);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
     it('ignores the close of a socket that was already replaced', async () => {
       const h = harness();
       const first = await h.launch();

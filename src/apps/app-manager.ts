@@ -346,10 +346,19 @@ export class AppManager {
     rt.ws = null;
     if (rt.state !== 'running') return;
     if (rt.ownershipReleased) {
-      this.ctx.logger.log(`${packageName} released ownership; not resurrecting`);
-      this.connections.delete(packageName);
-      this.ctx.emit('appStopped', { packageName, reason: 'system_stop' });
-      this.notifyGlassesAppState();
+      // The SDK releases a session when a session_request for the same session id reaches it, and connects the
+      // new one right after: after a failover or a hand-over that request is ours (startPreviouslyRunning) while
+      // the old session's reconnect may just have landed here. So the app waits for a new socket for the grace
+      // period like after any close, but is not resurrected when none comes.
+      this.ctx.logger.log(`${packageName} released ownership; waiting ${this.config.appGraceMs} ms, not resurrecting`);
+      rt.state = 'grace';
+      rt.graceTimer = setTimeout(() => {
+        rt.graceTimer = undefined;
+        if (rt.state !== 'grace' || this.connections.get(packageName) !== rt) return;
+        this.connections.delete(packageName);
+        this.ctx.emit('appStopped', { packageName, reason: 'system_stop' });
+        this.notifyGlassesAppState();
+      }, this.config.appGraceMs);
       return;
     }
     this.ctx.logger.log(`${packageName} socket closed (${code}); grace ${this.config.appGraceMs} ms`);

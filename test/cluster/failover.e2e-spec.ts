@@ -91,6 +91,24 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
     );
   }
 
+  /** Where each user not recovered stands (lease, sessions, app states, glasses), for a failure's message. */
+  async function describeUsers(users: string[]): Promise<string> {
+    const ok = await recovered();
+    const missing = users.filter((u) => !ok.has(u));
+    const owners = await ownersOf(missing);
+    const lists = await sessionsByNode();
+    const lines = missing.slice(0, 20).map((u) => {
+      const where = [...lists].flatMap(([nodeId, list]) =>
+        list
+          .filter((s) => s.userId === u)
+          .map((s) => `${nodeId}: glasses ${s.glassesConnected}, apps ${JSON.stringify(s.apps)}`),
+      );
+      const g = glasses.get(u)!;
+      return `  ${u}: lease ${owners.get(u)}, sessions [${where.join('; ')}], glasses socket open ${g.isOpen}, closes ${closes.get(u)!.join(',')}`;
+    });
+    return `${missing.length} of ${users.length} users not recovered:\n${lines.join('\n')}`;
+  }
+
   /** Fails the process, then waits until each of its users has the app running again; returns the time it took. */
   async function failAndRecover(
     victim: ClusterNodeProcess,
@@ -109,7 +127,9 @@ describe(`cluster failover (${NODES} processes behind nginx, ${USERS} users with
       },
       RECOVERY_DEADLINE_MS + 15_000,
       `every user of ${victim.nodeId} with its app running again after ${signal}`,
-    );
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await describeUsers(users)}`);
+    });
     const ms = Date.now() - t0;
     const sessionsAfter = new Map(users.map((u) => [u, (sessionsAt.get(u)?.length ?? 0) - countBefore.get(u)!]));
     return { users, ms, sessionsAfter };
