@@ -186,6 +186,7 @@ describe('bench: npm run bench -- --quick --tiny', () => {
       steps: Record<string, ServerStep & { summaryAll: Record<string, Stat> }>[];
       setup: Record<string, { cpuMsPerSession: Stat; sessionsPerS: Stat }>;
       adminMs: Record<string, { p50: number; p99: number; nodes: number }>;
+      ownerCallMs: Record<string, { p50: number; p99: number; owners: string[] }>;
     };
     expect(s, 'scenario cluster missing').toBeDefined();
     expect(s.error, s.error).toBeUndefined();
@@ -202,10 +203,13 @@ describe('bench: npm run bench -- --quick --tiny', () => {
       expect(Number.isFinite(s.setup[mode]?.cpuMsPerSession.median), `${mode} set-up CPU`).toBe(true);
       expect(Number.isFinite(s.setup[mode]?.sessionsPerS.median), `${mode} set-up rate`).toBe(true);
       expect(Number.isFinite(s.adminMs[mode]?.p50), `${mode} admin call`).toBe(true);
+      expect(Number.isFinite(s.ownerCallMs[mode]?.p50), `${mode} session call`).toBe(true);
     }
     // The admin call was answered across two cluster processes, and locally in single mode.
     expect(s.adminMs.cluster!.nodes).toBe(2);
     expect(s.adminMs.single!.nodes).toBe(1);
+    // The session calls were asked of the process that does not hold the users, and answered by the one that does.
+    expect(s.ownerCallMs.cluster!.owners).toEqual(['bench-a']);
     for (const row of s.summary.rows) {
       expect(row.ours, `cluster: "${row.metric}" has no cluster-mode figure`).not.toBeNull();
       expect(row.baseline, `cluster: "${row.metric}" has no single-mode figure`).not.toBeNull();

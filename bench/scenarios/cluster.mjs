@@ -6,9 +6,10 @@
 //     per-message Redis work, so it should stay at its idle level);
 //   - session set-up: M fresh users connect + start_app + app acked and subscribed, per repeat; sessions/s at the
 //     load's concurrency and server CPU ms per session (1000 / that = sessions/s one core could build);
-//   - cross-process admin call: a second cluster process is started and `GET /api/admin/cluster` is timed on it
-//     (a node-list read from Redis plus a `node.info` bus request to every process, answered over Redis pub/sub),
-//     against the same call on the single process (answered locally).
+//   - cross-process admin calls: a second cluster process is started and, on it, `GET /api/admin/cluster` (a
+//     node-list read from Redis plus a `node.info` bus request to every process, answered over Redis pub/sub) and
+//     `GET /api/admin/sessions/:user` for users the first process holds (carried out by the owner, one bus request)
+//     are timed, against the same calls on the single process (answered locally).
 import { startUnit, stopUnits, measured, guard, active, waitQuiet, sleep } from '../lib/harness.mjs';
 import { aggregate, stepReps } from './common.mjs';
 import { TARGETS } from '../lib/config.mjs';
@@ -170,8 +171,10 @@ export async function run(ctx) {
         await sleep(100);
       }
     }
+    const ownerMs = {};
     for (const mode of active(mctx, units)) {
       const target = mode === 'cluster' ? second : units[mode].server;
+      const where = mode === 'cluster' ? 'the second cluster process' : 'the single process';
       const times = [];
       let nodes = null;
       for (let i = 0; i < cfg.adminCalls + 5; i++) {
@@ -182,7 +185,24 @@ export async function run(ctx) {
       }
       adminMs[mode] = { ...percentiles(times), nodes };
       ctx.log(
-        `  GET /api/admin/cluster on ${mode === 'cluster' ? 'the second cluster process' : 'the single process'} (${nodes} node(s)): p50 ${adminMs[mode].p50} p99 ${adminMs[mode].p99} ms over ${times.length} calls`,
+        `  GET /api/admin/cluster on ${where} (${nodes} node(s)): p50 ${adminMs[mode].p50} p99 ${adminMs[mode].p99} ms over ${times.length} calls`,
+      );
+      // One user's session summary, asked of a process that does not hold it: carried out by the owner (one bus
+      // request there and back); on the single process, answered locally.
+      const owned = [];
+      const owners = new Set();
+      for (let i = 0; i < cfg.adminCalls + 5; i++) {
+        const user = encodeURIComponent(`cl-${i % users}@bench.local`);
+        const t0 = performance.now();
+        const r = await admin(target, ctx.secrets, 'GET', `/api/admin/sessions/${user}`);
+        if (i >= 5) owned.push(performance.now() - t0);
+        if (!r?.userId)
+          throw new Error(`GET /api/admin/sessions/${user} on ${where}: ${JSON.stringify(r).slice(0, 200)}`);
+        owners.add(r.ownerNode ?? 'local');
+      }
+      ownerMs[mode] = { ...percentiles(owned), owners: [...owners] };
+      ctx.log(
+        `  GET /api/admin/sessions/:user on ${where} (answered by ${[...owners].join(',')}): p50 ${ownerMs[mode].p50} p99 ${ownerMs[mode].p99} ms over ${owned.length} calls`,
       );
     }
     out.setup = Object.fromEntries(
@@ -199,6 +219,7 @@ export async function run(ctx) {
       ]),
     );
     out.adminMs = adminMs;
+    out.ownerCallMs = ownerMs;
   } finally {
     await second?.stop();
     await stopUnits(units, null);
@@ -295,6 +316,17 @@ function summarizeCluster(out) {
     target: '— (measurement)',
     met: null,
   });
+  const o = (m, f) => out.ownerCallMs?.[m]?.[f] ?? null;
+  rows.push({
+    metric: `GET /api/admin/sessions/:user p50 ms (p99): Ours = on the process that does not hold the user (carried out by the owner over the bus), Baseline column = single process (local)`,
+    ours: o('cluster', 'p50') == null ? null : `${o('cluster', 'p50')} (${o('cluster', 'p99')})`,
+    baseline: o('single', 'p50') == null ? null : `${o('single', 'p50')} (${o('single', 'p99')})`,
+    oursValue: o('cluster', 'p50'),
+    baselineValue: o('single', 'p50'),
+    ratio: ratio(o('cluster', 'p50'), o('single', 'p50')),
+    target: '— (measurement)',
+    met: null,
+  });
   return { target: TARGETS.cluster, rows };
 }
 
@@ -349,6 +381,24 @@ function tableOf(out) {
     if (!a) continue;
     rows.push([
       `GET /api/admin/cluster (${a.nodes} node(s))`,
+      m,
+      String(a.count),
+      `p50 ${f(a.p50, 2)} ms`,
+      '—',
+      f(a.p99, 2),
+      '—',
+      '—',
+      '—',
+      '—',
+      '—',
+      '—',
+    ]);
+  }
+  for (const m of MODES) {
+    const a = out.ownerCallMs?.[m];
+    if (!a) continue;
+    rows.push([
+      `GET /api/admin/sessions/:user (answered by ${a.owners.join(', ')})`,
       m,
       String(a.count),
       `p50 ${f(a.p50, 2)} ms`,
