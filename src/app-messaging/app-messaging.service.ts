@@ -3,12 +3,17 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { errorMessage } from '../common/cloud-error.js';
-import type { TypedMessage } from '../common/json.util.js';
+import { unhandled } from '../protocol/app-inbound.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { SessionContext } from '../session-core/session-context.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { APP_ROOM_STORE, type AppRoomStore, type RoomConfig, type RoomData } from './app-rooms.js';
+
+export type AppMessagingMessage = AppToCloudMessage<
+  'app_broadcast_message' | 'app_direct_message' | 'app_room_join' | 'app_room_leave'
+>;
 import type { Result } from '../common/result.js';
 
 export type MessagingResult = Result;
@@ -19,32 +24,8 @@ export interface AppUser {
   joinedAt: string;
 }
 
+/** The room of a message; its length was checked at the boundary (`src/protocol/app-checks.ts`). */
 const MAX_ROOM_ID = 128;
-const MAX_ROOM_USERS = 10_000;
-const MAX_ROOM_METADATA_CHARS = 1_024;
-
-/** The SDK's optional `roomConfig` of a join (the creator's is kept); a message for anything malformed. */
-function roomConfig(raw: unknown): RoomConfig | string {
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) return 'roomConfig must be an object';
-  const { maxUsers, isPrivate, metadata } = raw as Record<string, unknown>;
-  const config: RoomConfig = {};
-  if (maxUsers !== undefined && maxUsers !== null) {
-    if (typeof maxUsers !== 'number' || !Number.isInteger(maxUsers) || maxUsers < 1 || maxUsers > MAX_ROOM_USERS)
-      return `roomConfig.maxUsers must be an integer from 1 to ${MAX_ROOM_USERS}`;
-    config.maxUsers = maxUsers;
-  }
-  if (isPrivate !== undefined && isPrivate !== null) {
-    if (typeof isPrivate !== 'boolean') return 'roomConfig.isPrivate must be a boolean';
-    config.isPrivate = isPrivate;
-  }
-  if (metadata !== undefined) {
-    if ((JSON.stringify(metadata) ?? '').length > MAX_ROOM_METADATA_CHARS)
-      return `roomConfig.metadata must be at most ${MAX_ROOM_METADATA_CHARS} characters of JSON`;
-    config.metadata = metadata;
-  }
-  return config;
-}
 
 /**
  * App-to-app messaging between users running the same package (upstream never routed these). The
@@ -123,13 +104,12 @@ export class AppMessagingService {
     }
   }
 
-  async handle(session: UserSession, packageName: string, msg: TypedMessage): Promise<MessagingResult> {
+  async handle(session: UserSession, packageName: string, msg: AppMessagingMessage): Promise<MessagingResult> {
     const senderUserId = session.userId;
     const senderSessionId = appSessionId(senderUserId, packageName);
     if (!(await this.allowed(senderSessionId)))
       return { ok: false, code: 'RATE_LIMITED', message: 'Too many app messages; slow down' };
-    const messageId =
-      typeof msg.messageId === 'string' && msg.messageId.length <= 200 ? msg.messageId : `msg_${Date.now()}`;
+    const messageId = msg.messageId ?? `msg_${Date.now()}`;
     const stamp = new Date().toISOString();
     switch (msg.type) {
       case 'app_broadcast_message': {
@@ -165,7 +145,7 @@ export class AppMessagingService {
         return { ok: true };
       }
       case 'app_direct_message': {
-        const target = typeof msg.targetUserId === 'string' ? msg.targetUserId : '';
+        const target = msg.targetUserId;
         const received = {
           type: 'app_message_received',
           payload: msg.payload,
@@ -192,19 +172,12 @@ export class AppMessagingService {
       case 'app_room_join':
       case 'app_room_leave': {
         const roomId = msg.roomId;
-        if (typeof roomId !== 'string' || roomId.length === 0 || roomId.length > MAX_ROOM_ID)
-          return {
-            ok: false,
-            code: 'MALFORMED_MESSAGE',
-            message: `${msg.type} needs a roomId of 1-${MAX_ROOM_ID} characters`,
-          };
         if (msg.type === 'app_room_leave') {
           const room = await this.rooms.leave(packageName, roomId, senderUserId);
           if (room) await this.announceLeave(packageName, roomId, senderUserId, room);
           return { ok: true };
         }
-        const config = roomConfig(msg.roomConfig);
-        if (typeof config === 'string') return { ok: false, code: 'MALFORMED_MESSAGE', message: config };
+        const config: RoomConfig = msg.roomConfig;
         // A join that raced the app's stop must not leave a member behind that nothing will remove.
         if (!this.track(session, packageName)) return { ok: true };
         const outcome = await this.rooms.join(packageName, roomId, senderUserId, this.maxRoomsPerUser, config);
@@ -238,7 +211,7 @@ export class AppMessagingService {
         return { ok: true };
       }
       default:
-        return { ok: false, code: 'UNKNOWN_MESSAGE_TYPE', message: `Unsupported message type: ${msg.type}` };
+        return unhandled(msg);
     }
   }
 

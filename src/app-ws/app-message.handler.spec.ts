@@ -8,6 +8,7 @@ import { AppMessageHandler, type BoundApp } from './app-message.handler.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 import { recordingSession } from '../../test/support/recording-session.js';
+import { validAppMessage } from '../../test/support/app-messages.js';
 
 const PKG = 'com.example.app';
 const MAX = 4_096;
@@ -67,7 +68,7 @@ describe('AppMessageHandler', () => {
 
   it('routes each request to its manager, always as the bound app', () => {
     const h = harness();
-    for (const type of [
+    for (const type of <const>[
       'photo_request',
       'rtmp_stream_request',
       'rtmp_stream_stop',
@@ -75,7 +76,7 @@ describe('AppMessageHandler', () => {
       'audio_stop_request',
       'rgb_led_control',
     ])
-      h.send({ type, packageName: 'forged' });
+      h.send(validAppMessage(type, { packageName: 'forged' }));
     h.send({ type: 'managed_stream_stop' });
     expect(h.calls.map((c) => [c.call, c.args[0]])).toEqual([
       ['photo.request', PKG],

@@ -5,13 +5,13 @@ import type { AppRuntime } from '../app-connections/app-connections.js';
 import { type ErrorCode } from '../common/cloud-error.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { LAYOUT_TYPES, type DisplayRequest, type Layout } from '../display/display.types.js';
-import { isAppInbound, unhandled } from '../protocol/app-inbound.js';
+import type { DisplayRequest } from '../display/display.types.js';
+import { AppRefusal, checkAppMessage, isAppInbound, unhandled } from '../protocol/app-inbound.js';
+import type { AppToCloudMessage, CloudToAppMessage } from '../protocol/app.types.js';
 import type { UserSession } from '../session/user-session.js';
 import type { Result } from '../common/result.js';
 
 const OPEN = 1;
-const LAYOUTS = new Set<string>(LAYOUT_TYPES);
 
 /** An app socket after a successful init: which session and app it speaks for. Never taken from messages. */
 export interface BoundApp {
@@ -30,15 +30,21 @@ export class AppMessageHandler {
     private readonly messaging: AppMessagingService,
   ) {}
 
-  handle(bound: BoundApp, ws: WebSocket, msg: TypedMessage): void {
-    if (!isAppInbound(msg))
-      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${msg.type.slice(0, 64)}`);
+  handle(bound: BoundApp, ws: WebSocket, raw: TypedMessage): void {
+    if (!isAppInbound(raw))
+      return this.error(ws, 'UNKNOWN_MESSAGE_TYPE', `Unsupported message type: ${raw.type.slice(0, 64)}`);
+    if (raw.type === 'tpa_connection_init')
+      return this.error(
+        ws,
+        'ALREADY_INITIALIZED',
+        'This socket is already initialized; open a new socket for another session',
+      );
+    const msg = checkAppMessage(raw);
+    if (msg instanceof AppRefusal) return this.error(ws, msg.code, msg.message);
     const { session, packageName } = bound;
     const type = msg.type;
     switch (type) {
       case 'subscription_update': {
-        if (!Array.isArray(msg.subscriptions))
-          return this.error(ws, 'MALFORMED_MESSAGE', 'subscription_update needs a subscriptions array');
         const result = session.subscriptions.update(packageName, msg.subscriptions);
         if (result.newlyRejected.length > 0) {
           this.send(ws, {
@@ -58,9 +64,7 @@ export class AppMessageHandler {
         return;
       }
       case 'display_event': {
-        const request = this.toDisplayRequest(packageName, msg);
-        if (typeof request === 'string') return this.error(ws, 'MALFORMED_MESSAGE', request);
-        session.display.handleDisplayRequest(request);
+        session.display.handleDisplayRequest(this.toDisplayRequest(packageName, msg));
         // Kept as the current view and re-sent on reconnect; the app still learns the hop is down.
         if (!session.ctx.glassesOpen)
           this.error(
@@ -122,11 +126,7 @@ export class AppMessageHandler {
         session.apps.handleOwnershipRelease(packageName, ws);
         return;
       case 'tpa_connection_init':
-        return this.error(
-          ws,
-          'ALREADY_INITIALIZED',
-          'This socket is already initialized; open a new socket for another session',
-        );
+        return; // answered above, before the check
       default:
         return unhandled(type);
     }
@@ -141,33 +141,13 @@ export class AppMessageHandler {
     if (!r.ok) this.error(ws, r.code, r.message);
   }
 
-  private toDisplayRequest(packageName: string, msg: TypedMessage): DisplayRequest | string {
-    const layout = msg.layout as Layout | undefined;
-    if (
-      !layout ||
-      typeof layout !== 'object' ||
-      Array.isArray(layout) ||
-      typeof layout.layoutType !== 'string' ||
-      !LAYOUTS.has(layout.layoutType)
-    ) {
-      return `display_event needs a layout with layoutType one of ${LAYOUT_TYPES.join(', ')}`;
-    }
-    const view = msg.view === undefined ? 'main' : msg.view;
-    if (view !== 'main' && view !== 'dashboard') return 'view must be "main" or "dashboard"';
-    const duration = msg.durationMs;
-    if (
-      duration !== undefined &&
-      duration !== null &&
-      (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0)
-    ) {
-      return 'durationMs must be a non-negative number';
-    }
+  private toDisplayRequest(packageName: string, msg: AppToCloudMessage<'display_event'>): DisplayRequest {
     return {
       type: 'display_event',
       packageName,
-      view,
-      layout,
-      ...(typeof duration === 'number' ? { durationMs: duration } : {}),
+      view: msg.view ?? 'main',
+      layout: msg.layout,
+      ...(typeof msg.durationMs === 'number' ? { durationMs: msg.durationMs } : {}),
       ...(msg.forceDisplay === true ? { forceDisplay: true } : {}),
       timestamp: new Date().toISOString(),
     };
@@ -190,7 +170,7 @@ export class AppMessageHandler {
     return parsed.msg;
   }
 
-  send(ws: WebSocket, message: object): void {
+  send(ws: WebSocket, message: CloudToAppMessage): void {
     if (ws.readyState === OPEN) ws.send(JSON.stringify(message));
   }
 

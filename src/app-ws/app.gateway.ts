@@ -5,7 +5,7 @@ import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { userIdFromAppSessionId } from '../common/app-session-id.js';
 import { type ErrorCode } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
-import { isNonEmptyString, parseTypedMessage, type TypedMessage } from '../common/json.util.js';
+import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { closeReason } from '../common/close-reason.js';
 import { setFrameLimit } from '../gateway/frame-limit.js';
@@ -16,6 +16,7 @@ import { PendingInits } from '../apps/pending-inits.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import { AppMessageHandler, type BoundApp } from './app-message.handler.js';
+import { APP_CHECKS, AppRefusal } from '../protocol/app-checks.js';
 import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 
 const OPEN = 1;
@@ -201,16 +202,16 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     return parsed.msg;
   }
 
-  private async init(ws: WebSocket, msg: TypedMessage, bind: (b: BoundApp) => void): Promise<BoundApp | null> {
-    const { sessionId, packageName, apiKey } = msg;
+  private async init(ws: WebSocket, raw: TypedMessage, bind: (b: BoundApp) => void): Promise<BoundApp | null> {
     // A refusal also fails the start waiting for this session id (if any), rather than letting it time out.
     const refuse = (code: ErrorCode, message: string): null => {
       this.fatal(ws, code, message);
-      this.pendingInits.refuse(sessionId, code, message);
+      this.pendingInits.refuse(raw.sessionId, code, message);
       return null;
     };
-    if (!isNonEmptyString(sessionId, 600) || !isNonEmptyString(packageName, 256) || !isNonEmptyString(apiKey, 512))
-      return refuse('MALFORMED_MESSAGE', 'tpa_connection_init needs string sessionId, packageName and apiKey');
+    const msg = APP_CHECKS.tpa_connection_init(raw);
+    if (msg instanceof AppRefusal) return refuse(msg.code, msg.message);
+    const { sessionId, packageName, apiKey } = msg;
     const app = await this.apps.findByPackageName(packageName);
     if (!app || !app.hashedApiKey || !safeEqual(sha256Hex(apiKey), app.hashedApiKey))
       return refuse('INVALID_API_KEY', 'Invalid API key');

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
+import { AUDIO_STREAM_ID_BYTES } from '../protocol/vocabulary.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
@@ -9,8 +10,7 @@ import { OutputAudioStream } from './output-audio-stream.js';
 import type { Result } from '../common/result.js';
 
 /** The SDK prefixes every binary frame with the stream's id: a 36-character (UUID) ASCII string. */
-export const STREAM_ID_BYTES = 36;
-const STREAM_ID = /^[\x21-\x7e]{36}$/;
+export const STREAM_ID_BYTES = AUDIO_STREAM_ID_BYTES;
 /** The SDK keeps one stream open at a time; a few more cover an end racing the next start. */
 export const MAX_STREAMS_PER_APP = 4;
 const MAX_READERS = 4;
@@ -46,16 +46,9 @@ export class AudioOutputManager {
     return this.streams.size;
   }
 
-  start(packageName: string, msg: TypedMessage): OutputStreamResult {
+  /** The boundary check (`src/protocol/app-checks.ts`) vouches for the stream id and the content type. */
+  start(packageName: string, msg: AppToCloudMessage<'audio_stream_start'>): OutputStreamResult {
     const streamId = msg.streamId;
-    if (typeof streamId !== 'string' || !STREAM_ID.test(streamId))
-      return {
-        ok: false,
-        code: 'MALFORMED_MESSAGE',
-        message: `audio_stream_start needs a streamId of ${STREAM_ID_BYTES} printable ASCII characters`,
-      };
-    if (msg.contentType !== undefined && msg.contentType !== 'audio/mpeg')
-      return { ok: false, code: 'UNSUPPORTED', message: 'Output audio streams carry audio/mpeg (MP3) only' };
     if (this.streams.has(streamId))
       return { ok: false, code: 'CONFLICT', message: `Audio stream ${streamId} already exists` };
     let open = 0;
@@ -99,8 +92,8 @@ export class AudioOutputManager {
     return { ok: true };
   }
 
-  end(packageName: string, msg: TypedMessage): OutputStreamResult {
-    const stream = typeof msg.streamId === 'string' ? this.streams.get(msg.streamId) : undefined;
+  end(packageName: string, msg: AppToCloudMessage<'audio_stream_end'>): OutputStreamResult {
+    const stream = msg.streamId !== undefined ? this.streams.get(msg.streamId) : undefined;
     if (!stream || stream.packageName !== packageName)
       return { ok: false, code: 'STREAM_NOT_FOUND', message: 'audio_stream_end names no audio stream of this app' };
     if (stream.isEnded) return { ok: true };

@@ -3,7 +3,6 @@ import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { WebSocket } from 'ws';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
@@ -12,6 +11,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AUDIO_PLAY_EXPIRY_MS, AudioManager } from './audio-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 
 const USER = 'user@example.com';
 const MIC: AppPermission[] = [{ type: 'MICROPHONE' }];
@@ -84,13 +84,11 @@ function harness(recentAudioSeconds = 10) {
       glasses.readyState = 3;
     },
     play(pkg: string, requestId: string, extra: Record<string, unknown> = {}) {
-      return audio.play(pkg, {
-        type: 'audio_play_request',
-        packageName: pkg,
-        requestId,
-        audioUrl: 'https://example.com/a.mp3',
-        ...extra,
-      } as TypedMessage);
+      return viaBoundary(
+        'audio_play_request',
+        { packageName: pkg, requestId, audioUrl: 'https://example.com/a.mp3', ...extra },
+        (m) => audio.play(pkg, m),
+      );
     },
     respond(requestId: unknown, extra: Record<string, unknown> = {}) {
       audio.handlePlayResponse({
@@ -387,7 +385,7 @@ describe('AudioManager', () => {
       h.app('com.a');
       expect(h.play('com.a', '')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       expect(
-        h.audio.play('com.a', { type: 'audio_play_request', audioUrl: 'https://x.invalid/a.mp3' } as TypedMessage),
+        viaBoundary('audio_play_request', { audioUrl: 'https://x.invalid/a.mp3' }, (m) => h.audio.play('com.a', m)),
       ).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       expect(h.play('com.a', 'r1', { audioUrl: 'file:///etc/passwd' })).toMatchObject({
         ok: false,
@@ -402,10 +400,10 @@ describe('AudioManager', () => {
     it('are forwarded with the app as appId (and the trackId when given)', () => {
       const h = harness();
       h.app('com.a');
-      expect(h.audio.stop('com.a', { type: 'audio_stop_request', packageName: 'com.a' } as TypedMessage)).toEqual({
+      expect(viaBoundary('audio_stop_request', { packageName: 'com.a' }, (m) => h.audio.stop('com.a', m))).toEqual({
         ok: true,
       });
-      h.audio.stop('com.a', { type: 'audio_stop_request', trackId: 1 } as TypedMessage);
+      viaBoundary('audio_stop_request', { trackId: 1 }, (m) => h.audio.stop('com.a', m));
       expect(h.take()).toEqual([
         { type: 'audio_stop_request', sessionId: USER, appId: 'com.a', timestamp: expect.any(String) },
         { type: 'audio_stop_request', sessionId: USER, appId: 'com.a', trackId: 1, timestamp: expect.any(String) },
@@ -415,7 +413,7 @@ describe('AudioManager', () => {
     it('with the glasses away: GLASSES_NOT_CONNECTED', () => {
       const h = harness();
       h.glassesAway();
-      expect(h.audio.stop('com.a', { type: 'audio_stop_request' } as TypedMessage)).toMatchObject({
+      expect(viaBoundary('audio_stop_request', {}, (m) => h.audio.stop('com.a', m))).toMatchObject({
         ok: false,
         code: 'GLASSES_NOT_CONNECTED',
       });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
 import { SessionContext } from '../session-core/session-context.js';
@@ -94,12 +94,8 @@ export class AudioManager {
   }
 
   /** An app's audio_play_request: forwarded to the glasses; the answer is routed back by requestId. */
-  play(packageName: string, msg: TypedMessage): AudioRequestResult {
+  play(packageName: string, msg: AppToCloudMessage<'audio_play_request'>): AudioRequestResult {
     const requestId = msg.requestId;
-    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200)
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs a string requestId' };
-    if (typeof msg.audioUrl !== 'string' || !/^https?:\/\//.test(msg.audioUrl))
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'audio_play_request needs an http(s) audioUrl' };
     // Answers the SDK's pending promise at once instead of letting it wait 60 s.
     const fail = (error: string) =>
       this.connections.sendJson(packageName, {
@@ -133,22 +129,22 @@ export class AudioManager {
       packageName,
       appId: packageName,
       audioUrl: rewriteTtsUrl(msg.audioUrl, this.config.publicUrl),
-      volume: typeof msg.volume === 'number' ? msg.volume : 1,
+      volume: msg.volume ?? 1,
       stopOtherAudio: msg.stopOtherAudio !== false,
-      ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}),
+      ...(msg.trackId !== undefined ? { trackId: msg.trackId } : {}),
       timestamp: new Date().toISOString(),
     });
     return { ok: true };
   }
 
-  stop(packageName: string, msg: TypedMessage): AudioRequestResult {
+  stop(packageName: string, msg: AppToCloudMessage<'audio_stop_request'>): AudioRequestResult {
     if (!this.ctx.glassesOpen)
       return { ok: false, code: 'GLASSES_NOT_CONNECTED', message: 'The glasses are not connected (cloud → phone)' };
     this.ctx.sendToGlasses({
       type: 'audio_stop_request',
       sessionId: this.ctx.userId,
       appId: packageName,
-      ...(typeof msg.trackId === 'number' ? { trackId: msg.trackId } : {}),
+      ...(msg.trackId !== undefined ? { trackId: msg.trackId } : {}),
       timestamp: new Date().toISOString(),
     });
     return { ok: true };

@@ -9,6 +9,8 @@ import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
+import type { DashboardSection } from '../protocol/vocabulary.js';
 
 const DASH = 'system.augmentos.dashboard';
 const USER = 'user@example.com';
@@ -60,7 +62,7 @@ function harness() {
       return frames[0]!;
     },
     sys(section: string, content: string) {
-      expect(dashboard.systemUpdate(DASH, section, content)).toEqual({ ok: true });
+      expect(dashboard.systemUpdate(DASH, section as DashboardSection, content)).toEqual({ ok: true });
     },
   };
   return h;
@@ -127,7 +129,7 @@ describe('DashboardManager', () => {
     it('an app layout is turned into text as the table says', () => {
       const h = harness();
       h.app('com.a');
-      const cases: [object, string][] = [
+      const cases: [Record<string, unknown>, string][] = [
         [{ layoutType: 'text_wall', text: 'wall' }, 'wall'],
         [{ layoutType: 'double_text_wall', topText: 'top', bottomText: 'bottom' }, 'top\nbottom'],
         [{ layoutType: 'dashboard_card', leftText: 'left', rightText: 'right' }, 'left | right'],
@@ -142,8 +144,19 @@ describe('DashboardManager', () => {
     it('content that is neither text nor a layout is refused and changes nothing', () => {
       const h = harness();
       h.app('com.a');
-      expect(h.dashboard.contentUpdate('com.a', 42, ['main'])).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.dashboard.contentUpdate('com.a', 'x', ['sideways'])).toMatchObject({
+      expect(
+        viaBoundary('dashboard_content_update', { content: 42, modes: ['main'] }, (m) =>
+          h.dashboard.contentUpdate('com.a', m.content, m.modes),
+        ),
+      ).toMatchObject({
+        ok: false,
+        code: 'MALFORMED_MESSAGE',
+      });
+      expect(
+        viaBoundary('dashboard_content_update', { content: 'x', modes: ['sideways'] }, (m) =>
+          h.dashboard.contentUpdate('com.a', m.content, m.modes),
+        ),
+      ).toMatchObject({
         ok: false,
         code: 'MALFORMED_MESSAGE',
       });
@@ -213,9 +226,15 @@ describe('DashboardManager', () => {
 
     it('the dashboard package is held to the known sections and modes', () => {
       const h = harness();
-      expect(h.dashboard.systemUpdate(DASH, 'middle', 'x')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.dashboard.systemUpdate(DASH, 'topLeft', 5)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
-      expect(h.dashboard.modeChange(DASH, 'always_on')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      const system = (section: unknown, content: unknown) =>
+        viaBoundary('dashboard_system_update', { section, content }, (m) =>
+          h.dashboard.systemUpdate(DASH, m.section, m.content),
+        );
+      expect(system('middle', 'x')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      expect(system('topLeft', 5)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+      expect(
+        viaBoundary('dashboard_mode_change', { mode: 'always_on' }, (m) => h.dashboard.modeChange(DASH, m.mode)),
+      ).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       expect(h.dashboard.currentMode).toBe('main');
       expect(h.take()).toEqual([]);
     });
@@ -248,7 +267,9 @@ describe('DashboardManager', () => {
     it('modes default to main', () => {
       const h = harness();
       h.app('com.a');
-      h.dashboard.contentUpdate('com.a', 'default', undefined);
+      viaBoundary('dashboard_content_update', { content: 'default' }, (m) =>
+        h.dashboard.contentUpdate('com.a', m.content, m.modes),
+      );
       expect(h.dashboard.describe()).toMatchObject({ main: { 'com.a': 'default' }, expanded: {} });
     });
 

@@ -5,12 +5,16 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
 import { SessionContext } from '../session-core/session-context.js';
+import type { AppToCloud } from '../protocol/app.types.js';
+import {
+  DASHBOARD_MODES,
+  DASHBOARD_SECTIONS,
+  type DashboardMode,
+  type DashboardSection,
+} from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
 
-export type DashboardMode = 'main' | 'expanded';
-export const DASHBOARD_MODES: readonly DashboardMode[] = ['main', 'expanded'];
-export const DASHBOARD_SECTIONS = ['topLeft', 'topRight', 'bottomLeft', 'bottomRight'] as const;
-export type DashboardSection = (typeof DASHBOARD_SECTIONS)[number];
+export { DASHBOARD_MODES, DASHBOARD_SECTIONS, type DashboardMode, type DashboardSection };
 
 interface Item {
   text: string;
@@ -59,59 +63,43 @@ export class DashboardManager {
     return this.mode;
   }
 
-  contentUpdate(packageName: string, content: unknown, modes: unknown): DashboardResult {
-    const text =
-      typeof content === 'string'
-        ? content
-        : content && typeof content === 'object'
-          ? layoutText(content as Layout)
-          : null;
-    if (text === null)
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'dashboard_content_update needs string content' };
-    const list: unknown[] = Array.isArray(modes) ? modes : ['main'];
-    const wanted = list.filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
-    if (wanted.length === 0) {
-      // `always_on` entries are ignored (the always-on view was never rendered).
-      if (list.length > 0 && list.every((m) => m === 'always_on')) return { ok: true };
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'modes must include "main" or "expanded"' };
-    }
+  /** Content and modes as `dashboard_content_update` carries them after its check (`src/protocol/app-checks.ts`). */
+  contentUpdate(
+    packageName: string,
+    content: AppToCloud['dashboard_content_update']['content'],
+    modes: AppToCloud['dashboard_content_update']['modes'],
+  ): DashboardResult {
+    const text = typeof content === 'string' ? content : layoutText(content as Layout);
+    const wanted = modes.filter((m): m is DashboardMode => DASHBOARD_MODES.includes(m as DashboardMode));
+    // Only `always_on` entries (the check lets those through): the always-on view was never rendered.
+    if (wanted.length === 0) return { ok: true };
     const item = { text: text.slice(0, MAX_CONTENT), at: ++this.seq };
     for (const m of wanted) (m === 'main' ? this.main : this.expanded).set(packageName, item);
     if (wanted.includes(this.mode)) this.render();
     return { ok: true };
   }
 
-  modeChange(packageName: string, mode: unknown): DashboardResult {
+  modeChange(packageName: string, mode: DashboardMode): DashboardResult {
     if (packageName !== this.config.systemDashboardPackage)
       return {
         ok: false,
         code: 'PERMISSION_DENIED',
         message: 'Only the system dashboard app may change the dashboard mode',
       };
-    if (!DASHBOARD_MODES.includes(mode as DashboardMode))
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'mode must be "main" or "expanded"' };
-    this.mode = mode as DashboardMode;
+    this.mode = mode;
     for (const rt of this.connections.values()) this.sendMode(rt.packageName);
     this.render();
     return { ok: true };
   }
 
-  systemUpdate(packageName: string, section: unknown, content: unknown): DashboardResult {
+  systemUpdate(packageName: string, section: DashboardSection, content: string): DashboardResult {
     if (packageName !== this.config.systemDashboardPackage)
       return {
         ok: false,
         code: 'PERMISSION_DENIED',
         message: 'Only the system dashboard app may write the system sections',
       };
-    if (!DASHBOARD_SECTIONS.includes(section as DashboardSection))
-      return {
-        ok: false,
-        code: 'MALFORMED_MESSAGE',
-        message: `section must be one of ${DASHBOARD_SECTIONS.join(', ')}`,
-      };
-    if (typeof content !== 'string')
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'content must be a string' };
-    this.sections[section as DashboardSection] = content.slice(0, MAX_CONTENT);
+    this.sections[section] = content.slice(0, MAX_CONTENT);
     this.render();
     return { ok: true };
   }

@@ -17,6 +17,7 @@ import {
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 
 const USER = 'user@example.com';
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
@@ -221,7 +222,11 @@ describe('LocationManager', () => {
       h.app('com.poll');
       h.fix(1, 2);
       vi.advanceTimersByTime(30_000);
-      expect(h.location.poll('com.poll', 'whatever', 'c1')).toMatchObject({ answered: 'cache' });
+      expect(
+        viaBoundary('location_poll_request', { accuracy: 'whatever', correlationId: 'c1' }, (m) =>
+          h.location.poll('com.poll', m.accuracy, m.correlationId),
+        ),
+      ).toMatchObject({ answered: 'cache' });
       vi.advanceTimersByTime(1);
       expect(h.location.poll('com.poll', undefined, 'c2')).toMatchObject({ answered: 'glasses' });
       expect(h.take().at(-1)).toMatchObject({
@@ -372,7 +377,11 @@ describe('LocationManager', () => {
       const h = harness();
       h.app('com.poll');
       for (const bad of [undefined, '', 42, 'x'.repeat(201)]) {
-        expect(h.location.poll('com.poll', 'high', bad)).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+        expect(
+          viaBoundary('location_poll_request', { accuracy: 'high', correlationId: bad }, (m) =>
+            h.location.poll('com.poll', m.accuracy, m.correlationId),
+          ),
+        ).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
       }
       expect(h.take()).toEqual([]);
     });

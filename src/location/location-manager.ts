@@ -3,20 +3,11 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import { LOCATION_TIERS, type LocationTierName } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
 
-/** Low to high. */
-export const LOCATION_TIERS = [
-  'reduced',
-  'threeKilometers',
-  'kilometer',
-  'hundredMeters',
-  'tenMeters',
-  'standard',
-  'high',
-  'realtime',
-] as const;
-export type LocationTier = (typeof LOCATION_TIERS)[number];
+export { LOCATION_TIERS };
+export type LocationTier = LocationTierName;
 
 /** How old a cached fix may be to answer a poll at each accuracy. */
 export const TIER_MAX_AGE_MS: Record<LocationTier, number> = {
@@ -47,10 +38,6 @@ export type PollResult = Result<
 interface PendingPoll {
   packageName: string;
   timer: NodeJS.Timeout;
-}
-
-function isTier(v: unknown): v is LocationTier {
-  return typeof v === 'string' && (LOCATION_TIERS as readonly string[]).includes(v);
 }
 
 /**
@@ -141,15 +128,13 @@ export class LocationManager {
     return true;
   }
 
-  poll(packageName: string, accuracy: unknown, correlationId: unknown): PollResult {
-    if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > 200) {
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'location_poll_request needs a string correlationId' };
-    }
+  /** The fields of `location_poll_request` after its check (`src/protocol/app-checks.ts`). */
+  poll(packageName: string, accuracy: LocationTier | undefined, correlationId: string): PollResult {
     // The fix is as private as the location_update stream, which needs LOCATION.
     if (!this.subscriptions.appMay(packageName, 'location_update')) {
       return { ok: false, code: 'PERMISSION_DENIED', message: 'A location poll needs the LOCATION permission' };
     }
-    const tier: LocationTier = isTier(accuracy) ? accuracy : 'standard';
+    const tier: LocationTier = accuracy ?? 'standard';
     if (this.lastFix && Date.now() - this.lastFix.at <= TIER_MAX_AGE_MS[tier]) {
       this.relay.sendDataTo(packageName, 'location_update', { ...this.fixData(this.lastFix), correlationId });
       return { ok: true, answered: 'cache' };

@@ -2,11 +2,11 @@ import { Logger } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 type LedResponse = GlassesInbound<'rgb_led_control_response'>;
@@ -38,7 +38,7 @@ function harness() {
       glasses.readyState = 3;
     },
     led(fields: Record<string, unknown>) {
-      return phone.led('com.a', { type: 'rgb_led_control', packageName: 'com.spoofed', ...fields } as TypedMessage);
+      return viaBoundary('rgb_led_control', { packageName: 'com.spoofed', ...fields }, (m) => phone.led('com.a', m));
     },
   };
 }
@@ -114,7 +114,7 @@ describe('PhoneRequests', () => {
     it("the glasses' response goes to the app that asked, by requestId, once", () => {
       const h = harness();
       h.led({ requestId: 'led-a', action: 'on', color: 'red' });
-      h.phone.led('com.b', { type: 'rgb_led_control', requestId: 'led-b', action: 'off' } as TypedMessage);
+      viaBoundary('rgb_led_control', { requestId: 'led-b', action: 'off' }, (m) => h.phone.led('com.b', m));
       const answer = { type: 'rgb_led_control_response', requestId: 'led-b', success: false, error: 'busy' };
       h.phone.handleLedResponse(answer as LedResponse);
       h.phone.handleLedResponse(answer as LedResponse);
@@ -166,11 +166,9 @@ describe('PhoneRequests', () => {
     it('is forwarded as show_wifi_setup with the reason and the app', () => {
       const h = harness();
       expect(
-        h.phone.wifiSetup('com.a', {
-          type: 'request_wifi_setup',
-          packageName: 'com.spoofed',
-          reason: 'needs wifi',
-        } as TypedMessage),
+        viaBoundary('request_wifi_setup', { packageName: 'com.spoofed', reason: 'needs wifi' }, (m) =>
+          h.phone.wifiSetup('com.a', m),
+        ),
       ).toEqual({ ok: true });
       expect(h.glassesSent).toEqual([
         {
@@ -184,8 +182,8 @@ describe('PhoneRequests', () => {
 
     it('a long reason is cut to 500 characters; a missing one is left out', () => {
       const h = harness();
-      h.phone.wifiSetup('com.a', { type: 'request_wifi_setup', reason: 'r'.repeat(2_000) } as TypedMessage);
-      h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage);
+      viaBoundary('request_wifi_setup', { reason: 'r'.repeat(2_000) }, (m) => h.phone.wifiSetup('com.a', m));
+      viaBoundary('request_wifi_setup', {}, (m) => h.phone.wifiSetup('com.a', m));
       expect(h.glassesSent[0].reason).toHaveLength(500);
       expect(h.glassesSent[1]).not.toHaveProperty('reason');
     });
@@ -193,7 +191,7 @@ describe('PhoneRequests', () => {
     it('with the glasses away: GLASSES_NOT_CONNECTED', () => {
       const h = harness();
       h.glassesAway();
-      expect(h.phone.wifiSetup('com.a', { type: 'request_wifi_setup' } as TypedMessage)).toMatchObject({
+      expect(viaBoundary('request_wifi_setup', {}, (m) => h.phone.wifiSetup('com.a', m))).toMatchObject({
         ok: false,
         code: 'GLASSES_NOT_CONNECTED',
       });

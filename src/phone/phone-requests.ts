@@ -1,13 +1,12 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
 
 export type PhoneRequestResult = Result<object, 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'>;
 
-const LED_COLORS = new Set(['red', 'green', 'blue', 'orange', 'white']);
 const NOT_CONNECTED: PhoneRequestResult = {
   ok: false,
   code: 'GLASSES_NOT_CONNECTED',
@@ -30,13 +29,8 @@ export class PhoneRequests {
     ctx.defer(() => this.pendingLed.clear());
   }
 
-  led(packageName: string, msg: TypedMessage): PhoneRequestResult {
-    if (msg.action !== 'on' && msg.action !== 'off')
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'rgb_led_control needs action "on" or "off"' };
-    if (msg.color !== undefined && !LED_COLORS.has(String(msg.color)))
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: `color must be one of ${[...LED_COLORS].join(', ')}` };
-    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
-    const requestId = typeof msg.requestId === 'string' && msg.requestId.length <= 200 ? msg.requestId : undefined;
+  led(packageName: string, msg: AppToCloudMessage<'rgb_led_control'>): PhoneRequestResult {
+    const requestId = msg.requestId;
     const sent = this.ctx.sendToGlasses({
       type: 'rgb_led_control',
       sessionId: this.ctx.userId,
@@ -45,9 +39,9 @@ export class PhoneRequests {
       appId: packageName,
       action: msg.action,
       color: msg.color,
-      ontime: num(msg.ontime),
-      offtime: num(msg.offtime),
-      count: num(msg.count),
+      ontime: msg.ontime,
+      offtime: msg.offtime,
+      count: msg.count,
       timestamp: new Date().toISOString(),
     });
     if (!sent) return NOT_CONNECTED;
@@ -82,10 +76,10 @@ export class PhoneRequests {
     this.pendingLed.set(requestId, { packageName, at: now });
   }
 
-  wifiSetup(packageName: string, msg: TypedMessage): PhoneRequestResult {
+  wifiSetup(packageName: string, msg: AppToCloudMessage<'request_wifi_setup'>): PhoneRequestResult {
     const sent = this.ctx.sendToGlasses({
       type: 'show_wifi_setup',
-      reason: typeof msg.reason === 'string' ? msg.reason.slice(0, 500) : undefined,
+      reason: msg.reason?.slice(0, 500),
       appPackageName: packageName,
       timestamp: new Date().toISOString(),
     });

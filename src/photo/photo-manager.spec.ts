@@ -8,6 +8,7 @@ import { SessionContext } from '../session-core/session-context.js';
 import { PhotoManager } from './photo-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const PKG = 'com.example.camera';
@@ -34,7 +35,7 @@ function harness() {
     return socket;
   };
   const request = (pkg: string, fields: Record<string, unknown>) =>
-    photos.request(pkg, { type: 'photo_request', ...fields } as TypedMessage);
+    viaBoundary('photo_request', { ...fields }, (m) => photos.request(pkg, m));
   return { ctx, glasses, photos, reports, app, request, connections };
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session-core/session-context.js';
@@ -18,9 +18,6 @@ interface PendingPhoto {
   /** Where the SDK waits for the upload (`<publicUrl>/photo-upload`); null for a custom webhook. */
   sdkUploadUrl: string | null;
 }
-
-const SIZES = new Set(['small', 'medium', 'large', 'full']);
-const COMPRESS = new Set(['none', 'medium', 'heavy']);
 
 /**
  * Photos: the glasses upload straight to the app; the cloud only asks and keeps track.
@@ -51,17 +48,12 @@ export class PhotoManager {
     return this.pending.size;
   }
 
-  request(packageName: string, msg: TypedMessage): PhotoResult {
+  request(packageName: string, msg: AppToCloudMessage<'photo_request'>): PhotoResult {
     const requestId = msg.requestId;
-    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200)
-      return { ok: false, code: 'MALFORMED_MESSAGE', message: 'photo_request needs a string requestId' };
     const rt = this.connections.get(packageName);
     if (!rt) return { ok: false, code: 'APP_NOT_RUNNING', message: 'The app is not running' };
     const sdkUploadUrl = `${rt.app.publicUrl.replace(/\/+$/, '')}/photo-upload`;
-    const custom =
-      typeof msg.customWebhookUrl === 'string' && /^https?:\/\//.test(msg.customWebhookUrl)
-        ? msg.customWebhookUrl
-        : null;
+    const custom = msg.customWebhookUrl ?? null;
     const refuse = (code: ErrorCode, photoCode: string, message: string): PhotoResult => {
       if (!custom) this.reportToSdk(sdkUploadUrl, requestId, photoCode, message);
       return { ok: false, code, message };
@@ -86,8 +78,8 @@ export class PhotoManager {
         'UNKNOWN_ERROR',
         `requestId ${JSON.stringify(requestId.slice(0, 64))} is in use by another app's pending photo request; use a unique id`,
       );
-    const size = SIZES.has(String(msg.size)) ? String(msg.size) : 'medium';
-    const compress = COMPRESS.has(String(msg.compress)) ? String(msg.compress) : 'none';
+    const size = msg.size ?? 'medium';
+    const compress = msg.compress ?? 'none';
     this.forget(requestId);
     const timer = setTimeout(() => {
       const p = this.pending.get(requestId);
@@ -108,7 +100,7 @@ export class PhotoManager {
       requestId,
       appId: packageName,
       webhookUrl: custom ?? sdkUploadUrl,
-      ...(typeof msg.authToken === 'string' ? { authToken: msg.authToken } : {}),
+      ...(msg.authToken !== undefined ? { authToken: msg.authToken } : {}),
       size,
       compress,
       saveToGallery: msg.saveToGallery === true,

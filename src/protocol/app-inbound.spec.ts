@@ -4,6 +4,7 @@ import type { AppMessagingService } from '../app-messaging/app-messaging.service
 import { AppMessageHandler, type BoundApp } from '../app-ws/app-message.handler.js';
 import type { AppConfig } from '../config/config.types.js';
 import { APP_INBOUND, APP_INBOUND_TYPES } from './app-inbound.js';
+import { validAppMessage } from '../../test/support/app-messages.js';
 
 /** A bound app whose session's managers record each call and answer as a success. */
 function bound() {
@@ -28,7 +29,7 @@ describe('app protocol table', () => {
   it.each(APP_INBOUND_TYPES)('%s has a case in the app handler (never answered as unknown)', (type) => {
     const { app, calls } = bound();
     const { ws, sent } = fakeSocket();
-    handler.handle(app, ws, { type, subscriptions: [], layout: { layoutType: 'text_wall', text: 'hi' } });
+    handler.handle(app, ws, validAppMessage(type));
     expect(sent.filter((m) => m.code === 'UNKNOWN_MESSAGE_TYPE')).toEqual([]);
     const owner = APP_INBOUND[type].owner;
     if (owner !== 'gateway' && owner !== 'messaging') expect(calls.some((c) => c.startsWith(`${owner}.`))).toBe(true);

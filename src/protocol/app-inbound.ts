@@ -1,4 +1,6 @@
 import type { TypedMessage } from '../common/json.util.js';
+import { APP_CHECKS, AppRefusal } from './app-checks.js';
+import type { AppToCloudMessage, AppToCloudType } from './app.types.js';
 
 /** Which part of the session an app message goes to (a manager, the messaging service, or the gateway itself). */
 export type AppMessageOwner =
@@ -23,7 +25,8 @@ export interface AppInboundRow {
 /**
  * Every type an initialized app may send on `/app-ws` (SDK 2.1.29, plus SDK 3's ping) and who handles it. The
  * app handler switches over these types with an exhaustive `never` default, so a row without its case does not
- * compile. Types not in this table get an UNKNOWN_MESSAGE_TYPE error. Checking the fields is the owner's job.
+ * compile. Types not in this table get an UNKNOWN_MESSAGE_TYPE error. The fields of each type are in `AppToCloud`
+ * (`app.types.ts`) and checked once by `checkAppMessage` (its rules in `app-checks.ts`) before the owner runs.
  */
 export const APP_INBOUND = {
   subscription_update: { owner: 'subscriptions' },
@@ -52,7 +55,7 @@ export const APP_INBOUND = {
   ownership_release: { owner: 'apps' },
   /** Only valid as a socket's first message (the gateway handles it); afterwards it is an error. */
   tpa_connection_init: { owner: 'gateway' },
-} as const satisfies Record<string, AppInboundRow>;
+} as const satisfies { readonly [K in AppToCloudType]: AppInboundRow };
 
 export type AppInboundType = keyof typeof APP_INBOUND;
 export type AppInboundMessage = TypedMessage & { type: AppInboundType };
@@ -64,6 +67,16 @@ const TYPES = new Set<string>(APP_INBOUND_TYPES);
 export function isAppInbound(msg: TypedMessage): msg is AppInboundMessage {
   return TYPES.has(msg.type);
 }
+
+/**
+ * The boundary check of an app message of a known type: the message itself, typed (nothing copied), or why it
+ * was refused (a MALFORMED_MESSAGE or UNSUPPORTED code and a message for the app's developer).
+ */
+export function checkAppMessage(msg: AppInboundMessage): AppToCloudMessage | AppRefusal {
+  return (APP_CHECKS[msg.type] as (m: TypedMessage) => AppToCloudMessage | AppRefusal)(msg);
+}
+
+export { AppRefusal };
 
 /** The default of an exhaustive switch: a type added to a table without its case fails to compile here. */
 export function unhandled(type: never): never {

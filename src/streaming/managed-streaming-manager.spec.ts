@@ -12,6 +12,7 @@ import { ManagedStreamingManager } from './managed-streaming-manager.js';
 import { VideoManager } from './video-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const A = 'com.example.a';
@@ -47,7 +48,7 @@ function harness(managed: typeof MANAGED | null = MANAGED) {
     rt.ws = socket.ws;
     return socket;
   };
-  const request = (pkg: string) => managedStreams.request(pkg, { type: 'managed_stream_request' } as TypedMessage);
+  const request = (pkg: string) => viaBoundary('managed_stream_request', {}, (m) => managedStreams.request(pkg, m));
   /** The ingest key the glasses were told to publish to. */
   const key = () => String(glasses.ofType('start_rtmp_stream').at(-1)!.rtmpUrl).split('/').at(-1)!;
   const statuses = (socket: FakeSocket) => socket.ofType('managed_stream_status').map((m) => m.status);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
@@ -54,7 +54,7 @@ export class ManagedStreamingManager {
     });
   }
 
-  request(packageName: string, msg: TypedMessage): ManagedResult {
+  request(packageName: string, msg: AppToCloudMessage<'managed_stream_request'>): ManagedResult {
     if (!this.provider)
       return {
         ok: false,
@@ -69,11 +69,7 @@ export class ManagedStreamingManager {
       this.sendStatus(packageName, this.stream.status);
       return { ok: true };
     }
-    const destinations = Array.isArray(msg.restreamDestinations)
-      ? (msg.restreamDestinations as unknown[]).filter(
-          (d): d is { url: string; name?: string } => !!d && typeof (d as { url?: unknown }).url === 'string',
-        )
-      : [];
+    const destinations = msg.restreamDestinations ?? [];
     const ingest = this.provider.provision(this.ctx.userId);
     const streamId = this.video.startGlassesStream(packageName, ingest.rtmpUrl, msg, (status) =>
       this.onGlassesStatus(streamId, status),

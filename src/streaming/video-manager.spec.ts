@@ -11,6 +11,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { VideoManager } from './video-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
+import { viaBoundary } from '../../test/support/app-boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const PKG = 'com.example.streamer';
@@ -35,7 +36,7 @@ function harness() {
     return socket;
   };
   const start = (pkg = PKG) => {
-    const r = video.request(pkg, { type: 'rtmp_stream_request', rtmpUrl: URL } as TypedMessage);
+    const r = viaBoundary('rtmp_stream_request', { rtmpUrl: URL }, (m) => video.request(pkg, m));
     if (!r.ok) throw new Error(r.message);
     return r.streamId;
   };
@@ -108,11 +109,11 @@ describe('VideoManager', () => {
     h.app();
     h.app('com.example.other');
     h.start();
-    expect(h.video.stopRequest('com.example.other', { type: 'rtmp_stream_stop' } as TypedMessage)).toMatchObject({
+    expect(viaBoundary('rtmp_stream_stop', {}, (m) => h.video.stopRequest('com.example.other', m))).toMatchObject({
       ok: false,
       code: 'PERMISSION_DENIED',
     });
-    expect(h.video.stopRequest(PKG, { type: 'rtmp_stream_stop' } as TypedMessage)).toMatchObject({ ok: true });
+    expect(viaBoundary('rtmp_stream_stop', {}, (m) => h.video.stopRequest(PKG, m))).toMatchObject({ ok: true });
     expect(h.glasses.ofType('stop_rtmp_stream')).toHaveLength(1);
   });
 
@@ -137,7 +138,7 @@ describe('VideoManager', () => {
     h.app('com.example.nocam', []);
     h.app();
     const req = (pkg: string, rtmpUrl: unknown) =>
-      h.video.request(pkg, { type: 'rtmp_stream_request', rtmpUrl } as TypedMessage);
+      viaBoundary('rtmp_stream_request', { rtmpUrl }, (m) => h.video.request(pkg, m));
     expect(req('com.example.nocam', URL)).toMatchObject({ ok: false, code: 'PERMISSION_DENIED' });
     expect(req(PKG, 'http://x.invalid')).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
     h.glasses.drop();

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { AppToCloudMessage, StreamOptions } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
@@ -21,7 +21,7 @@ export interface ActiveStream {
   createdAt: number;
   keepAlive: StreamKeepAlive;
   /** Set for a managed stream: status changes go to its owner instead of rtmp_stream_status. */
-  onStatus?: (status: ReturnType<typeof normalizeStreamStatus>, msg: TypedMessage) => void;
+  onStatus?: (status: ReturnType<typeof normalizeStreamStatus>) => void;
 }
 
 /**
@@ -70,15 +70,8 @@ export class VideoManager {
     return null;
   }
 
-  request(packageName: string, msg: TypedMessage): StreamRequestResult {
+  request(packageName: string, msg: AppToCloudMessage<'rtmp_stream_request'>): StreamRequestResult {
     const rtmpUrl = msg.rtmpUrl;
-    if (typeof rtmpUrl !== 'string' || !/^rtmps?:\/\/[^\s]+$/.test(rtmpUrl) || rtmpUrl.length > 2048) {
-      return {
-        ok: false,
-        code: 'MALFORMED_MESSAGE',
-        message: 'rtmp_stream_request needs an rtmp:// or rtmps:// rtmpUrl',
-      };
-    }
     const refused = this.precheck(packageName);
     if (refused) return refused;
     const streamId = this.startGlassesStream(packageName, rtmpUrl, msg);
@@ -90,7 +83,7 @@ export class VideoManager {
   startGlassesStream(
     packageName: string,
     rtmpUrl: string,
-    msg: TypedMessage,
+    msg: StreamOptions,
     onStatus?: ActiveStream['onStatus'],
   ): string {
     if (this.stream) this.stopCurrent('stopped');
@@ -110,15 +103,14 @@ export class VideoManager {
       keepAlive,
       onStatus,
     };
-    const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
     this.ctx.sendToGlasses({
       type: 'start_rtmp_stream',
       rtmpUrl,
       appId: packageName,
       streamId,
-      video: obj(msg.video),
-      audio: obj(msg.audio),
-      stream: obj(msg.stream),
+      video: msg.video ?? {},
+      audio: msg.audio ?? {},
+      stream: msg.stream ?? {},
       flash: true,
       // SDK 3 apps may turn the start/stop sounds off; the glasses play them unless told otherwise.
       sound: msg.sound !== false,
@@ -127,12 +119,12 @@ export class VideoManager {
     return streamId;
   }
 
-  stopRequest(packageName: string, msg: TypedMessage): StreamRequestResult {
+  stopRequest(packageName: string, msg: AppToCloudMessage<'rtmp_stream_stop'>): StreamRequestResult {
     const s = this.stream;
     if (!s || s.onStatus) return { ok: false, code: 'APP_NOT_RUNNING', message: 'No RTMP stream is running' };
     if (s.packageName !== packageName)
       return { ok: false, code: 'PERMISSION_DENIED', message: 'Only the app that started the stream may stop it' };
-    if (typeof msg.streamId === 'string' && msg.streamId !== '' && msg.streamId !== s.streamId)
+    if (msg.streamId !== undefined && msg.streamId !== '' && msg.streamId !== s.streamId)
       return { ok: false, code: 'MALFORMED_MESSAGE', message: `Unknown streamId ${msg.streamId}` };
     this.stopCurrent('stopped');
     return { ok: true, streamId: s.streamId };
@@ -151,7 +143,7 @@ export class VideoManager {
       streamId: s.streamId,
       timestamp: new Date().toISOString(),
     });
-    if (s.onStatus) s.onStatus(status, { type: 'rtmp_stream_status', streamId: s.streamId, status });
+    if (s.onStatus) s.onStatus(status);
     else this.sendStatus(s.packageName, { streamId: s.streamId, status });
   }
 
@@ -175,7 +167,7 @@ export class VideoManager {
       this.stream = null;
     }
     if (s.onStatus) {
-      s.onStatus(status, msg);
+      s.onStatus(status);
       return;
     }
     this.sendStatus(s.packageName, {

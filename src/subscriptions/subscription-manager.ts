@@ -87,7 +87,7 @@ export class SubscriptionManager {
     });
   }
 
-  update(packageName: string, raw: unknown[], now = Date.now()): UpdateResult {
+  update(packageName: string, raw: readonly unknown[], now = Date.now()): UpdateResult {
     const entry = this.apps.get(packageName);
     if (!entry) return { applied: false, subscriptions: [], newlyRejected: [], newlyOverLimit: [] };
     const wanted = new Set<string>();

@@ -23,7 +23,7 @@ export interface ManagedStreamProvider {
   readonly name: string;
   provision(userId: string): Ingest;
   /** Re-streaming to third parties, per destination; unsupported ones are reported, never dropped. */
-  outputs(destinations: Array<{ url: string; name?: string }>): OutputView[];
+  outputs(destinations: ReadonlyArray<{ url: string; name?: string }>): OutputView[];
 }
 
 /**
@@ -50,7 +50,7 @@ export class NginxRtmpProvider implements ManagedStreamProvider {
     };
   }
 
-  outputs(destinations: Array<{ url: string; name?: string }>): OutputView[] {
+  outputs(destinations: ReadonlyArray<{ url: string; name?: string }>): OutputView[] {
     return destinations.map((d) => ({
       url: d.url,
       ...(d.name ? { name: d.name } : {}),

@@ -1,0 +1,26 @@
+import type { Failure } from '../../src/common/result.js';
+import type { AppCheckCode } from '../../src/protocol/app-checks.js';
+import { AppRefusal, checkAppMessage, type AppInboundMessage } from '../../src/protocol/app-inbound.js';
+import type { AppToCloudMessage, AppToCloudType } from '../../src/protocol/app.types.js';
+
+/**
+ * An app message handed to a manager the way `AppMessageHandler` hands it: through the boundary check of
+ * `src/protocol/app-checks.ts` first. A refusal comes back as the `{ ok: false, code, message }` the app is sent.
+ */
+export function viaBoundary<K extends AppToCloudType, R>(
+  type: K,
+  fields: Record<string, unknown>,
+  run: (msg: AppToCloudMessage<K>) => R,
+): R | Failure<AppCheckCode> {
+  const msg = checkAppMessage({ ...fields, type } as AppInboundMessage);
+  if (msg instanceof AppRefusal) return { ok: false, code: msg.code, message: msg.message };
+  return run(msg as AppToCloudMessage<K>);
+}
+
+/** An app message that must pass its boundary check, typed as its manager receives it. */
+export function appMessage<K extends AppToCloudType>(
+  type: K,
+  fields: Record<string, unknown> = {},
+): AppToCloudMessage<K> {
+  return viaBoundary(type, fields, (msg) => msg) as AppToCloudMessage<K>;
+}
