@@ -11,7 +11,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AUDIO_PLAY_EXPIRY_MS, AudioManager } from './audio-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary } from '../../test/support/boundary.js';
 
 const USER = 'user@example.com';
 const MIC: AppPermission[] = [{ type: 'MICROPHONE' }];

@@ -162,7 +162,7 @@ export class AudioManager {
       requestId,
       success: msg.success === true,
       ...(msg.error !== undefined ? { error: msg.error } : {}),
-      ...(typeof msg.duration === 'number' ? { duration: msg.duration } : {}),
+      ...(msg.duration !== undefined ? { duration: msg.duration } : {}),
       timestamp: new Date().toISOString(),
     });
   }

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
@@ -9,6 +8,7 @@ import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { CALENDAR_CACHE_MAX, CalendarManager } from './calendar-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { viaGlassesBoundary } from '../../test/support/boundary.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
@@ -49,15 +49,18 @@ function harness() {
     },
     /** A calendar_event from the phone; times are ms offsets from now (T0). */
     event(eventId: string, startOffset: number, endOffset = startOffset + HOUR, extra: Record<string, unknown> = {}) {
-      calendar.handleEvent({
-        type: 'calendar_event',
-        eventId,
-        title: `title ${eventId}`,
-        dtStart: new Date(T0 + startOffset).toISOString(),
-        dtEnd: new Date(T0 + endOffset).toISOString(),
-        timezone: 'UTC',
-        ...extra,
-      } as TypedMessage);
+      viaGlassesBoundary(
+        {
+          type: 'calendar_event',
+          eventId,
+          title: `title ${eventId}`,
+          dtStart: new Date(T0 + startOffset).toISOString(),
+          dtEnd: new Date(T0 + endOffset).toISOString(),
+          timezone: 'UTC',
+          ...extra,
+        },
+        (m) => calendar.handleEvent(m),
+      );
     },
     /** Subscribes the app to calendar_event and returns the events replayed to it, in order. */
     replayTo(pkg: string, sent: Sent[]): Sent[] {
@@ -123,20 +126,26 @@ describe('CalendarManager', () => {
     h.event('e1', 25 * HOUR, 26 * HOUR, { title: 'tomorrow' });
     expect(h.calendar.size).toBe(2);
     // The same instant written another way is the same occurrence.
-    h.calendar.handleEvent({
-      type: 'calendar_event',
-      eventId: 'e1',
-      title: 'epoch',
-      dtStart: T0 + HOUR,
-      dtEnd: T0 + 2 * HOUR,
-    } as TypedMessage);
-    h.calendar.handleEvent({
-      type: 'calendar_event',
-      eventId: 'e1',
-      title: 'short',
-      dtStart: new Date(T0 + HOUR).toISOString().replace('.000Z', 'Z'),
-      dtEnd: T0 + 2 * HOUR,
-    } as TypedMessage);
+    viaGlassesBoundary(
+      {
+        type: 'calendar_event',
+        eventId: 'e1',
+        title: 'epoch',
+        dtStart: T0 + HOUR,
+        dtEnd: T0 + 2 * HOUR,
+      },
+      (m) => h.calendar.handleEvent(m),
+    );
+    viaGlassesBoundary(
+      {
+        type: 'calendar_event',
+        eventId: 'e1',
+        title: 'short',
+        dtStart: new Date(T0 + HOUR).toISOString().replace('.000Z', 'Z'),
+        dtEnd: T0 + 2 * HOUR,
+      },
+      (m) => h.calendar.handleEvent(m),
+    );
     expect(h.calendar.size).toBe(2);
     const replayed = h.replayTo('com.cal', h.app('com.cal'));
     expect(replayed.map((e) => e.title)).toEqual(['short', 'tomorrow']);
@@ -144,31 +153,42 @@ describe('CalendarManager', () => {
 
   it('ignores events without an eventId', () => {
     const h = harness();
-    h.calendar.handleEvent({
-      type: 'calendar_event',
-      title: 'anonymous',
-      dtStart: new Date(T0).toISOString(),
-    } as TypedMessage);
-    h.calendar.handleEvent({ type: 'calendar_event', eventId: { id: 1 }, title: 'object id' } as TypedMessage);
+    viaGlassesBoundary(
+      {
+        type: 'calendar_event',
+        title: 'anonymous',
+        dtStart: new Date(T0).toISOString(),
+      },
+      (m) => h.calendar.handleEvent(m),
+    );
+    viaGlassesBoundary({ type: 'calendar_event', eventId: { id: 1 }, title: 'object id' }, (m) =>
+      h.calendar.handleEvent(m),
+    );
     expect(h.calendar.size).toBe(0);
   });
 
   it('events with unreadable dates are kept (keyed by the raw dtStart) and go first when the cache is full', () => {
     const h = harness();
-    h.calendar.handleEvent({
-      type: 'calendar_event',
-      eventId: 'odd',
-      title: 'odd',
-      dtStart: 'x',
-      dtEnd: 'y',
-    } as TypedMessage);
-    h.calendar.handleEvent({
-      type: 'calendar_event',
-      eventId: 'odd',
-      title: 'odd 2',
-      dtStart: 'z',
-      dtEnd: 'y',
-    } as TypedMessage);
+    viaGlassesBoundary(
+      {
+        type: 'calendar_event',
+        eventId: 'odd',
+        title: 'odd',
+        dtStart: 'x',
+        dtEnd: 'y',
+      },
+      (m) => h.calendar.handleEvent(m),
+    );
+    viaGlassesBoundary(
+      {
+        type: 'calendar_event',
+        eventId: 'odd',
+        title: 'odd 2',
+        dtStart: 'z',
+        dtEnd: 'y',
+      },
+      (m) => h.calendar.handleEvent(m),
+    );
     expect(h.calendar.size).toBe(2);
     for (let i = 1; i <= 99; i++) h.event(`f${i}`, i * HOUR);
     const ids = h.replayTo('com.cal', h.app('com.cal')).map((e) => e.title);

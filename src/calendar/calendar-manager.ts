@@ -1,5 +1,5 @@
 import { Injectable, Scope } from '@nestjs/common';
-import type { TypedMessage } from '../common/json.util.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session-core/session-context.js';
 
@@ -53,9 +53,8 @@ export class CalendarManager {
     });
   }
 
-  handleEvent(msg: TypedMessage): void {
-    const eventId = typeof msg.eventId === 'string' || typeof msg.eventId === 'number' ? String(msg.eventId) : null;
-    if (eventId === null) return;
+  handleEvent(msg: GlassesInbound<'calendar_event'>): void {
+    const eventId = String(msg.eventId);
     const start = toMs(msg.dtStart);
     const endMs = toMs(msg.dtEnd);
     // The same instant written two ways ("…:00Z" and "…:00.000Z", or epoch ms) is one occurrence.

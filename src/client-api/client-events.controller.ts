@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards, UseInterceptors } f
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { UnsafeKeysInterceptor } from '../admin/unsafe-keys.interceptor.js';
 import { CoreUser, CoreUserGuard } from '../auth/core-user.guard.js';
-import type { TypedMessage } from '../common/json.util.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import {
@@ -114,7 +114,7 @@ export class ClientEventsController {
     for (const event of events) {
       const msg = calendarEventMessage(event);
       if (!msg) continue;
-      session.calendar.handleEvent(msg as TypedMessage);
+      session.calendar.handleEvent(msg);
       session.relay.relay('calendar_event', JSON.stringify(msg));
       accepted++;
     }
@@ -164,7 +164,7 @@ export class ClientEventsController {
     fix: { lat: number; lng: number; accuracy?: number },
     correlationId?: string,
   ): boolean {
-    const msg: TypedMessage = {
+    const msg: GlassesInbound<'location_update'> = {
       type: 'location_update',
       ...fix,
       timestamp: now(),

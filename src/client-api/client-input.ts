@@ -2,6 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import type { DeviceState } from '../device/device-manager.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { CalendarEventBody, type DeviceStateBody, type LocationBody } from './client-api.dto.js';
 
 export function badRequest(message: string | string[]): BadRequestException {
@@ -81,7 +82,7 @@ function isoOf(value: unknown): string | null {
  * An Expo Calendar event as the `calendar_event` message the glasses socket carries (what CalendarManager
  * and the SDK's `onCalendarEvent` take), or null when it lacks an id, a title or a valid start.
  */
-export function calendarEventMessage(event: unknown): Record<string, unknown> | null {
+export function calendarEventMessage(event: unknown): GlassesInbound<'calendar_event'> | null {
   const r = validated(CalendarEventBody, event);
   if (!r.ok) return null;
   const e = r.value;

@@ -9,7 +9,7 @@ import { DashboardManager } from './dashboard-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary } from '../../test/support/boundary.js';
 import type { DashboardSection } from '../protocol/vocabulary.js';
 
 const DASH = 'system.augmentos.dashboard';

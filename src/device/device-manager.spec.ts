@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { capabilitiesFor } from './capability-profiles.js';
 import { DeviceManager } from './device-manager.js';
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
+import { viaGlassesBoundary } from '../../test/support/boundary.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
@@ -39,12 +39,15 @@ function harness() {
       return sent;
     },
     connState(status: string, modelName?: unknown, wifi?: unknown) {
-      device.handleConnectionState({
-        type: 'glasses_connection_state',
-        status,
-        modelName,
-        ...(wifi !== undefined ? { wifi } : {}),
-      } as TypedMessage);
+      viaGlassesBoundary(
+        {
+          type: 'glasses_connection_state',
+          status,
+          modelName,
+          ...(wifi !== undefined ? { wifi } : {}),
+        },
+        (m) => device.handleConnectionState(m),
+      );
     },
   };
 }
@@ -295,7 +298,9 @@ describe('DeviceManager', () => {
     it('changes are kept and told to apps as device_state_update; unchanged ones send nothing', () => {
       const h = harness();
       const a = h.app('com.a');
-      h.device.handleBattery({ type: 'glasses_battery_update', level: 80, charging: false } as TypedMessage);
+      viaGlassesBoundary({ type: 'glasses_battery_update', level: 80, charging: false }, (m) =>
+        h.device.handleBattery(m),
+      );
       expect(a).toEqual([
         {
           type: 'device_state_update',
@@ -304,10 +309,14 @@ describe('DeviceManager', () => {
           timestamp: expect.any(String),
         },
       ]);
-      h.device.handleBattery({ type: 'glasses_battery_update', level: 80, charging: false } as TypedMessage);
-      h.device.handleBattery({ type: 'glasses_battery_update', level: 'high' } as TypedMessage);
+      viaGlassesBoundary({ type: 'glasses_battery_update', level: 80, charging: false }, (m) =>
+        h.device.handleBattery(m),
+      );
+      viaGlassesBoundary({ type: 'glasses_battery_update', level: 'high' }, (m) => h.device.handleBattery(m));
       expect(a).toHaveLength(1);
-      h.device.handleBattery({ type: 'glasses_battery_update', level: 79, charging: false } as TypedMessage);
+      viaGlassesBoundary({ type: 'glasses_battery_update', level: 79, charging: false }, (m) =>
+        h.device.handleBattery(m),
+      );
       expect(a.at(-1)).toMatchObject({ state: { batteryLevel: 79 } });
       expect(h.device.snapshot()).toMatchObject({ batteryLevel: 79, charging: false });
       expect(ofType(a, 'capabilities_update')).toEqual([]);
@@ -320,7 +329,9 @@ describe('DeviceManager', () => {
       const a = h.app('com.a');
       const b = h.app('com.b');
       h.connState('CONNECTED', 'Mentra Live', { connected: true, ssid: 'home' });
-      h.device.handleBattery({ type: 'glasses_battery_update', level: 55, charging: true } as TypedMessage);
+      viaGlassesBoundary({ type: 'glasses_battery_update', level: 55, charging: true }, (m) =>
+        h.device.handleBattery(m),
+      );
       a.length = 0;
       b.length = 0;
       h.device.sendSnapshot('com.a');

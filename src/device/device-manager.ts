@@ -2,7 +2,7 @@ import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { capabilitiesFor, FALLBACK_PROFILE, type Capabilities } from './capability-profiles.js';
-import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 
 export interface DeviceState {
   connected: boolean;
@@ -124,27 +124,19 @@ export class DeviceManager {
   }
 
   /** `glasses_connection_state` from the phone. */
-  handleConnectionState(msg: GlassesReceived<'glasses_connection_state'>): void {
-    const status = typeof msg.status === 'string' ? msg.status.toUpperCase() : '';
+  handleConnectionState(msg: GlassesInbound<'glasses_connection_state'>): void {
+    const status = msg.status?.toUpperCase();
     const connected = status === 'CONNECTED' || status === 'RECONNECTED';
-    const modelName =
-      connected && typeof msg.modelName === 'string' && msg.modelName.length > 0 && msg.modelName.length <= 128
-        ? msg.modelName
-        : null;
-    const wifi = msg.wifi as { connected?: unknown; ssid?: unknown } | undefined;
     this.applyReported({
       connected,
-      modelName,
-      wifiConnected: typeof wifi?.connected === 'boolean' ? wifi.connected : undefined,
-      wifiSsid: typeof wifi?.ssid === 'string' ? wifi.ssid : undefined,
+      modelName: connected ? (msg.modelName ?? null) : null,
+      wifiConnected: msg.wifi?.connected,
+      wifiSsid: msg.wifi?.ssid,
     });
   }
 
   /** Battery levels reported by the glasses: kept for snapshots and, when they change, told to apps (SDK `device.state`). */
-  handleBattery(msg: GlassesReceived<'glasses_battery_update'>): void {
-    this.applyState({
-      batteryLevel: typeof msg.level === 'number' ? msg.level : undefined,
-      charging: typeof msg.charging === 'boolean' ? msg.charging : undefined,
-    });
+  handleBattery(msg: GlassesInbound<'glasses_battery_update'>): void {
+    this.applyState({ batteryLevel: msg.level, charging: msg.charging });
   }
 }

@@ -110,7 +110,7 @@ export class GlassesMessageHandler {
         .catch((err) => this.logger.error(`stop_app: ${errorMessage(err)}`));
     },
     touch_event: (session, msg, _ws, text) => {
-      session.relay.relayTouch(typeof msg.gesture_name === 'string' ? msg.gesture_name : '', text);
+      session.relay.relayTouch(msg.gesture_name ?? '', text);
     },
     audio_play_response: (session, msg) => session.audio.handlePlayResponse(msg),
     photo_response: (session, msg) => session.photo.handleResponse(msg),

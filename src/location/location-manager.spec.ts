@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { AppPermission, AppRecord } from '../persistence/persistence.types.js';
 import { EventRelay } from '../relay/event-relay.js';
@@ -17,7 +16,7 @@ import {
 import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary, viaGlassesBoundary } from '../../test/support/boundary.js';
 
 const USER = 'user@example.com';
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
@@ -75,7 +74,10 @@ function harness() {
     },
     /** A location_update frame from the glasses; returns whether the caller should relay it. */
     fix(lat: number, lng: number, extra: Record<string, unknown> = {}): boolean {
-      return location.handleUpdate({ type: 'location_update', lat, lng, ...extra } as TypedMessage);
+      // A frame that fails its check is not handled, and still relayed.
+      return (
+        viaGlassesBoundary({ type: 'location_update', lat, lng, ...extra }, (m) => location.handleUpdate(m)) ?? true
+      );
     },
   };
   return h;
@@ -296,8 +298,8 @@ describe('LocationManager', () => {
     it('a location_update without numeric coordinates changes nothing', () => {
       const h = harness();
       h.fix(1, 2);
-      h.location.handleUpdate({ type: 'location_update', lat: 'north', lng: 2 } as TypedMessage);
-      h.location.handleUpdate({ type: 'location_update', lat: Number.NaN, lng: 2 } as TypedMessage);
+      viaGlassesBoundary({ type: 'location_update', lat: 'north', lng: 2 }, (m) => h.location.handleUpdate(m));
+      viaGlassesBoundary({ type: 'location_update', lat: Number.NaN, lng: 2 }, (m) => h.location.handleUpdate(m));
       expect(h.location.fix).toMatchObject({ lat: 1, lng: 2 });
     });
 

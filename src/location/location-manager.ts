@@ -2,7 +2,7 @@ import { Injectable, Scope } from '@nestjs/common';
 import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { LOCATION_TIERS, type LocationTierName } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
 
@@ -102,21 +102,9 @@ export class LocationManager {
    * A `location_update` from the glasses. Returns false when it answered a poll: such a reply goes
    * only to the asking app and is not relayed or cached as the broadcast fix.
    */
-  handleUpdate(msg: GlassesReceived<'location_update'>): boolean {
-    if (
-      typeof msg.lat !== 'number' ||
-      typeof msg.lng !== 'number' ||
-      !Number.isFinite(msg.lat) ||
-      !Number.isFinite(msg.lng)
-    )
-      return true;
-    const fix: Fix = {
-      lat: msg.lat,
-      lng: msg.lng,
-      accuracy: typeof msg.accuracy === 'number' ? msg.accuracy : undefined,
-      at: Date.now(),
-    };
-    const correlationId = typeof msg.correlationId === 'string' ? msg.correlationId : null;
+  handleUpdate(msg: GlassesInbound<'location_update'>): boolean {
+    const fix: Fix = { lat: msg.lat, lng: msg.lng, accuracy: msg.accuracy, at: Date.now() };
+    const correlationId = msg.correlationId ?? null;
     const poll = correlationId ? this.pending.get(correlationId) : undefined;
     if (poll && correlationId) {
       clearTimeout(poll.timer);

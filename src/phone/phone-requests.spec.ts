@@ -6,7 +6,7 @@ import type { AppRecord } from '../persistence/persistence.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { PhoneRequests } from './phone-requests.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary } from '../../test/support/boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 type LedResponse = GlassesInbound<'rgb_led_control_response'>;

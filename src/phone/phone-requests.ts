@@ -61,7 +61,7 @@ export class PhoneRequests {
       type: 'rgb_led_control_response',
       requestId: msg.requestId,
       success: msg.success === true,
-      ...(typeof msg.error === 'string' ? { error: msg.error.slice(0, 500) } : {}),
+      ...(msg.error !== undefined ? { error: msg.error.slice(0, 500) } : {}),
       timestamp: new Date().toISOString(),
     });
   }

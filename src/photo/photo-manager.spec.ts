@@ -1,14 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { PhotoManager } from './photo-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary, viaGlassesBoundary } from '../../test/support/boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const PKG = 'com.example.camera';
@@ -81,7 +80,7 @@ describe('PhotoManager', () => {
     const h = harness();
     const app = h.app();
     h.request(PKG, { requestId: 'r1' });
-    h.photos.handleResponse({ type: 'photo_response', requestId: 'r1', success: true } as TypedMessage);
+    viaGlassesBoundary({ type: 'photo_response', requestId: 'r1', success: true }, (m) => h.photos.handleResponse(m));
     expect(app.ofType('photo_response')).toEqual([expect.objectContaining({ requestId: 'r1', success: true })]);
     await clock.advanceAsync(TIMEOUT_MS * 2);
     expect(h.reports).toEqual([]);
@@ -92,12 +91,15 @@ describe('PhotoManager', () => {
     const h = harness();
     h.app();
     h.request(PKG, { requestId: 'r1' });
-    h.photos.handleResponse({
-      type: 'photo_response',
-      requestId: 'r1',
-      success: false,
-      error: { code: 'CAMERA_BUSY', message: 'busy' },
-    } as TypedMessage);
+    viaGlassesBoundary(
+      {
+        type: 'photo_response',
+        requestId: 'r1',
+        success: false,
+        error: { code: 'CAMERA_BUSY', message: 'busy' },
+      },
+      (m) => h.photos.handleResponse(m),
+    );
     expect(h.reports.map((r) => r.body.errorCode)).toEqual(['CAMERA_BUSY']);
   });
 
@@ -123,7 +125,9 @@ describe('PhotoManager', () => {
     const other = h.app('com.example.other');
     h.request(PKG, { requestId: 'shared' });
     expect(h.request('com.example.other', { requestId: 'shared' })).toMatchObject({ ok: false, code: 'CONFLICT' });
-    h.photos.handleResponse({ type: 'photo_response', requestId: 'shared', success: true } as TypedMessage);
+    viaGlassesBoundary({ type: 'photo_response', requestId: 'shared', success: true }, (m) =>
+      h.photos.handleResponse(m),
+    );
     expect(owner.ofType('photo_response')).toHaveLength(1);
     expect(other.ofType('photo_response')).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
-import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
 
 export type PhotoResult = Result;
@@ -124,8 +124,8 @@ export class PhotoManager {
   }
 
   /** The glasses' own report. Success means the upload already went to the app; a failure is passed on at once. */
-  handleResponse(msg: GlassesReceived<'photo_response'>): void {
-    const requestId = typeof msg.requestId === 'string' ? msg.requestId : '';
+  handleResponse(msg: GlassesInbound<'photo_response'>): void {
+    const requestId = msg.requestId;
     const p = this.pending.get(requestId);
     if (!p) return;
     this.forget(requestId);

@@ -47,6 +47,8 @@ const valid: Record<string, object> = {
   stop_app: { packageName: 'com.example' },
   audio_play_response: { requestId: 'r1' },
   rgb_led_control_response: { requestId: 'r1' },
+  photo_response: { requestId: 'r1' },
+  keep_alive_ack: { ackId: 'a1' },
 };
 
 describe('glasses protocol table', () => {

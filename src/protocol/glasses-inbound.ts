@@ -1,6 +1,9 @@
 import type { TypedMessage } from '../common/json.util.js';
 import type { PermissionType } from '../persistence/persistence.types.js';
+import { GLASSES_CHECKS as CHECK, type GlassesChecked } from './glasses-checks.js';
 import type { GlassesToCloud, GlassesToCloudType } from './glasses.types.js';
+
+export type { GlassesChecked };
 
 /**
  * A glasses message as it arrives: parsed into an object with a string `type`, its fields not yet trusted
@@ -10,19 +13,14 @@ export type GlassesReceived<K extends GlassesToCloudType> = TypedMessage & {
   readonly [F in keyof GlassesToCloud[K]]?: unknown;
 };
 
-/** The fields the boundary checks (a row's `valid`) before its handler runs: the handler may rely on them. */
-export interface GlassesChecked {
-  start_app: { packageName: string };
-  stop_app: { packageName: string };
-  audio_play_response: { requestId: string };
-  rgb_led_control_response: { requestId: string };
-}
-
-/** What the handler of type K receives: the message with the checked fields typed. */
+/**
+ * What the handler of type K receives: the message with the fields its check (`glasses-checks.ts`) vouches for
+ * typed; any other field stays `unknown`.
+ */
 export type GlassesInbound<K extends GlassesToCloudType> = GlassesReceived<K> &
   (K extends keyof GlassesChecked ? GlassesChecked[K] : unknown);
 
-/** A row whose type has checked fields must carry the guard that checks them. */
+/** A row whose type has checked fields must carry the guard that checks them (from `GLASSES_CHECKS`). */
 type RowOf<K extends GlassesToCloudType> = K extends keyof GlassesChecked
   ? GlassesInboundRow & { readonly valid: (msg: TypedMessage) => msg is TypedMessage & GlassesChecked[K] }
   : GlassesInboundRow;
@@ -46,11 +44,6 @@ export interface GlassesInboundRow {
   /** Sent back as MALFORMED_MESSAGE when `valid` fails; without it an invalid message is skipped quietly. */
   readonly invalid?: string;
 }
-
-const hasPackageName = (msg: TypedMessage): msg is TypedMessage & { packageName: string } =>
-  typeof msg.packageName === 'string' && msg.packageName.length > 0 && msg.packageName.length <= 256;
-const hasRequestId = (msg: TypedMessage): msg is TypedMessage & { requestId: string } =>
-  typeof msg.requestId === 'string';
 
 const relayed = { relay: true, handled: false, permission: null } as const;
 const control = { relay: false, handled: true, permission: null } as const;
@@ -78,44 +71,28 @@ export const GLASSES_INBOUND = {
   udp_unregister: relayed,
   phone_subscription_update: relayed,
   // Relayed, and seen by a manager first.
-  head_position: { relay: true, handled: true, permission: null },
-  glasses_battery_update: { relay: true, handled: true, permission: null },
-  glasses_connection_state: { relay: true, handled: true, permission: null },
-  location_update: { relay: true, handled: true, permission: 'LOCATION' },
-  calendar_event: { relay: true, handled: true, permission: 'CALENDAR' },
-  VAD: { relay: true, handled: true, permission: 'MICROPHONE' },
-  local_transcription: { relay: true, handled: true, permission: null },
-  rgb_led_control_response: {
-    relay: true,
-    handled: true,
-    permission: null,
-    valid: hasRequestId,
-  },
+  head_position: { relay: true, handled: true, permission: null, valid: CHECK.head_position },
+  glasses_battery_update: { relay: true, handled: true, permission: null, valid: CHECK.glasses_battery_update },
+  glasses_connection_state: { relay: true, handled: true, permission: null, valid: CHECK.glasses_connection_state },
+  location_update: { relay: true, handled: true, permission: 'LOCATION', valid: CHECK.location_update },
+  calendar_event: { relay: true, handled: true, permission: 'CALENDAR', valid: CHECK.calendar_event },
+  VAD: { relay: true, handled: true, permission: 'MICROPHONE', valid: CHECK.VAD },
+  local_transcription: { relay: true, handled: true, permission: null, valid: CHECK.local_transcription },
+  rgb_led_control_response: { relay: true, handled: true, permission: null, valid: CHECK.rgb_led_control_response },
   // Handled by the cloud, never relayed as is.
   connection_init: control,
-  start_app: {
-    ...control,
-    valid: hasPackageName,
-    invalid: 'start_app needs a string packageName',
-  },
-  stop_app: {
-    ...control,
-    valid: hasPackageName,
-    invalid: 'stop_app needs a string packageName',
-  },
+  start_app: { ...control, valid: CHECK.start_app, invalid: 'start_app needs a string packageName' },
+  stop_app: { ...control, valid: CHECK.stop_app, invalid: 'stop_app needs a string packageName' },
   ping: control,
   pong: { relay: false, handled: false, permission: null },
   /** Relayed by its handler to `touch_event:<gesture>` and `touch_event` subscribers. */
-  touch_event: control,
-  audio_play_response: {
-    ...control,
-    valid: hasRequestId,
-  },
+  touch_event: { ...control, valid: CHECK.touch_event },
+  audio_play_response: { ...control, valid: CHECK.audio_play_response },
   /** Answered to the asking app; as a stream type it needs the camera like the photos themselves. */
-  photo_response: { ...control, permission: 'CAMERA' },
-  rtmp_stream_status: control,
-  stream_status: control,
-  keep_alive_ack: control,
+  photo_response: { ...control, permission: 'CAMERA', valid: CHECK.photo_response },
+  rtmp_stream_status: { ...control, valid: CHECK.rtmp_stream_status },
+  stream_status: { ...control, valid: CHECK.stream_status },
+  keep_alive_ack: { ...control, valid: CHECK.keep_alive_ack },
 } as const satisfies { readonly [K in GlassesToCloudType]: RowOf<K> };
 
 export type GlassesInboundType = GlassesToCloudType;

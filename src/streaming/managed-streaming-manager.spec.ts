@@ -12,7 +12,7 @@ import { ManagedStreamingManager } from './managed-streaming-manager.js';
 import { VideoManager } from './video-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary } from '../../test/support/boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const A = 'com.example.a';

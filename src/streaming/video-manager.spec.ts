@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppConnections } from '../app-connections/app-connections.js';
-import type { TypedMessage } from '../common/json.util.js';
 import type { AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import type { AppPermission } from '../persistence/persistence.types.js';
@@ -11,7 +10,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { VideoManager } from './video-manager.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
-import { viaBoundary } from '../../test/support/app-boundary.js';
+import { viaBoundary, viaGlassesBoundary } from '../../test/support/boundary.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 
 const PKG = 'com.example.streamer';
@@ -41,7 +40,7 @@ function harness() {
     return r.streamId;
   };
   const status = (streamId: string, s: string) =>
-    video.handleStatus({ type: 'rtmp_stream_status', streamId, status: s } as TypedMessage);
+    viaGlassesBoundary({ type: 'rtmp_stream_status', streamId, status: s }, (m) => video.handleStatus(m));
   const pings = () => glasses.ofType('keep_rtmp_stream_alive');
   const statuses = (socket: FakeSocket) => socket.ofType('rtmp_stream_status').map((m) => m.status);
   return { ctx, glasses, video, app, start, status, pings, statuses };
@@ -99,7 +98,9 @@ describe('VideoManager', () => {
       clock.advance(STREAMING.keepAliveMs);
       const ping = h.pings().at(-1)!;
       if (i % 2 === 1)
-        h.video.handleKeepAliveAck({ type: 'keep_alive_ack', streamId: id, ackId: ping.ackId } as TypedMessage);
+        viaGlassesBoundary({ type: 'keep_alive_ack', streamId: id, ackId: ping.ackId }, (m) =>
+          h.video.handleKeepAliveAck(m),
+        );
     }
     expect(h.video.current?.streamId).toBe(id);
   });

@@ -8,7 +8,7 @@ import { EventRelay } from '../relay/event-relay.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
-import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
 
 export type StreamRequestResult = Result<{ streamId: string }>;
@@ -156,9 +156,9 @@ export class VideoManager {
   }
 
   /** `rtmp_stream_status` (or the newer `stream_status`) from the glasses. */
-  handleStatus(msg: GlassesReceived<'rtmp_stream_status' | 'stream_status'>): void {
+  handleStatus(msg: GlassesInbound<'rtmp_stream_status' | 'stream_status'>): void {
     const s = this.stream;
-    if (!s || (typeof msg.streamId === 'string' && msg.streamId !== s.streamId)) return;
+    if (!s || (msg.streamId !== undefined && msg.streamId !== s.streamId)) return;
     const status = normalizeStreamStatus(msg.status);
     s.status = status;
     if (status === 'active') s.keepAlive.start();
@@ -174,16 +174,12 @@ export class VideoManager {
       streamId: s.streamId,
       status,
       ...(msg.errorDetails !== undefined ? { errorDetails: msg.errorDetails } : {}),
-      ...(msg.stats && typeof msg.stats === 'object' ? { stats: msg.stats } : {}),
+      ...(msg.stats !== undefined ? { stats: msg.stats } : {}),
     });
   }
 
-  handleKeepAliveAck(msg: GlassesReceived<'keep_alive_ack'>): void {
-    if (
-      typeof msg.ackId === 'string' &&
-      this.stream &&
-      (msg.streamId === undefined || msg.streamId === this.stream.streamId)
-    )
+  handleKeepAliveAck(msg: GlassesInbound<'keep_alive_ack'>): void {
+    if (this.stream && (msg.streamId === undefined || msg.streamId === this.stream.streamId))
       this.stream.keepAlive.ack(msg.ackId);
   }
 

@@ -9,9 +9,8 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { ProviderResult, StreamSpec } from './providers/provider.types.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { StreamSlot, type SlotView } from './stream-slot.js';
-import type { GlassesReceived } from '../protocol/glasses-inbound.js';
+import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 
-const LANG = /^[a-z]{2,3}-[A-Z]{2}$/;
 const KEEPALIVE_MS = 10_000;
 
 export interface TranscriptionData {
@@ -179,7 +178,7 @@ export class TranscriptionManager {
   }
 
   /** `VAD` from the glasses: speech opens or resumes streams; silence finalizes, then closes idle streams. */
-  handleVad(msg: GlassesReceived<'VAD'>): void {
+  handleVad(msg: GlassesInbound<'VAD'>): void {
     const speaking = msg.status === true || msg.status === 'true';
     this.lastVad = speaking;
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -240,12 +239,8 @@ export class TranscriptionManager {
    * provider stream transcribes the same language right now: the same speech would reach the apps twice
    * (two finals per utterance). While that stream is down (backoff, provider cooling off) the phone's are used.
    */
-  handleLocalTranscription(msg: GlassesReceived<'local_transcription'>): void {
-    if (typeof msg.text !== 'string') return;
-    const lang =
-      typeof msg.transcribeLanguage === 'string' && LANG.test(msg.transcribeLanguage)
-        ? msg.transcribeLanguage
-        : 'en-US';
+  handleLocalTranscription(msg: GlassesInbound<'local_transcription'>): void {
+    const lang = msg.transcribeLanguage ?? 'en-US';
     const cloud = this.slots.get(lang);
     if (cloud && (cloud.state === 'open' || cloud.state === 'opening')) {
       this.localDropped++;
@@ -259,11 +254,11 @@ export class TranscriptionManager {
       text: msg.text,
       isFinal,
       utteranceId: this.localUtterance,
-      speakerId: typeof msg.speakerId === 'number' ? msg.speakerId : 0,
-      startTime: typeof msg.startTime === 'number' ? msg.startTime : now,
-      endTime: typeof msg.endTime === 'number' ? msg.endTime : now,
+      speakerId: msg.speakerId ?? 0,
+      startTime: msg.startTime ?? now,
+      endTime: msg.endTime ?? now,
       transcribeLanguage: lang,
-      provider: typeof msg.provider === 'string' ? msg.provider : 'local',
+      provider: msg.provider ?? 'local',
     };
     if (isFinal) this.localUtterance = null;
     this.deliver(lang, data);

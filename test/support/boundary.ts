@@ -1,4 +1,7 @@
+import type { TypedMessage } from '../../src/common/json.util.js';
 import type { Failure } from '../../src/common/result.js';
+import { GLASSES_CHECKS, type GlassesCheckedType } from '../../src/protocol/glasses-checks.js';
+import type { GlassesInbound } from '../../src/protocol/glasses-inbound.js';
 import type { AppCheckCode } from '../../src/protocol/app-checks.js';
 import { AppRefusal, checkAppMessage, type AppInboundMessage } from '../../src/protocol/app-inbound.js';
 import type { AppToCloudMessage, AppToCloudType } from '../../src/protocol/app.types.js';
@@ -23,4 +26,16 @@ export function appMessage<K extends AppToCloudType>(
   fields: Record<string, unknown> = {},
 ): AppToCloudMessage<K> {
   return viaBoundary(type, fields, (msg) => msg) as AppToCloudMessage<K>;
+}
+
+/**
+ * A glasses message handed to its handler the way `GlassesMessageHandler` does: only when its row's check
+ * (`src/protocol/glasses-checks.ts`) passes. Returns the handler's answer, or undefined when it was skipped.
+ */
+export function viaGlassesBoundary<K extends GlassesCheckedType, R>(
+  msg: { type: K } & Record<string, unknown>,
+  run: (msg: GlassesInbound<K>) => R,
+): R | undefined {
+  const check = GLASSES_CHECKS[msg.type] as (m: TypedMessage) => boolean;
+  return check(msg) ? run(msg as unknown as GlassesInbound<K>) : undefined;
 }
