@@ -499,7 +499,7 @@ describe('session managers', () => {
     const led = await glasses.waitFor('rgb_led_control', undefined, { since: 0 });
     expect(led).toMatchObject({ action: 'on', color: 'green', packageName: 'com.example.ledsdk' });
     expect(led.requestId).toMatch(/^led_req_/);
-    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    glasses.send('rgb_led_control_response', { requestId: led.requestId!, success: true });
     const answer = await eventually(
       () => frames['com.example.ledsdk']!.find((m) => m.type === 'rgb_led_control_response'),
       3000,
@@ -508,7 +508,7 @@ describe('session managers', () => {
     expect(answer).toMatchObject({ requestId: led.requestId, success: true });
     // A repeated answer goes nowhere; the head_position after it reaches the bystander, so by then anything
     // (wrongly) sent to the bystander before it has arrived too.
-    glasses.send('rgb_led_control_response', { requestId: led.requestId, success: true });
+    glasses.send('rgb_led_control_response', { requestId: led.requestId!, success: true });
     glasses.headPosition('up');
     await eventually(
       () => frames['com.example.bystander']!.some((m) => m.type === 'data_stream' && m.streamType === 'head_position'),

@@ -4,6 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { ErrorCode } from '../common/cloud-error.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
+import type { CloudToAppMessage } from '../protocol/app.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 
 export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
@@ -126,7 +127,7 @@ export class AppConnections {
   }
 
   /** A top-level message (not a data_stream) to one app. */
-  sendJson(packageName: string, message: object): boolean {
+  sendJson(packageName: string, message: CloudToAppMessage): boolean {
     const ws = this.apps.get(packageName)?.ws;
     if (!ws || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(message));
@@ -134,7 +135,7 @@ export class AppConnections {
   }
 
   /** A top-level message to every app with an open socket, serialized once. */
-  sendToAll(message: object): void {
+  sendToAll(message: CloudToAppMessage): void {
     const text = JSON.stringify(message);
     for (const rt of this.apps.values()) if (rt.ws && rt.ws.readyState === OPEN) rt.ws.send(text);
   }

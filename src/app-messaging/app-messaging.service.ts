@@ -4,7 +4,7 @@ import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
 import { errorMessage } from '../common/cloud-error.js';
 import { unhandled } from '../protocol/app-inbound.js';
-import type { AppToCloudMessage } from '../protocol/app.types.js';
+import type { AppToCloudMessage, CloudToAppMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { SessionContext } from '../session-core/session-context.js';
 import { SessionRegistry } from '../session/session-registry.js';
@@ -51,11 +51,14 @@ export class AppMessagingService {
     // Clustered, the users of a package are spread over the processes: each delivers to the sessions it holds.
     bus?.handle('app-messaging.users', ({ packageName }) => ({ users: this.usersRunning(packageName) }));
     bus?.handle('app-messaging.direct', ({ userId, packageName, message }) => ({
-      delivered: this.isRunningHere(userId, packageName) && this.sendHere(userId, packageName, message),
+      // Built by this service on the sending process (`send`), so it is a CloudToAppMessage.
+      delivered:
+        this.isRunningHere(userId, packageName) && this.sendHere(userId, packageName, message as CloudToAppMessage),
     }));
     bus?.on('app-messaging.broadcast', ({ packageName, senderUserId, message }, from) => {
       if (from === bus.nodeId) return;
-      for (const user of this.usersRunning(packageName, senderUserId)) this.sendHere(user.userId, packageName, message);
+      for (const user of this.usersRunning(packageName, senderUserId))
+        this.sendHere(user.userId, packageName, message as CloudToAppMessage);
     });
   }
 
@@ -114,7 +117,7 @@ export class AppMessagingService {
     switch (msg.type) {
       case 'app_broadcast_message': {
         const roomId = msg.roomId;
-        const message = {
+        const message: CloudToAppMessage<'app_message_received'> = {
           type: 'app_message_received',
           payload: msg.payload,
           messageId,
@@ -127,7 +130,11 @@ export class AppMessagingService {
           for (const user of this.usersRunning(packageName, senderUserId))
             this.sendHere(user.userId, packageName, message);
           await this.bus
-            ?.broadcast('app-messaging.broadcast', { packageName, senderUserId, message })
+            ?.broadcast('app-messaging.broadcast', {
+              packageName,
+              senderUserId,
+              message: message as unknown as Record<string, unknown>,
+            })
             .catch((err: unknown) =>
               this.logger.warn(`a broadcast of ${packageName} reached this process only: ${errorMessage(err)}`),
             );
@@ -146,7 +153,7 @@ export class AppMessagingService {
       }
       case 'app_direct_message': {
         const target = msg.targetUserId;
-        const received = {
+        const received: CloudToAppMessage<'app_message_received'> = {
           type: 'app_message_received',
           payload: msg.payload,
           messageId,
@@ -271,7 +278,7 @@ export class AppMessagingService {
     updateType: 'user_joined' | 'user_left',
     room: RoomData,
   ): void {
-    const message = {
+    const message: CloudToAppMessage<'app_room_updated'> = {
       type: 'app_room_updated',
       roomId,
       updateType,
@@ -287,7 +294,7 @@ export class AppMessagingService {
   }
 
   /** To the user's app here, or (clustered) on the process that holds the user, without waiting for it. */
-  private send(userId: string, packageName: string, message: object): boolean {
+  private send(userId: string, packageName: string, message: CloudToAppMessage): boolean {
     if (this.bus && !this.registry.get(userId)) {
       void this.sendElsewhere(userId, packageName, message);
       return false;
@@ -295,17 +302,17 @@ export class AppMessagingService {
     return this.sendHere(userId, packageName, message);
   }
 
-  private sendHere(userId: string, packageName: string, message: object): boolean {
+  private sendHere(userId: string, packageName: string, message: CloudToAppMessage): boolean {
     const ok = this.registry.get(userId)?.connections.sendJson(packageName, message) ?? false;
-    if (!ok) this.logger.debug(`could not deliver ${(message as { type: string }).type} to ${userId}/${packageName}`);
+    if (!ok) this.logger.debug(`could not deliver ${message.type} to ${userId}/${packageName}`);
     return ok;
   }
 
   /** Through the user's owner; false when nobody holds the user or the owner does not answer. */
-  private async sendElsewhere(userId: string, packageName: string, message: object): Promise<boolean> {
+  private async sendElsewhere(userId: string, packageName: string, message: CloudToAppMessage): Promise<boolean> {
     if (!this.bus) return false;
     try {
-      const msg = message as Record<string, unknown>;
+      const msg = message as unknown as Record<string, unknown>;
       return (await this.bus.toOwner(userId, 'app-messaging.direct', { userId, packageName, message: msg })).result
         .delivered;
     } catch (err) {

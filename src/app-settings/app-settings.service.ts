@@ -2,6 +2,7 @@ import { BadRequestException, Inject, Injectable, Logger, Optional } from '@nest
 import { mergeSettings } from '../apps/app-settings.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { appSessionId } from '../common/app-session-id.js';
+import type { CloudToAppMessage } from '../protocol/app.types.js';
 import { CloudError, errorMessage } from '../common/cloud-error.js';
 import { safeEqual, sha256Hex } from '../common/crypto.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
@@ -124,7 +125,7 @@ export class AppSettingsService {
 
   /** settings_update to the app's open socket in the user's live session, if there is one. */
   private push(userId: string, packageName: string, settings: MergedSettings): boolean {
-    const message = {
+    const message: CloudToAppMessage<'settings_update'> = {
       type: 'settings_update',
       packageName,
       sessionId: appSessionId(userId, packageName),

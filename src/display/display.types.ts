@@ -1,19 +1,12 @@
-export const LAYOUT_TYPES = [
-  'text_wall',
-  'double_text_wall',
-  'dashboard_card',
-  'reference_card',
-  'bitmap_view',
-  'bitmap_animation',
-  'clear_view',
-] as const;
-export type LayoutType = (typeof LAYOUT_TYPES)[number];
+import type { OpenLayout } from '../protocol/glasses.types.js';
+import type { LayoutTypeName } from '../protocol/vocabulary.js';
+
+export { LAYOUT_TYPES } from '../protocol/vocabulary.js';
+export type LayoutType = LayoutTypeName;
 export type ViewName = 'main' | 'dashboard';
 
-export interface Layout {
-  layoutType: LayoutType;
-  [field: string]: unknown;
-}
+/** A layout as apps send it and the glasses receive it (its fields unchecked). */
+export type Layout = OpenLayout;
 
 /** What the glasses receive: the app's request with its real packageName (never the claimed one). */
 export interface DisplayRequest {

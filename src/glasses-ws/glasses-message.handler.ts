@@ -11,7 +11,7 @@ import {
   type GlassesInbound,
   type GlassesInboundRow,
 } from '../protocol/glasses-inbound.js';
-import type { ConnectionErrorMessage } from './glasses.messages.js';
+import type { CloudToGlassesMessage } from '../protocol/glasses.types.js';
 
 const OPEN = 1;
 
@@ -75,6 +75,10 @@ export class GlassesMessageHandler {
     if (route.relay) session.relay.relay(msg.type, text);
   }
 
+  private ack(sessionId: string): CloudToGlassesMessage<'connection_ack'> {
+    return { type: 'connection_ack', sessionId, timestamp: new Date().toISOString() };
+  }
+
   /**
    * What the cloud does with each type the table marks `handled`, typed by the message it receives. A
    * handler answering false stops the relay of that message.
@@ -82,10 +86,7 @@ export class GlassesMessageHandler {
   private readonly handlers: GlassesHandlers = {
     connection_init: (session, _msg, ws) => {
       // The session already exists (created on open): answer as a reconnection, start nothing.
-      if (ws.readyState === OPEN)
-        ws.send(
-          JSON.stringify({ type: 'connection_ack', sessionId: session.userId, timestamp: new Date().toISOString() }),
-        );
+      if (ws.readyState === OPEN) ws.send(JSON.stringify(this.ack(session.userId)));
       session.microphone.sync(true);
     },
     ping: (_session, _msg, ws) => {
@@ -140,7 +141,7 @@ export class GlassesMessageHandler {
 
   error(ws: WebSocket, code: ErrorCode, message: string, details?: Record<string, unknown>): void {
     if (ws.readyState !== OPEN) return;
-    const body: ConnectionErrorMessage = {
+    const body: CloudToGlassesMessage<'connection_error'> = {
       type: 'connection_error',
       code,
       message,

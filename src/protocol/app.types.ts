@@ -8,11 +8,10 @@
  * every message (`packageName`, `sessionId`) are never trusted: the socket's binding says who speaks.
  */
 import type { PermissionType } from '../persistence/persistence.types.js';
-import type { AudioConfig, BaseFields, NoFields, StreamConfig, VideoConfig } from './glasses.types.js';
+import type { AudioConfig, BaseFields, NoFields, OpenLayout, StreamConfig, VideoConfig } from './glasses.types.js';
 import type {
   DashboardMode,
   DashboardSection,
-  LayoutTypeName,
   LedColor,
   LocationTierName,
   PhotoCompression,
@@ -20,10 +19,7 @@ import type {
 } from './vocabulary.js';
 
 /** A layout as an app sends it: its type is checked, its fields are read leniently by the display code. */
-export interface AppLayout {
-  layoutType: LayoutTypeName;
-  [field: string]: unknown;
-}
+export type AppLayout = OpenLayout;
 
 export interface RestreamDestination {
   url: string;
@@ -126,7 +122,7 @@ export interface CloudToApp {
     augmentosSettings: unknown;
     capabilities: unknown;
   };
-  tpa_connection_error: { code: string; message: string };
+  tpa_connection_error: { code: string; message: string; details?: unknown };
   permission_error: { message: string; details: unknown };
   app_stopped: NoFields;
   settings_update: { packageName: string; sessionId: string; settings: unknown };
@@ -183,10 +179,9 @@ export interface CloudToApp {
     targetUserId: string;
     error?: string;
   };
-  app_room_joined: Record<string, unknown>;
-  app_room_left: Record<string, unknown>;
-  app_user_joined: Record<string, unknown>;
-  app_user_left: Record<string, unknown>;
+  app_user_joined: { userId: string; sessionId: string; roomId: string; joinedAt: string };
+  app_user_left: { userId: string; sessionId: string; roomId: string; leftAt: string };
+  app_room_updated: { roomId: string; updateType: 'user_joined' | 'user_left'; roomData: unknown };
   request_telemetry: { sessionId: string; incidentId: string; uploadToken: string; windowMs: number };
   pong: NoFields;
 }

@@ -47,6 +47,15 @@ export type Layout =
   TextWall | DoubleTextWall | DashboardCard | ReferenceCard | BitmapView | BitmapAnimation | ClearView;
 export type LayoutType = Layout['layoutType'];
 
+/**
+ * A layout as the cloud forwards it: the type is checked, the other fields are the app's own (read leniently by
+ * the display code and the simulator).
+ */
+export interface OpenLayout {
+  layoutType: LayoutType;
+  [field: string]: unknown;
+}
+
 /** Fields every message may carry (`BaseMessage`). Dates arrive as ISO strings after JSON. */
 export interface BaseFields {
   timestamp?: string | number;
@@ -233,13 +242,13 @@ export interface CloudToGlasses {
     /** Only the June 2025 cloud sent a session snapshot here. */
     userSession?: unknown;
   };
-  connection_error: { code?: string; message: string };
+  connection_error: { code?: string; message: string; details?: Record<string, unknown> };
   auth_error: { message: string };
   display_event: {
     packageName?: string;
     /** Absent only from very old senders; treated as 'main'. */
     view?: ViewName;
-    layout: Layout;
+    layout: Layout | OpenLayout;
     durationMs?: number;
     forceDisplay?: boolean;
   };
@@ -272,7 +281,8 @@ export interface CloudToGlasses {
   };
   audio_stop_request: { appId?: string; packageName?: string; trackId?: number };
   rgb_led_control: {
-    requestId: string;
+    /** Absent when the app sent none (its answer then goes nowhere). */
+    requestId?: string;
     appId?: string;
     packageName?: string;
     action: 'on' | 'off';

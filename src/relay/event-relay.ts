@@ -1,6 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { SessionContext } from '../session-core/session-context.js';
+import type { CloudToAppMessage } from '../protocol/app.types.js';
 import { SubscriptionManager, type Subscriber } from '../subscriptions/subscription-manager.js';
 
 /**
@@ -62,7 +63,7 @@ export class EventRelay {
   }
 
   /** A top-level message to one app (not a data_stream). */
-  sendTo(packageName: string, message: object): boolean {
+  sendTo(packageName: string, message: CloudToAppMessage): boolean {
     return this.connections.sendJson(packageName, message);
   }
 

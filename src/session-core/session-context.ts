@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import type { WebSocket } from 'ws';
 import type { AppRecord } from '../persistence/persistence.types.js';
+import type { CloudToGlassesMessage } from '../protocol/glasses.types.js';
 
 /** What the registry registers as the REQUEST of a user's DI context. */
 export interface SessionPayload {
@@ -95,7 +96,7 @@ export class SessionContext {
   }
 
   /** Sends a JSON message to the glasses; false (and nothing sent) when the socket is not open. */
-  sendToGlasses(message: object): boolean {
+  sendToGlasses(message: CloudToGlassesMessage): boolean {
     const ws = this.glassesSocket;
     if (ws === null || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(message));

@@ -77,7 +77,8 @@ export class AutoResponder {
         if (a.audio) host.send('audio_play_response', { requestId: msg.requestId, success: true, duration: 1000 });
         break;
       case 'rgb_led_control':
-        if (a.led) host.send('rgb_led_control_response', { requestId: msg.requestId, success: true });
+        if (a.led && msg.requestId !== undefined)
+          host.send('rgb_led_control_response', { requestId: msg.requestId, success: true });
         break;
       case 'photo_request':
         this.answerPhoto(msg);

@@ -1,4 +1,4 @@
-import type { Layout } from './glasses-protocol.types.js';
+import type { Layout, OpenLayout } from './glasses-protocol.types.js';
 
 /**
  * Plain-text rendering of a layout. Shared by `displayText()`, the display waits and the CLI,
@@ -6,7 +6,7 @@ import type { Layout } from './glasses-protocol.types.js';
  * Joins follow the dashboard's own layout→text rule.
  * Fields are read defensively because layouts come straight off the network.
  */
-export function layoutToText(layout: Layout | null | undefined): string {
+export function layoutToText(layout: Layout | OpenLayout | null | undefined): string {
   if (!layout) return '';
   const s = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
   switch (layout.layoutType) {
@@ -30,7 +30,7 @@ export function layoutToText(layout: Layout | null | undefined): string {
 }
 
 /** The cloud clears a view with either a clear_view or an empty text_wall. */
-export function isClearingLayout(layout: Layout | null | undefined): boolean {
+export function isClearingLayout(layout: Layout | OpenLayout | null | undefined): boolean {
   if (!layout) return true;
   return layout.layoutType === 'clear_view' || (layout.layoutType === 'text_wall' && !layout.text);
 }

@@ -1,3 +1,4 @@
+import type { CloudToGlassesMessage } from '../protocol/glasses.types.js';
 import { randomBytes } from 'node:crypto';
 
 export interface KeepAliveTimings {
@@ -19,7 +20,7 @@ export class StreamKeepAlive {
   constructor(
     private readonly streamId: string,
     private readonly timings: KeepAliveTimings,
-    private readonly send: (msg: object) => void,
+    private readonly send: (msg: CloudToGlassesMessage<'keep_rtmp_stream_alive'>) => void,
     private readonly onTimeout: () => void,
   ) {}
 

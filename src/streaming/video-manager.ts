@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
-import type { AppToCloudMessage, StreamOptions } from '../protocol/app.types.js';
+import type { AppToCloudMessage, CloudToApp, CloudToAppMessage, StreamOptions } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
@@ -205,8 +205,8 @@ export class VideoManager {
     });
   }
 
-  private sendStatus(packageName: string, body: Record<string, unknown>): void {
-    const message = {
+  private sendStatus(packageName: string, body: Omit<CloudToApp['rtmp_stream_status'], 'sessionId' | 'appId'>): void {
+    const message: CloudToAppMessage<'rtmp_stream_status'> = {
       type: 'rtmp_stream_status',
       sessionId: appSessionId(this.ctx.userId, packageName),
       appId: packageName,

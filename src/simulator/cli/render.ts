@@ -1,5 +1,5 @@
 import type { DeviceModel } from '../device-models.js';
-import type { Layout } from '../glasses-protocol.types.js';
+import type { Layout, OpenLayout } from '../glasses-protocol.types.js';
 import type { GlassesState } from '../glasses-state.js';
 
 /**
@@ -57,7 +57,7 @@ export function wrapText(text: string, width: number): string[] {
 }
 
 /** Lines of exactly `cols` characters, at most `rows` (a cut is marked with "…"). */
-export function layoutLines(layout: Layout | null | undefined, size: ScreenSize): string[] {
+export function layoutLines(layout: Layout | OpenLayout | null | undefined, size: ScreenSize): string[] {
   const { cols, rows } = size;
   let lines: string[];
   if (!layout) lines = [];
