@@ -109,6 +109,13 @@ describe('layers import only downward', () => {
     expect(bad.map(show)).toEqual([]);
   });
 
+  it('protocol/ (wire types, tables, checks) imports only common/, config/ and persistence/', () => {
+    const bad = all.filter(
+      (e) => topDir(e.from) === 'protocol' && !['protocol', 'common', 'config', 'persistence'].includes(topDir(e.to)),
+    );
+    expect(bad.map(show)).toEqual([]);
+  });
+
   it('src/common imports nothing outside src/common', () => {
     const bad = all.filter((e) => topDir(e.from) === 'common' && topDir(e.to) !== 'common');
     expect(bad.map(show)).toEqual([]);
