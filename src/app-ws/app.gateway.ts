@@ -1,6 +1,7 @@
-import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { userIdFromAppSessionId } from '../common/app-session-id.js';
 import { type ErrorCode } from '../common/cloud-error.js';
@@ -11,6 +12,7 @@ import { closeReason } from '../common/close-reason.js';
 import { setFrameLimit } from '../gateway/frame-limit.js';
 import { ClientAddress } from '../limits/client-address.js';
 import { PENDING_APP_SOCKETS, type ConcurrencyLimiter } from '../limits/limiter.types.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
 import { PendingInits } from '../apps/pending-inits.js';
 import { APP_REPOSITORY, type AppRepository } from '../persistence/persistence.types.js';
@@ -54,6 +56,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     private readonly address: ClientAddress,
     @Inject(PENDING_APP_SOCKETS) private readonly pending: ConcurrencyLimiter,
     private readonly pendingInits: PendingInits,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   afterInit(server: WsServer): void {
@@ -146,6 +149,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         if (initializing)
           return this.handler.error(ws, 'ALREADY_INITIALIZED', 'tpa_connection_init is already being processed');
         initializing = true;
+        const t0 = performance.now();
         this.init(ws, msg, (b) => {
           bound = b;
           setFrameLimit(ws, this.config.maxFrameBytes);
@@ -162,6 +166,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
           })
           .finally(() => {
             initializing = false;
+            this.metrics?.recordPhase('init', performance.now() - t0);
           });
       }),
     );

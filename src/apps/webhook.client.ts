@@ -1,9 +1,11 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { deadline } from '../common/deadline.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { requestIdHeaders } from '../observability/request-context.js';
 
 export class WebhookError extends Error {
@@ -32,7 +34,10 @@ export class WebhookClient implements OnModuleDestroy {
   private readonly http = new HttpAgent({ keepAlive: true });
   private readonly https = new HttpsAgent({ keepAlive: true });
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
 
   onModuleDestroy(): void {
     this.http.destroy();
@@ -118,6 +123,7 @@ export class WebhookClient implements OnModuleDestroy {
     );
     let attempts = 0;
     let lastError: Error | null = null;
+    const t0 = performance.now();
     try {
       const status = await policy.execute(async () => {
         attempts++;
@@ -140,6 +146,7 @@ export class WebhookClient implements OnModuleDestroy {
       );
     } finally {
       window.dispose();
+      this.metrics?.recordPhase('webhook', performance.now() - t0);
     }
   }
 }

@@ -1,10 +1,12 @@
-import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { CoreTokenService, GLASSES_WS_AUDIENCE, TOKEN_REVOKED_CLOSE } from '../auth/core-token.service.js';
 import { CloudError, errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { SocketTracker } from '../observability/socket-tracker.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
@@ -50,6 +52,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     private readonly handler: GlassesMessageHandler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tracker: SocketTracker,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   afterInit(server: WsServer): void {
@@ -59,6 +62,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     server.options.maxPayload = this.config.glassesMaxFrameBytes;
     server.options.perMessageDeflate = false;
     server.options.verifyClient = (info, cb) => {
+      const t0 = performance.now();
       const refuse = (status: number, message: string, code?: string, headers: Record<string, string> = {}) => {
         const body = JSON.stringify({
           type: 'connection_error',
@@ -85,6 +89,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
             );
           }
           principals.set(info.req, { userId: result.userId, version: result.version });
+          this.metrics?.recordPhase('auth', performance.now() - t0);
           cb(true);
         },
         (err: unknown) => {
@@ -173,9 +178,11 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       early.length = 0;
       ws.removeAllListeners('message');
     });
+    const t0 = performance.now();
     this.registry
       .open(userId)
       .then(({ session: s, created }) => {
+        if (created) this.metrics?.recordPhase('session_build', performance.now() - t0);
         if (ws.readyState !== OPEN) {
           if (created) this.registry.scheduleEnd(userId);
           return;

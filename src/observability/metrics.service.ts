@@ -42,7 +42,16 @@ export const METRIC = {
   httpRequests: 'mentra_http_requests_total',
   sessionsEnded: 'mentra_sessions_ended_total',
   sessionDuration: 'mentra_session_duration_seconds',
+  sessionPhase: 'mentra_session_phase_seconds',
 } as const;
+
+/**
+ * The steps that bring a session and its apps up, timed one by one so a mass reconnect (a restart, a failover)
+ * can be broken down: the glasses upgrade's authentication (token check and token-version read), the build of
+ * the session, store reads and writes, webhook POSTs (with their retries) and app inits (tpa_connection_init
+ * received → acknowledged or refused).
+ */
+export type SessionPhase = 'auth' | 'session_build' | 'store_read' | 'store_write' | 'webhook' | 'init';
 
 /**
  * The service's Prometheus registry (one per app instance, so several clouds in one process never mix).
@@ -75,6 +84,7 @@ export class MetricsService implements OnModuleDestroy {
   readonly httpRequests: Counter<'status'>;
   readonly sessionsEnded: Counter<'reason'>;
   readonly sessionDuration: Histogram<'reason'>;
+  readonly sessionPhase: Histogram<'phase'>;
 
   constructor() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -262,6 +272,13 @@ export class MetricsService implements OnModuleDestroy {
       buckets: [10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400],
       registers,
     });
+    this.sessionPhase = new Histogram({
+      name: METRIC.sessionPhase,
+      help: 'Duration of the steps that bring sessions and apps up: auth (glasses upgrade), session_build, store_read, store_write, webhook (POST with retries), init (app init received → answered)',
+      labelNames: ['phase'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
   }
 
   /** Called once by MetricsSources with the live registries. */
@@ -273,6 +290,11 @@ export class MetricsService implements OnModuleDestroy {
   recordAppStart(outcome: string, ms: number): void {
     this.appStarts.inc({ outcome });
     this.appStartDuration.observe({ result: outcome === 'ok' ? 'ok' : 'failed' }, ms / 1000);
+  }
+
+  /** One step of bringing a session or an app up (see SessionPhase); per session or store call, not per message. */
+  recordPhase(phase: SessionPhase, ms: number): void {
+    this.sessionPhase.observe({ phase }, ms / 1000);
   }
 
   /** A user session ended (SessionEvents' metric sink). */

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedGlasses } from '../../src/simulator/index.js';
 import { startCloud, type TestCloud } from '../support/cloud.js';
+import { startRawApp } from '../support/raw-app.js';
 import { RawClient } from '../support/raw-ws.js';
 import { eventually } from '../support/sdk-app.js';
 
@@ -50,6 +52,38 @@ describe('glasses socket limits', () => {
     audio.send(Buffer.alloc(300_000));
     expect((await audio.waitClosed()).code).toBe(1009);
     await alive(c);
+  });
+
+  it("a 16 MB frame closes only the sender's socket (1009); another user's session carries on", async () => {
+    const app = await startRawApp('com.security.bystander', () => ({ subscriptions: ['button_press'] }));
+    const bystander = new SimulatedGlasses({ cloudUrl: cloud.url, token: cloud.token('bystander@security.test') });
+    try {
+      app.apiKey = await cloud.registerApp({ packageName: app.packageName, publicUrl: app.url }, [
+        'bystander@security.test',
+      ]);
+      await bystander.connect();
+      bystander.startApp(app.packageName);
+      const socket = await eventually(() => app.sockets[0], 5000, 'the app socket');
+      await eventually(
+        () => cloud.registry.get('bystander@security.test')?.subscriptions.subscriptionsOf(app.packageName).length,
+        5000,
+        'the subscription',
+      );
+      const sixteenMb = 16 * 1_048_576;
+      for (const frame of [`{"type":"button_press","buttonId":"${'x'.repeat(sixteenMb)}"}`, Buffer.alloc(sixteenMb)]) {
+        const big = await connect('sixteen-mb@security.test');
+        big.send(frame);
+        expect((await big.waitClosed(10_000)).code).toBe(1009);
+      }
+      const from = socket.messages.length;
+      bystander.pressButton('short', 'after-16mb');
+      const got = await socket.next((m) => m.type === 'data_stream' && m.data.buttonId === 'after-16mb', 3000, from);
+      expect(got.streamType).toBe('button_press');
+      expect(cloud.registry.get('bystander@security.test')?.ctx.glassesOpen).toBe(true);
+    } finally {
+      await bystander.disconnect().catch(() => undefined);
+      await app.close();
+    }
   });
 
   it('binary audio beyond GLASSES_AUDIO_FRAMES_PER_SECOND is dropped and counted; the socket stays open', async () => {
