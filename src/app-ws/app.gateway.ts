@@ -9,7 +9,7 @@ import { safeEqual, sha256Hex } from '../common/crypto.util.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { closeReason } from '../common/close-reason.js';
-import { setFrameLimit } from '../gateway/frame-limit.js';
+import { dropAfterRefusedFrame, setFrameLimit } from '../gateway/frame-limit.js';
 import { ClientAddress } from '../limits/client-address.js';
 import { PENDING_APP_SOCKETS, type ConcurrencyLimiter } from '../limits/limiter.types.js';
 import { MetricsService } from '../observability/metrics.service.js';
@@ -170,7 +170,10 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
           });
       }),
     );
-    ws.on('error', (err) => this.logger.warn(`app socket: ${err.message}`));
+    ws.on('error', (err) => {
+      this.logger.warn(`app socket: ${err.message}`);
+      dropAfterRefusedFrame(ws);
+    });
     ws.once('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
       clearTimeout(authTimer);

@@ -19,3 +19,20 @@ export function setFrameLimit(ws: WebSocket, bytes: number): boolean {
   receiver._maxPayload = bytes;
   return true;
 }
+
+/** How long a socket whose frame was refused keeps its connection, for the close frame to reach the peer. */
+export const REFUSED_FRAME_LINGER_MS = 1000;
+
+/**
+ * Call from a server socket's 'error' listener (ws emits it there only when its parser refused a frame: too big,
+ * 1009, or malformed). `ws` then sends the close frame but keeps reading, and discarding, whatever the peer still
+ * sends until the peer closes or its 30 s close timeout ends: a peer that keeps its side open and goes on
+ * streaming makes us read at line rate all that time. Instead the socket stops reading (ws resumes it on the next
+ * tick, so the pause is queued after that) and the connection is dropped once the close frame has had time to go out.
+ */
+export function dropAfterRefusedFrame(ws: WebSocket, lingerMs = REFUSED_FRAME_LINGER_MS): void {
+  const socket = (ws as unknown as { _socket?: { pause(): unknown; destroy(): unknown } })._socket;
+  if (!socket) return;
+  process.nextTick(() => socket.pause());
+  setTimeout(() => socket.destroy(), lingerMs).unref();
+}

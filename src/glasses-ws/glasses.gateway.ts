@@ -11,6 +11,7 @@ import { SocketTracker } from '../observability/socket-tracker.js';
 import { SessionRegistry } from '../session/session-registry.js';
 import type { UserSession } from '../session/user-session.js';
 import { GlassesMessageHandler } from './glasses-message.handler.js';
+import { dropAfterRefusedFrame } from '../gateway/frame-limit.js';
 import { StaggeredHeartbeat } from '../gateway/heartbeat.js';
 
 const OPEN = 1;
@@ -168,7 +169,10 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
         else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
       }),
     );
-    ws.on('error', (err) => this.logger.warn(`glasses socket of ${userId}: ${err.message}`));
+    ws.on('error', (err) => {
+      this.logger.warn(`glasses socket of ${userId}: ${err.message}`);
+      dropAfterRefusedFrame(ws);
+    });
     ws.once('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
       this.onClose(userId, ws, code, session);
