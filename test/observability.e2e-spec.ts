@@ -143,6 +143,14 @@ describe('observability: metrics, health, request ids and per-socket limits', ()
       expect(v(now, 'mentra_websocket_connections{gateway="app"}')).toBe(
         v(before, 'mentra_websocket_connections{gateway="app"}') + 1,
       );
+      // Each step of bringing the session and its app up was timed once more (the failover storm's breakdown).
+      for (const phase of ['auth', 'session_build', 'store_read', 'store_write', 'webhook', 'init']) {
+        const series = `mentra_session_phase_seconds_count{phase="${phase}"}`;
+        expect(v(now, series), series).toBeGreaterThanOrEqual(v(before, series) + 1);
+        expect(v(now, `mentra_session_phase_seconds_sum{phase="${phase}"}`), phase).toBeGreaterThan(
+          v(before, `mentra_session_phase_seconds_sum{phase="${phase}"}`),
+        );
+      }
 
       const socket = app.sockets.at(-1)!;
       const from = socket.messages.length;
