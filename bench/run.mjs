@@ -29,6 +29,9 @@ const scenarioModules = {
   idle: () => import('./scenarios/idle.mjs'),
   appstart: () => import('./scenarios/appstart.mjs'),
   churn: () => import('./scenarios/churn.mjs'),
+  setup: () => import('./scenarios/setup.mjs'),
+  fairness: () => import('./scenarios/fairness.mjs'),
+  failover: () => import('./scenarios/failover.mjs'),
   transcription: () => import('./scenarios/transcription.mjs'),
   cluster: () => import('./scenarios/cluster.mjs'),
 };

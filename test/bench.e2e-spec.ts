@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
  * scenario produced figures for both servers. It asserts no speed: the machine is shared and noisy.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn'] as const;
+const SCENARIOS = ['relay', 'audio', 'idle', 'setup', 'appstart', 'churn', 'fairness', 'failover'] as const;
 const SERVERS = ['ours', 'baseline'] as const;
 
 interface Stat {
@@ -66,6 +66,9 @@ const KEY_FIGURES: Record<(typeof SCENARIOS)[number], string[]> = {
   idle: ['heapPerSessionKB', 'rssPerSessionKB', 'heapReturnPct', 'sessionsAfter'],
   appstart: ['p50', 'p99', 'floorP50', 'overheadP50'],
   churn: ['cyclesPerS', 'p50', 'p99', 'sessionsAfter', 'heapGrowthPct'],
+  setup: ['setupMs', 'sessionsPerS', 'startP50', 'startP99', 'serverCpuPct'],
+  fairness: ['deliveredPerS', 'p99', 'controlP99', 'attackBig', 'loadCpuPct'],
+  failover: ['allAppsMs', 'appP99', 'ackP99', 'serverCpuPct', 'loadCpuPct', 'bootMs'],
 };
 
 function runBench(outDir: string): Promise<{ code: number | null; output: string }> {
@@ -127,6 +130,9 @@ describe('bench: npm run bench -- --quick --tiny', () => {
       '5. Churn',
       '6. Transcription',
       '7. Cluster mode',
+      '8. Set-up',
+      '9. Fairness',
+      '10. Failover storm',
     ])
       expect(markdown).toContain(`## ${title}`);
     expect(run.output).toContain('| Scenario | Metric | Ours | Baseline | Ratio | Target | Met |');
@@ -153,6 +159,32 @@ describe('bench: npm run bench -- --quick --tiny', () => {
     for (const row of s.summary.rows) {
       expect(row.ours, `${name}: "${row.metric}" has no figure for ours`).not.toBeNull();
       expect(row.baseline, `${name}: "${row.metric}" has no figure for the baseline`).not.toBeNull();
+    }
+  });
+
+  it('relay: the saturation step (the highest) ran at least 3 times per server', () => {
+    const s = result.scenarios.relay;
+    const top = s.steps.find((st) => st.step === Math.max(...s.steps.map((x) => x.step)));
+    for (const server of SERVERS) expect(top?.[server]?.reps.length, server).toBeGreaterThanOrEqual(3);
+    expect(s.summary.rows.some((r) => r.metric.startsWith('delivered events/s at the saturation step'))).toBe(true);
+  });
+
+  it('fairness: the attacker sent oversized frames; ours closed its socket (1009) and it reconnected', () => {
+    const ours = result.scenarios.fairness.steps[0]!.ours!;
+    for (const rep of ours.reps as Array<{
+      attack: { big: number; reconnects: number; closes: Record<string, number> };
+    }>) {
+      expect(rep.attack.big).toBeGreaterThan(0);
+      expect(rep.attack.closes['1009'] ?? 0).toBeGreaterThan(0);
+      expect(rep.attack.reconnects).toBeGreaterThan(0);
+    }
+  });
+
+  it("failover: ours' breakdown has every phase from its /metrics", () => {
+    const ours = result.scenarios.failover.steps[0]!.ours!;
+    for (const phase of ['auth', 'session_build', 'store_read', 'store_write', 'webhook', 'init']) {
+      expect(ours.summary[`${phase}Count`]?.median, phase).toBeGreaterThan(0);
+      expect(Number.isFinite(ours.summary[`${phase}MeanMs`]?.median), phase).toBe(true);
     }
   });
 

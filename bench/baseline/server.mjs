@@ -8,9 +8,14 @@
 //  - start_app -> session_request webhook POST -> /app-ws init by first message (sha256 API key check) -> ack
 //  - stop_app -> stop_request webhook + app_stopped + close 1000; glasses close -> grace -> session end
 //  - protocol ping every HEARTBEAT_INTERVAL_MS on both gateways
+//  - a restart keeps state: SIGTERM writes apps, installs and each user's running apps to DATA_DIR (one file) and
+//    closes every socket with 1012; the next process reads it, and a user's first glasses connection starts the
+//    apps that were running by webhook, as the cloud does (the floor: one write at shutdown, no store per start)
 // Admin routes are the minimal subset the bench uses. Config comes from the same env vars as the cloud.
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
 import { verifyHs256 } from '../lib/jwt.mjs';
@@ -46,6 +51,36 @@ const glassesSockets = new Set();
 const appSockets = new Set();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+const STATE_FILE = env.DATA_DIR ? join(env.DATA_DIR, 'baseline-state.json') : null;
+/** userId -> apps that were running when the previous process stopped; started when the user's glasses connect. */
+const restoreRunning = new Map();
+
+function loadState() {
+  if (!STATE_FILE) return;
+  let state;
+  try {
+    state = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+  } catch {
+    return; // first start
+  }
+  for (const a of state.apps ?? []) apps.set(a.packageName, a);
+  for (const [userId, pkgs] of state.installs ?? []) installs.set(userId, new Set(pkgs));
+  for (const [userId, pkgs] of state.running ?? []) restoreRunning.set(userId, pkgs);
+}
+
+function saveState() {
+  if (!STATE_FILE) return;
+  const running = [...restoreRunning];
+  for (const u of users.values()) {
+    const pkgs = [...u.apps.values()].filter((a) => a.state === 'running').map((a) => a.packageName);
+    if (pkgs.length) running.push([u.userId, pkgs]);
+  }
+  const state = { apps: [...apps.values()], installs: [...installs].map(([u, set]) => [u, [...set]]), running };
+  writeFileSync(`${STATE_FILE}.tmp`, JSON.stringify(state));
+  renameSync(`${STATE_FILE}.tmp`, STATE_FILE);
+}
+loadState();
 
 function postJson(url, body, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
@@ -219,6 +254,7 @@ function sendAck(ws, userId) {
 function onGlassesConnection(ws, userId) {
   glassesSockets.add(ws);
   let user = users.get(userId);
+  let restored;
   if (user) {
     clearTimeout(user.graceTimer);
     user.graceTimer = null;
@@ -226,6 +262,8 @@ function onGlassesConnection(ws, userId) {
   } else {
     user = new UserSession(userId);
     users.set(userId, user);
+    restored = restoreRunning.get(userId);
+    if (restored) restoreRunning.delete(userId);
   }
   user.glasses = ws;
   ws.isAlive = true;
@@ -271,6 +309,7 @@ function onGlassesConnection(ws, userId) {
   });
   ws.on('error', () => {});
   sendAck(ws, userId);
+  if (restored) for (const pkg of restored) user.startApp(pkg);
 }
 
 // ---------------------------------------------------------------- app gateway
@@ -489,11 +528,22 @@ server.listen(PORT, HOST, () => {
   console.log(`baseline listening on ${HOST}:${PORT}`);
 });
 
+let stopping = false;
 const shutdown = () => {
-  for (const ws of glassesSockets) ws.terminate();
-  for (const ws of appSockets) ws.terminate();
+  if (stopping) return;
+  stopping = true;
+  saveState();
   server.close();
-  process.exit(0);
+  const open = [...glassesSockets, ...appSockets];
+  for (const ws of open) ws.close(1012, 'Service restart');
+  const t0 = Date.now();
+  const check = setInterval(() => {
+    if (glassesSockets.size + appSockets.size === 0 || Date.now() - t0 > 2000) {
+      clearInterval(check);
+      for (const ws of open) ws.terminate();
+      process.exit(0);
+    }
+  }, 20);
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

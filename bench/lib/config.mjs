@@ -1,9 +1,23 @@
 // Command-line flags and the load profiles (full / --quick / --quick --tiny).
-export const SCENARIOS = ['relay', 'audio', 'idle', 'appstart', 'churn', 'transcription', 'cluster'];
+export const SCENARIOS = [
+  'relay',
+  'audio',
+  'idle',
+  'appstart',
+  'churn',
+  'transcription',
+  'cluster',
+  'setup',
+  'fairness',
+  'failover',
+];
+
+/** Oversized frames of the fairness scenario's attacker: just over GLASSES_MAX_FRAME_BYTES' default, up to 16 MB. */
+const BIG_FRAMES = [300 * 1024, 1_048_576, 4 * 1_048_576, 16 * 1_048_576];
 
 const PROFILES = {
   full: {
-    budgetMs: 14 * 60_000,
+    budgetMs: 22 * 60_000,
     hardBudget: true,
     graceMs: 500,
     keepAliveMs: 1000,
@@ -17,7 +31,8 @@ const PROFILES = {
       settleMs: 300,
       maxExtra: 2,
       quietWaitMs: 3000,
-      budgetMs: 240_000,
+      topRepeat: 3,
+      budgetMs: 270_000,
     },
     audio: {
       steps: [500, 1000, 1250, 1500, 1750, 2000, 2500, 3000],
@@ -30,8 +45,23 @@ const PROFILES = {
       budgetMs: 220_000,
     },
     idle: { steps: [1000, 5000], warmup: 100, budgetMs: 190_000 },
+    setup: { steps: [5000], concurrency: 50, warmup: 100, budgetMs: 150_000 },
     appstart: { steps: [40], warmup: 3, budgetMs: 50_000 },
     churn: { steps: [1000], rate: 100, concurrency: 32, warmup: 100, budgetMs: 80_000 },
+    fairness: {
+      users: 50,
+      steps: [1000],
+      warmupMs: 500,
+      durationMs: 4000,
+      drainMs: 2000,
+      settleMs: 300,
+      garbagePerS: 400,
+      bigEveryMs: 250,
+      bigSizes: BIG_FRAMES,
+      quietWaitMs: 3000,
+      budgetMs: 90_000,
+    },
+    failover: { steps: [2000], budgetMs: 150_000 },
     transcription: {
       steps: [25, 50, 100, 200],
       warmupMs: 1000,
@@ -58,7 +88,7 @@ const PROFILES = {
     },
   },
   quick: {
-    budgetMs: 52_000,
+    budgetMs: 80_000,
     hardBudget: true,
     graceMs: 300,
     keepAliveMs: 250,
@@ -75,7 +105,20 @@ const PROFILES = {
     audio: { steps: [40, 120], warmupMs: 150, durationMs: 600, drainMs: 400, settleMs: 30, budgetMs: 10_000 },
     idle: { steps: [40], warmup: 5 },
     appstart: { steps: [5], warmup: 1 },
+    setup: { steps: [200], concurrency: 50, warmup: 5 },
     churn: { steps: [30], rate: 60, concurrency: 16, warmup: 5 },
+    fairness: {
+      users: 10,
+      steps: [200],
+      warmupMs: 150,
+      durationMs: 600,
+      drainMs: 400,
+      settleMs: 30,
+      garbagePerS: 400,
+      bigEveryMs: 150,
+      bigSizes: BIG_FRAMES,
+    },
+    failover: { steps: [100] },
     transcription: { steps: [20], warmupMs: 300, durationMs: 600, drainMs: 600, settleMs: 30, budgetMs: 8_000 },
     cluster: {
       steps: [20],
@@ -91,7 +134,7 @@ const PROFILES = {
     },
   },
   tiny: {
-    budgetMs: 55_000,
+    budgetMs: 90_000,
     keepAliveMs: 250,
     reuseServers: true,
     graceMs: 300,
@@ -99,7 +142,20 @@ const PROFILES = {
     audio: { steps: [3], warmupMs: 100, durationMs: 500, drainMs: 500, settleMs: 50 },
     idle: { steps: [5], warmup: 2 },
     appstart: { steps: [3], warmup: 1 },
+    setup: { steps: [10], concurrency: 5, warmup: 2 },
     churn: { steps: [5], rate: 20, concurrency: 4, warmup: 2 },
+    fairness: {
+      users: 3,
+      steps: [60],
+      warmupMs: 100,
+      durationMs: 500,
+      drainMs: 500,
+      settleMs: 50,
+      garbagePerS: 400,
+      bigEveryMs: 100,
+      bigSizes: BIG_FRAMES,
+    },
+    failover: { steps: [5] },
     transcription: { steps: [2], warmupMs: 300, durationMs: 1000, drainMs: 700, settleMs: 50 },
     cluster: {
       steps: [3],
@@ -119,19 +175,22 @@ export const TARGETS = {
   relay: 'capacity ≥ 0.9 × baseline; p99 at ½ baseline capacity ≤ 1.2 × baseline',
   audio: 'users ≥ 0.9 × baseline and ≥ 1,000',
   idle: '≤ 100 KB heap per idle session; heap back within 5 % after close + grace',
+  setup: 'N sessions set up ≤ 1.5 × baseline time; start p99 with 50 in flight ≤ 3 × baseline',
   appstart: 'cloud overhead ≤ 5 ms at p50',
   churn: '0 sessions, 0 sockets afterwards; heap back within 5 %',
+  fairness: "other users' button-press p99 < 50 ms while one socket sends garbage at its limit",
+  failover: '— (measurement: time until every app runs again after a restart, with its breakdown)',
   transcription: '— (measurement: ours with transcription vs ours relaying audio only)',
   cluster: 'server CPU per relayed event and audio frame in cluster mode ≥ 0.95 of single mode efficiency',
 };
 
 const HELP = `usage: node bench/run.mjs [flags]
-  --quick                 small loads, whole run ≤ 60 s (smoke check)
+  --quick                 small loads, whole run ≤ 90 s (smoke check)
   --tiny                  with --quick: a few users, ~1 s per step (used by the test)
   --scenario a,b          any of ${SCENARIOS.join(',')} (default: all)
   --steps x,y             step values for the selected scenario(s); or per scenario: --steps relay=1000,2000
-                          (relay: events/s, audio: users, idle: sessions, appstart: starts, churn: cycles,
-                          transcription: users, cluster: users)
+                          (relay: events/s, audio: users, idle: sessions, setup: sessions, appstart: starts,
+                          churn: cycles, fairness: button presses/s, failover: users, transcription: users, cluster: users)
   --repeat N              repeats per step and server (default 2; fewer than 2 is allowed but flagged)
   --servers ours,baseline which servers to run (default both); --baseline-only / --ours-only
   --profile               CPU-profile our server (inspector) during one extra run of its heaviest step

@@ -348,6 +348,10 @@ const commands = {
     for (let i = from; i < to; i++) idx.push(i);
     let added = 0;
     let capped = false;
+    // per session: upgrade → connection_ack, and start_app → app acked and subscribed (with `concurrency` in flight)
+    const connectLats = new Float64Array(idx.length);
+    const startLats = new Float64Array(idx.length);
+    const t1 = Date.now();
     const r = await pool(idx, concurrency, async (i) => {
       if (Date.now() - t0 > maxMs) {
         capped = true;
@@ -355,7 +359,9 @@ const commands = {
       }
       const userId = userIdOf(prefix, i);
       st.userIdxById.set(userId, i);
+      const c0 = nowMs();
       const glasses = await connectGlasses(userId);
+      const c1 = nowMs();
       const sessionId = `${userId}-${packageName}`;
       const ready = waitApp(sessionId);
       glasses.send(JSON.stringify({ type: 'start_app', packageName }));
@@ -363,12 +369,23 @@ const commands = {
         glasses.terminate();
         throw e;
       });
+      connectLats[added] = c1 - c0;
+      startLats[added] = nowMs() - c1;
       st.users.set(i, { idx: i, userId, glasses, app });
       added++;
     });
     if (r.failed) throw new Error(`setup: ${r.failed} of ${idx.length} sessions failed: ${r.errors.join(' | ')}`);
+    const sessionsMs = Date.now() - t1;
     await sleep(300); // let the last subscription_update land
-    return { ms: Date.now() - t0, sessions: st.users.size, added, capped };
+    return {
+      ms: Date.now() - t0,
+      sessionsMs,
+      sessions: st.users.size,
+      added,
+      capped,
+      connect: percentiles(connectLats, added),
+      start: percentiles(startLats, added),
+    };
   },
 
   /** Closes every glasses socket (apps are left to the server's grace/cleanup), waits for the closes. */
@@ -403,7 +420,7 @@ const commands = {
   },
 
   /** Scenario 1: glasses events at `rate`/s over `users` sessions, measured glasses -> app. */
-  async relay({ rate, users, warmupMs, durationMs, drainMs }) {
+  async relay({ rate, users, warmupMs, durationMs, drainMs, buttonsOnly = false }) {
     const list = [...st.users.values()].slice(0, users);
     if (list.length === 0) throw new Error('relay: no sessions set up');
     const n = list.length;
@@ -483,7 +500,7 @@ const commands = {
     const sendOne = (t) => {
       const ui = k % n;
       const g = list[ui].glasses;
-      const kind = (k >> 0) & 3;
+      const kind = buttonsOnly ? (k & 1) << 1 : k & 3; // 0 short press, 1 head up, 2 long press, 3 head down
       k++;
       const measured = t >= measureFrom;
       if (measured) offered++;
@@ -550,6 +567,112 @@ const commands = {
       drainMs: drainedMs,
       maxSendGapMs: maxGap,
       latency: percentiles(lats, Math.min(recv, cap)),
+    };
+  },
+
+  /**
+   * Fairness: the set-up users relay button presses at `rate`/s (the `relay` command, measured) while one more
+   * glasses socket (user `attackerId`) sends garbage: `garbagePerS` text frames a second, alternately malformed
+   * JSON and an unknown message type, and every `bigEveryMs` one oversized text frame (unterminated JSON, sizes
+   * cycling through `bigSizes`, up to 16 MB). A socket the server closes is reopened at once and the attack goes on.
+   */
+  async fairness({ attackerId, garbagePerS, bigEveryMs, bigSizes, ...relayArgs }) {
+    const big = Buffer.alloc(Math.max(...bigSizes), 0x78);
+    big.write('{"type":"button_press","buttonId":"', 0); // never closed: unparseable only at its very end
+    const attack = { garbage: 0, big: 0, bigMB: 0, reconnects: 0, connectFailures: 0, closes: {} };
+    let stop = false;
+    let ws = null;
+    const loop = async () => {
+      let n = 0;
+      let bi = 0;
+      let lastBig = 0;
+      let last = nowMs();
+      while (!stop) {
+        if (ws === null || ws.readyState !== WebSocket.OPEN) {
+          try {
+            const opened = await connectGlasses(attackerId);
+            opened.on('close', (code) => (attack.closes[code] = (attack.closes[code] ?? 0) + 1));
+            if (ws !== null) attack.reconnects++;
+            ws = opened;
+          } catch {
+            attack.connectFailures++;
+            await sleep(20);
+            continue;
+          }
+        }
+        const now = nowMs();
+        const due = Math.min(Math.round((garbagePerS * (now - last)) / 1000), garbagePerS);
+        last = now;
+        for (let i = 0; i < due && ws.readyState === WebSocket.OPEN; i++, n++) {
+          ws.send(n & 1 ? `{"type":"no_such_type_${n & 1023}","n":${n}}` : `{"type":"button_press","buttonId":${n}`);
+          attack.garbage++;
+        }
+        if (now - lastBig >= bigEveryMs && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < big.length) {
+          const size = bigSizes[bi++ % bigSizes.length];
+          ws.send(big.subarray(0, size), { binary: false });
+          attack.big++;
+          attack.bigMB += size / 1048576;
+          lastBig = now;
+        }
+        await sleep(5);
+      }
+    };
+    const attacking = loop();
+    let r;
+    try {
+      r = await commands.relay({ ...relayArgs, buttonsOnly: true });
+    } finally {
+      stop = true;
+      await attacking;
+      ws?.terminate();
+    }
+    return { ...r, attack };
+  },
+
+  /**
+   * Failover storm: every set-up user's glasses reconnect at once (the server restarted and closed their sockets);
+   * the server restores their running apps by webhook. From the first upgrade sent: each user's connection_ack, each
+   * app acked and subscribed again, and the last of them (all apps running). Tokens are signed beforehand.
+   */
+  async storm({ packageName, timeoutMs = 60_000 }) {
+    const list = [...st.users.values()];
+    const n = list.length;
+    if (n === 0) throw new Error('storm: no sessions set up');
+    const tokens = list.map((u) => signCoreToken(u.userId, st.cfg.jwtSecret));
+    const acks = new Float64Array(n);
+    const ready = new Float64Array(n);
+    let nAck = 0;
+    let nReady = 0;
+    let failed = 0;
+    const errors = [];
+    mark('measureStart');
+    const t0 = nowMs();
+    await Promise.all(
+      list.map(async (u, i) => {
+        const app = waitApp(`${u.userId}-${packageName}`, timeoutMs);
+        app.catch(() => {}); // awaited below unless the connect fails first
+        try {
+          u.glasses = await connectGlasses(u.userId, { token: tokens[i] });
+          acks[nAck++] = nowMs() - t0;
+          u.app = await app;
+          ready[nReady++] = nowMs() - t0;
+        } catch (e) {
+          failed++;
+          if (errors.length < 5) errors.push(String(e?.message ?? e));
+        }
+      }),
+    );
+    const allMs = nowMs() - t0;
+    mark('measureEnd');
+    return {
+      users: n,
+      reconnected: nAck,
+      appsRunning: nReady,
+      failed,
+      errors,
+      allAppsMs: allMs,
+      ack: percentiles(acks, nAck),
+      appReady: percentiles(ready, nReady),
     };
   },
 

@@ -253,42 +253,50 @@ export async function startServer(
   delete env.NODE_OPTIONS;
   // Both servers get npm start's flags: the comparison is between the two servers' code, not V8 settings.
   const args = ['--expose-gc', ...(kind === 'stub' ? [] : startFlags()), ...nodeArgs, entry];
-  const fd = openSync(logPath, 'a');
   const [cmd, ...cmdArgs] = wrap(plan, plan.serverCpu, [process.execPath, ...args]);
-  const child = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  let exited = null;
-  liveChildren.add(child);
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    liveChildren.delete(child);
-  });
   const url = `http://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  let lastStatus = null;
-  for (;;) {
-    if (exited)
-      throw new Error(
-        `${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`,
-      );
-    if (Date.now() - t0 > readyTimeoutMs) {
-      child.kill('SIGKILL');
-      const e = new Error(
-        `${kind} server not ready after ${readyTimeoutMs} ms (GET /health${lastStatus ? ` last answered ${lastStatus}` : ' never answered'}); log ${logPath}:\n${tail(logPath, 15)}`,
-      );
-      e.notReady = !lastStatus; // a slow machine, not a broken build: worth retrying in a later scenario
-      throw e;
+  let child = null;
+  let exited = null;
+  /** Spawns the process (same env, port and DATA_DIR every time) and waits for GET /health = 200. */
+  const launch = async () => {
+    const fd = openSync(logPath, 'a');
+    const c = spawn(cmd, cmdArgs, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child = c;
+    exited = null;
+    liveChildren.add(c);
+    c.on('exit', (code, signal) => {
+      if (child === c) exited = { code, signal };
+      liveChildren.delete(c);
+    });
+    const t0 = Date.now();
+    let lastStatus = null;
+    for (;;) {
+      if (exited)
+        throw new Error(
+          `${kind} server exited during start-up (code ${exited.code}, signal ${exited.signal}); log ${logPath}:\n${tail(logPath)}`,
+        );
+      if (Date.now() - t0 > readyTimeoutMs) {
+        c.kill('SIGKILL');
+        const e = new Error(
+          `${kind} server not ready after ${readyTimeoutMs} ms (GET /health${lastStatus ? ` last answered ${lastStatus}` : ' never answered'}); log ${logPath}:\n${tail(logPath, 15)}`,
+        );
+        e.notReady = !lastStatus; // a slow machine, not a broken build: worth retrying in a later scenario
+        throw e;
+      }
+      try {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        lastStatus = res.status;
+      } catch {
+        /* not up yet */
+      }
+      await sleep(100);
     }
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-      lastStatus = res.status;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(100);
-  }
+    return Date.now() - t0;
+  };
+  const startupMs = await launch();
   const server = {
     kind,
     id,
@@ -297,20 +305,36 @@ export async function startServer(
     url,
     wsBase: `ws://127.0.0.1:${port}`,
     logPath,
-    startupMs: Date.now() - t0,
-    child,
+    dataDir,
+    startupMs,
+    get child() {
+      return child;
+    },
     get exited() {
       return exited;
     },
     async stop() {
       if (exited) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      const c = child;
+      const done = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
       const t = setTimeout(() => {
-        if (!exited) child.kill('SIGKILL');
+        if (!exited) c.kill('SIGKILL');
       }, 5000);
       await done;
       clearTimeout(t);
+    },
+    /**
+     * A process restart: SIGTERM (the server's own shutdown: sockets closed with 1012, state kept), then the same
+     * command on the same port and DATA_DIR. Returns how long the shutdown and the boot (to /health 200) took.
+     */
+    async restart() {
+      const t0 = Date.now();
+      await server.stop();
+      const shutdownMs = Date.now() - t0;
+      const bootMs = await launch();
+      server.pid = child.pid;
+      return { shutdownMs, bootMs };
     },
     logTail: (n) => tail(logPath, n),
   };
@@ -334,6 +358,16 @@ export async function admin(server, secrets, method, path, body, timeoutMs = 15_
   }
   if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text.slice(0, 300)}`);
   return json;
+}
+
+/** GET /metrics (Prometheus text) with the admin key; null when the server has none (the baseline). */
+export async function metricsText(server, secrets, timeoutMs = 15_000) {
+  const res = await fetch(`${server.url}/metrics`, {
+    headers: { Authorization: `Bearer ${secrets.adminKey}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  return res.status === 200 ? text : null;
 }
 
 /** GET /api/admin/runtime (optionally after a forced GC); returns the JSON or an {error}. */

@@ -7,6 +7,9 @@ const SCN_TITLE = {
   churn: '5. Churn',
   transcription: '6. Transcription',
   cluster: '7. Cluster mode',
+  setup: '8. Set-up',
+  fairness: '9. Fairness',
+  failover: '10. Failover storm',
 };
 
 const num = (x, d = 1) =>
@@ -123,7 +126,7 @@ export function renderMarkdown(res) {
     out.push('');
   }
   out.push(
-    'Reproduce: `npm run bench` (full, ≤ 15 min) or `npm run bench -- --quick` (≤ 60 s); see bench/README.md for flags.',
+    'Reproduce: `npm run bench` (full, ≤ 22 min) or `npm run bench -- --quick` (≤ 90 s); see bench/README.md for flags.',
   );
   out.push('');
   return out.join('\n');
@@ -146,6 +149,12 @@ function describe(name, s) {
       return `Ours only, two server instances: "cluster" (REDIS_URL = a redis-server the bench started, STORE=redis, one process) and "single" (no REDIS_URL, embedded store). ${c.users} users, each with one app subscribed to button_press, head_position and audio_chunk: relay at ${c.relayRate} ev/s and audio at ${c.audioFramesPerS} frames/s, ${c.durationMs} ms measured after ${c.warmupMs} ms warm-up; session set-up of ${c.setupSessions} fresh users per repeat (glasses connect → start_app → app acked + subscribed, ${c.setupConcurrency} at a time); GET /api/admin/cluster (node list from Redis + a node.info bus round trip to each process) and GET /api/admin/sessions/:user for users the first process holds (carried out by that owner over the bus) timed ${c.adminCalls}× each on a second cluster process, vs on the single process.`;
     case 'churn':
       return `${c.cycles} cycles offered at ${c.rate}/s (≤ ${c.concurrency} in flight): glasses connect → start_app → app acked + subscribed → stop_app → app socket closed → glasses close. Then grace ${c.graceMs} ms and GC.`;
+    case 'setup':
+      return `${c.sessions} sessions (glasses + one running app subscribed to 2 streams), ${c.concurrency} in flight, after a ${c.warmup}-session warm-up; installs are done before and not timed. Time = first upgrade → last app acked and subscribed; start = start_app → app acked and subscribed; connect = upgrade → connection_ack.`;
+    case 'fairness':
+      return `${c.users} users, each with one app subscribed to button_press; button presses at ${c.rate}/s in all, ${c.durationMs} ms measured after ${c.warmupMs} ms, first without (control), then with one more glasses socket sending garbage: ${c.garbagePerS} text frames/s (malformed JSON and unknown types alternately) and an oversized text frame (${(c.bigSizes ?? []).map((b) => `${Math.round(b / 1024)} KB`).join(', ')}, cycling) every ${c.bigEveryMs} ms, reopened whenever the server closes it.`;
+    case 'failover':
+      return `${c.users} users (glasses + one running app each) set up; per repeat the server restarts (SIGTERM, then the same command, port and data) and every user's glasses reconnect at once (tokens signed beforehand); the server restores each running app by webhook. Time = first upgrade → last app acked and subscribed again. Ours' breakdown comes from its /metrics (mentra_session_phase_seconds, mean per call and calls during the storm).`;
     default:
       return '';
   }
@@ -298,6 +307,118 @@ function detail(name, s, servers) {
         ]);
       }
     }
+    return table(head, rows);
+  }
+  if (name === 'setup') {
+    const head = [
+      'Server',
+      'Set-up s',
+      'Sessions/s',
+      'Start p50 / p99 ms',
+      'Connect p50 / p99 ms',
+      'Server CPU %',
+      'Load CPU %',
+    ];
+    for (const st of s.steps)
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([
+          k,
+          ms(
+            S.setupMs && {
+              ...S.setupMs,
+              median: S.setupMs.median / 1000,
+              min: S.setupMs.min / 1000,
+              max: S.setupMs.max / 1000,
+            },
+            2,
+          ),
+          ms(S.sessionsPerS, 0),
+          `${num(S.startP50?.median, 1)} / ${num(S.startP99?.median, 1)}`,
+          `${num(S.connectP50?.median, 1)} / ${num(S.connectP99?.median, 1)}`,
+          ms(S.serverCpuPct, 0),
+          ms(S.loadCpuPct, 0),
+        ]);
+      }
+    return table(head, rows);
+  }
+  if (name === 'fairness') {
+    const head = [
+      'Server',
+      'Reps',
+      'p50 ms',
+      'p99 ms',
+      'Control p99 ms',
+      'Loss %',
+      'Server CPU %',
+      'Load CPU %',
+      'Oversized frames',
+      'Reconnects',
+      'Foreign CPU % srv/load core',
+      'Pass',
+    ];
+    for (const st of s.steps)
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([
+          k,
+          `${a.reps.length}${a.noisyReps ? ` (${a.noisyReps} noisy)` : ''}`,
+          ms(S.p50, 2),
+          ms(S.p99, 2),
+          ms(S.controlP99, 2),
+          ms(S.lossPct, 2),
+          ms(S.serverCpuPct, 0),
+          ms(S.loadCpuPct, 0),
+          ms(S.attackBig, 0),
+          ms(S.attackReconnects, 0),
+          `${num(S.foreignServerCorePct?.median, 0)} / ${num(S.foreignLoadCorePct?.median, 0)}`,
+          `${a.pass ? 'yes' : `no (${a.why.join(', ')})`}${a.noisy ? ' — noisy' : ''}`,
+        ]);
+      }
+    return table(head, rows);
+  }
+  if (name === 'failover') {
+    const phases = ['auth', 'session_build', 'store_read', 'store_write', 'webhook', 'init', 'app_start'];
+    const head = [
+      'Server',
+      'All apps running s',
+      'App p50 / p99 ms',
+      'Ack p50 / p99 ms',
+      'Server CPU %',
+      'Load CPU %',
+      'Shutdown / boot ms',
+      ...phases.map((p) => `${p} mean ms × n`),
+    ];
+    for (const st of s.steps)
+      for (const k of servers) {
+        const a = st[k];
+        if (!a) continue;
+        const S = a.summary;
+        rows.push([
+          k,
+          ms(
+            S.allAppsMs && {
+              ...S.allAppsMs,
+              median: S.allAppsMs.median / 1000,
+              min: S.allAppsMs.min / 1000,
+              max: S.allAppsMs.max / 1000,
+            },
+            2,
+          ),
+          `${num(S.appP50?.median, 1)} / ${num(S.appP99?.median, 1)}`,
+          `${num(S.ackP50?.median, 1)} / ${num(S.ackP99?.median, 1)}`,
+          ms(S.serverCpuPct, 0),
+          ms(S.loadCpuPct, 0),
+          `${num(S.shutdownMs?.median, 0)} / ${num(S.bootMs?.median, 0)}`,
+          ...phases.map((p) =>
+            S[`${p}MeanMs`] ? `${num(S[`${p}MeanMs`].median, 2)} × ${num(S[`${p}Count`]?.median, 0)}` : '—',
+          ),
+        ]);
+      }
     return table(head, rows);
   }
   return '';

@@ -44,7 +44,7 @@ const noisy = (r) =>
   (r.maxStallMs ?? 0) >= STALL_MS;
 
 /**
- * Runs ctx.repeat interleaved repeats of one step for every running server, then — bounded by cfg.maxExtra —
+ * Runs ctx.repeat (or cfg.repeat, if higher) interleaved repeats of one step for every running server, then — bounded by cfg.maxExtra —
  * extra repeats for a server whose repeats disagree (one passed, one failed) or that has fewer than two quiet
  * repeats (other tenants of the machine busy during the measurement). Medians then come from ≥ 3 repeats.
  */
@@ -60,7 +60,8 @@ export async function stepReps(ctx, out, units, cfg, runOne) {
     });
     await sleep(cfg.settleMs ?? 0);
   };
-  for (let rep = 0; rep < ctx.repeat; rep++) for (const kind of orderFor(ctx, rep, units)) await once(kind, rep);
+  const repeat = Math.max(ctx.repeat, cfg.repeat ?? 0); // a step may ask for more repeats than the run's default
+  for (let rep = 0; rep < repeat; rep++) for (const kind of orderFor(ctx, rep, units)) await once(kind, rep);
   for (let x = 0; x < (cfg.maxExtra ?? 0) && !overBudget(ctx); x++) {
     const need = active(ctx, units).filter((k) => {
       const rs = reps[k] ?? [];
@@ -71,7 +72,7 @@ export async function stepReps(ctx, out, units, cfg, runOne) {
       return disagree || quiet < 2;
     });
     if (need.length === 0) break;
-    for (const kind of x % 2 ? need.reverse() : need) await once(kind, ctx.repeat + x);
+    for (const kind of x % 2 ? need.reverse() : need) await once(kind, repeat + x);
   }
   return reps;
 }

@@ -28,7 +28,8 @@ async function waitDrained(ctx, unit, timeoutMs) {
   return rt;
 }
 
-async function cycleDown(ctx, unit) {
+/** Closes every glasses socket, lets the grace period end the sessions and waits until the server is drained. */
+export async function cycleDown(ctx, unit) {
   await unit.load.call('closeAll', {}, 60_000);
   await sleep(ctx.profile.graceMs + 200);
   const apps = await unit.load.call('waitAppsClosed', { timeoutMs: 10_000 }, 20_000);
