@@ -14,6 +14,8 @@ export const SCENARIOS = [
 
 /** Oversized frames of the fairness scenario's attacker: just over GLASSES_MAX_FRAME_BYTES' default, up to 16 MB. */
 const BIG_FRAMES = [300 * 1024, 1_048_576, 4 * 1_048_576, 16 * 1_048_576];
+/** Its malformed JSON frames: just under that limit, so they pass the frame check and are parsed to their end. */
+const GARBAGE_BYTES = 200 * 1024;
 
 const PROFILES = {
   full: {
@@ -56,6 +58,7 @@ const PROFILES = {
       drainMs: 2000,
       settleMs: 300,
       garbagePerS: 400,
+      garbageBytes: GARBAGE_BYTES,
       bigEveryMs: 250,
       bigSizes: BIG_FRAMES,
       quietWaitMs: 3000,
@@ -115,6 +118,7 @@ const PROFILES = {
       drainMs: 400,
       settleMs: 30,
       garbagePerS: 400,
+      garbageBytes: GARBAGE_BYTES,
       bigEveryMs: 150,
       bigSizes: BIG_FRAMES,
     },
@@ -152,6 +156,7 @@ const PROFILES = {
       drainMs: 500,
       settleMs: 50,
       garbagePerS: 400,
+      garbageBytes: GARBAGE_BYTES,
       bigEveryMs: 100,
       bigSizes: BIG_FRAMES,
     },

@@ -573,10 +573,10 @@ const commands = {
   /**
    * Fairness: the set-up users relay button presses at `rate`/s (the `relay` command, measured) while one more
    * glasses socket (user `attackerId`) sends garbage: `garbagePerS` text frames a second, alternately malformed
-   * JSON and an unknown message type, and every `bigEveryMs` one oversized text frame (unterminated JSON, sizes
+   * JSON of `garbageBytes` (unterminated: parsed to its end) and a small unknown message type, and every `bigEveryMs` one oversized text frame (unterminated JSON, sizes
    * cycling through `bigSizes`, up to 16 MB). A socket the server closes is reopened at once and the attack goes on.
    */
-  async fairness({ attackerId, garbagePerS, bigEveryMs, bigSizes, ...relayArgs }) {
+  async fairness({ attackerId, garbagePerS, garbageBytes, bigEveryMs, bigSizes, ...relayArgs }) {
     const big = Buffer.alloc(Math.max(...bigSizes), 0x78);
     big.write('{"type":"button_press","buttonId":"', 0); // never closed: unparseable only at its very end
     const attack = { garbage: 0, big: 0, bigMB: 0, reconnects: 0, connectFailures: 0, closes: {} };
@@ -604,7 +604,8 @@ const commands = {
         const due = Math.min(Math.round((garbagePerS * (now - last)) / 1000), garbagePerS);
         last = now;
         for (let i = 0; i < due && ws.readyState === WebSocket.OPEN; i++, n++) {
-          ws.send(n & 1 ? `{"type":"no_such_type_${n & 1023}","n":${n}}` : `{"type":"button_press","buttonId":${n}`);
+          if (n & 1) ws.send(`{"type":"no_such_type_${n & 1023}","n":${n}}`);
+          else ws.send(big.subarray(0, garbageBytes), { binary: false });
           attack.garbage++;
         }
         if (now - lastBig >= bigEveryMs && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < big.length) {

@@ -1,6 +1,6 @@
 // Scenario — fairness: N users relay button presses (glasses → their app, as in the relay scenario) while one more
-// glasses socket sends garbage at its limit: malformed JSON and unknown message types at twice the per-socket
-// message limit, and oversized text frames up to 16 MB; a socket the server closes is reopened at once. Measured:
+// glasses socket sends garbage at its limits: malformed JSON frames just under the frame limit and unknown message
+// types, at twice the per-socket message limit, and oversized text frames up to 16 MB; a socket the server closes is reopened at once. Measured:
 // the other users' button-press latency, against a control window without the attacker in the same repeat.
 import { startUnits, stopUnits, measured, guard, active } from '../lib/harness.mjs';
 import { aggregate, stepReps } from './common.mjs';
@@ -44,6 +44,7 @@ export async function run(ctx) {
           ...relayArgs,
           attackerId: ATTACKER,
           garbagePerS: cfg.garbagePerS,
+          garbageBytes: cfg.garbageBytes,
           bigEveryMs: cfg.bigEveryMs,
           bigSizes: cfg.bigSizes,
         },
@@ -95,7 +96,7 @@ export async function run(ctx) {
         met: null,
       },
       {
-        metric: `attacker per repeat (${(cfg.durationMs + cfg.warmupMs) / 1000} s; garbage at ${cfg.garbagePerS}/s, an oversized frame every ${cfg.bigEveryMs} ms)`,
+        metric: `attacker per repeat (${(cfg.durationMs + cfg.warmupMs) / 1000} s; garbage at ${cfg.garbagePerS}/s, half of it ${Math.round(cfg.garbageBytes / 1024)} KB of malformed JSON; an oversized frame every ${cfg.bigEveryMs} ms)`,
         ours: attack('ours'),
         baseline: attack('baseline'),
         ratio: null,
