@@ -646,6 +646,7 @@ const commands = {
     let nReady = 0;
     let failed = 0;
     const errors = [];
+    const failReasons = {};
     mark('measureStart');
     const t0 = nowMs();
     await Promise.all(
@@ -659,19 +660,43 @@ const commands = {
           ready[nReady++] = nowMs() - t0;
         } catch (e) {
           failed++;
-          if (errors.length < 5) errors.push(String(e?.message ?? e));
+          const msg = String(e?.message ?? e);
+          if (errors.length < 5) errors.push(msg);
+          const why = /HTTP 429/.test(msg)
+            ? 'app socket refused 429'
+            : /APP_NOT_STARTED/.test(msg)
+              ? 'init after the start had failed (e.g. TIMEOUT)'
+              : /glasses/.test(msg)
+                ? 'glasses reconnect failed'
+                : 'other';
+          failReasons[why] = (failReasons[why] ?? 0) + 1;
         }
       }),
     );
     const allMs = nowMs() - t0;
     mark('measureEnd');
+    // Apps the server did not restore (e.g. a start that timed out under the storm) are started again from the
+    // glasses, so the next repeat begins with every user's app running.
+    let restarted = 0;
+    const missing = list.filter((u) => !u.app?.acked || u.app.ws.readyState !== WebSocket.OPEN);
+    await pool(missing, 50, async (u) => {
+      if (u.glasses.readyState !== WebSocket.OPEN) u.glasses = await connectGlasses(u.userId);
+      const sessionId = `${u.userId}-${packageName}`;
+      const app = waitApp(sessionId, 30_000);
+      u.glasses.send(JSON.stringify({ type: 'start_app', packageName }));
+      u.app = await app;
+      restarted++;
+    });
     return {
       users: n,
       reconnected: nAck,
       appsRunning: nReady,
       failed,
+      failReasons,
       errors,
-      allAppsMs: allMs,
+      restartedAfter: restarted,
+      // the last app the server restored (all of them when failed is 0)
+      allAppsMs: nReady ? ready.subarray(0, nReady).reduce((a, b) => Math.max(a, b), 0) : allMs,
       ack: percentiles(acks, nAck),
       appReady: percentiles(ready, nReady),
     };

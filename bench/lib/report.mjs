@@ -385,6 +385,7 @@ function detail(name, s, servers) {
     const phases = ['auth', 'session_build', 'store_read', 'store_write', 'webhook', 'init', 'app_start'];
     const head = [
       'Server',
+      'Not restored',
       'All apps running s',
       'App p50 / p99 ms',
       'Ack p50 / p99 ms',
@@ -400,6 +401,7 @@ function detail(name, s, servers) {
         const S = a.summary;
         rows.push([
           k,
+          ms(S.notRestored, 0),
           ms(
             S.allAppsMs && {
               ...S.allAppsMs,

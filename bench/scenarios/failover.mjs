@@ -11,7 +11,18 @@ import { TARGETS } from '../lib/config.mjs';
 
 const PKG = 'com.bench.failover';
 const PHASES = ['auth', 'session_build', 'store_read', 'store_write', 'webhook', 'init'];
-const F = ['allAppsMs', 'appP50', 'appP99', 'ackP50', 'ackP99', 'serverCpuPct', 'loadCpuPct', 'bootMs', 'shutdownMs'];
+const F = [
+  'notRestored',
+  'allAppsMs',
+  'appP50',
+  'appP99',
+  'ackP50',
+  'ackP99',
+  'serverCpuPct',
+  'loadCpuPct',
+  'bootMs',
+  'shutdownMs',
+];
 
 /** Sum (s) and count of each phase of mentra_session_phase_seconds, and of the ok app starts; null without /metrics. */
 function phaseTotals(text) {
@@ -62,9 +73,12 @@ export async function run(ctx) {
           const m0 = kind === 'ours' ? phaseTotals(await metricsText(u.server, ctx.secrets)) : null;
           const s = await measured(ctx, u, 'storm', { packageName: PKG, timeoutMs: 60_000 + size * 20 }, 240_000);
           const m1 = kind === 'ours' ? phaseTotals(await metricsText(u.server, ctx.secrets)) : null;
-          if (s.failed) throw new Error(`failover: ${s.failed} of ${size} users not restored: ${s.errors.join(' | ')}`);
+          if (s.appsRunning === 0) throw new Error(`failover: no app was restored: ${s.errors.join(' | ')}`);
           const r = {
             users: s.users,
+            notRestored: s.failed,
+            failReasons: s.failReasons,
+            errors: s.errors,
             allAppsMs: s.allAppsMs,
             appP50: s.appReady.p50,
             appP99: s.appReady.p99,
@@ -82,7 +96,7 @@ export async function run(ctx) {
           (reps[kind] ??= []).push(r);
           const b = r.breakdown;
           ctx.log(
-            `  failover ${size} ${kind} #${rep + 1}: all apps running again in ${(r.allAppsMs / 1000).toFixed(2)} s (app p50 ${r.appP50} p99 ${r.appP99} ms, ack p50 ${r.ackP50} ms); server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%; restart: shutdown ${r.shutdownMs} ms, boot ${r.bootMs} ms${b ? `; mean ms ${PHASES.map((p) => `${p} ${b[p].meanMs?.toFixed(2) ?? '—'}×${b[p].count}`).join(', ')}` : ''}`,
+            `  failover ${size} ${kind} #${rep + 1}: ${r.notRestored ? `${r.notRestored} apps NOT restored (${JSON.stringify(r.failReasons)}; e.g. ${s.errors[0]}; started again from the glasses afterwards); the others` : 'all apps'} running again in ${(r.allAppsMs / 1000).toFixed(2)} s (app p50 ${r.appP50} p99 ${r.appP99} ms, ack p50 ${r.ackP50} ms); server CPU ${r.serverCpuPct?.toFixed(0)}%, load CPU ${r.loadCpuPct?.toFixed(0)}%; restart: shutdown ${r.shutdownMs} ms, boot ${r.bootMs} ms${b ? `; mean ms ${PHASES.map((p) => `${p} ${b[p].meanMs?.toFixed(2) ?? '—'}×${b[p].count}`).join(', ')}` : ''}`,
           );
         });
       }
@@ -101,10 +115,16 @@ export async function run(ctx) {
         summary[`${p}Count`] = summarize(withB.map((r) => r.breakdown[p].count));
         summary[`${p}SumS`] = summarize(withB.map((r) => r.breakdown[p].sumS));
       }
-    step[k] = { reps: reps[k], summary, pass: true, why: [] };
+    const all = reps[k].every((r) => r.notRestored === 0);
+    step[k] = { reps: reps[k], summary, pass: all, why: all ? [] : ['apps not restored'] };
   }
   out.steps.push(step);
   const m = (k, f) => step[k]?.summary[f]?.median ?? null;
+  const notRestored = (k) => {
+    if (!step[k]) return null;
+    const worst = step[k].reps.reduce((a, r) => (r.notRestored > a.notRestored ? r : a), step[k].reps[0]);
+    return worst.notRestored ? `${worst.notRestored} (${JSON.stringify(worst.failReasons)})` : 0;
+  };
   const sec = (k) => (m(k, 'allAppsMs') != null ? m(k, 'allAppsMs') / 1000 : null);
   const fmt = (x) => (x == null ? '—' : x >= 10 ? x.toFixed(0) : x.toFixed(2));
   const bd = step.ours?.summary.authMeanMs
@@ -114,12 +134,20 @@ export async function run(ctx) {
     target: TARGETS.failover,
     rows: [
       {
-        metric: `${size} users reconnect at once after a restart: all apps running again (s)`,
+        metric: `${size} users reconnect at once after a restart: all apps running again (s; the last restored one)`,
         ours: sec('ours'),
         baseline: sec('baseline'),
         ratio: ratio(sec('ours'), sec('baseline')),
         target: '—',
         met: null,
+      },
+      {
+        metric: 'apps the server did not restore (worst repeat, and why)',
+        ours: notRestored('ours'),
+        baseline: notRestored('baseline'),
+        ratio: null,
+        target: '0',
+        met: step.ours ? step.ours.pass : null,
       },
       {
         metric: 'per user: app running again p50 / p99 (ms after the first upgrade)',
