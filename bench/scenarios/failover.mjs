@@ -4,7 +4,7 @@
 // user's running app by webhook. Measured: time from the first upgrade to the last app acked and subscribed again,
 // the load generator's CPU beside it, and (ours) the server's own breakdown from /metrics
 // (mentra_session_phase_seconds: auth, session build, store reads and writes, webhooks, inits).
-import { startUnits, stopUnits, orderFor, measured, guard, active } from '../lib/harness.mjs';
+import { startUnits, stopUnits, orderFor, measured, guard, active, sleep } from '../lib/harness.mjs';
 import { metricsText } from '../lib/proc.mjs';
 import { summarize, ratio } from '../lib/stats.mjs';
 import { TARGETS } from '../lib/config.mjs';
@@ -72,7 +72,12 @@ export async function run(ctx) {
           if (closed.open) throw new Error(`failover: ${closed.open} app sockets still open after the restart`);
           const m0 = kind === 'ours' ? phaseTotals(await metricsText(u.server, ctx.secrets)) : null;
           const s = await measured(ctx, u, 'storm', { packageName: PKG, timeoutMs: 60_000 + size * 20 }, 240_000);
-          const m1 = kind === 'ours' ? phaseTotals(await metricsText(u.server, ctx.secrets)) : null;
+          // an init is counted once it has finished, after its ack (the running-app write comes after): wait for them
+          let m1 = null;
+          for (let t = Date.now(); kind === 'ours' && Date.now() - t < 10_000; await sleep(200)) {
+            m1 = phaseTotals(await metricsText(u.server, ctx.secrets));
+            if ((breakdown(m0, m1)?.init.count ?? 0) >= s.appsRunning) break;
+          }
           if (s.appsRunning === 0) throw new Error(`failover: no app was restored: ${s.errors.join(' | ')}`);
           const r = {
             users: s.users,
