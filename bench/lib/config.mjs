@@ -19,7 +19,7 @@ const GARBAGE_BYTES = 200 * 1024;
 
 const PROFILES = {
   full: {
-    budgetMs: 22 * 60_000,
+    budgetMs: 25 * 60_000,
     hardBudget: true,
     graceMs: 500,
     keepAliveMs: 1000,
@@ -91,7 +91,7 @@ const PROFILES = {
     },
   },
   quick: {
-    budgetMs: 80_000,
+    budgetMs: 95_000,
     hardBudget: true,
     graceMs: 300,
     keepAliveMs: 250,
@@ -190,7 +190,7 @@ export const TARGETS = {
 };
 
 const HELP = `usage: node bench/run.mjs [flags]
-  --quick                 small loads, whole run ≤ 90 s (smoke check)
+  --quick                 small loads, whole run ≤ 100 s (smoke check)
   --tiny                  with --quick: a few users, ~1 s per step (used by the test)
   --scenario a,b          any of ${SCENARIOS.join(',')} (default: all)
   --steps x,y             step values for the selected scenario(s); or per scenario: --steps relay=1000,2000

@@ -126,7 +126,7 @@ export function renderMarkdown(res) {
     out.push('');
   }
   out.push(
-    'Reproduce: `npm run bench` (full, ≤ 22 min) or `npm run bench -- --quick` (≤ 90 s); see bench/README.md for flags.',
+    'Reproduce: `npm run bench` (full, ≤ 25 min) or `npm run bench -- --quick` (≤ 100 s); see bench/README.md for flags.',
   );
   out.push('');
   return out.join('\n');
