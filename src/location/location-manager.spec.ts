@@ -17,6 +17,7 @@ import { appRecord as fixtureApp } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
 import { viaBoundary, viaGlassesBoundary } from '../../test/support/boundary.js';
+import type { SubscriptionEntry } from '../protocol/app.types.js';
 
 const USER = 'user@example.com';
 const LOCATION: AppPermission[] = [{ type: 'LOCATION' }];
@@ -53,7 +54,7 @@ function harness() {
       subscriptions.registerApp(pkg, permissions);
       return sent;
     },
-    subscribe(pkg: string, ...items: unknown[]) {
+    subscribe(pkg: string, ...items: SubscriptionEntry[]) {
       return subscriptions.update(pkg, items);
     },
     take(): Sent[] {

@@ -136,12 +136,11 @@ export class PhotoManager {
       timestamp: new Date().toISOString(),
     });
     if (msg.success !== true && p.sdkUploadUrl) {
-      const error = (msg.error ?? {}) as { code?: unknown; message?: unknown };
       this.reportToSdk(
         p.sdkUploadUrl,
         requestId,
-        typeof error.code === 'string' ? error.code : 'UNKNOWN_ERROR',
-        typeof error.message === 'string' ? error.message : 'The glasses could not take the photo',
+        msg.error?.code ?? 'UNKNOWN_ERROR',
+        msg.error?.message ?? 'The glasses could not take the photo',
       );
     }
   }

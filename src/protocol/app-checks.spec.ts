@@ -129,4 +129,15 @@ describe('app boundary checks', () => {
       check('managed_stream_request', { restreamDestinations: [{ url: 'rtmp://a' }, { name: 'no url' }, null, 'x'] }),
     ).toMatchObject({ restreamDestinations: [{ url: 'rtmp://a' }] });
   });
+
+  it('keeps subscription entries that are names or { stream, rate }, drops others and a rate that is not a string', () => {
+    const clean = ['button_press', { stream: 'location_stream', rate: 'high' }];
+    const msg = check('subscription_update', { subscriptions: clean }) as { subscriptions: unknown[] };
+    expect(msg.subscriptions).toBe(clean);
+    expect(
+      check('subscription_update', {
+        subscriptions: ['audio_chunk', 42, null, { stream: 7 }, { stream: 'location_stream', rate: 5 }, ['x']],
+      }),
+    ).toMatchObject({ subscriptions: ['audio_chunk', { stream: 'location_stream' }] });
+  });
 });

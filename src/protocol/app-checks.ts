@@ -1,6 +1,6 @@
 import type { TypedMessage } from '../common/json.util.js';
 import type { Failure } from '../common/result.js';
-import type { AppToCloudMessage, AppToCloudType } from './app.types.js';
+import type { AppToCloudMessage, AppToCloudType, SubscriptionEntry } from './app.types.js';
 import {
   dropUnless,
   isAnyString,
@@ -51,6 +51,19 @@ const requestId = (v: unknown): v is string => isString(v, 1, MAX_REQUEST_ID);
 const nonNegative = (v: unknown) => isFiniteNumber(v) && v >= 0;
 
 const noFields = <K extends AppToCloudType>(msg: TypedMessage) => typed<K>(msg);
+
+function isCleanSubscriptionEntry(v: unknown): v is SubscriptionEntry {
+  if (typeof v === 'string') return true;
+  if (!isPlainObject(v) || typeof v.stream !== 'string') return false;
+  return v.rate === undefined || typeof v.rate === 'string';
+}
+
+/** A subscription entry as the manager takes it: [] for an entry of no known shape, a rate only when a string. */
+function subscriptionEntry(v: unknown): SubscriptionEntry[] {
+  if (isCleanSubscriptionEntry(v)) return [v];
+  if (isPlainObject(v) && typeof v.stream === 'string') return [{ stream: v.stream }];
+  return [];
+}
 
 function streamOptions(msg: TypedMessage): void {
   dropUnless(msg, 'video', isPlainObject);
@@ -106,8 +119,13 @@ export const APP_CHECKS: { readonly [K in AppToCloudType]: AppCheck<K> } = {
     isString(msg.sessionId, 1, 600) && isString(msg.packageName, 1, 256) && isString(msg.apiKey, 1, 512)
       ? typed(msg)
       : malformed('tpa_connection_init needs string sessionId, packageName and apiKey'),
-  subscription_update: (msg) =>
-    Array.isArray(msg.subscriptions) ? typed(msg) : malformed('subscription_update needs a subscriptions array'),
+  subscription_update: (msg) => {
+    const list = msg.subscriptions;
+    if (!Array.isArray(list)) return malformed('subscription_update needs a subscriptions array');
+    // Entries of another shape were always ignored rather than refused; the manager sees only the two shapes.
+    if (!list.every(isCleanSubscriptionEntry)) msg.subscriptions = list.flatMap(subscriptionEntry);
+    return typed(msg);
+  },
   display_event: (msg) => {
     const layout = msg.layout;
     if (!isPlainObject(layout) || !isOneOf(LAYOUT_TYPES, layout.layoutType))

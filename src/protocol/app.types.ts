@@ -39,11 +39,14 @@ export interface StreamOptions {
 // App → cloud (after the boundary check)
 // ---------------------------------------------------------------------------
 
+/** One subscription as the SDK sends it: a stream name, or `{ stream, rate }` (the rate of `location_stream`). */
+export type SubscriptionEntry = string | { stream: string; rate?: string };
+
 export interface AppToCloud {
   /** Only a socket's first message (the gateway checks it); afterwards it is ALREADY_INITIALIZED. */
   tpa_connection_init: { packageName: string; sessionId: string; apiKey: string };
-  /** Entries are stream names or `{ stream, rate }`; SubscriptionManager reads them and ignores the rest. */
-  subscription_update: { subscriptions: readonly unknown[] };
+  /** Entries of another shape are dropped at the boundary (`app-checks.ts`). */
+  subscription_update: { subscriptions: readonly SubscriptionEntry[] };
   display_event: {
     layout: AppLayout;
     view?: 'main' | 'dashboard';

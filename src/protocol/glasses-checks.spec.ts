@@ -106,6 +106,21 @@ describe('glasses boundary checks', () => {
     expect(msg.wifi).toEqual({ connected: undefined, ssid: 'home' });
   });
 
+  it("a photo_response's error keeps its string code and message; other shapes are dropped", () => {
+    const failed = { requestId: 'r1', success: false };
+    expect(run('photo_response', { ...failed, error: { code: 'CAMERA_BUSY', message: 'busy' } }).msg.error).toEqual({
+      code: 'CAMERA_BUSY',
+      message: 'busy',
+    });
+    expect(run('photo_response', { ...failed, error: { code: 3, message: 'm' } }).msg.error).toEqual({
+      code: undefined,
+      message: 'm',
+    });
+    const odd = run('photo_response', { ...failed, error: 'camera busy' });
+    expect(odd.passed).toBe(true);
+    expect(odd.msg.error).toBeUndefined();
+  });
+
   it('accepts the phone spellings the handlers accept', () => {
     expect(run('VAD', { status: 'false' }).msg.status).toBe('false');
     expect(run('calendar_event', { eventId: 42 }).passed).toBe(true);

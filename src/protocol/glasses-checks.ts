@@ -13,7 +13,7 @@ export interface GlassesChecked {
   touch_event: { gesture_name?: string };
   audio_play_response: { requestId: string; success?: boolean; duration?: number };
   rgb_led_control_response: { requestId: string; success?: boolean; error?: string };
-  photo_response: { requestId: string; success?: boolean };
+  photo_response: { requestId: string; success?: boolean; error?: { code?: string; message?: string } };
   rtmp_stream_status: {
     /** Absent: the current stream. */
     streamId?: string;
@@ -89,6 +89,11 @@ export const GLASSES_CHECKS: { readonly [K in GlassesCheckedType]: Guard<K> } = 
   photo_response: (msg): msg is TypedMessage & GlassesChecked['photo_response'] => {
     if (!hasRequestId(msg)) return false;
     dropUnless(msg, 'success', isBoolean);
+    dropUnless(msg, 'error', isPlainObject);
+    if (msg.error !== undefined) {
+      dropUnless(msg.error as TypedMessage, 'code', isAnyString);
+      dropUnless(msg.error as TypedMessage, 'message', isAnyString);
+    }
     return true;
   },
   rtmp_stream_status: (msg): msg is TypedMessage & GlassesChecked['rtmp_stream_status'] => streamStatus(msg),

@@ -8,6 +8,7 @@ import { EventRelay } from './event-relay.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { T0, useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
+import type { SubscriptionEntry } from '../protocol/app.types.js';
 
 function harness() {
   const ctx = new SessionContext({ userId: 'user@example.com' });
@@ -17,7 +18,7 @@ function harness() {
     maxLanguageStreamsPerSession: 4,
   } as AppConfig);
   const relay = new EventRelay(ctx, subs, connections);
-  const app = (pkg: string, streams: unknown[], permissions: AppPermission[] = []) => {
+  const app = (pkg: string, streams: SubscriptionEntry[], permissions: AppPermission[] = []) => {
     const rt = connections.create(appRecord(pkg, { permissions }));
     rt.state = 'running';
     const socket = new FakeSocket();

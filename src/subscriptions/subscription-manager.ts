@@ -1,6 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
+import type { SubscriptionEntry } from '../protocol/app.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import {
   hasPermission,
@@ -87,20 +88,15 @@ export class SubscriptionManager {
     });
   }
 
-  update(packageName: string, raw: readonly unknown[], now = Date.now()): UpdateResult {
+  update(packageName: string, raw: readonly SubscriptionEntry[], now = Date.now()): UpdateResult {
     const entry = this.apps.get(packageName);
     if (!entry) return { applied: false, subscriptions: [], newlyRejected: [], newlyOverLimit: [] };
     const wanted = new Set<string>();
     let locationRate: string | undefined;
     for (const item of raw.slice(0, MAX_SUBSCRIPTIONS)) {
-      let s: string | undefined;
-      if (typeof item === 'string') s = item;
-      else if (item !== null && typeof item === 'object' && typeof (item as { stream?: unknown }).stream === 'string') {
-        s = (item as { stream: string }).stream;
-        const rate = (item as { rate?: unknown }).rate;
-        if (s === 'location_stream' && typeof rate === 'string') locationRate = rate;
-      }
-      if (s === undefined || s.length === 0 || s.length > MAX_SUBSCRIPTION_LENGTH) continue;
+      const s = typeof item === 'string' ? item : item.stream;
+      if (typeof item !== 'string' && s === 'location_stream' && item.rate !== undefined) locationRate = item.rate;
+      if (s.length === 0 || s.length > MAX_SUBSCRIPTION_LENGTH) continue;
       wanted.add(normalizeSubscription(s));
     }
     // The SDK sends [] on ack before onSession registers handlers; honouring it would tear down the mic.
