@@ -112,6 +112,23 @@ describe('embedded store files', () => {
     await second.store.close();
   });
 
+  it('a running-app change appends one line, and one that changes nothing appends none', async () => {
+    const open = await openStore(dataDir);
+    const file = join(dataDir, 'users.db');
+    await open.users.installApp('alice@example.com', 'com.example.alpha');
+    const lines = async () => (await dataLines(file)).length;
+    const start = await lines();
+    await open.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    expect(await lines()).toBe(start + 1);
+    await open.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    await open.users.removeRunningApp('alice@example.com', 'com.example.never');
+    expect(await lines()).toBe(start + 1);
+    await open.users.removeRunningApp('alice@example.com', 'com.example.alpha');
+    expect(await lines()).toBe(start + 2);
+    expect((await open.users.findById('alice@example.com'))?.runningApps).toEqual([]);
+    await open.store.close();
+  });
+
   it('creates a missing data directory', async () => {
     const nested = join(dataDir, 'deeper', 'still');
     const open = await openStore(nested);
