@@ -20,6 +20,11 @@ export interface PendingStart {
   promise: Promise<StartResult>;
   settle(result: StartResult): void;
   abort: AbortController;
+  /**
+   * The app's init arrived: no further webhook attempt starts, but the one in flight is not aborted (it
+   * ends at its own timeout at the latest), so its keep-alive connection serves the next webhook.
+   */
+  connected?: boolean;
   initTimer?: NodeJS.Timeout;
   /** Names this start in every log line about it (and the app socket's connect line). */
   id?: string;

@@ -190,9 +190,10 @@ export class AppManager {
       await this.webhooks.postWithRetry(url, body, pending.abort.signal, {
         onAttempt: () => this.armInitTimer(rt, pending),
         onAttemptFailed: () => pending.initTimer && clearTimeout(pending.initTimer),
+        shouldRetry: () => !pending.connected,
       });
     } catch (err) {
-      if (pending.abort.signal.aborted) return; // init arrived (success) or the start was cancelled
+      if (pending.abort.signal.aborted || pending.connected) return; // the start was cancelled, or init arrived
       const message = err instanceof WebhookError ? err.message : `POST ${url} failed: ${errorMessage(err)}`;
       return fail('WEBHOOK', message);
     }
@@ -219,7 +220,10 @@ export class AppManager {
       if (pending.initTimer) clearTimeout(pending.initTimer);
       if (pending.refusalTimer) clearTimeout(pending.refusalTimer);
       if (pending.refuse) this.pendingInits.done(rt.sessionId, pending.refuse);
-      pending.abort.abort();
+      // An app that connected answers its webhook right after (the SDK does): aborting that request would
+      // cost a TCP connection per start.
+      if (result.ok) pending.connected = true;
+      else pending.abort.abort();
       rt.start = undefined;
     }
     rt.lastStart = {
