@@ -8,6 +8,7 @@ import { SessionContext } from '../session-core/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
 import { OutputAudioStream } from './output-audio-stream.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 /** The SDK prefixes every binary frame with the stream's id: a 36-character (UUID) ASCII string. */
 export const STREAM_ID_BYTES = AUDIO_STREAM_ID_BYTES;
@@ -25,8 +26,8 @@ export type OutputStreamResult = Result;
  */
 @Injectable({ scope: Scope.REQUEST })
 export class AudioOutputManager {
-  private readonly streams = new Map<string, OutputAudioStream>();
-  private readonly timers = new Map<OutputAudioStream, NodeJS.Timeout>();
+  private readonly streams = new LazyMap<string, OutputAudioStream>();
+  private readonly timers = new LazyMap<OutputAudioStream, NodeJS.Timeout>();
 
   constructor(
     private readonly ctx: SessionContext,

@@ -10,6 +10,7 @@ import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
@@ -34,7 +35,7 @@ export class AudioManager {
   private carry: Buffer | null = null;
   private readonly sinks = new Set<AudioSink>();
   private recent: RecentAudio | null = null;
-  private readonly plays = new Map<string, PendingPlay>();
+  private readonly plays = new LazyMap<string, PendingPlay>();
   lastAudioAt = 0;
   framesReceived = 0;
   bytesReceived = 0;

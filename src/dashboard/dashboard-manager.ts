@@ -13,6 +13,7 @@ import {
   type DashboardSection,
 } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export { DASHBOARD_MODES, DASHBOARD_SECTIONS, type DashboardMode, type DashboardSection };
 
@@ -39,8 +40,8 @@ export class DashboardManager {
     bottomLeft: '',
     bottomRight: '',
   };
-  private readonly main = new Map<string, Item>();
-  private readonly expanded = new Map<string, Item>();
+  private readonly main = new LazyMap<string, Item>();
+  private readonly expanded = new LazyMap<string, Item>();
   private rotation = 0;
   private seq = 0;
 

@@ -3,6 +3,7 @@ import { AppConnections } from '../app-connections/app-connections.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import { DISPLAY_TIMINGS, type DisplayDecision, type DisplayOutcome, type DisplayRequest } from './display.types.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 interface Shown {
   request: DisplayRequest;
@@ -34,12 +35,12 @@ export class DisplayManager {
   private mainApp: string | null = null;
   private coreAppDisplay: Shown | null = null;
   private lock: Lock | null = null;
-  private readonly booting = new Map<string, NodeJS.Timeout>();
-  private readonly bootNames = new Map<string, string>();
-  private readonly bootQueue = new Map<string, DisplayRequest>();
+  private readonly booting = new LazyMap<string, NodeJS.Timeout>();
+  private readonly bootNames = new LazyMap<string, string>();
+  private readonly bootQueue = new LazyMap<string, DisplayRequest>();
   private savedBeforeBoot: Shown | null = null;
   /** Deferred requests, one per app (newest wins), in order of arrival. */
-  private readonly throttled = new Map<string, DisplayRequest>();
+  private readonly throttled = new LazyMap<string, DisplayRequest>();
   private throttleTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastDisplayTime = 0;

@@ -5,6 +5,7 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { LOCATION_TIERS, type LocationTierName } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export { LOCATION_TIERS };
 export type LocationTier = LocationTierName;
@@ -49,7 +50,7 @@ interface PendingPoll {
 export class LocationManager {
   private tier: LocationTier = 'reduced';
   private lastFix: Fix | null = null;
-  private readonly pending = new Map<string, PendingPoll>();
+  private readonly pending = new LazyMap<string, PendingPoll>();
 
   constructor(
     private readonly ctx: SessionContext,

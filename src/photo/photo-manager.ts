@@ -9,6 +9,7 @@ import { SessionContext } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export type PhotoResult = Result;
 
@@ -28,7 +29,7 @@ interface PendingPhoto {
 @Injectable({ scope: Scope.REQUEST })
 export class PhotoManager {
   private readonly logger = new Logger('Photo');
-  private readonly pending = new Map<string, PendingPhoto>();
+  private readonly pending = new LazyMap<string, PendingPhoto>();
 
   constructor(
     private readonly ctx: SessionContext,

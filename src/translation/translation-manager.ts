@@ -11,6 +11,7 @@ import { StreamSlot, type SlotView } from '../transcription/stream-slot.js';
 import { TranscriptionManager, type TranscriptionData } from '../transcription/transcription-manager.js';
 import { LibreTranslateClient } from './libretranslate.client.js';
 import { toLibreCode } from './locale-codes.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export interface TranslationData {
   type: 'translation';
@@ -57,8 +58,8 @@ const DEFAULT_ALL_SOURCE = 'en-US';
  */
 @Injectable({ scope: Scope.REQUEST })
 export class TranslationManager {
-  private readonly slots = new Map<string, StreamSlot>();
-  private readonly libre = new Map<string, LibrePair>();
+  private readonly slots = new LazyMap<string, StreamSlot>();
+  private readonly libre = new LazyMap<string, LibrePair>();
   private readonly libreClient: LibreTranslateClient | null;
   private removeSink: (() => void) | null = null;
   private wantingAudio = false;
