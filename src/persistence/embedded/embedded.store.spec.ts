@@ -129,6 +129,26 @@ describe('embedded store files', () => {
     await open.store.close();
   });
 
+  // Changes are appended through a handle kept open per data file; a compaction replaces the file, so a stale
+  // handle would write into the replaced file and lose every later change.
+  it('changes made after a compaction land in the rewritten file', async () => {
+    const first = await openStore(dataDir);
+    await first.users.installApp('alice@example.com', 'com.example.alpha');
+    await first.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    await first.store.users.compactDatafileAsync();
+    await first.users.addRunningApp('alice@example.com', 'com.example.beta');
+    await first.users.installApp('bob@example.com', 'com.example.alpha');
+    // Read from disk by a second store, without closing the first (as after a crash).
+    const second = await openStore(dataDir);
+    expect((await second.users.findById('alice@example.com'))?.runningApps).toEqual([
+      'com.example.alpha',
+      'com.example.beta',
+    ]);
+    expect(await second.users.findById('bob@example.com')).not.toBeNull();
+    await second.store.close();
+    await first.store.close();
+  });
+
   it('creates a missing data directory', async () => {
     const nested = join(dataDir, 'deeper', 'still');
     const open = await openStore(nested);
