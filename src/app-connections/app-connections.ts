@@ -66,7 +66,11 @@ export class AppConnections {
     private readonly ctx: SessionContext,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    ctx.defer(() => this.apps.clear());
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.apps.clear();
   }
 
   create(app: AppRecord): AppRuntime {

@@ -14,7 +14,7 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionContext, type StopReason } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents, type StopReason } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import {
   AppConnections,
@@ -58,11 +58,17 @@ export class AppManager {
     private readonly pendingInits: PendingInits,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    ctx.on('glassesConnected', ({ reconnect }) => {
-      if (reconnect) this.resurrectDormant();
-    });
-    ctx.on('modelChanged', () => void this.stopIncompatibleApps());
-    ctx.defer(() => this.disposeApps());
+    ctx.on('glassesConnected', this.onGlassesConnected, this);
+    ctx.on('modelChanged', this.onModelChanged, this);
+    ctx.defer(this.disposeApps, this);
+  }
+
+  private onGlassesConnected({ reconnect }: SessionEvents['glassesConnected']): void {
+    if (reconnect) this.resurrectDormant();
+  }
+
+  private onModelChanged(): void {
+    void this.stopIncompatibleApps();
   }
 
   // ---------------------------------------------------------------- start

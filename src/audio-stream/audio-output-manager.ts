@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { AUDIO_STREAM_ID_BYTES } from '../protocol/vocabulary.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
 import { OutputAudioStream } from './output-audio-stream.js';
 import type { Result } from '../common/result.js';
@@ -35,12 +35,16 @@ export class AudioOutputManager {
     private readonly directory: AudioStreamDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      for (const s of [...this.streams.values()]) if (s.packageName === packageName) this.close(s);
-    });
-    ctx.defer(() => {
-      for (const s of [...this.streams.values()]) this.close(s);
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    for (const s of [...this.streams.values()]) if (s.packageName === packageName) this.close(s);
+  }
+
+  private dispose(): void {
+    for (const s of [...this.streams.values()]) this.close(s);
   }
 
   get count(): number {

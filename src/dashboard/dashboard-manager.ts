@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import type { AppToCloud } from '../protocol/app.types.js';
 import {
   DASHBOARD_MODES,
@@ -51,13 +51,23 @@ export class DashboardManager {
     private readonly connections: AppConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => this.cleanupApp(packageName));
+    ctx.on('appStopped', this.onAppStopped, this);
     // The SDK reports mode 'none' until told; tell every app the mode as it connects.
-    ctx.on('appRunning', ({ packageName }) => this.sendMode(packageName));
-    ctx.defer(() => {
-      this.main.clear();
-      this.expanded.clear();
-    });
+    ctx.on('appRunning', this.onAppRunning, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.cleanupApp(packageName);
+  }
+
+  private onAppRunning({ packageName }: SessionEvents['appRunning']): void {
+    this.sendMode(packageName);
+  }
+
+  private dispose(): void {
+    this.main.clear();
+    this.expanded.clear();
   }
 
   get currentMode(): DashboardMode {

@@ -27,7 +27,11 @@ export class PhoneRequests {
     private readonly ctx: SessionContext,
     private readonly connections: AppConnections,
   ) {
-    ctx.defer(() => this.pendingLed.clear());
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.pendingLed.clear();
   }
 
   led(packageName: string, msg: AppToCloudMessage<'rgb_led_control'>): PhoneRequestResult {

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../common/cloud-error.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
@@ -37,12 +37,16 @@ export class PhotoManager {
     private readonly device: DeviceManager,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      for (const [id, p] of this.pending) if (p.packageName === packageName) this.forget(id);
-    });
-    ctx.defer(() => {
-      for (const id of [...this.pending.keys()]) this.forget(id);
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    for (const [id, p] of this.pending) if (p.packageName === packageName) this.forget(id);
+  }
+
+  private dispose(): void {
+    for (const id of [...this.pending.keys()]) this.forget(id);
   }
 
   get pendingCount(): number {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import {
   hasPermission,
   normalizeSubscription,
@@ -62,12 +62,18 @@ export class SubscriptionManager {
     private readonly ctx: SessionContext,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => this.removeApp(packageName));
-    ctx.defer(() => {
-      this.apps.clear();
-      this.index.clear();
-      this.wildcard = [];
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.removeApp(packageName);
+  }
+
+  private dispose(): void {
+    this.apps.clear();
+    this.index.clear();
+    this.wildcard = [];
   }
 
   /** Called when an app's socket is (re)acked: starts the empty-update grace window. */

@@ -64,9 +64,9 @@ export class TranscriptionManager {
     private readonly registry: ProviderRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('subscriptionsChanged', () => this.reconcile());
-    ctx.on('glassesConnected', () => this.reconcile());
-    ctx.defer(() => this.shutdown());
+    ctx.on('subscriptionsChanged', this.reconcile, this);
+    ctx.on('glassesConnected', this.reconcile, this);
+    ctx.defer(this.shutdown, this);
   }
 
   get isTranscribing(): boolean {

@@ -65,6 +65,7 @@ export class TranslationManager {
   private wantingAudio = false;
   private errors = 0;
   private lastError: string | null = null;
+  private readonly offTranscript: () => void;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -77,13 +78,15 @@ export class TranslationManager {
   ) {
     const lt = config.media.libreTranslate;
     this.libreClient = lt ? new LibreTranslateClient({ url: lt.url, apiKey: lt.apiKey }) : null;
-    ctx.on('subscriptionsChanged', () => this.reconcile());
-    ctx.on('speechChanged', () => this.reconcile());
-    const off = transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
-    ctx.defer(() => {
-      off();
-      this.shutdown();
-    });
+    ctx.on('subscriptionsChanged', this.reconcile, this);
+    ctx.on('speechChanged', this.reconcile, this);
+    this.offTranscript = transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.offTranscript();
+    this.shutdown();
   }
 
   private pairs(): Map<string, Pair> {
