@@ -9,7 +9,8 @@ const EMPTY_MAP: ReadonlyMap<unknown, unknown> = new Map();
 const EMPTY_SET: ReadonlySet<unknown> = new Set();
 
 export class LazyMap<K, V> implements Iterable<[K, V]> {
-  private map: Map<K, V> | undefined;
+  // Assigned here so the field is in the object from the start (added later it costs a property array).
+  private map: Map<K, V> | undefined = undefined;
 
   get size(): number {
     return this.map === undefined ? 0 : this.map.size;
@@ -62,7 +63,7 @@ export class LazyMap<K, V> implements Iterable<[K, V]> {
 }
 
 export class LazySet<T> implements Iterable<T> {
-  private set: Set<T> | undefined;
+  private set: Set<T> | undefined = undefined;
 
   get size(): number {
     return this.set === undefined ? 0 : this.set.size;

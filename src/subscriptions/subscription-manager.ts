@@ -10,6 +10,7 @@ import {
   relayKeyOf,
   requiredPermission,
 } from './stream-types.js';
+import { LazySet } from '../common/lazy-collections.js';
 
 /** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
 export interface Subscriber {
@@ -37,9 +38,9 @@ interface AppEntry {
   subscriptions: Set<string>;
   granted: Set<PermissionType>;
   /** Rejections already reported, so the SDK's full re-sends do not repeat the same permission_error. */
-  reported: Set<string>;
+  reported: LazySet<string>;
   /** Language streams refused by the session's language cap in the last update (reported once each). */
-  overLimit: Set<string>;
+  overLimit: ReadonlySet<string>;
   connectedAt: number;
   locationRate?: string;
 }
@@ -47,6 +48,8 @@ interface AppEntry {
 const MAX_SUBSCRIPTIONS = 200;
 const MAX_SUBSCRIPTION_LENGTH = 256;
 const EMPTY: readonly Subscriber[] = Object.freeze([]);
+/** The usual `overLimit`, shared: an empty Set still allocates its table. */
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Each app's subscription set (replace semantics) and an index from relay key to subscribers,
@@ -87,8 +90,8 @@ export class SubscriptionManager {
     this.apps.set(packageName, {
       subscriptions: new Set(),
       granted: permissionSet(permissions),
-      reported: new Set(),
-      overLimit: new Set(),
+      reported: new LazySet(),
+      overLimit: NONE,
       connectedAt: now,
     });
   }
@@ -136,7 +139,7 @@ export class SubscriptionManager {
     }
     const overLimit = this.capLanguages(packageName, entry, allowed);
     const newlyOverLimit = overLimit.filter((s) => !entry.overLimit.has(s));
-    entry.overLimit = new Set(overLimit);
+    entry.overLimit = overLimit.length > 0 ? new Set(overLimit) : NONE;
     const added = [...allowed].filter((s) => !entry.subscriptions.has(s));
     entry.subscriptions = allowed;
     entry.locationRate = allowed.has('location_stream') ? locationRate : undefined;
