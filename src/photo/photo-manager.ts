@@ -11,6 +11,9 @@ import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
 import { LazyMap } from '../common/lazy-collections.js';
 
+/** One for every session (a Logger per session was ~150 bytes of each session's heap). */
+const logger = new Logger('Photo');
+
 export type PhotoResult = Result;
 
 interface PendingPhoto {
@@ -28,7 +31,6 @@ interface PendingPhoto {
  */
 @Injectable({ scope: Scope.REQUEST })
 export class PhotoManager {
-  private readonly logger = new Logger('Photo');
   private readonly pending = new LazyMap<string, PendingPhoto>();
 
   constructor(
@@ -162,7 +164,7 @@ export class PhotoManager {
       redirect: 'manual',
     })
       .then((r) => r.arrayBuffer())
-      .catch((err: Error) => this.logger.warn(`could not report photo error to ${url}: ${err.message}`));
+      .catch((err: Error) => logger.warn(`could not report photo error to ${url}: ${err.message}`));
   }
 
   private forget(requestId: string): void {
