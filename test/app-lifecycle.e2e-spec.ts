@@ -50,6 +50,23 @@ describe('app lifecycle', () => {
     expect(hook.augmentOSWebsocketUrl).toBe(hook.mentraOSWebsocketUrl);
   });
 
+  // The app answers session_request after its init was acked (as the SDK does): aborting that request when the
+  // init arrives would close the connection and make every webhook open a new one.
+  it('starts and stops of an app reuse one keep-alive webhook connection', async () => {
+    const { user, pkg, app } = await setup(() => ({}));
+    for (let i = 0; i < 3; i++) {
+      expect((await start(user, pkg)).status).toBe(201);
+      // The webhook's answer follows the ack; let it arrive so the connection is free again.
+      await eventually(() => app.webhooks.length === 2 * i + 1, 2000, 'session_request');
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await cloud.admin('POST', `/api/admin/sessions/${user}/apps/${pkg}/stop`)).status).toBe(201);
+      await eventually(() => app.webhooks.length === 2 * i + 2, 2000, 'stop_request');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(app.webhooks.map((w) => w.type)).toEqual(Array(3).fill(['session_request', 'stop_request']).flat());
+    expect(app.connections).toBe(1);
+  });
+
   it('retries a webhook that answers 5xx, and runs once it gets through (one success)', async () => {
     const { user, pkg, app } = await setup((_b, i) => (i <= 3 ? { status: 503 } : {}));
     const res = await start(user, pkg);

@@ -20,6 +20,11 @@ export interface PendingStart {
   promise: Promise<StartResult>;
   settle(result: StartResult): void;
   abort: AbortController;
+  /**
+   * The app's init arrived: no further webhook attempt starts, but the one in flight is not aborted (it
+   * ends at its own timeout at the latest), so its keep-alive connection serves the next webhook.
+   */
+  connected?: boolean;
   initTimer?: NodeJS.Timeout;
   /** Names this start in every log line about it (and the app socket's connect line). */
   id?: string;
@@ -61,7 +66,11 @@ export class AppConnections {
     private readonly ctx: SessionContext,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    ctx.defer(() => this.apps.clear());
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.apps.clear();
   }
 
   create(app: AppRecord): AppRuntime {

@@ -60,8 +60,16 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
   } as unknown as UserRepository;
   const sessionRequests: Posted[] = [];
   const stopRequests: Posted[] = [];
+  /** What each session_request post was given: its cancel signal and the retry hook. */
+  const webhookCalls: Array<{ signal: AbortSignal; shouldRetry?: () => boolean }> = [];
   const webhooks = {
-    postWithRetry: async (url: string, body: object, _signal: AbortSignal, hooks: { onAttempt?: () => void } = {}) => {
+    postWithRetry: async (
+      url: string,
+      body: object,
+      signal: AbortSignal,
+      hooks: { onAttempt?: () => void; shouldRetry?: () => boolean } = {},
+    ) => {
+      webhookCalls.push({ signal, shouldRetry: hooks.shouldRetry });
       hooks.onAttempt?.();
       sessionRequests.push({ url, body: body as Record<string, any> });
       return { status: 200, attempts: 1 };
@@ -87,6 +95,7 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
     running,
     sessionRequests,
     stopRequests,
+    webhookCalls,
     stopped,
     /** The app's socket connects and sends a valid init. */
     async connect(pkg = PKG): Promise<FakeSocket> {
@@ -116,6 +125,24 @@ describe('AppManager', () => {
   });
 
   describe('start', () => {
+    it('an app that connects before answering its webhook: the request in flight is not aborted, no retry follows', async () => {
+      const h = harness();
+      await h.launch();
+      const [call] = h.webhookCalls;
+      // Aborting it would close the keep-alive connection the SDK answers on (a new TCP connection per start).
+      expect(call!.signal.aborted).toBe(false);
+      expect(call!.shouldRetry!()).toBe(false);
+    });
+
+    it('a start stopped while loading aborts its webhook request', async () => {
+      const h = harness();
+      const started = h.manager.startApp(PKG);
+      await vi.advanceTimersByTimeAsync(0);
+      await h.manager.stopApp(PKG, 'user_disabled');
+      expect((await started).ok).toBe(false);
+      expect(h.webhookCalls[0]!.signal.aborted).toBe(true);
+    });
+
     it("posts a session_request to the app's webhook, then acks its init and records it as running", async () => {
       const h = harness();
       const socket = await h.launch();

@@ -14,7 +14,7 @@ import {
   type AppRepository,
   type UserRepository,
 } from '../persistence/persistence.types.js';
-import { SessionContext, type StopReason } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents, type StopReason } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import {
   AppConnections,
@@ -58,11 +58,17 @@ export class AppManager {
     private readonly pendingInits: PendingInits,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    ctx.on('glassesConnected', ({ reconnect }) => {
-      if (reconnect) this.resurrectDormant();
-    });
-    ctx.on('modelChanged', () => void this.stopIncompatibleApps());
-    ctx.defer(() => this.disposeApps());
+    ctx.on('glassesConnected', this.onGlassesConnected, this);
+    ctx.on('modelChanged', this.onModelChanged, this);
+    ctx.defer(this.disposeApps, this);
+  }
+
+  private onGlassesConnected({ reconnect }: SessionEvents['glassesConnected']): void {
+    if (reconnect) this.resurrectDormant();
+  }
+
+  private onModelChanged(): void {
+    void this.stopIncompatibleApps();
   }
 
   // ---------------------------------------------------------------- start
@@ -190,9 +196,10 @@ export class AppManager {
       await this.webhooks.postWithRetry(url, body, pending.abort.signal, {
         onAttempt: () => this.armInitTimer(rt, pending),
         onAttemptFailed: () => pending.initTimer && clearTimeout(pending.initTimer),
+        shouldRetry: () => !pending.connected,
       });
     } catch (err) {
-      if (pending.abort.signal.aborted) return; // init arrived (success) or the start was cancelled
+      if (pending.abort.signal.aborted || pending.connected) return; // the start was cancelled, or init arrived
       const message = err instanceof WebhookError ? err.message : `POST ${url} failed: ${errorMessage(err)}`;
       return fail('WEBHOOK', message);
     }
@@ -219,7 +226,10 @@ export class AppManager {
       if (pending.initTimer) clearTimeout(pending.initTimer);
       if (pending.refusalTimer) clearTimeout(pending.refusalTimer);
       if (pending.refuse) this.pendingInits.done(rt.sessionId, pending.refuse);
-      pending.abort.abort();
+      // An app that connected answers its webhook right after (the SDK does): aborting that request would
+      // cost a TCP connection per start.
+      if (result.ok) pending.connected = true;
+      else pending.abort.abort();
       rt.start = undefined;
     }
     rt.lastStart = {

@@ -97,6 +97,19 @@ describe('WebhookClient', () => {
     }
   });
 
+  it('shouldRetry answering false stops the retries after the attempt in flight', async () => {
+    script.set('/down-once', [503]);
+    let retry = true;
+    const err = await client({ webhookRetryWindowMs: 10_000 })
+      .postWithRetry(`${base}/down-once`, {}, new AbortController().signal, {
+        onAttempt: () => (retry = false),
+        shouldRetry: () => retry,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WebhookError);
+    expect(hits.get('/down-once')).toBe(1);
+  });
+
   it('the caller aborting stops the retries at once', async () => {
     script.set('/down', [503]);
     const session = new AbortController();

@@ -103,12 +103,14 @@ export class WebhookClient implements OnModuleDestroy {
     url: string,
     body: object,
     signal: AbortSignal,
-    hooks: { onAttempt?: () => void; onAttemptFailed?: () => void } = {},
+    hooks: { onAttempt?: () => void; onAttemptFailed?: () => void; shouldRetry?: () => boolean } = {},
   ): Promise<WebhookOutcome> {
     // One deadline for the whole window that also follows the caller's signal; `timedOut` tells the two apart.
     const window = deadline(Math.max(1, this.config.webhookRetryWindowMs), signal);
     const policy = retry(
-      handleWhen((e) => e instanceof WebhookError && e.retryable && !window.signal.aborted),
+      handleWhen(
+        (e) => e instanceof WebhookError && e.retryable && !window.signal.aborted && (hooks.shouldRetry?.() ?? true),
+      ),
       {
         maxAttempts: 1000,
         // The cap scales with the window (a fifth of it, at most 8 s), so a shortened window keeps the same schedule shape.

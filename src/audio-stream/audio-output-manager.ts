@@ -4,10 +4,11 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { AUDIO_STREAM_ID_BYTES } from '../protocol/vocabulary.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { AudioStreamDirectory } from './audio-stream-directory.js';
 import { OutputAudioStream } from './output-audio-stream.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 /** The SDK prefixes every binary frame with the stream's id: a 36-character (UUID) ASCII string. */
 export const STREAM_ID_BYTES = AUDIO_STREAM_ID_BYTES;
@@ -25,8 +26,8 @@ export type OutputStreamResult = Result;
  */
 @Injectable({ scope: Scope.REQUEST })
 export class AudioOutputManager {
-  private readonly streams = new Map<string, OutputAudioStream>();
-  private readonly timers = new Map<OutputAudioStream, NodeJS.Timeout>();
+  private readonly streams = new LazyMap<string, OutputAudioStream>();
+  private readonly timers = new LazyMap<OutputAudioStream, NodeJS.Timeout>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -34,12 +35,16 @@ export class AudioOutputManager {
     private readonly directory: AudioStreamDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      for (const s of [...this.streams.values()]) if (s.packageName === packageName) this.close(s);
-    });
-    ctx.defer(() => {
-      for (const s of [...this.streams.values()]) this.close(s);
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    for (const s of [...this.streams.values()]) if (s.packageName === packageName) this.close(s);
+  }
+
+  private dispose(): void {
+    for (const s of [...this.streams.values()]) this.close(s);
   }
 
   get count(): number {

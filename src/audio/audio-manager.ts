@@ -4,12 +4,13 @@ import { appSessionId } from '../common/app-session-id.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MicrophoneManager } from '../microphone/microphone-manager.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
@@ -34,7 +35,7 @@ export class AudioManager {
   private carry: Buffer | null = null;
   private readonly sinks = new Set<AudioSink>();
   private recent: RecentAudio | null = null;
-  private readonly plays = new Map<string, PendingPlay>();
+  private readonly plays = new LazyMap<string, PendingPlay>();
   lastAudioAt = 0;
   framesReceived = 0;
   bytesReceived = 0;
@@ -46,15 +47,19 @@ export class AudioManager {
     private readonly microphone: MicrophoneManager,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      for (const [id, p] of this.plays) if (p.packageName === packageName) this.forgetPlay(id);
-    });
-    ctx.defer(() => {
-      this.sinks.clear();
-      this.carry = null;
-      this.recent = null;
-      for (const id of [...this.plays.keys()]) this.forgetPlay(id);
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    for (const [id, p] of this.plays) if (p.packageName === packageName) this.forgetPlay(id);
+  }
+
+  private dispose(): void {
+    this.sinks.clear();
+    this.carry = null;
+    this.recent = null;
+    for (const id of [...this.plays.keys()]) this.forgetPlay(id);
   }
 
   /** Registers another consumer of aligned PCM; returns the function that removes it. */

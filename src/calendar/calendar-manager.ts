@@ -1,7 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 
 export const CALENDAR_CACHE_MAX = 100;
 
@@ -44,13 +44,17 @@ export class CalendarManager {
     ctx: SessionContext,
     private readonly relay: EventRelay,
   ) {
-    ctx.on('subscriptionsChanged', ({ packageName, added }) => {
-      if (!added.includes('calendar_event')) return;
-      for (const e of this.events) this.relay.sendDataTo(packageName, 'calendar_event', e.raw);
-    });
-    ctx.defer(() => {
-      this.events = [];
-    });
+    ctx.on('subscriptionsChanged', this.onSubscriptionsChanged, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onSubscriptionsChanged({ packageName, added }: SessionEvents['subscriptionsChanged']): void {
+    if (!added.includes('calendar_event')) return;
+    for (const e of this.events) this.relay.sendDataTo(packageName, 'calendar_event', e.raw);
+  }
+
+  private dispose(): void {
+    this.events = [];
   }
 
   handleEvent(msg: GlassesInbound<'calendar_event'>): void {

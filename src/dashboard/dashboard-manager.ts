@@ -4,7 +4,7 @@ import { appSessionId } from '../common/app-session-id.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DisplayManager } from '../display/display-manager.js';
 import { layoutText, type Layout } from '../display/display.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import type { AppToCloud } from '../protocol/app.types.js';
 import {
   DASHBOARD_MODES,
@@ -13,6 +13,7 @@ import {
   type DashboardSection,
 } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export { DASHBOARD_MODES, DASHBOARD_SECTIONS, type DashboardMode, type DashboardSection };
 
@@ -39,8 +40,8 @@ export class DashboardManager {
     bottomLeft: '',
     bottomRight: '',
   };
-  private readonly main = new Map<string, Item>();
-  private readonly expanded = new Map<string, Item>();
+  private readonly main = new LazyMap<string, Item>();
+  private readonly expanded = new LazyMap<string, Item>();
   private rotation = 0;
   private seq = 0;
 
@@ -50,13 +51,23 @@ export class DashboardManager {
     private readonly connections: AppConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => this.cleanupApp(packageName));
+    ctx.on('appStopped', this.onAppStopped, this);
     // The SDK reports mode 'none' until told; tell every app the mode as it connects.
-    ctx.on('appRunning', ({ packageName }) => this.sendMode(packageName));
-    ctx.defer(() => {
-      this.main.clear();
-      this.expanded.clear();
-    });
+    ctx.on('appRunning', this.onAppRunning, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.cleanupApp(packageName);
+  }
+
+  private onAppRunning({ packageName }: SessionEvents['appRunning']): void {
+    this.sendMode(packageName);
+  }
+
+  private dispose(): void {
+    this.main.clear();
+    this.expanded.clear();
   }
 
   get currentMode(): DashboardMode {

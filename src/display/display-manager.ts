@@ -1,8 +1,9 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { AppConnections } from '../app-connections/app-connections.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { DISPLAY_TIMINGS, type DisplayDecision, type DisplayOutcome, type DisplayRequest } from './display.types.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 interface Shown {
   request: DisplayRequest;
@@ -34,12 +35,12 @@ export class DisplayManager {
   private mainApp: string | null = null;
   private coreAppDisplay: Shown | null = null;
   private lock: Lock | null = null;
-  private readonly booting = new Map<string, NodeJS.Timeout>();
-  private readonly bootNames = new Map<string, string>();
-  private readonly bootQueue = new Map<string, DisplayRequest>();
+  private readonly booting = new LazyMap<string, NodeJS.Timeout>();
+  private readonly bootNames = new LazyMap<string, string>();
+  private readonly bootQueue = new LazyMap<string, DisplayRequest>();
   private savedBeforeBoot: Shown | null = null;
   /** Deferred requests, one per app (newest wins), in order of arrival. */
-  private readonly throttled = new Map<string, DisplayRequest>();
+  private readonly throttled = new LazyMap<string, DisplayRequest>();
   private throttleTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastDisplayTime = 0;
@@ -50,12 +51,22 @@ export class DisplayManager {
     private readonly connections: AppConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStarting', ({ packageName, app }) => this.handleAppStart(packageName, app.appType, app.name));
-    ctx.on('appStopped', ({ packageName }) => this.handleAppStop(packageName));
-    ctx.on('glassesConnected', ({ reconnect }) => {
-      if (reconnect) this.resendCurrent();
-    });
-    ctx.defer(() => this.clearTimers());
+    ctx.on('appStarting', this.onAppStarting, this);
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.on('glassesConnected', this.onGlassesConnected, this);
+    ctx.defer(this.clearTimers, this);
+  }
+
+  private onAppStarting({ packageName, app }: SessionEvents['appStarting']): void {
+    this.handleAppStart(packageName, app.appType, app.name);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.handleAppStop(packageName);
+  }
+
+  private onGlassesConnected({ reconnect }: SessionEvents['glassesConnected']): void {
+    if (reconnect) this.resendCurrent();
   }
 
   private get dashboardPackage(): string {

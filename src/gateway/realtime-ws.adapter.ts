@@ -19,6 +19,7 @@ interface TrackedSocket {
   close(code: number, reason: string): void;
   terminate(): void;
   once(event: 'close', cb: () => void): unknown;
+  on(event: 'close', cb: () => void): unknown;
 }
 
 function reject(socket: Duplex, status: number, reason: string, body: object): void {
@@ -95,7 +96,7 @@ export class RealtimeWsAdapter extends WsAdapter {
    */
   private track(ws: TrackedSocket): void {
     this.sockets.add(ws);
-    ws.once('close', () => this.sockets.delete(ws));
+    ws.on('close', () => this.sockets.delete(ws)); // emitted once: `on` spares once()'s wrapper
   }
 
   protected override ensureHttpServerExists(port: number, httpServer: Server = createServer()): Server | undefined {

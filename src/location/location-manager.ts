@@ -1,10 +1,11 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import { LOCATION_TIERS, type LocationTierName } from '../protocol/vocabulary.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export { LOCATION_TIERS };
 export type LocationTier = LocationTierName;
@@ -49,29 +50,41 @@ interface PendingPoll {
 export class LocationManager {
   private tier: LocationTier = 'reduced';
   private lastFix: Fix | null = null;
-  private readonly pending = new Map<string, PendingPoll>();
+  private readonly pending = new LazyMap<string, PendingPoll>();
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly subscriptions: SubscriptionManager,
     private readonly relay: EventRelay,
   ) {
-    ctx.on('subscriptionsChanged', ({ packageName, added }) => {
-      this.updateTier(false);
-      if (this.lastFix && added.some((s) => s === 'location_update' || s === 'location_stream')) {
-        this.relay.sendDataTo(
-          packageName,
-          added.includes('location_stream') ? 'location_stream' : 'location_update',
-          this.fixData(this.lastFix),
-        );
-      }
-    });
-    ctx.on('glassesConnected', () => this.updateTier(true));
-    ctx.on('appStopped', ({ packageName }) => this.dropPollsOf(packageName));
-    ctx.defer(() => {
-      for (const p of this.pending.values()) clearTimeout(p.timer);
-      this.pending.clear();
-    });
+    ctx.on('subscriptionsChanged', this.onSubscriptionsChanged, this);
+    ctx.on('glassesConnected', this.onGlassesConnected, this);
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onSubscriptionsChanged({ packageName, added }: SessionEvents['subscriptionsChanged']): void {
+    this.updateTier(false);
+    if (this.lastFix && added.some((s) => s === 'location_update' || s === 'location_stream')) {
+      this.relay.sendDataTo(
+        packageName,
+        added.includes('location_stream') ? 'location_stream' : 'location_update',
+        this.fixData(this.lastFix),
+      );
+    }
+  }
+
+  private onGlassesConnected(): void {
+    this.updateTier(true);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.dropPollsOf(packageName);
+  }
+
+  private dispose(): void {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
   }
 
   get effectiveTier(): LocationTier {

@@ -36,14 +36,20 @@ export class MicrophoneManager {
     private readonly ctx: SessionContext,
     private readonly subscriptions: SubscriptionManager,
   ) {
-    ctx.on('subscriptionsChanged', () => this.onSubscriptionsChanged());
-    ctx.on('glassesConnected', () => this.sync(true));
-    ctx.on('glassesDisconnected', () => {
-      // Nothing can be sent; the next connect re-sends the whole state.
-      this.lastSent = null;
-      this.clearTimers();
-    });
-    ctx.defer(() => this.clearTimers());
+    ctx.on('subscriptionsChanged', this.onSubscriptionsChanged, this);
+    ctx.on('glassesConnected', this.onGlassesConnected, this);
+    ctx.on('glassesDisconnected', this.onGlassesDisconnected, this);
+    ctx.defer(this.clearTimers, this);
+  }
+
+  private onGlassesConnected(): void {
+    this.sync(true);
+  }
+
+  private onGlassesDisconnected(): void {
+    // Nothing can be sent; the next connect re-sends the whole state.
+    this.lastSent = null;
+    this.clearTimers();
   }
 
   /** What the current subscriptions require (pure). */

@@ -4,6 +4,7 @@ import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { SessionContext } from '../session-core/session-context.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export type PhoneRequestResult = Result<object, 'MALFORMED_MESSAGE' | 'GLASSES_NOT_CONNECTED'>;
 
@@ -20,13 +21,17 @@ const LED_ANSWER_WINDOW_MS = 30_000;
 @Injectable({ scope: Scope.REQUEST })
 export class PhoneRequests {
   /** requestId → the app that asked, oldest first. */
-  private readonly pendingLed = new Map<string, { packageName: string; at: number }>();
+  private readonly pendingLed = new LazyMap<string, { packageName: string; at: number }>();
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly connections: AppConnections,
   ) {
-    ctx.defer(() => this.pendingLed.clear());
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.pendingLed.clear();
   }
 
   led(packageName: string, msg: AppToCloudMessage<'rgb_led_control'>): PhoneRequestResult {

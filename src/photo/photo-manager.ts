@@ -5,10 +5,14 @@ import type { ErrorCode } from '../common/cloud-error.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
+import { LazyMap } from '../common/lazy-collections.js';
+
+/** One for every session (a Logger per session was ~150 bytes of each session's heap). */
+const logger = new Logger('Photo');
 
 export type PhotoResult = Result;
 
@@ -27,8 +31,7 @@ interface PendingPhoto {
  */
 @Injectable({ scope: Scope.REQUEST })
 export class PhotoManager {
-  private readonly logger = new Logger('Photo');
-  private readonly pending = new Map<string, PendingPhoto>();
+  private readonly pending = new LazyMap<string, PendingPhoto>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -36,12 +39,16 @@ export class PhotoManager {
     private readonly device: DeviceManager,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      for (const [id, p] of this.pending) if (p.packageName === packageName) this.forget(id);
-    });
-    ctx.defer(() => {
-      for (const id of [...this.pending.keys()]) this.forget(id);
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    for (const [id, p] of this.pending) if (p.packageName === packageName) this.forget(id);
+  }
+
+  private dispose(): void {
+    for (const id of [...this.pending.keys()]) this.forget(id);
   }
 
   get pendingCount(): number {
@@ -156,7 +163,7 @@ export class PhotoManager {
       redirect: 'manual',
     })
       .then((r) => r.arrayBuffer())
-      .catch((err: Error) => this.logger.warn(`could not report photo error to ${url}: ${err.message}`));
+      .catch((err: Error) => logger.warn(`could not report photo error to ${url}: ${err.message}`));
   }
 
   private forget(requestId: string): void {

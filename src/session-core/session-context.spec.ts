@@ -79,6 +79,26 @@ describe('SessionContext', () => {
       expect(ctx.isDisposed).toBe(true);
     });
 
+    it('a method registered with its object runs with it as `this`, for listeners and disposers alike', async () => {
+      const { ctx } = context();
+      class Part {
+        readonly seen: string[] = [];
+        onModel(e: { modelName: string | null }): void {
+          this.seen.push(`model ${e.modelName}`);
+        }
+        dispose(): void {
+          this.seen.push('disposed');
+        }
+      }
+      const part = new Part();
+      ctx.on('modelChanged', part.onModel, part);
+      ctx.on('modelChanged', (e) => part.seen.push(`closure ${e.modelName}`));
+      ctx.defer(part.dispose, part);
+      ctx.emit('modelChanged', { modelName: 'Mentra Live' });
+      await ctx.dispose();
+      expect(part.seen).toEqual(['model Mentra Live', 'closure Mentra Live', 'disposed']);
+    });
+
     it('a listener that throws does not stop the others', () => {
       const { ctx } = context();
       const seen: string[] = [];

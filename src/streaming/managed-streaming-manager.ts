@@ -3,7 +3,7 @@ import { AppConnections } from '../app-connections/app-connections.js';
 import { appSessionId } from '../common/app-session-id.js';
 import type { AppToCloudMessage } from '../protocol/app.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { IngestKeyRegistry } from './managed/ingest-keys.js';
 import {
   NginxRtmpProvider,
@@ -45,13 +45,17 @@ export class ManagedStreamingManager {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.provider = config.streaming.managed ? new NginxRtmpProvider(config.streaming.managed) : null;
-    ctx.on('appStopped', ({ packageName }) => {
-      if (this.stream?.viewers.has(packageName)) this.release(packageName, false);
-    });
-    ctx.defer(() => {
-      if (this.stream) this.keys.remove(this.stream.ingest.key);
-      this.stream = null;
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    if (this.stream?.viewers.has(packageName)) this.release(packageName, false);
+  }
+
+  private dispose(): void {
+    if (this.stream) this.keys.remove(this.stream.ingest.key);
+    this.stream = null;
   }
 
   request(packageName: string, msg: AppToCloudMessage<'managed_stream_request'>): ManagedResult {

@@ -5,7 +5,7 @@ import type { AppToCloudMessage, CloudToApp, CloudToAppMessage, StreamOptions } 
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { EventRelay } from '../relay/event-relay.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import { hasPermission, permissionSet } from '../subscriptions/stream-types.js';
 import { newStreamId, normalizeStreamStatus, StreamKeepAlive } from './stream-keepalive.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
@@ -41,13 +41,17 @@ export class VideoManager {
     private readonly relay: EventRelay,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => {
-      if (this.stream?.packageName === packageName && !this.stream.onStatus) this.stopCurrent('stopped');
-    });
-    ctx.defer(() => {
-      this.stream?.keepAlive.stop();
-      this.stream = null;
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    if (this.stream?.packageName === packageName && !this.stream.onStatus) this.stopCurrent('stopped');
+  }
+
+  private dispose(): void {
+    this.stream?.keepAlive.stop();
+    this.stream = null;
   }
 
   get current(): ActiveStream | null {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Scope } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { AppPermission, PermissionType } from '../persistence/persistence.types.js';
 import type { SubscriptionEntry } from '../protocol/app.types.js';
-import { SessionContext } from '../session-core/session-context.js';
+import { SessionContext, type SessionEvents } from '../session-core/session-context.js';
 import {
   hasPermission,
   normalizeSubscription,
@@ -11,6 +11,7 @@ import {
   relayKeyOf,
   requiredPermission,
 } from './stream-types.js';
+import { LazySet } from '../common/lazy-collections.js';
 
 /** One app's interest in one relay key; `streamTypeJson` is pre-serialized for the hot path. */
 export interface Subscriber {
@@ -38,9 +39,9 @@ interface AppEntry {
   subscriptions: Set<string>;
   granted: Set<PermissionType>;
   /** Rejections already reported, so the SDK's full re-sends do not repeat the same permission_error. */
-  reported: Set<string>;
+  reported: LazySet<string>;
   /** Language streams refused by the session's language cap in the last update (reported once each). */
-  overLimit: Set<string>;
+  overLimit: ReadonlySet<string>;
   connectedAt: number;
   locationRate?: string;
 }
@@ -48,6 +49,8 @@ interface AppEntry {
 const MAX_SUBSCRIPTIONS = 200;
 const MAX_SUBSCRIPTION_LENGTH = 256;
 const EMPTY: readonly Subscriber[] = Object.freeze([]);
+/** The usual `overLimit`, shared: an empty Set still allocates its table. */
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Each app's subscription set (replace semantics) and an index from relay key to subscribers,
@@ -63,12 +66,18 @@ export class SubscriptionManager {
     private readonly ctx: SessionContext,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('appStopped', ({ packageName }) => this.removeApp(packageName));
-    ctx.defer(() => {
-      this.apps.clear();
-      this.index.clear();
-      this.wildcard = [];
-    });
+    ctx.on('appStopped', this.onAppStopped, this);
+    ctx.defer(this.dispose, this);
+  }
+
+  private onAppStopped({ packageName }: SessionEvents['appStopped']): void {
+    this.removeApp(packageName);
+  }
+
+  private dispose(): void {
+    this.apps.clear();
+    this.index.clear();
+    this.wildcard = [];
   }
 
   /** Called when an app's socket is (re)acked: starts the empty-update grace window. */
@@ -82,8 +91,8 @@ export class SubscriptionManager {
     this.apps.set(packageName, {
       subscriptions: new Set(),
       granted: permissionSet(permissions),
-      reported: new Set(),
-      overLimit: new Set(),
+      reported: new LazySet(),
+      overLimit: NONE,
       connectedAt: now,
     });
   }
@@ -126,7 +135,7 @@ export class SubscriptionManager {
     }
     const overLimit = this.capLanguages(packageName, entry, allowed);
     const newlyOverLimit = overLimit.filter((s) => !entry.overLimit.has(s));
-    entry.overLimit = new Set(overLimit);
+    entry.overLimit = overLimit.length > 0 ? new Set(overLimit) : NONE;
     const added = [...allowed].filter((s) => !entry.subscriptions.has(s));
     entry.subscriptions = allowed;
     entry.locationRate = allowed.has('location_stream') ? locationRate : undefined;

@@ -10,6 +10,7 @@ import type { ProviderResult, StreamSpec } from './providers/provider.types.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import { StreamSlot, type SlotView } from './stream-slot.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
+import { LazyMap, LazySet } from '../common/lazy-collections.js';
 
 const KEEPALIVE_MS = 10_000;
 
@@ -39,9 +40,9 @@ export type TranscriptListener = (language: string, data: TranscriptionData) => 
 @Injectable({ scope: Scope.REQUEST })
 export class TranscriptionManager {
   private readonly slots = new Map<string, StreamSlot>();
-  private readonly utterances = new Map<string, { seq: number; open: boolean }>();
-  private readonly extraNeeds = new Map<string, Set<string>>();
-  private readonly listeners = new Set<TranscriptListener>();
+  private readonly utterances = new LazyMap<string, { seq: number; open: boolean }>();
+  private readonly extraNeeds = new LazyMap<string, Set<string>>();
+  private readonly listeners = new LazySet<TranscriptListener>();
   private lastVad: boolean | null = null;
   private lastAudioAt = 0;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -63,9 +64,9 @@ export class TranscriptionManager {
     private readonly registry: ProviderRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    ctx.on('subscriptionsChanged', () => this.reconcile());
-    ctx.on('glassesConnected', () => this.reconcile());
-    ctx.defer(() => this.shutdown());
+    ctx.on('subscriptionsChanged', this.reconcile, this);
+    ctx.on('glassesConnected', this.reconcile, this);
+    ctx.defer(this.shutdown, this);
   }
 
   get isTranscribing(): boolean {

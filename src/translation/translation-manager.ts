@@ -11,6 +11,7 @@ import { StreamSlot, type SlotView } from '../transcription/stream-slot.js';
 import { TranscriptionManager, type TranscriptionData } from '../transcription/transcription-manager.js';
 import { LibreTranslateClient } from './libretranslate.client.js';
 import { toLibreCode } from './locale-codes.js';
+import { LazyMap } from '../common/lazy-collections.js';
 
 export interface TranslationData {
   type: 'translation';
@@ -57,13 +58,14 @@ const DEFAULT_ALL_SOURCE = 'en-US';
  */
 @Injectable({ scope: Scope.REQUEST })
 export class TranslationManager {
-  private readonly slots = new Map<string, StreamSlot>();
-  private readonly libre = new Map<string, LibrePair>();
+  private readonly slots = new LazyMap<string, StreamSlot>();
+  private readonly libre = new LazyMap<string, LibrePair>();
   private readonly libreClient: LibreTranslateClient | null;
   private removeSink: (() => void) | null = null;
   private wantingAudio = false;
   private errors = 0;
   private lastError: string | null = null;
+  private readonly offTranscript: () => void;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -76,13 +78,15 @@ export class TranslationManager {
   ) {
     const lt = config.media.libreTranslate;
     this.libreClient = lt ? new LibreTranslateClient({ url: lt.url, apiKey: lt.apiKey }) : null;
-    ctx.on('subscriptionsChanged', () => this.reconcile());
-    ctx.on('speechChanged', () => this.reconcile());
-    const off = transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
-    ctx.defer(() => {
-      off();
-      this.shutdown();
-    });
+    ctx.on('subscriptionsChanged', this.reconcile, this);
+    ctx.on('speechChanged', this.reconcile, this);
+    this.offTranscript = transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
+    ctx.defer(this.dispose, this);
+  }
+
+  private dispose(): void {
+    this.offTranscript();
+    this.shutdown();
   }
 
   private pairs(): Map<string, Pair> {

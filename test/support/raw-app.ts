@@ -21,6 +21,8 @@ export interface RawApp {
   apiKey: string;
   webhooks: any[];
   sockets: RawClient[];
+  /** TCP connections the webhook server accepted (keep-alive reuse shows as fewer than webhooks). */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,15 @@ export async function startRawApp(
   packageName: string,
   reply: (body: any, n: number) => WebhookReply = () => ({}),
 ): Promise<RawApp> {
-  const state: RawApp = { url: '', packageName, apiKey: '', webhooks: [], sockets: [], close: async () => undefined };
+  const state: RawApp = {
+    url: '',
+    packageName,
+    apiKey: '',
+    webhooks: [],
+    sockets: [],
+    connections: 0,
+    close: async () => undefined,
+  };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
@@ -73,6 +83,7 @@ export async function startRawApp(
       work().catch(() => answer());
     });
   });
+  server.on('connection', () => state.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   state.close = async () => {

@@ -75,18 +75,25 @@ export class EmbeddedUserRepository implements UserRepository {
   async addRunningApp(userId: string, packageName: string): Promise<void> {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
-    await this.applyToUser(
-      userId,
-      { userId },
-      { $addToSet: { runningApps: packageName }, $set: { updatedAt: new Date() } },
+    // Every app start and session start comes here: one update (one appended line) when the user exists
+    // and lacks the package, none when it is already listed; the create-and-retry path only for a new user.
+    // nedb matches `runningApps: x` against any element, so `$not` means "not listed".
+    const update = { $addToSet: { runningApps: packageName }, $set: { updatedAt: new Date() } };
+    const { numAffected } = await this.store.users.updateAsync(
+      { userId, $not: { runningApps: packageName } },
+      update,
+      {},
     );
+    if (numAffected > 0 || (await this.store.users.countAsync({ userId })) > 0) return;
+    await this.applyToUser(userId, { userId }, update, (user) => user.runningApps.includes(packageName));
   }
 
   async removeRunningApp(userId: string, packageName: string): Promise<void> {
     assertKey(userId, 'userId');
     assertKey(packageName, 'packageName');
+    // Matching only a user that lists the package: removing an absent one writes nothing.
     await this.store.users.updateAsync(
-      { userId },
+      { userId, runningApps: packageName },
       { $pull: { runningApps: packageName }, $set: { updatedAt: new Date() } },
       {},
     );

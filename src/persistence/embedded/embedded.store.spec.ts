@@ -112,6 +112,43 @@ describe('embedded store files', () => {
     await second.store.close();
   });
 
+  it('a running-app change appends one line, and one that changes nothing appends none', async () => {
+    const open = await openStore(dataDir);
+    const file = join(dataDir, 'users.db');
+    await open.users.installApp('alice@example.com', 'com.example.alpha');
+    const lines = async () => (await dataLines(file)).length;
+    const start = await lines();
+    await open.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    expect(await lines()).toBe(start + 1);
+    await open.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    await open.users.removeRunningApp('alice@example.com', 'com.example.never');
+    expect(await lines()).toBe(start + 1);
+    await open.users.removeRunningApp('alice@example.com', 'com.example.alpha');
+    expect(await lines()).toBe(start + 2);
+    expect((await open.users.findById('alice@example.com'))?.runningApps).toEqual([]);
+    await open.store.close();
+  });
+
+  // Changes are appended through a handle kept open per data file; a compaction replaces the file, so a stale
+  // handle would write into the replaced file and lose every later change.
+  it('changes made after a compaction land in the rewritten file', async () => {
+    const first = await openStore(dataDir);
+    await first.users.installApp('alice@example.com', 'com.example.alpha');
+    await first.users.addRunningApp('alice@example.com', 'com.example.alpha');
+    await first.store.users.compactDatafileAsync();
+    await first.users.addRunningApp('alice@example.com', 'com.example.beta');
+    await first.users.installApp('bob@example.com', 'com.example.alpha');
+    // Read from disk by a second store, without closing the first (as after a crash).
+    const second = await openStore(dataDir);
+    expect((await second.users.findById('alice@example.com'))?.runningApps).toEqual([
+      'com.example.alpha',
+      'com.example.beta',
+    ]);
+    expect(await second.users.findById('bob@example.com')).not.toBeNull();
+    await second.store.close();
+    await first.store.close();
+  });
+
   it('creates a missing data directory', async () => {
     const nested = join(dataDir, 'deeper', 'still');
     const open = await openStore(nested);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { keepDataFilesOpen } from './nedb-append.js';
 import { Datastore } from './nedb.interop.js';
 import type { StoredApp, StoredUser } from '../record.mapper.js';
 
@@ -33,6 +34,7 @@ export class EmbeddedStore implements BeforeApplicationShutdown {
   ) {}
 
   static async open(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    keepDataFilesOpen();
     await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     const [apps, users] = await Promise.all([
       loadDatastore<StoredApp>(join(options.dataDir, 'apps.db'), 'packageName'),
