@@ -8,7 +8,8 @@ import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type StartResult } from '../app-connections/app-connections.js';
 import { AppManager } from './app-manager.js';
 import { PendingInits } from './pending-inits.js';
-import type { WebhookClient } from './webhook.client.js';
+import { StartSlots } from './start-slots.js';
+import { WebhookError, type WebhookClient } from './webhook.client.js';
 import { appRecord } from '../../test/support/app-record.js';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { FakeSocket } from '../../test/support/fake-socket.js';
@@ -28,7 +29,18 @@ interface Posted {
  * server's webhook and the store are stand-ins that record what they were asked, so the spec decides when the app
  * answers and the fake clock decides when the deadlines pass.
  */
-function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
+function harness(
+  opts: {
+    installed?: string[];
+    maxAppsPerUser?: number;
+    /** Shared by several harnesses to stand for several sessions of one process. */
+    startSlots?: StartSlots;
+    appStartsPerApp?: number;
+    appRestoreRetries?: number;
+    /** What the app's webhook answers (default 200); a thrown WebhookError stands for a failed retry window. */
+    webhook?: () => void;
+  } = {},
+) {
   const ctx = new SessionContext({ userId: USER });
   const glasses = new FakeSocket();
   ctx.attachGlasses(glasses.ws, false);
@@ -40,6 +52,8 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
     maxAppsPerUser: opts.maxAppsPerUser ?? 8,
     emptySubscriptionGraceMs: 0,
     maxLanguageStreamsPerSession: 4,
+    appStartsPerApp: opts.appStartsPerApp ?? 64,
+    appRestoreRetries: opts.appRestoreRetries ?? 4,
   } as AppConfig;
   const records = new Map<string, AppRecord>();
   const installed = opts.installed ?? [PKG, 'com.example.other', 'com.example.third'];
@@ -72,6 +86,7 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
       webhookCalls.push({ signal, shouldRetry: hooks.shouldRetry });
       hooks.onAttempt?.();
       sessionRequests.push({ url, body: body as Record<string, any> });
+      opts.webhook?.();
       return { status: 200, attempts: 1 };
     },
     postOnce: async (url: string, body: object) => {
@@ -83,7 +98,19 @@ function harness(opts: { installed?: string[]; maxAppsPerUser?: number } = {}) {
   const subscriptions = new SubscriptionManager(ctx, config);
   const device = new DeviceManager(ctx, connections);
   const pendingInits = new PendingInits();
-  const manager = new AppManager(ctx, config, connections, subscriptions, device, webhooks, apps, users, pendingInits);
+  const startSlots = opts.startSlots ?? new StartSlots(config);
+  const manager = new AppManager(
+    ctx,
+    config,
+    connections,
+    subscriptions,
+    device,
+    webhooks,
+    apps,
+    users,
+    pendingInits,
+    startSlots,
+  );
   const stopped: Array<{ packageName: string; reason: string }> = [];
   ctx.on('appStopped', (e) => stopped.push(e));
   const h = {
@@ -214,6 +241,173 @@ describe('AppManager', () => {
       await h.connect('com.example.other');
       await clock.advanceAsync(300);
       expect(await started).toEqual({ ok: true, packageName: 'com.example.other' });
+    });
+  });
+
+  describe('start slots: webhook starts of one app in flight, process-wide', () => {
+    const slotsOf = (appStartsPerApp: number) => new StartSlots({ appStartsPerApp } as AppConfig);
+
+    it('holds at most APP_STARTS_PER_APP starts of one app across sessions; the rest wait, and the wait does not count against the init deadline', async () => {
+      const startSlots = slotsOf(2);
+      const [a, b, c] = [harness({ startSlots }), harness({ startSlots }), harness({ startSlots })];
+      const other = harness({ startSlots });
+      const results: Array<StartResult | undefined> = [];
+      [a, b, c].forEach((h, i) => void h.manager.startApp(PKG).then((r) => (results[i] = r)));
+      const otherStarted = other.manager.startApp('com.example.other');
+      await clock.advanceAsync(0);
+      expect([a, b, c].map((h) => h.sessionRequests.length)).toEqual([1, 1, 0]);
+      expect(startSlots.stats(PKG)).toEqual({ active: 2, queued: 1 });
+      // Another app is not held back by this one's slots.
+      expect(other.sessionRequests).toHaveLength(1);
+      await other.connect('com.example.other');
+      expect(await otherStarted).toMatchObject({ ok: true });
+
+      await clock.advanceAsync(INIT_TIMEOUT_MS - 1);
+      await a.connect();
+      await clock.advanceAsync(0);
+      expect(results[0]).toEqual({ ok: true, packageName: PKG });
+      expect(c.sessionRequests).toHaveLength(1); // a's slot passed to c
+      await clock.advanceAsync(1);
+      expect(results[1]).toMatchObject({ ok: false, stage: 'TIMEOUT' });
+      // c waited almost a whole init time in the queue; its own deadline runs from its webhook.
+      await clock.advanceAsync(INIT_TIMEOUT_MS - 2);
+      expect(c.state()).toBe('loading');
+      await c.connect();
+      await clock.advanceAsync(0);
+      expect(results[2]).toEqual({ ok: true, packageName: PKG });
+      expect(startSlots.stats(PKG)).toEqual({ active: 0, queued: 0 });
+    });
+
+    it('a start cancelled while it waits (its session ended) leaves the queue, and the slot goes to the next one', async () => {
+      const startSlots = slotsOf(1);
+      const [a, b, c] = [harness({ startSlots }), harness({ startSlots }), harness({ startSlots })];
+      const started = [a, b, c].map((h) => h.manager.startApp(PKG));
+      await clock.advanceAsync(0);
+      expect(startSlots.stats(PKG)).toEqual({ active: 1, queued: 2 });
+      await b.ctx.dispose();
+      expect(await started[1]).toMatchObject({ ok: false, stage: 'SESSION_ENDED' });
+      expect(startSlots.stats(PKG)).toEqual({ active: 1, queued: 1 });
+      await a.connect();
+      await clock.advanceAsync(0);
+      expect(b.sessionRequests).toHaveLength(0);
+      expect(c.sessionRequests).toHaveLength(1);
+      await c.connect();
+      expect(await started[2]).toEqual({ ok: true, packageName: PKG });
+      expect(startSlots.stats(PKG)).toEqual({ active: 0, queued: 0 });
+    });
+  });
+
+  describe('restore of the running apps on a fresh session', () => {
+    // Each backoff at its ceiling (1 s, 2 s, 4 s… at most 16 s), so the schedule can be asserted.
+    beforeEach(() => void vi.spyOn(Math, 'random').mockReturnValue(1));
+
+    const restoring = (opts: Parameters<typeof harness>[0] = {}) => {
+      const h = harness(opts);
+      h.running.add(PKG);
+      void h.manager.startPreviouslyRunning();
+      return h;
+    };
+
+    it('retries a restore whose init timed out after 1 s, keeping it in the running apps, and the app runs again', async () => {
+      const h = restoring();
+      await clock.advanceAsync(INIT_TIMEOUT_MS);
+      expect(h.sessionRequests).toHaveLength(1);
+      expect(h.state()).toBeUndefined();
+      expect(h.stopRequests.map((r) => r.body.type)).toEqual(['stop_request']);
+      expect(h.running.has(PKG)).toBe(true);
+      await clock.advanceAsync(999);
+      expect(h.sessionRequests).toHaveLength(1);
+      await clock.advanceAsync(1);
+      expect(h.sessionRequests).toHaveLength(2);
+      await h.connect();
+      expect(h.state()).toBe('running');
+      expect(h.running.has(PKG)).toBe(true);
+      expect(clock.pending()).toBe(0);
+    });
+
+    it('backs off 1, 2, 4… s between tries and after APP_RESTORE_RETRIES transient failures forgets the app', async () => {
+      const h = restoring({ appRestoreRetries: 3 });
+      const sentAt: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await clock.advanceAsync(0);
+        while (h.sessionRequests.length === i) await clock.advanceAsync(100);
+        sentAt.push(clock.elapsed());
+        await clock.advanceAsync(INIT_TIMEOUT_MS);
+        expect(h.running.has(PKG), `after try ${i + 1}`).toBe(i < 3);
+      }
+      const gaps = sentAt.slice(1).map((t, i) => t - sentAt[i] - INIT_TIMEOUT_MS);
+      expect(gaps).toEqual([1000, 2000, 4000]);
+      await clock.advanceAsync(60_000);
+      expect(h.sessionRequests).toHaveLength(4);
+      expect(clock.pending()).toBe(0);
+    });
+
+    it('retries a webhook that kept failing (5xx, timeouts: its retry window ran out)', async () => {
+      let failing = true;
+      const h = restoring({
+        webhook: () => {
+          if (failing) throw new WebhookError('gave up after 3 attempt(s) in 3000 ms; last error: HTTP 503', false);
+        },
+      });
+      await clock.advanceAsync(0);
+      expect(h.sessionRequests).toHaveLength(1);
+      expect(h.running.has(PKG)).toBe(true);
+      failing = false;
+      await clock.advanceAsync(1000);
+      expect(h.sessionRequests).toHaveLength(2);
+      await h.connect();
+      expect(h.state()).toBe('running');
+    });
+
+    it('does not retry a permanent failure (webhook 4xx, app not installed): the app leaves the running apps at once', async () => {
+      const h = restoring({
+        webhook: () => {
+          throw new WebhookError('POST http://x/webhook answered HTTP 404', false, 404);
+        },
+      });
+      await clock.advanceAsync(0);
+      expect(h.running.has(PKG)).toBe(false);
+      await clock.advanceAsync(60_000);
+      expect(h.sessionRequests).toHaveLength(1);
+
+      const gone = restoring({ installed: [] });
+      await clock.advanceAsync(60_000);
+      expect(gone.sessionRequests).toHaveLength(0);
+      expect(gone.running.has(PKG)).toBe(false);
+    });
+
+    it('a start by the user that times out is not retried and leaves the running apps, as before', async () => {
+      const h = harness();
+      h.running.add(PKG);
+      expect(
+        await (async () => {
+          const started = h.manager.startApp(PKG);
+          await clock.advanceAsync(INIT_TIMEOUT_MS);
+          return started;
+        })(),
+      ).toMatchObject({ ok: false, stage: 'TIMEOUT' });
+      expect(h.running.has(PKG)).toBe(false);
+      await clock.advanceAsync(60_000);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
+    it('a stop between two tries cancels the retry and forgets the app', async () => {
+      const h = restoring();
+      await clock.advanceAsync(INIT_TIMEOUT_MS);
+      expect(await h.manager.stopApp(PKG, 'user_disabled')).toBe(true);
+      expect(h.running.has(PKG)).toBe(false);
+      expect(clock.pending()).toBe(0);
+      await clock.advanceAsync(60_000);
+      expect(h.sessionRequests).toHaveLength(1);
+    });
+
+    it("the session's end cancels a retry, keeping the app in the running apps for the next session", async () => {
+      const h = restoring();
+      await clock.advanceAsync(INIT_TIMEOUT_MS);
+      await h.ctx.dispose();
+      expect(clock.pending()).toBe(0);
+      expect(h.running.has(PKG)).toBe(true);
+      expect(h.sessionRequests).toHaveLength(1);
     });
   });
 

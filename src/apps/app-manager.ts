@@ -25,6 +25,7 @@ import {
 import { buildMentraosSettings } from '../user-settings/user-settings.schema.js';
 import { mergeSettings } from './app-settings.js';
 import { PendingInits } from './pending-inits.js';
+import { StartSlots } from './start-slots.js';
 import { WebhookClient, WebhookError } from './webhook.client.js';
 import type { Result } from '../common/result.js';
 
@@ -36,6 +37,26 @@ export type InitOutcome = Result<{ rt: AppRuntime }, 'APP_NOT_STARTED'>;
 
 const OPEN = 1;
 
+/** Backoff between restore attempts: 1 s doubling, at most 16 s, each drawn from its upper half. */
+const RESTORE_RETRY_BASE_MS = 1_000;
+const RESTORE_RETRY_MAX_MS = 16_000;
+
+/**
+ * Start outcomes that may succeed when tried again (the init deadline passed, the webhook kept failing with 5xx,
+ * timeouts or refused connections), as opposed to a missing or uninstalled app or a 4xx. Process-wide weak sets
+ * rather than fields, so an idle session carries nothing for them.
+ */
+const transientFailures = new WeakSet<StartResult>();
+/** Webhook failures that are the app's answer (4xx), not the network's or the server's load. */
+const permanentWebhookFailures = new WeakSet<PendingStart>();
+/** Restore attempts with retries left: a transient failure keeps the app in the user's running apps. */
+const keepRecordOnTransient = new WeakSet<PendingStart>();
+
+export interface StartOptions {
+  /** A restore of a persisted running app (not a user's start): a transient failure leaves the record in place. */
+  keepRecordOnTransientFailure?: boolean;
+}
+
 /**
  * App lifecycle for one user: start (webhook + init), stop, the app-socket grace and resurrection,
  * and the persisted list of running apps. Single-flight: concurrent starts of one app share one attempt.
@@ -45,6 +66,8 @@ export class AppManager {
   private readonly lastStarts = new Map<string, NonNullable<AppRuntime['lastStart']>>();
   /** Every app that connected in this session, for the session-ended event. */
   private readonly used = new Set<string>();
+  /** Restores waiting out their backoff, by package; made on the first retry (most sessions never need it). */
+  private restoreWaits?: Map<string, () => void>;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -56,6 +79,7 @@ export class AppManager {
     @Inject(APP_REPOSITORY) private readonly apps: AppRepository,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     private readonly pendingInits: PendingInits,
+    private readonly startSlots: StartSlots,
     @Optional() private readonly metrics?: MetricsService,
   ) {
     ctx.on('glassesConnected', this.onGlassesConnected, this);
@@ -73,7 +97,9 @@ export class AppManager {
 
   // ---------------------------------------------------------------- start
 
-  startApp(packageName: string): Promise<StartResult> {
+  startApp(packageName: string, opts: StartOptions = {}): Promise<StartResult> {
+    // A start from the user or an admin decides for itself: a restore waiting to retry the same app gives way.
+    if (!opts.keepRecordOnTransientFailure) this.restoreWaits?.get(packageName)?.();
     const existing = this.connections.get(packageName);
     if (existing) {
       if (existing.state === 'loading' && existing.start) return existing.start.promise;
@@ -107,6 +133,7 @@ export class AppManager {
     };
     const rt = this.connections.create(placeholder);
     rt.start = pending;
+    if (opts.keepRecordOnTransientFailure) keepRecordOnTransient.add(pending);
     this.notifyGlassesAppState(); // now loading
     this.ctx.logger.log({
       msg: `starting ${packageName}`,
@@ -138,6 +165,9 @@ export class AppManager {
 
   private async runStart(rt: AppRuntime, pending: PendingStart): Promise<void> {
     const { packageName } = rt;
+    // The bare outcome, before startApp chains the bookkeeping onto `pending.promise`: the start slot is given back
+    // the moment the start settles.
+    const settled = pending.promise;
     const fail = (stage: Exclude<StartResult, { ok: true }>['stage'], message: string) =>
       pending.settle({ ok: false, packageName, stage, message });
     const [app, user] = await Promise.all([
@@ -168,6 +198,12 @@ export class AppManager {
       if (pending.abort.signal.aborted) return;
     }
     this.ctx.emit('appStarting', { packageName, app });
+    // Wait for one of the app's start slots (see StartSlots); the init deadline is armed only after this. A start
+    // that settles meanwhile (cancelled, the session ended, or an init for its session id came first) stops waiting.
+    const release = await this.startSlots.acquire(packageName, settled);
+    if (!release) return;
+    void settled.then(release);
+    if (pending.abort.signal.aborted || pending.connected) return;
     // Cluster: the user's route key in the path, so the SDK's socket (and its reconnects after a failover) and
     // its REST calls reach whichever process owns the user through nginx.
     const appWsUrl = this.config.cluster ? userAppWsUrl(this.config.publicUrl, this.ctx.userId) : this.config.appWsUrl;
@@ -200,6 +236,8 @@ export class AppManager {
       });
     } catch (err) {
       if (pending.abort.signal.aborted || pending.connected) return; // the start was cancelled, or init arrived
+      if (err instanceof WebhookError && err.status !== undefined && !err.retryable)
+        permanentWebhookFailures.add(pending);
       const message = err instanceof WebhookError ? err.message : `POST ${url} failed: ${errorMessage(err)}`;
       return fail('WEBHOOK', message);
     }
@@ -232,6 +270,12 @@ export class AppManager {
       else pending.abort.abort();
       rt.start = undefined;
     }
+    if (
+      !result.ok &&
+      (result.stage === 'TIMEOUT' ||
+        (result.stage === 'WEBHOOK' && !(pending && permanentWebhookFailures.has(pending))))
+    )
+      transientFailures.add(result);
     rt.lastStart = {
       at: new Date().toISOString(),
       ok: result.ok,
@@ -260,7 +304,8 @@ export class AppManager {
       if (result.stage === 'TIMEOUT') this.sendStopWebhook(rt, 'error');
       this.connections.delete(rt.packageName);
       this.ctx.emit('appStopped', { packageName: rt.packageName, reason: 'error' });
-      if (result.stage !== 'SESSION_ENDED') await this.forgetRunning(rt.packageName);
+      const retried = pending !== undefined && keepRecordOnTransient.has(pending) && transientFailures.has(result);
+      if (result.stage !== 'SESSION_ENDED' && !retried) await this.forgetRunning(rt.packageName);
       this.notifyGlassesAppState();
     }
     return result;
@@ -285,7 +330,46 @@ export class AppManager {
     const dashboard = this.config.systemDashboardPackage;
     const wanted = new Set(user?.runningApps ?? []);
     if (await this.apps.findByPackageName(dashboard)) wanted.add(dashboard);
-    await Promise.allSettled([...wanted].map((pkg) => this.startApp(pkg)));
+    await Promise.allSettled([...wanted].map((pkg) => this.restore(pkg)));
+  }
+
+  /**
+   * Starts a persisted running app again; a transient failure is retried with backoff while the session lives, the
+   * app staying in the running apps until the last try (a restore storm must not lose what the user had running).
+   */
+  private async restore(packageName: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const retriesLeft = attempt < this.config.appRestoreRetries;
+      const result = await this.startApp(packageName, { keepRecordOnTransientFailure: retriesLeft });
+      if (result.ok || !retriesLeft || !transientFailures.has(result) || this.ctx.isDisposed) return;
+      const ceiling = Math.min(RESTORE_RETRY_MAX_MS, RESTORE_RETRY_BASE_MS * 2 ** attempt);
+      const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      this.ctx.logger.warn({
+        msg: `restoring ${packageName} failed at ${result.stage}; try ${attempt + 2} in ${delayMs} ms`,
+        event: 'app.restore_retry',
+        userId: this.ctx.userId,
+        packageName,
+        stage: result.stage,
+        attempt: attempt + 1,
+      });
+      if (!(await this.waitToRestore(packageName, delayMs))) return;
+    }
+  }
+
+  /** True when the wait ran out; false when a stop, a user's start or the session's end cancelled it. */
+  private waitToRestore(packageName: string, delayMs: number): Promise<boolean> {
+    const waits = (this.restoreWaits ??= new Map());
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        waits.delete(packageName);
+        resolve(true);
+      }, delayMs);
+      waits.set(packageName, () => {
+        clearTimeout(timer);
+        waits.delete(packageName);
+        resolve(false);
+      });
+    });
   }
 
   // ---------------------------------------------------------------- init from the app socket
@@ -397,6 +481,12 @@ export class AppManager {
   /** Returns false when the app was not started. */
   async stopApp(packageName: string, reason: StopReason, opts: { keepRunningRecord?: boolean } = {}): Promise<boolean> {
     const rt = this.connections.get(packageName);
+    if (!rt && this.restoreWaits?.has(packageName)) {
+      // Between two restore attempts: not running, but still in the user's running apps until now.
+      this.restoreWaits.get(packageName)!();
+      if (!opts.keepRunningRecord) await this.forgetRunning(packageName);
+      return true;
+    }
     if (!rt || rt.state === 'stopping') return false;
     const wasLoading = rt.state === 'loading';
     rt.state = 'stopping';
@@ -501,6 +591,7 @@ export class AppManager {
   /** Session end: every app is told and closed; the persisted running list is kept for the next session. */
   private disposeApps(): void {
     const stamp = new Date().toISOString();
+    if (this.restoreWaits) for (const cancel of [...this.restoreWaits.values()]) cancel();
     for (const rt of [...this.connections.values()]) {
       if (rt.graceTimer) clearTimeout(rt.graceTimer);
       if (rt.start) {

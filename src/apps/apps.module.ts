@@ -5,11 +5,12 @@ import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { AppManager } from './app-manager.js';
 import { AppConnectionsModule } from '../app-connections/app-connections.module.js';
 import { PendingInits } from './pending-inits.js';
+import { StartSlots } from './start-slots.js';
 import { WebhookClient } from './webhook.client.js';
 
 @Module({
   imports: [SessionCoreModule, AppConnectionsModule, SubscriptionsModule, DeviceModule],
-  providers: [AppManager, WebhookClient, PendingInits],
+  providers: [AppManager, WebhookClient, PendingInits, StartSlots],
   exports: [AppManager, AppConnectionsModule, WebhookClient, PendingInits],
 })
 export class AppsModule {}

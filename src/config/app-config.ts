@@ -504,6 +504,24 @@ export class EnvSchema {
   @Min(1)
   APP_WS_PENDING_PER_ADDRESS: number = 256;
 
+  /**
+   * Webhook starts of one app in flight at once in this process (the rest wait their turn, the wait not counted
+   * against APP_INIT_TIMEOUT_MS). Unset: 64, or half of APP_WS_PENDING_PER_ADDRESS when that is lower.
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  APP_STARTS_PER_APP?: number;
+
+  /** Retries, with backoff, of restoring a running app after a transient failure (init timeout, webhook 5xx). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  APP_RESTORE_RETRIES: number = 4;
+
   /** Largest frame (text or binary audio) a glasses socket may send; larger ones close it (1009). */
   @IsOptional()
   @Type(() => Number)
@@ -657,6 +675,8 @@ export const ENV_KEYS = [
   'APP_WS_INIT_MAX_BYTES',
   'APP_WS_INIT_DEADLINE_MS',
   'APP_WS_PENDING_PER_ADDRESS',
+  'APP_STARTS_PER_APP',
+  'APP_RESTORE_RETRIES',
   'GLASSES_MAX_FRAME_BYTES',
   'GLASSES_AUDIO_FRAMES_PER_SECOND',
   'MAX_LANGUAGE_STREAMS_PER_SESSION',

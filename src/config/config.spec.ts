@@ -32,6 +32,35 @@ describe('loadConfig', () => {
     throw new Error('expected a ConfigError');
   }
 
+  describe('app starts per app', () => {
+    const env = (extra: Record<string, string>) => ({
+      DATA_DIR: dataDir(),
+      AUGMENTOS_AUTH_JWT_SECRET: JWT,
+      ADMIN_API_KEY: ADMIN,
+      ...extra,
+    });
+
+    it('defaults to 64, or half of APP_WS_PENDING_PER_ADDRESS when that is lower; restores retry 4 times', () => {
+      expect(loadConfig(env({}))).toMatchObject({ appStartsPerApp: 64, appRestoreRetries: 4 });
+      expect(loadConfig(env({ APP_WS_PENDING_PER_ADDRESS: '16' })).appStartsPerApp).toBe(8);
+      expect(loadConfig(env({ APP_WS_PENDING_PER_ADDRESS: '1' })).appStartsPerApp).toBe(1);
+      expect(loadConfig(env({ APP_STARTS_PER_APP: '10', APP_RESTORE_RETRIES: '0' }))).toMatchObject({
+        appStartsPerApp: 10,
+        appRestoreRetries: 0,
+      });
+    });
+
+    it('refuses APP_STARTS_PER_APP above APP_WS_PENDING_PER_ADDRESS, below 1, or APP_RESTORE_RETRIES out of range', () => {
+      expect(
+        problemsOf(() => loadConfig(env({ APP_STARTS_PER_APP: '17', APP_WS_PENDING_PER_ADDRESS: '16' }))).join('\n'),
+      ).toMatch(/APP_STARTS_PER_APP \(17\) must not exceed APP_WS_PENDING_PER_ADDRESS \(16\)/);
+      expect(problemsOf(() => loadConfig(env({ APP_STARTS_PER_APP: '0' }))).join('\n')).toMatch(/APP_STARTS_PER_APP/);
+      expect(problemsOf(() => loadConfig(env({ APP_RESTORE_RETRIES: '-1' }))).join('\n')).toMatch(
+        /APP_RESTORE_RETRIES/,
+      );
+    });
+  });
+
   describe('secrets', () => {
     it('generates missing secrets once in DATA_DIR (mode 0600) and reuses them', () => {
       const dir = dataDir();

@@ -73,6 +73,10 @@ export interface AppConfig {
   appWsInitMaxBytes: number;
   appWsInitDeadlineMs: number;
   appWsPendingPerAddress: number;
+  /** Webhook starts of one app in flight at once in this process; the rest queue (restore storms). */
+  appStartsPerApp: number;
+  /** Retries of restoring a running app after a transient failure, while the session lives. */
+  appRestoreRetries: number;
   /** Largest frame of a glasses socket (never above maxFrameBytes). */
   glassesMaxFrameBytes: number;
   /** Binary audio frames per glasses socket per second (0: none). */

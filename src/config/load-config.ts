@@ -17,6 +17,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `LEASE_RENEW_MS (${e.LEASE_RENEW_MS}) must be under half of LEASE_TTL_MS (${e.LEASE_TTL_MS})`,
     ]);
   }
+  // More starts in flight than one address may hold uninitialised app sockets would bring back the 429s it avoids.
+  if (e.APP_STARTS_PER_APP !== undefined && e.APP_STARTS_PER_APP > e.APP_WS_PENDING_PER_ADDRESS) {
+    throw new ConfigError([
+      `APP_STARTS_PER_APP (${e.APP_STARTS_PER_APP}) must not exceed APP_WS_PENDING_PER_ADDRESS (${e.APP_WS_PENDING_PER_ADDRESS})`,
+    ]);
+  }
   const dataDir = resolve(e.DATA_DIR);
   // Always written (the webview signing key lives there even when both secrets come from the environment).
   prepareDataDir(dataDir);
@@ -90,6 +96,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appWsInitMaxBytes: e.APP_WS_INIT_MAX_BYTES,
     appWsInitDeadlineMs: e.APP_WS_INIT_DEADLINE_MS,
     appWsPendingPerAddress: e.APP_WS_PENDING_PER_ADDRESS,
+    appStartsPerApp: e.APP_STARTS_PER_APP ?? Math.min(64, Math.max(1, Math.floor(e.APP_WS_PENDING_PER_ADDRESS / 2))),
+    appRestoreRetries: e.APP_RESTORE_RETRIES,
     glassesMaxFrameBytes: Math.min(e.GLASSES_MAX_FRAME_BYTES, e.MAX_FRAME_BYTES),
     glassesAudioFramesPerSecond: e.GLASSES_AUDIO_FRAMES_PER_SECOND,
     maxLanguageStreamsPerSession: e.MAX_LANGUAGE_STREAMS_PER_SESSION,
