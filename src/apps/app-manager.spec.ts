@@ -295,6 +295,21 @@ describe('AppManager', () => {
       expect(await started[2]).toEqual({ ok: true, packageName: PKG });
       expect(startSlots.stats(PKG)).toEqual({ active: 0, queued: 0 });
     });
+    it("a waiting start whose app connects first (an SDK's reconnect for that session) leaves the queue and posts no webhook", async () => {
+      const startSlots = slotsOf(1);
+      const [a, b] = [harness({ startSlots }), harness({ startSlots })];
+      const started = [a, b].map((h) => h.manager.startApp(PKG));
+      await clock.advanceAsync(0);
+      expect(startSlots.stats(PKG)).toEqual({ active: 1, queued: 1 });
+      await b.connect();
+      expect(await started[1]).toEqual({ ok: true, packageName: PKG });
+      await clock.advanceAsync(0);
+      expect(startSlots.stats(PKG)).toEqual({ active: 1, queued: 0 });
+      await a.connect();
+      await clock.advanceAsync(0);
+      expect(b.sessionRequests).toHaveLength(0);
+      expect(startSlots.stats(PKG)).toEqual({ active: 0, queued: 0 });
+    });
   });
 
   describe('restore of the running apps on a fresh session', () => {
