@@ -8,17 +8,17 @@ import { connectGlasses, freePort, startCloud, type TestCloud } from './support/
 import { eventually, serveSdkApp, type SdkAppHandle } from './support/sdk-app.js';
 
 const PKG = 'com.example.storm';
-const USERS = Array.from({ length: 200 }, (_, i) => `storm-${i}@example.com`);
+const USERS = Array.from({ length: 300 }, (_, i) => `storm-${i}@example.com`);
 /** Set-up starts per batch: under the lowered per-address limit whatever the start path does. */
 const SETUP_BATCH = 8;
 
 /**
  * A restart with many users whose running app is served by ONE real SDK AppServer (one client address to the cloud):
  * every session restores its app by webhook at once. The per-address limit of uninitialised app sockets is lowered
- * to 16 and the init time to 2 s, so asking the app server for all sessions together gets its sockets refused (429)
+ * to 16 and the init time to 1 s, so asking the app server for all sessions together gets its sockets refused (429)
  * and its inits timed out; every app must run again all the same, and stay in the users' running apps.
  */
-describe('restore storm: a restart with 200 users on one app server loses no app', () => {
+describe('restore storm: a restart with 300 users on one app server loses no app', () => {
   const cleanups: Array<() => unknown> = [];
   let app: SdkAppHandle | undefined;
   let dataDir = '';
@@ -34,7 +34,7 @@ describe('restore storm: a restart with 200 users on one app server loses no app
       PORT: String(await freePort()),
       DATA_DIR: dataDir,
       APP_WS_PENDING_PER_ADDRESS: '16',
-      APP_INIT_TIMEOUT_MS: '2000',
+      APP_INIT_TIMEOUT_MS: '1000',
       // The same secrets after the restart, so the glasses' tokens still open their sessions.
       AUGMENTOS_AUTH_JWT_SECRET: randomBytes(24).toString('hex'),
       ADMIN_API_KEY: randomBytes(24).toString('hex'),
