@@ -90,7 +90,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
   private async admit(req: IncomingMessage): Promise<boolean> {
     const address = this.address.of(req);
     if (!(await this.pending.tryAcquire(address, this.config.appWsPendingPerAddress))) return false;
-    const slot = this.slot(address);
+    const slot = this.slot(address, req.socket);
     if (req.socket.destroyed) {
       slot.release();
       return false;
@@ -100,33 +100,36 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
     return true;
   }
 
-  /** Its own method so that the release closure holds the address alone, not the upgrade request. */
-  private slot(address: string): PendingSlot {
+  /**
+   * Its own method so that the release closure holds the address and the TCP socket alone, not the upgrade
+   * request. A release takes its listener off the socket, so an initialised socket keeps none of it.
+   */
+  private slot(address: string, socket: IncomingMessage['socket']): PendingSlot {
     let held = true;
-    return {
-      release: () => {
-        if (!held) return;
-        held = false;
-        void this.pending.release(address);
-      },
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      socket.removeListener('close', release);
+      void this.pending.release(address);
     };
+    return { release };
   }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
-    const slot = pendingSlots.get(req);
+    let slot = pendingSlots.get(req);
     pendingSlots.delete(req);
     let bound: BoundApp | null = null;
     let initializing = false;
     const deadlineMs = this.config.appWsInitDeadlineMs;
     // Only a socket that sent no init is closed here: one whose init is being checked ends bound or refused.
-    const authTimer = setTimeout(() => {
+    let authTimer: NodeJS.Timeout | undefined = setTimeout(() => {
       if (bound === null && !initializing && ws.readyState === OPEN) {
         this.fatal(ws, 'NOT_INITIALIZED', `No tpa_connection_init within ${deadlineMs} ms`);
       }
     }, deadlineMs);
     // Until the init, frames of an init's size at most, refused from the frame header (see setFrameLimit).
     setFrameLimit(ws, this.config.appWsInitMaxBytes);
-    const conn = this.tracker.app((message) => this.handler.error(ws, 'RATE_LIMITED', message));
+    const conn = this.tracker.app(ws, this.onLimited);
     conn.opened('app socket opened', 'debug');
     ws.on(
       'message',
@@ -153,8 +156,11 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
         this.init(ws, msg, (b) => {
           bound = b;
           setFrameLimit(ws, this.config.maxFrameBytes);
+          // Dropped once done with, so that an open socket's scope keeps neither (~300 bytes a socket).
           slot?.release();
+          slot = undefined;
           clearTimeout(authTimer);
+          authTimer = undefined;
           conn.identify(
             { userId: b.session.userId, packageName: b.packageName, startId: b.rt.start?.id },
             `app connected: ${b.packageName} for ${b.session.userId}`,
@@ -170,10 +176,7 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
           });
       }),
     );
-    ws.on('error', (err) => {
-      this.logger.warn(`app socket: ${err.message}`);
-      dropAfterRefusedFrame(ws);
-    });
+    ws.on('error', this.onSocketError);
     // 'close' is emitted once; `on` spares once()'s wrapper and its state (~200 bytes a socket).
     ws.on('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
@@ -184,6 +187,19 @@ export class AppGateway implements OnGatewayInit, OnGatewayConnection, OnModuleD
       ws.removeAllListeners('message');
     });
   }
+
+  // One function each for every socket (a closure per socket costs its bytes at thousands of sessions); an
+  // emitter's listener gets the socket as `this`.
+  private readonly onLimited = (message: string, ws: WebSocket): void =>
+    this.handler.error(ws, 'RATE_LIMITED', message);
+
+  private readonly onSocketError = (() => {
+    const logger = this.logger;
+    return function (this: WebSocket, err: Error): void {
+      logger.warn(`app socket: ${err.message}`);
+      dropAfterRefusedFrame(this);
+    };
+  })();
 
   /**
    * A frame of a socket that is not initialised: a tpa_connection_init, or the end of the socket. Its length is

@@ -152,27 +152,18 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
     }
     socketPrincipals.set(ws, principal);
     let session: UserSession | null = null;
-    const early: Array<[Buffer, boolean]> = [];
-    const conn = this.tracker.glasses(
-      userId,
-      (message) => this.handler.error(ws, 'RATE_LIMITED', message),
-      (message) => {
-        this.handler.error(ws, 'RATE_LIMITED', message);
-        if (ws.readyState === OPEN) ws.close(1008, message);
-      },
-    );
+    // Frames that arrive while the session is being built; allocated only if one does.
+    let early: Array<[Buffer, boolean]> | null = null;
+    const conn = this.tracker.glasses(userId, ws, this.onLimited, this.onAudioFlood);
     conn.opened(`glasses connected: ${userId}`);
     ws.on(
       'message',
       conn.wrap((data: Buffer, isBinary: boolean) => {
         if (session !== null) this.handler.handle(session, ws, data, isBinary);
-        else if (early.length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
+        else if ((early ??= []).length < MAX_EARLY_FRAMES) early.push([data, isBinary]);
       }),
     );
-    ws.on('error', (err) => {
-      this.logger.warn(`glasses socket of ${userId}: ${err.message}`);
-      dropAfterRefusedFrame(ws);
-    });
+    ws.on('error', this.onSocketError);
     // 'close' is emitted once; `on` spares once()'s wrapper and its state (~200 bytes a socket).
     ws.on('close', (code: number, reason: Buffer) => {
       conn.close(code, reason);
@@ -180,7 +171,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
       // Nest's connection stream keeps the last socket it saw (distinctUntilChanged), so a closed
       // socket must not keep its session reachable through these closures.
       session = null;
-      early.length = 0;
+      early = null;
       ws.removeAllListeners('message');
     });
     const t0 = performance.now();
@@ -194,7 +185,9 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
         }
         session = s;
         this.attach(s, ws, created);
-        for (const [data, isBinary] of early.splice(0)) this.handler.handle(s, ws, data, isBinary);
+        const queued = early;
+        early = null;
+        if (queued !== null) for (const [data, isBinary] of queued) this.handler.handle(s, ws, data, isBinary);
       })
       .catch((err) => {
         // Cluster: the user's owner has not handed over yet, or Redis is away; 1013 (Try Again Later) makes
@@ -214,6 +207,24 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
         }
       });
   }
+
+  // One function each for every socket (a closure per socket costs its bytes at thousands of sessions); an
+  // emitter's listener gets the socket as `this`.
+  private readonly onLimited = (message: string, ws: WebSocket): void =>
+    this.handler.error(ws, 'RATE_LIMITED', message);
+
+  private readonly onAudioFlood = (message: string, ws: WebSocket): void => {
+    this.handler.error(ws, 'RATE_LIMITED', message);
+    if (ws.readyState === OPEN) ws.close(1008, message);
+  };
+
+  private readonly onSocketError = (() => {
+    const logger = this.logger;
+    return function (this: WebSocket, err: Error): void {
+      logger.warn(`glasses socket of ${socketPrincipals.get(this)?.userId ?? '?'}: ${err.message}`);
+      dropAfterRefusedFrame(this);
+    };
+  })();
 
   private attach(session: UserSession, ws: WebSocket, created: boolean): void {
     const ctx = session.ctx;

@@ -13,9 +13,9 @@ type Listener = (data: Buffer, isBinary: boolean) => void;
 export const AUDIO_FLOOD_FACTOR = 10;
 
 /** The per-second limit of a glasses socket's binary audio frames, and what to do with a flood. */
-export interface AudioLimit {
+export interface AudioLimit<P = unknown> {
   perSecond: number;
-  onFlood: (message: string) => void;
+  onFlood: (message: string, peer: P) => void;
 }
 
 /** What a close code says, for the close log line and the disconnect metric (a fixed set of labels). */
@@ -64,11 +64,14 @@ export class WindowLimiter {
   }
 }
 
+/** Admits everything and keeps no state, so every socket without an audio limit shares this one. */
+const UNLIMITED = new WindowLimiter(0);
+
 /**
  * One WebSocket connection as the operators see it: an id that every log line of its messages carries,
  * the open-socket gauge, the per-socket message rate limit, and exactly one close line with code and cause.
  */
-export class TrackedSocket {
+export class TrackedSocket<P = unknown> {
   readonly id: string;
   readonly context: RequestContext;
   private readonly openedAt = Date.now();
@@ -79,6 +82,7 @@ export class TrackedSocket {
   private droppedTotal = 0;
   private readonly audioLimiter: WindowLimiter;
   private readonly audioFloodAt: number;
+  private readonly onFlood: ((message: string, peer: P) => void) | null;
   private audioDroppedTotal = 0;
   private flooded = false;
   private identity: Record<string, unknown>;
@@ -91,14 +95,20 @@ export class TrackedSocket {
     perSecond: number,
     private readonly metrics: MetricsService,
     private readonly logger: Logger,
-    private readonly onLimited: (message: string) => void,
+    /**
+     * Called with `peer` (the gateway's socket), so that a gateway passes one function for all its sockets
+     * rather than a closure per socket.
+     */
+    private readonly onLimited: (message: string, peer: P) => void,
     identity: Record<string, unknown>,
-    private readonly audioLimit?: AudioLimit,
+    audioLimit?: AudioLimit<P>,
+    private readonly peer: P = undefined as P,
   ) {
     this.id = newId(gateway === 'glasses' ? 'g' : 'a');
     this.context = { reqId: this.id };
     this.limiter = new WindowLimiter(perSecond);
-    this.audioLimiter = new WindowLimiter(audioLimit?.perSecond ?? 0);
+    this.audioLimiter = audioLimit && audioLimit.perSecond > 0 ? new WindowLimiter(audioLimit.perSecond) : UNLIMITED;
+    this.onFlood = audioLimit?.onFlood ?? null;
     this.audioFloodAt = AUDIO_FLOOD_FACTOR * this.audioLimiter.perSecond;
     this.messages = metrics.socketMessages[gateway];
     this.limited = metrics.rateLimited[gateway];
@@ -149,7 +159,10 @@ export class TrackedSocket {
   private audioExcess(): void {
     const perSecond = this.audioLimiter.perSecond;
     if (this.audioLimiter.dropped <= this.audioFloodAt) {
-      this.onLimited(`Too many audio frames: this socket may send ${perSecond} per second; the excess is dropped`);
+      this.onLimited(
+        `Too many audio frames: this socket may send ${perSecond} per second; the excess is dropped`,
+        this.peer,
+      );
       this.logger.warn({
         msg: `glasses socket audio limited (${perSecond} frames/s)`,
         event: 'glasses.audio_limited',
@@ -168,12 +181,12 @@ export class TrackedSocket {
       perSecond,
       ...this.identity,
     });
-    this.audioLimit?.onFlood(`Audio frames far above ${perSecond} per second`);
+    this.onFlood?.(`Audio frames far above ${perSecond} per second`, this.peer);
   }
 
   private reportLimited(): void {
     const perSecond = this.limiter.perSecond;
-    this.onLimited(`Too many messages: this socket may send ${perSecond} per second; the excess is dropped`);
+    this.onLimited(`Too many messages: this socket may send ${perSecond} per second; the excess is dropped`, this.peer);
     // One warning per socket; later windows only at debug (a flooding socket must not flood the log).
     const line = {
       msg: `${this.gateway} socket rate limited (${perSecond}/s)`,
@@ -223,6 +236,9 @@ export class TrackedSocket {
   }
 }
 
+/** An app socket's identity until its init (identify() replaces it, never changes it). */
+const NO_IDENTITY: Record<string, unknown> = Object.freeze({});
+
 /** Creates the TrackedSocket of each new connection (injected into both gateways). */
 @Injectable()
 export class SocketTracker {
@@ -234,11 +250,13 @@ export class SocketTracker {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  glasses(
+  /** `onLimited` and `onAudioFlood` get `peer`: one function of the gateway's serves all its sockets. */
+  glasses<P>(
     userId: string,
-    onLimited: (message: string) => void,
-    onAudioFlood: (message: string) => void,
-  ): TrackedSocket {
+    peer: P,
+    onLimited: (message: string, peer: P) => void,
+    onAudioFlood: (message: string, peer: P) => void,
+  ): TrackedSocket<P> {
     return new TrackedSocket(
       'glasses',
       this.config.glassesSocketMessagesPerSecond,
@@ -247,11 +265,21 @@ export class SocketTracker {
       onLimited,
       { userId },
       { perSecond: this.config.glassesAudioFramesPerSecond, onFlood: onAudioFlood },
+      peer,
     );
   }
 
-  app(onLimited: (message: string) => void): TrackedSocket {
-    return new TrackedSocket('app', this.config.appSocketMessagesPerSecond, this.metrics, this.appLog, onLimited, {});
+  app<P>(peer: P, onLimited: (message: string, peer: P) => void): TrackedSocket<P> {
+    return new TrackedSocket(
+      'app',
+      this.config.appSocketMessagesPerSecond,
+      this.metrics,
+      this.appLog,
+      onLimited,
+      NO_IDENTITY,
+      undefined,
+      peer,
+    );
   }
 
   /** A glasses upgrade refused because MAX_SESSIONS sessions are live. */
