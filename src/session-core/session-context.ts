@@ -39,7 +39,11 @@ const OPEN = 1;
 @Injectable({ scope: Scope.REQUEST })
 export class SessionContext {
   readonly userId: string;
-  readonly startTime = new Date();
+  // A number, not a Date: a Date object per session is ~80 bytes more of every session's heap.
+  private readonly startedAt = Date.now();
+  get startTime(): Date {
+    return new Date(this.startedAt);
+  }
   readonly logger: Logger;
   private glassesSocket: WebSocket | null = null;
   private glassesGoneAt: Date | null = null;

@@ -16,10 +16,15 @@ const wearableOf = (settings: Record<string, unknown>): string | null =>
  * change the phone stores. `default_wearable` sets the device model (until the glasses report theirs), and
  * a change of what apps see goes to every connected app as `augmentos_settings_update`.
  */
+// A user without settings (most) shares these two: neither is ever changed in place (only replaced), and a
+// copy per session was ~180 bytes of every session's heap.
+const NO_SETTINGS: Record<string, unknown> = Object.freeze({});
+const DEFAULT_MENTRAOS: Record<string, unknown> = Object.freeze(buildMentraosSettings({}));
+
 @Injectable({ scope: Scope.REQUEST })
 export class UserSettingsManager {
-  private settings: Record<string, unknown> = {};
-  private mentraos: Record<string, unknown> = buildMentraosSettings({});
+  private settings: Record<string, unknown> = NO_SETTINGS;
+  private mentraos: Record<string, unknown> = DEFAULT_MENTRAOS;
   /** Bumped by every applied change, so a slow initial load never overwrites a newer one. */
   private version = 0;
 
@@ -47,8 +52,11 @@ export class UserSettingsManager {
     try {
       const user = await this.users.findById(this.ctx.userId);
       if (this.version !== version || this.ctx.isDisposed || !user) return;
-      this.settings = { ...user.userSettings };
-      this.mentraos = buildMentraosSettings(this.settings);
+      const stored = user.userSettings;
+      if (stored && Object.keys(stored).length > 0) {
+        this.settings = { ...stored };
+        this.mentraos = buildMentraosSettings(this.settings);
+      }
       const wearable = wearableOf(this.settings);
       if (wearable) this.device.setDefaultModel(wearable);
     } catch (err) {
