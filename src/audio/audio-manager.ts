@@ -10,7 +10,7 @@ import { rewriteTtsUrl } from '../tts/tts-url.js';
 import { RecentAudio } from './recent-audio.js';
 import type { GlassesInbound } from '../protocol/glasses-inbound.js';
 import type { Result } from '../common/result.js';
-import { LazyMap } from '../common/lazy-collections.js';
+import { LazyMap, LazySet } from '../common/lazy-collections.js';
 
 export type AudioSink = (pcm: Buffer) => void;
 
@@ -33,7 +33,7 @@ interface PendingPlay {
 @Injectable({ scope: Scope.REQUEST })
 export class AudioManager {
   private carry: Buffer | null = null;
-  private readonly sinks = new Set<AudioSink>();
+  private readonly sinks = new LazySet<AudioSink>();
   private recent: RecentAudio | null = null;
   private readonly plays = new LazyMap<string, PendingPlay>();
   lastAudioAt = 0;

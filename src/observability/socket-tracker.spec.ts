@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRIC, MetricsService } from './metrics.service.js';
 import { currentContext } from './request-context.js';
-import { closeCause, TrackedSocket, WindowLimiter } from './socket-tracker.js';
+import { closeCause, SocketKind, TrackedSocket, WindowLimiter } from './socket-tracker.js';
 
 function value(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -36,18 +36,61 @@ describe('TrackedSocket', () => {
     vi.useRealTimers();
   });
 
-  function setup(gateway: 'glasses' | 'app', perSecond: number) {
+  function setup(gateway: 'glasses' | 'app', perSecond: number, audioPerSecond = 0) {
     const metrics = new MetricsService();
     services.push(metrics);
     const logger = new Logger('test');
     const log = vi.spyOn(logger, 'log').mockImplementation(() => undefined);
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const limited: string[] = [];
-    const socket = new TrackedSocket(gateway, perSecond, metrics, logger, (m) => limited.push(m), {
-      userId: 'u@example.com',
-    });
-    return { metrics, socket, limited, log, warn };
+    const flooded: string[] = [];
+    const kind = new SocketKind<string>(
+      gateway,
+      perSecond,
+      metrics,
+      logger,
+      (m) => limited.push(m),
+      gateway === 'glasses' ? { perSecond: audioPerSecond, onFlood: (m) => flooded.push(m) } : undefined,
+    );
+    const socket = new TrackedSocket(kind, { userId: 'u@example.com' }, 'peer');
+    return { metrics, socket, limited, flooded, log, warn, kind };
   }
+
+  it('limits glasses audio to its own window: the excess is dropped and counted, a flood calls onFlood once', async () => {
+    vi.useFakeTimers({ now: 2_000_000, toFake: ['Date'] });
+    const { metrics, socket, limited, flooded, warn } = setup('glasses', 1, 10);
+    let handled = 0;
+    const listener = socket.wrap(() => void handled++);
+    for (let i = 0; i < 12; i++) listener(Buffer.alloc(2), true);
+    expect(handled).toBe(10);
+    expect(limited).toEqual([expect.stringMatching(/10 per second/)]);
+    expect(flooded).toEqual([]);
+    // The text window is separate: one message still passes.
+    listener(Buffer.from('{}'), false);
+    expect(handled).toBe(11);
+    vi.setSystemTime(2_001_000);
+    for (let i = 0; i < 10 + 10 * 10 + 5; i++) listener(Buffer.alloc(2), true);
+    expect(handled).toBe(21);
+    expect(flooded).toEqual([expect.stringMatching(/far above 10 per second/)]);
+    expect(warn.mock.calls.map((c) => (c[0] as { event: string }).event)).toEqual([
+      'glasses.audio_limited',
+      'glasses.audio_flood',
+    ]);
+    expect(value(await metrics.render(), METRIC.audioDropped)).toBe(2 + 10 * 10 + 5);
+  });
+
+  it('shares one SocketKind between sockets: each keeps its own windows and ids', () => {
+    const { socket, kind, limited } = setup('app', 1);
+    const other = new TrackedSocket(kind, {}, 'other');
+    const a = socket.wrap(() => undefined);
+    const b = other.wrap(() => undefined);
+    a(Buffer.from('{}'), false);
+    b(Buffer.from('{}'), false);
+    expect(limited).toEqual([]);
+    a(Buffer.from('{}'), false);
+    expect(limited).toHaveLength(1);
+    expect(other.id).not.toBe(socket.id);
+  });
 
   it('passes glasses audio straight through, uncounted by the limit, and counts frames and bytes', async () => {
     const { metrics, socket } = setup('glasses', 1);

@@ -64,57 +64,117 @@ export class WindowLimiter {
   }
 }
 
-/** Admits everything and keeps no state, so every socket without an audio limit shares this one. */
-const UNLIMITED = new WindowLimiter(0);
+/** TrackedSocket flags, one small integer rather than three fields per socket. */
+const CLOSED = 1;
+const FLOODED = 2;
+/** An identified app socket's binary frames (SDK 3 output audio) pass unlimited, like glasses audio. */
+const BINARY_ADMITTED = 4;
+
+/**
+ * What every socket of one gateway shares: its limits, metrics, logger and callbacks. SocketTracker builds one
+ * per gateway, so a socket holds one reference to it instead of a copy of each.
+ */
+export class SocketKind<P = unknown> {
+  readonly messages: Cell;
+  readonly limited: Cell;
+  /** Glasses audio frames and bytes; null on app sockets, whose binary frames are not glasses audio. */
+  readonly audio: Cell | null;
+  readonly audioDropped: Cell;
+  /** The per-second limit of binary audio frames (glasses only); 0 means no limit. */
+  readonly audioPerSecond: number;
+  readonly audioFloodAt: number;
+  readonly onFlood: ((message: string, peer: P) => void) | null;
+
+  constructor(
+    readonly gateway: Gateway,
+    readonly perSecond: number,
+    readonly metrics: MetricsService,
+    readonly logger: Logger,
+    /** Called with the socket's `peer`, so that one function of the gateway serves all its sockets. */
+    readonly onLimited: (message: string, peer: P) => void,
+    audioLimit?: AudioLimit<P>,
+  ) {
+    this.messages = metrics.socketMessages[gateway];
+    this.limited = metrics.rateLimited[gateway];
+    this.audio = gateway === 'glasses' ? metrics.audio : null;
+    this.audioDropped = metrics.audioDropped;
+    this.audioPerSecond = audioLimit && audioLimit.perSecond > 0 ? audioLimit.perSecond : 0;
+    this.audioFloodAt = AUDIO_FLOOD_FACTOR * this.audioPerSecond;
+    this.onFlood = audioLimit?.onFlood ?? null;
+  }
+}
 
 /**
  * One WebSocket connection as the operators see it: an id that every log line of its messages carries,
  * the open-socket gauge, the per-socket message rate limit, and exactly one close line with code and cause.
+ * It is its own request context (`reqId`), and its two one-second windows (messages, audio) are its own
+ * fields, as in WindowLimiter: thousands of idle sessions each hold one, so every object and field counts.
  */
-export class TrackedSocket<P = unknown> {
-  readonly id: string;
-  readonly context: RequestContext;
+export class TrackedSocket<P = unknown> implements RequestContext {
+  readonly reqId: string;
   private readonly openedAt = Date.now();
-  private readonly limiter: WindowLimiter;
-  private readonly messages: Cell;
-  private readonly limited: Cell;
   private received = 0;
   private droppedTotal = 0;
-  private readonly audioLimiter: WindowLimiter;
-  private readonly audioFloodAt: number;
-  private readonly onFlood: ((message: string, peer: P) => void) | null;
   private audioDroppedTotal = 0;
-  private flooded = false;
+  private flags = 0;
+  private windowStart = 0;
+  private windowCount = 0;
+  private windowDropped = 0;
+  private audioWindowStart = 0;
+  private audioWindowCount = 0;
+  private audioWindowDropped = 0;
   private identity: Record<string, unknown>;
-  private closed = false;
-  /** An identified app socket's binary frames (SDK 3 output audio) pass unlimited, like glasses audio. */
-  private binaryAdmitted = false;
 
   constructor(
-    readonly gateway: Gateway,
-    perSecond: number,
-    private readonly metrics: MetricsService,
-    private readonly logger: Logger,
-    /**
-     * Called with `peer` (the gateway's socket), so that a gateway passes one function for all its sockets
-     * rather than a closure per socket.
-     */
-    private readonly onLimited: (message: string, peer: P) => void,
+    private readonly kind: SocketKind<P>,
     identity: Record<string, unknown>,
-    audioLimit?: AudioLimit<P>,
     private readonly peer: P = undefined as P,
   ) {
-    this.id = newId(gateway === 'glasses' ? 'g' : 'a');
-    this.context = { reqId: this.id };
-    this.limiter = new WindowLimiter(perSecond);
-    this.audioLimiter = audioLimit && audioLimit.perSecond > 0 ? new WindowLimiter(audioLimit.perSecond) : UNLIMITED;
-    this.onFlood = audioLimit?.onFlood ?? null;
-    this.audioFloodAt = AUDIO_FLOOD_FACTOR * this.audioLimiter.perSecond;
-    this.messages = metrics.socketMessages[gateway];
-    this.limited = metrics.rateLimited[gateway];
+    this.reqId = newId(kind.gateway === 'glasses' ? 'g' : 'a');
     this.identity = identity;
-    metrics.socketsOpen.inc({ gateway });
-    metrics.socketsOpened.inc({ gateway });
+    kind.metrics.socketsOpen.inc({ gateway: kind.gateway });
+    kind.metrics.socketsOpened.inc({ gateway: kind.gateway });
+  }
+
+  get id(): string {
+    return this.reqId;
+  }
+
+  get gateway(): Gateway {
+    return this.kind.gateway;
+  }
+
+  /** The request context of this connection's messages (the socket itself). */
+  get context(): RequestContext {
+    return this;
+  }
+
+  /** WindowLimiter#admit on this socket's message window. */
+  private admit(now: number): boolean {
+    const perSecond = this.kind.perSecond;
+    if (perSecond <= 0) return true;
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+      this.windowDropped = 0;
+    }
+    if (++this.windowCount <= perSecond) return true;
+    this.windowDropped++;
+    return false;
+  }
+
+  /** WindowLimiter#admit on this socket's audio window. */
+  private admitAudio(now: number): boolean {
+    const perSecond = this.kind.audioPerSecond;
+    if (perSecond <= 0) return true;
+    if (now - this.audioWindowStart >= 1000) {
+      this.audioWindowStart = now;
+      this.audioWindowCount = 0;
+      this.audioWindowDropped = 0;
+    }
+    if (++this.audioWindowCount <= perSecond) return true;
+    this.audioWindowDropped++;
+    return false;
   }
 
   /**
@@ -125,13 +185,13 @@ export class TrackedSocket<P = unknown> {
    * quietly) and handled with this connection's id as the request context.
    */
   wrap(listener: Listener): Listener {
-    const audio = this.gateway === 'glasses' ? this.metrics.audio : null;
-    const audioDropped = this.metrics.audioDropped;
+    const kind = this.kind;
+    const audio = kind.audio;
     return (data: Buffer, isBinary: boolean) => {
       if (isBinary && audio !== null) {
-        if (!this.audioLimiter.admit(Date.now())) {
-          audioDropped.n++;
-          if (++this.audioDroppedTotal === 1 || this.audioLimiter.dropped > this.audioFloodAt) this.audioExcess();
+        if (!this.admitAudio(Date.now())) {
+          kind.audioDropped.n++;
+          if (++this.audioDroppedTotal === 1 || this.audioWindowDropped > kind.audioFloodAt) this.audioExcess();
           return;
         }
         audio.n++;
@@ -139,91 +199,98 @@ export class TrackedSocket<P = unknown> {
         listener(data, isBinary);
         return;
       }
-      if (isBinary && this.binaryAdmitted) {
+      if (isBinary && (this.flags & BINARY_ADMITTED) !== 0) {
         listener(data, isBinary);
         return;
       }
-      this.messages.n++;
+      kind.messages.n++;
       this.received++;
-      if (!this.limiter.admit(Date.now())) {
-        this.limited.n++;
+      if (!this.admit(Date.now())) {
+        kind.limited.n++;
         this.droppedTotal++;
-        if (this.limiter.dropped === 1) this.reportLimited();
+        if (this.windowDropped === 1) this.reportLimited();
         return;
       }
-      runWithContext(this.context, listener, data, isBinary);
+      runWithContext(this, listener, data, isBinary);
     };
   }
 
   /** The first audio frame a socket has dropped (one warning and one notice), or a flood (the socket is closed). */
   private audioExcess(): void {
-    const perSecond = this.audioLimiter.perSecond;
-    if (this.audioLimiter.dropped <= this.audioFloodAt) {
-      this.onLimited(
+    const kind = this.kind;
+    const perSecond = kind.audioPerSecond;
+    if (this.audioWindowDropped <= kind.audioFloodAt) {
+      kind.onLimited(
         `Too many audio frames: this socket may send ${perSecond} per second; the excess is dropped`,
         this.peer,
       );
-      this.logger.warn({
+      kind.logger.warn({
         msg: `glasses socket audio limited (${perSecond} frames/s)`,
         event: 'glasses.audio_limited',
-        connId: this.id,
+        connId: this.reqId,
         perSecond,
         ...this.identity,
       });
       return;
     }
-    if (this.flooded) return;
-    this.flooded = true;
-    this.logger.warn({
-      msg: `glasses socket closed for an audio flood (over ${this.audioFloodAt} frames in a second)`,
+    if ((this.flags & FLOODED) !== 0) return;
+    this.flags |= FLOODED;
+    kind.logger.warn({
+      msg: `glasses socket closed for an audio flood (over ${kind.audioFloodAt} frames in a second)`,
       event: 'glasses.audio_flood',
-      connId: this.id,
+      connId: this.reqId,
       perSecond,
       ...this.identity,
     });
-    this.onFlood?.(`Audio frames far above ${perSecond} per second`, this.peer);
+    kind.onFlood?.(`Audio frames far above ${perSecond} per second`, this.peer);
   }
 
   private reportLimited(): void {
-    const perSecond = this.limiter.perSecond;
-    this.onLimited(`Too many messages: this socket may send ${perSecond} per second; the excess is dropped`, this.peer);
+    const { perSecond, gateway } = this.kind;
+    this.kind.onLimited(
+      `Too many messages: this socket may send ${perSecond} per second; the excess is dropped`,
+      this.peer,
+    );
     // One warning per socket; later windows only at debug (a flooding socket must not flood the log).
     const line = {
-      msg: `${this.gateway} socket rate limited (${perSecond}/s)`,
-      event: `${this.gateway}.rate_limited`,
-      connId: this.id,
+      msg: `${gateway} socket rate limited (${perSecond}/s)`,
+      event: `${gateway}.rate_limited`,
+      connId: this.reqId,
       perSecond,
       ...this.identity,
     };
-    if (this.droppedTotal === 1) this.logger.warn(line);
-    else this.logger.debug(line);
+    if (this.droppedTotal === 1) this.kind.logger.warn(line);
+    else this.kind.logger.debug(line);
   }
 
   /** Adds who the socket speaks for once it is known (an app socket after its init). */
   identify(fields: Record<string, unknown>, message?: string): void {
+    const gateway = this.kind.gateway;
     this.identity = { ...this.identity, ...fields };
     // Only after authentication: before it, binary frames stay counted and rate limited.
-    if (this.gateway === 'app') this.binaryAdmitted = true;
+    if (gateway === 'app') this.flags |= BINARY_ADMITTED;
     if (message)
-      this.logger.log({ msg: message, event: `${this.gateway}.connected`, connId: this.id, ...this.identity });
+      this.kind.logger.log({ msg: message, event: `${gateway}.connected`, connId: this.reqId, ...this.identity });
   }
 
   opened(message: string, level: 'log' | 'debug' = 'log'): void {
-    this.logger[level]({ msg: message, event: `${this.gateway}.open`, connId: this.id, ...this.identity });
+    const gateway = this.kind.gateway;
+    this.kind.logger[level]({ msg: message, event: `${gateway}.open`, connId: this.reqId, ...this.identity });
   }
 
   /** The one close line of this connection. Idempotent. */
   close(code: number, reason: Buffer | string | undefined): void {
-    if (this.closed) return;
-    this.closed = true;
+    if ((this.flags & CLOSED) !== 0) return;
+    this.flags |= CLOSED;
+    const { gateway, metrics, logger } = this.kind;
     const cause = closeCause(code);
-    this.metrics.socketsOpen.dec({ gateway: this.gateway });
-    this.metrics.disconnects.inc({ gateway: this.gateway, cause });
+    metrics.socketsOpen.dec({ gateway });
+    metrics.disconnects.inc({ gateway, cause });
     const text = reason === undefined ? '' : reason.toString().slice(0, 123);
-    this.logger.log({
-      msg: `${this.gateway} socket closed: ${code} ${cause}${text ? ` (${text})` : ''}`,
-      event: `${this.gateway}.close`,
-      connId: this.id,
+    logger.log({
+      msg: `${gateway} socket closed: ${code} ${cause}${text ? ` (${text})` : ''}`,
+      event: `${gateway}.close`,
+      connId: this.reqId,
       code,
       cause,
       reason: text,
@@ -244,6 +311,9 @@ const NO_IDENTITY: Record<string, unknown> = Object.freeze({});
 export class SocketTracker {
   private readonly glassesLog = new Logger('GlassesSocket');
   private readonly appLog = new Logger('AppSocket');
+  /** Built on a gateway's first socket, with that gateway's callbacks (the same functions for all its sockets). */
+  private glassesKind: SocketKind<unknown> | null = null;
+  private appKind: SocketKind<unknown> | null = null;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -257,29 +327,31 @@ export class SocketTracker {
     onLimited: (message: string, peer: P) => void,
     onAudioFlood: (message: string, peer: P) => void,
   ): TrackedSocket<P> {
-    return new TrackedSocket(
-      'glasses',
-      this.config.glassesSocketMessagesPerSecond,
-      this.metrics,
-      this.glassesLog,
-      onLimited,
-      { userId },
-      { perSecond: this.config.glassesAudioFramesPerSecond, onFlood: onAudioFlood },
-      peer,
-    );
+    let kind = this.glassesKind as SocketKind<P> | null;
+    if (kind === null || kind.onLimited !== onLimited || kind.onFlood !== onAudioFlood) {
+      kind = new SocketKind(
+        'glasses',
+        this.config.glassesSocketMessagesPerSecond,
+        this.metrics,
+        this.glassesLog,
+        onLimited,
+        {
+          perSecond: this.config.glassesAudioFramesPerSecond,
+          onFlood: onAudioFlood,
+        },
+      );
+      this.glassesKind = kind as SocketKind<unknown>;
+    }
+    return new TrackedSocket(kind, { userId }, peer);
   }
 
   app<P>(peer: P, onLimited: (message: string, peer: P) => void): TrackedSocket<P> {
-    return new TrackedSocket(
-      'app',
-      this.config.appSocketMessagesPerSecond,
-      this.metrics,
-      this.appLog,
-      onLimited,
-      NO_IDENTITY,
-      undefined,
-      peer,
-    );
+    let kind = this.appKind as SocketKind<P> | null;
+    if (kind === null || kind.onLimited !== onLimited) {
+      kind = new SocketKind('app', this.config.appSocketMessagesPerSecond, this.metrics, this.appLog, onLimited);
+      this.appKind = kind as SocketKind<unknown>;
+    }
+    return new TrackedSocket(kind, NO_IDENTITY, peer);
   }
 
   /** A glasses upgrade refused because MAX_SESSIONS sessions are live. */

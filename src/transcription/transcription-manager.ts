@@ -39,7 +39,7 @@ export type TranscriptListener = (language: string, data: TranscriptionData) => 
  */
 @Injectable({ scope: Scope.REQUEST })
 export class TranscriptionManager {
-  private readonly slots = new Map<string, StreamSlot>();
+  private readonly slots = new LazyMap<string, StreamSlot>();
   private readonly utterances = new LazyMap<string, { seq: number; open: boolean }>();
   private readonly extraNeeds = new LazyMap<string, Set<string>>();
   private readonly listeners = new LazySet<TranscriptListener>();

@@ -140,6 +140,21 @@ describe('TranslationManager (text translation)', () => {
     expect(h.received()).toEqual(['final:EN(vieux final)']);
   });
 
+  it('listens to transcripts only while a text-translated pair is subscribed', () => {
+    const h = harness();
+    expect(h.listeners).toHaveLength(0);
+    h.subscriptions.update(PKG, ['transcription:fr-FR']);
+    expect(h.listeners).toHaveLength(0);
+    h.subscriptions.update(PKG, [PAIR]);
+    expect(h.listeners).toHaveLength(1);
+    h.subscriptions.update(PKG, [PAIR, 'translation:de-DE-to-en-US']);
+    expect(h.listeners).toHaveLength(1);
+    h.subscriptions.update(PKG, []);
+    expect(h.listeners).toHaveLength(0);
+    h.subscriptions.update(PKG, [PAIR]);
+    expect(h.listeners).toHaveLength(1);
+  });
+
   it('clears its interim timer and stops listening at session end', async () => {
     const h = harness();
     h.subscriptions.update(PKG, [PAIR]);

@@ -65,7 +65,8 @@ export class TranslationManager {
   private wantingAudio = false;
   private errors = 0;
   private lastError: string | null = null;
-  private readonly offTranscript: () => void;
+  /** Set while there is a text-translated pair: only those need the session's transcripts. */
+  private offTranscript: (() => void) | null = null;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -80,12 +81,10 @@ export class TranslationManager {
     this.libreClient = lt ? new LibreTranslateClient({ url: lt.url, apiKey: lt.apiKey }) : null;
     ctx.on('subscriptionsChanged', this.reconcile, this);
     ctx.on('speechChanged', this.reconcile, this);
-    this.offTranscript = transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
     ctx.defer(this.dispose, this);
   }
 
   private dispose(): void {
-    this.offTranscript();
     this.shutdown();
   }
 
@@ -169,6 +168,12 @@ export class TranslationManager {
         pendingInterim: null,
         finalizedUtterances: new Set(),
       });
+    }
+    if (this.libre.size > 0 && this.offTranscript === null)
+      this.offTranscript = this.transcription.onTranscript((lang, data) => this.onTranscript(lang, data));
+    else if (this.libre.size === 0 && this.offTranscript !== null) {
+      this.offTranscript();
+      this.offTranscript = null;
     }
     const allSource = this.libre.size > 0 ? this.allPairSource() : null;
     for (const [base, p] of this.libre) {
@@ -308,6 +313,8 @@ export class TranslationManager {
     this.slots.clear();
     for (const p of this.libre.values()) if (p.interimTimer) clearTimeout(p.interimTimer);
     this.libre.clear();
+    this.offTranscript?.();
+    this.offTranscript = null;
     this.removeSink?.();
     this.removeSink = null;
   }
