@@ -2,31 +2,12 @@ import { Logger } from '@nestjs/common';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRIC, MetricsService } from './metrics.service.js';
 import { currentContext } from './request-context.js';
-import { closeCause, SocketKind, TrackedSocket, WindowLimiter } from './socket-tracker.js';
+import { closeCause, SocketKind, TrackedSocket } from './socket-tracker.js';
 
 function value(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
-
-describe('WindowLimiter', () => {
-  it('admits perSecond messages per one-second window and counts the dropped ones', () => {
-    const l = new WindowLimiter(3);
-    const t0 = 10_000;
-    expect([1, 2, 3, 4, 5].map((i) => l.admit(t0 + i))).toEqual([true, true, true, false, false]);
-    expect(l.dropped).toBe(2);
-    expect(l.admit(t0 + 999)).toBe(false);
-    expect(l.admit(t0 + 1001)).toBe(true);
-    expect(l.dropped).toBe(0);
-  });
-
-  it('never limits with 0', () => {
-    const l = new WindowLimiter(0);
-    let admitted = 0;
-    for (let i = 0; i < 10_000; i++) if (l.admit(5)) admitted++;
-    expect(admitted).toBe(10_000);
-  });
-});
 
 describe('TrackedSocket', () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -120,6 +101,15 @@ describe('TrackedSocket', () => {
     expect(limited).toHaveLength(2);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(value(await metrics.render(), `${METRIC.rateLimited}{gateway="glasses"}`)).toBe(30);
+  });
+
+  it('never limits text with a rate of 0', () => {
+    const { socket, limited } = setup('app', 0);
+    let handled = 0;
+    const listener = socket.wrap(() => void handled++);
+    for (let i = 0; i < 10_000; i++) listener(Buffer.from('{}'), false);
+    expect(handled).toBe(10_000);
+    expect(limited).toEqual([]);
   });
 
   it('counts binary frames on app sockets as messages under the limit', () => {

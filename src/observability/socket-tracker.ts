@@ -38,32 +38,6 @@ export function closeCause(code: number): string {
   return CLOSE_CAUSES[code] ?? (code >= 4000 && code < 5000 ? 'application' : 'other');
 }
 
-/**
- * A fixed one-second window per socket: the simplest limit that is exact enough for a socket, costs one
- * clock read and two integer operations per message and keeps no timer.
- */
-export class WindowLimiter {
-  private windowStart = 0;
-  private count = 0;
-  /** Messages dropped in the current window. */
-  dropped = 0;
-
-  constructor(readonly perSecond: number) {}
-
-  /** True when the message may pass; 0 means no limit. */
-  admit(now: number): boolean {
-    if (this.perSecond <= 0) return true;
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.count = 0;
-      this.dropped = 0;
-    }
-    if (++this.count <= this.perSecond) return true;
-    this.dropped++;
-    return false;
-  }
-}
-
 /** TrackedSocket flags, one small integer rather than three fields per socket. */
 const CLOSED = 1;
 const FLOODED = 2;
@@ -107,8 +81,9 @@ export class SocketKind<P = unknown> {
 /**
  * One WebSocket connection as the operators see it: an id that every log line of its messages carries,
  * the open-socket gauge, the per-socket message rate limit, and exactly one close line with code and cause.
- * It is its own request context (`reqId`), and its two one-second windows (messages, audio) are its own
- * fields, as in WindowLimiter: thousands of idle sessions each hold one, so every object and field counts.
+ * It is its own request context (`reqId`), and its two fixed one-second windows (messages, audio; one clock
+ * read and two integer operations a message, no timer) are its own fields: thousands of idle sessions each
+ * hold one, so every object and field counts.
  */
 export class TrackedSocket<P = unknown> implements RequestContext {
   readonly reqId: string;
@@ -149,7 +124,7 @@ export class TrackedSocket<P = unknown> implements RequestContext {
     return this;
   }
 
-  /** WindowLimiter#admit on this socket's message window. */
+  /** True when a message may pass this socket's message window; 0 per second means no limit. */
   private admit(now: number): boolean {
     const perSecond = this.kind.perSecond;
     if (perSecond <= 0) return true;
@@ -163,7 +138,7 @@ export class TrackedSocket<P = unknown> implements RequestContext {
     return false;
   }
 
-  /** WindowLimiter#admit on this socket's audio window. */
+  /** The same for this socket's audio window. */
   private admitAudio(now: number): boolean {
     const perSecond = this.kind.audioPerSecond;
     if (perSecond <= 0) return true;
