@@ -141,12 +141,12 @@ export class AppMessagingService {
           return { ok: true };
         }
         // A room's broadcast reaches its members only, and only a member may send one.
-        const members = typeof roomId === 'string' ? await this.rooms.members(packageName, roomId) : [];
+        const members = await this.rooms.members(packageName, roomId);
         if (!members.includes(senderUserId))
           return {
             ok: false,
             code: 'PERMISSION_DENIED',
-            message: `Not a member of room ${String(roomId).slice(0, MAX_ROOM_ID)}: join it before broadcasting to it`,
+            message: `Not a member of room ${roomId.slice(0, MAX_ROOM_ID)}: join it before broadcasting to it`,
           };
         for (const member of members) if (member !== senderUserId) this.send(member, packageName, message);
         return { ok: true };

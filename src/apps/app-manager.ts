@@ -439,28 +439,25 @@ export class AppManager {
     if (!rt || rt.ws !== ws) return;
     rt.ws = null;
     if (rt.state !== 'running') return;
-    if (rt.ownershipReleased) {
-      // The SDK releases a session when a session_request for the same session id reaches it, and connects the
-      // new one right after: after a failover or a hand-over that request is ours (startPreviouslyRunning) while
-      // the old session's reconnect may just have landed here. So the app waits for a new socket for the grace
-      // period like after any close, but is not resurrected when none comes.
-      this.ctx.logger.log(`${packageName} released ownership; waiting ${this.config.appGraceMs} ms, not resurrecting`);
-      rt.state = 'grace';
-      rt.graceTimer = setTimeout(() => {
-        rt.graceTimer = undefined;
-        if (rt.state !== 'grace' || this.connections.get(packageName) !== rt) return;
-        this.connections.delete(packageName);
-        this.ctx.emit('appStopped', { packageName, reason: 'system_stop' });
-        this.notifyGlassesAppState();
-      }, this.config.appGraceMs);
-      return;
-    }
-    this.ctx.logger.log(`${packageName} socket closed (${code}); grace ${this.config.appGraceMs} ms`);
+    // An app that released ownership also waits: the SDK releases a session when a session_request for the same
+    // session id reaches it, and connects the new one right after. After a failover or a hand-over that request is
+    // ours (startPreviouslyRunning) while the old session's reconnect may just have landed here. It is not
+    // resurrected when no socket comes.
+    const released = rt.ownershipReleased;
+    this.ctx.logger.log(
+      released
+        ? `${packageName} released ownership; waiting ${this.config.appGraceMs} ms, not resurrecting`
+        : `${packageName} socket closed (${code}); grace ${this.config.appGraceMs} ms`,
+    );
     rt.state = 'grace';
     rt.graceTimer = setTimeout(() => {
       rt.graceTimer = undefined;
       if (rt.state !== 'grace' || this.connections.get(packageName) !== rt) return;
-      if (this.ctx.glassesOpen) void this.resurrect(packageName);
+      if (released) {
+        this.connections.delete(packageName);
+        this.ctx.emit('appStopped', { packageName, reason: 'system_stop' });
+        this.notifyGlassesAppState();
+      } else if (this.ctx.glassesOpen) void this.resurrect(packageName);
       else rt.state = 'dormant';
     }, this.config.appGraceMs);
   }

@@ -6,10 +6,8 @@ import type { Redis } from 'ioredis';
  * comparing the whole value refuses a stale owner even if a node id were reused.
  */
 
-/** KEYS: lease, fence. ARGV: nodeId, ttlMs, floor. Set-if-absent; returns {1, value} or {0, current holder}. */
-const ACQUIRE = `
-local cur = redis.call('GET', KEYS[1])
-if cur then return {0, cur} end
+/** The value of a new lease in `v`: the next fence token (above ARGV[3], the floor) and this node (ARGV[1]). */
+const MINT = `
 local t = redis.call('INCR', KEYS[2])
 local floor = tonumber(ARGV[3])
 if t <= floor then
@@ -17,7 +15,13 @@ if t <= floor then
   redis.call('SET', KEYS[2], t)
 end
 local v = t .. '|' .. ARGV[1]
-redis.call('SET', KEYS[1], v, 'PX', ARGV[2], 'NX')
+`;
+
+/** KEYS: lease, fence. ARGV: nodeId, ttlMs, floor. Set-if-absent; returns {1, value} or {0, current holder}. */
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return {0, cur} end
+${MINT}redis.call('SET', KEYS[1], v, 'PX', ARGV[2], 'NX')
 return {1, v}
 `;
 
@@ -25,14 +29,7 @@ return {1, v}
 const TAKE_OVER = `
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[4] then return {0, cur} end
-local t = redis.call('INCR', KEYS[2])
-local floor = tonumber(ARGV[3])
-if t <= floor then
-  t = floor + 1
-  redis.call('SET', KEYS[2], t)
-end
-local v = t .. '|' .. ARGV[1]
-redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
+${MINT}redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 return {1, v}
 `;
 

@@ -75,8 +75,15 @@ export class GlassesMessageHandler {
     if (route.relay) session.relay.relay(msg.type, text);
   }
 
-  private ack(sessionId: string): CloudToGlassesMessage<'connection_ack'> {
-    return { type: 'connection_ack', sessionId, timestamp: new Date().toISOString() };
+  /** The `connection_ack` of a new connection (the gateway) or of a `connection_init` on a live one. */
+  ack(ws: WebSocket, sessionId: string): void {
+    if (ws.readyState !== OPEN) return;
+    const body: CloudToGlassesMessage<'connection_ack'> = {
+      type: 'connection_ack',
+      sessionId,
+      timestamp: new Date().toISOString(),
+    };
+    ws.send(JSON.stringify(body));
   }
 
   /**
@@ -86,7 +93,7 @@ export class GlassesMessageHandler {
   private readonly handlers: GlassesHandlers = {
     connection_init: (session, _msg, ws) => {
       // The session already exists (created on open): answer as a reconnection, start nothing.
-      if (ws.readyState === OPEN) ws.send(JSON.stringify(this.ack(session.userId)));
+      this.ack(ws, session.userId);
       session.microphone.sync(true);
     },
     ping: (_session, _msg, ws) => {

@@ -229,7 +229,7 @@ export class GlassesGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   private attach(session: UserSession, ws: WebSocket, created: boolean): void {
     const ctx = session.ctx;
     this.registry.cancelEnd(ctx.userId);
-    ws.send(JSON.stringify({ type: 'connection_ack', sessionId: ctx.userId, timestamp: new Date().toISOString() }));
+    this.handler.ack(ws, ctx.userId);
     ctx.attachGlasses(ws, !created);
     if (created)
       void session.apps
