@@ -238,10 +238,10 @@ export function parseArgs(argv) {
         o.tiny = true;
         break;
       case '--profile':
-        // --profile = the heaviest relay/audio step; --profile=relay|audio|churn picks the scenario
+        // --profile = the heaviest relay/audio step; --profile=relay|audio|churn|setup picks the scenario
         o.profile = inline ? inline.toLowerCase() : true;
-        if (o.profile !== true && !['relay', 'audio', 'churn'].includes(o.profile))
-          throw new Error('--profile=<relay|audio|churn>');
+        if (o.profile !== true && !['relay', 'audio', 'churn', 'setup'].includes(o.profile))
+          throw new Error('--profile=<relay|audio|churn|setup>');
         break;
       case '--keep-logs':
         o.keepLogs = true;

@@ -1036,6 +1036,7 @@ const commands = {
       maxInflight,
       latency: percentiles(durs, done),
       phasesP50: Object.fromEntries(Object.entries(phases).map(([k, a]) => [k, percentiles(a, done).p50])),
+      phasesP99: Object.fromEntries(Object.entries(phases).map(([k, a]) => [k, percentiles(a, done).p99])),
     };
   },
 

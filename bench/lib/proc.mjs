@@ -252,7 +252,10 @@ export async function startServer(
   };
   delete env.NODE_OPTIONS;
   // Both servers get npm start's flags: the comparison is between the two servers' code, not V8 settings.
-  const args = ['--expose-gc', ...(kind === 'stub' ? [] : startFlags()), ...nodeArgs, entry];
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the servers under test (e.g. `--require ./probe.cjs` while
+  // investigating); NODE_OPTIONS is not passed on because it would reach the load generators too.
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = ['--expose-gc', ...(kind === 'stub' ? [] : startFlags()), ...extra, ...nodeArgs, entry];
   const [cmd, ...cmdArgs] = wrap(plan, plan.serverCpu, [process.execPath, ...args]);
   const url = `http://127.0.0.1:${port}`;
   let child = null;

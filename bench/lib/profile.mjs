@@ -80,8 +80,8 @@ function pickHeaviest(results, only) {
 export async function profileHeaviest(ctx, results, outDir, stamp, which = true) {
   const only = which === true ? null : which;
   const pick =
-    only === 'churn'
-      ? { scenario: 'churn', step: ctx.profile.churn.steps[0], cpu: null }
+    only === 'churn' || only === 'setup'
+      ? { scenario: only, step: ctx.profile[only].steps[0], cpu: null }
       : (pickHeaviest(results, only) ?? {
           scenario: only ?? 'relay',
           step: ctx.profile[only ?? 'relay'].steps.at(-1),
@@ -143,6 +143,39 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
         maxMs + 60_000,
       );
       result = { lossPct: null, latency: c.latency, serverCpuPct: null, cyclesPerS: c.cyclesPerS };
+    } else if (pick.scenario === 'setup') {
+      const cfg = ctx.profile.setup;
+      const pkg = 'com.bench.setup';
+      await u.load.call('createApp', { packageName: pkg, subscriptions: ['button_press', 'head_position'] });
+      await u.load.call(
+        'setup',
+        { packageName: pkg, prefix: 'spw-', from: 0, to: cfg.warmup, concurrency: cfg.concurrency, maxMs: 30_000 },
+        90_000,
+      );
+      await u.load.call(
+        'install',
+        { packageName: pkg, prefix: 'sp-', from: 0, to: pick.step, concurrency: 32 },
+        300_000,
+      );
+      session = await inspectorSession(port);
+      await session.send('Profiler.enable');
+      await session.send('Profiler.setSamplingInterval', { interval: 200 });
+      await session.send('Profiler.start');
+      const maxMs = Math.max(20_000, pick.step * 12);
+      const s = await u.load.call(
+        'setup',
+        {
+          packageName: pkg,
+          prefix: 'sp-',
+          from: 0,
+          to: pick.step,
+          concurrency: cfg.concurrency,
+          maxMs,
+          install: false,
+        },
+        maxMs + 120_000,
+      );
+      result = { lossPct: null, latency: s.start, serverCpuPct: null, cyclesPerS: s.added / (s.sessionsMs / 1000) };
     } else {
       const cfg = ctx.profile.audio;
       await u.load.call('createApp', { packageName: 'com.bench.audio', subscriptions: ['audio_chunk'] });

@@ -78,6 +78,7 @@ export async function run(ctx) {
             p99: c.latency.p99,
             max: c.latency.max,
             phasesP50: c.phasesP50,
+            phasesP99: c.phasesP99,
             connectP50: c.phasesP50?.connect,
             startP50: c.phasesP50?.start,
             stopP50: c.phasesP50?.stop,
