@@ -1,3 +1,4 @@
+import { RequestId } from '../observability/request-id.middleware.js';
 import {
   Body,
   Controller,
@@ -91,8 +92,11 @@ export class AdminSessionsController {
     summary:
       'Start an app in a live session and wait for the outcome (the failing stage on failure); clustered, the process holding the session starts it',
   })
-  async start(@Param() params: UserAppParams): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
-    const result = await this.calls.startApp(normalizeUserId(params.userId), params.packageName);
+  async start(
+    @Param() params: UserAppParams,
+    @RequestId() reqId: string | undefined,
+  ): Promise<{ ok: true; packageName: string; alreadyRunning: boolean }> {
+    const result = await this.calls.startApp(normalizeUserId(params.userId), params.packageName, reqId);
     if (!result.ok)
       throw new CloudError(
         'START_FAILED',

@@ -28,6 +28,8 @@ export interface PendingStart {
   initTimer?: NodeJS.Timeout;
   /** Names this start in every log line about it (and the app socket's connect line). */
   id?: string;
+  /** The request (HTTP request or glasses connection) the start was made under, for its log lines and webhook. */
+  reqId?: string;
   /** Registered with PendingInits while the start waits for the app's init. */
   refuse?: (code: ErrorCode, message: string) => void;
   refusalTimer?: NodeJS.Timeout;

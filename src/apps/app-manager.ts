@@ -5,7 +5,7 @@ import { errorMessage } from '../common/cloud-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { MetricsService } from '../observability/metrics.service.js';
-import { newId, runExtended } from '../observability/request-context.js';
+import { currentContext, newId } from '../observability/request-context.js';
 import { checkCompatibility } from '../device/hardware-compatibility.js';
 import {
   APP_REPOSITORY,
@@ -55,6 +55,8 @@ const keepRecordOnTransient = new WeakSet<PendingStart>();
 export interface StartOptions {
   /** A restore of a persisted running app (not a user's start): a transient failure leaves the record in place. */
   keepRecordOnTransientFailure?: boolean;
+  /** The HTTP request this start is made for (else the message being handled, if any, names it). */
+  reqId?: string;
 }
 
 /**
@@ -118,7 +120,7 @@ export class AppManager {
     if (this.ctx.isDisposed)
       return Promise.resolve({ ok: false, packageName, stage: 'SESSION_ENDED', message: 'Session ended' });
     // Reserve the slot synchronously so a second start in the same tick joins this one.
-    const pending = this.newPendingStart();
+    const pending = this.newPendingStart(opts.reqId ?? currentContext()?.reqId);
     const placeholder: AppRecord = {
       packageName,
       name: packageName,
@@ -140,9 +142,11 @@ export class AppManager {
       event: 'app.start',
       userId: this.ctx.userId,
       packageName,
+      // Explicit ids: the start outlives the message that made it.
+      ...(pending.reqId === undefined ? {} : { reqId: pending.reqId }),
       startId: pending.id,
     });
-    void runExtended({ startId: pending.id }, () => this.runStart(rt, pending)).catch((err) => {
+    void this.runStart(rt, pending).catch((err) => {
       pending.settle({ ok: false, packageName, stage: 'WEBHOOK', message: errorMessage(err) });
     });
     // Joiners get the finished outcome too, after the bookkeeping of a failure is done.
@@ -150,7 +154,7 @@ export class AppManager {
     return pending.promise;
   }
 
-  private newPendingStart(): PendingStart {
+  private newPendingStart(reqId: string | undefined): PendingStart {
     let settle!: (r: StartResult) => void;
     let settled = false;
     const promise = new Promise<StartResult>((resolve) => {
@@ -160,7 +164,7 @@ export class AppManager {
         resolve(r);
       };
     });
-    return { promise, settle: (r) => settle(r), abort: new AbortController(), id: newId('start') };
+    return { promise, settle: (r) => settle(r), abort: new AbortController(), id: newId('start'), reqId };
   }
 
   private async runStart(rt: AppRuntime, pending: PendingStart): Promise<void> {
@@ -233,6 +237,7 @@ export class AppManager {
         onAttempt: () => this.armInitTimer(rt, pending),
         onAttemptFailed: () => pending.initTimer && clearTimeout(pending.initTimer),
         shouldRetry: () => !pending.connected,
+        requestId: pending.reqId ?? pending.id,
       });
     } catch (err) {
       if (pending.abort.signal.aborted || pending.connected) return; // the start was cancelled, or init arrived
@@ -288,6 +293,7 @@ export class AppManager {
     const about = {
       userId: this.ctx.userId,
       packageName: rt.packageName,
+      ...(pending?.reqId === undefined ? {} : { reqId: pending.reqId }),
       startId: pending?.id,
       durationMs: Date.now() - rt.startedAt,
     };
@@ -518,7 +524,7 @@ export class AppManager {
       timestamp: new Date().toISOString(),
     };
     void this.webhooks
-      .postOnce(url, body)
+      .postOnce(url, body, undefined, currentContext()?.reqId)
       .catch((err) => this.ctx.logger.warn(`stop webhook of ${rt.packageName}: ${errorMessage(err)}`));
   }
 

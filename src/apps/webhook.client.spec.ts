@@ -10,6 +10,8 @@ let server: Server;
 let base = '';
 const script = new Map<string, number[]>();
 const hits = new Map<string, number>();
+/** The x-request-id of each request, by path (undefined: none sent). */
+const requestIds = new Map<string, Array<string | undefined>>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -17,6 +19,7 @@ beforeAll(async () => {
     const path = req.url ?? '/';
     const n = hits.get(path) ?? 0;
     hits.set(path, n + 1);
+    requestIds.set(path, [...(requestIds.get(path) ?? []), req.headers['x-request-id'] as string | undefined]);
     const statuses = script.get(path) ?? [200];
     const status = statuses[Math.min(n, statuses.length - 1)]!;
     if (status === 0) return; // never answers
@@ -48,6 +51,15 @@ describe('WebhookClient', () => {
     const out = await client().postWithRetry(`${base}/flaky`, { type: 'session_request' }, session.signal);
     expect(out).toEqual({ status: 200, attempts: 3 });
     expect(hits.get('/flaky')).toBe(3);
+  });
+
+  it('sends the requestId as x-request-id with every attempt, and no such header without one', async () => {
+    script.set('/traced', [503, 200]);
+    await client().postWithRetry(`${base}/traced`, {}, new AbortController().signal, { requestId: 'g-0123456789ab' });
+    expect(requestIds.get('/traced')).toEqual(['g-0123456789ab', 'g-0123456789ab']);
+    await client().postOnce(`${base}/untraced`, {});
+    await client().postOnce(`${base}/untraced`, {}, undefined, 'req-1');
+    expect(requestIds.get('/untraced')).toEqual([undefined, 'req-1']);
   });
 
   it('does not retry a 4xx', async () => {

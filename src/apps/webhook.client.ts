@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { deadline } from '../common/deadline.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { MetricsService } from '../observability/metrics.service.js';
-import { requestIdHeaders } from '../observability/request-context.js';
+import { REQUEST_ID_HEADER } from '../observability/request-context.js';
 
 export class WebhookError extends Error {
   constructor(
@@ -44,13 +44,16 @@ export class WebhookClient implements OnModuleDestroy {
     this.https.destroy();
   }
 
-  /** One attempt. 2xx resolves; anything else throws a WebhookError that says whether to retry. */
-  async postOnce(url: string, body: object, signal?: AbortSignal): Promise<number> {
+  /**
+   * One attempt. 2xx resolves; anything else throws a WebhookError that says whether to retry. `requestId` goes out
+   * as `x-request-id`, so the app's logs can be matched with ours.
+   */
+  async postOnce(url: string, body: object, signal?: AbortSignal, requestId?: string): Promise<number> {
     const limit = deadline(this.config.webhookTimeoutMs, signal);
     try {
       let status: number;
       try {
-        status = await this.post(new URL(url), JSON.stringify(body), limit.signal);
+        status = await this.post(new URL(url), JSON.stringify(body), limit.signal, requestId);
       } catch (err) {
         if (signal?.aborted) throw err;
         const what = limit.timedOut
@@ -67,9 +70,14 @@ export class WebhookClient implements OnModuleDestroy {
   }
 
   /** Resolves with the status once the whole response has arrived (drained, so the connection is reused). */
-  private post(target: URL, payload: string, signal: AbortSignal): Promise<number> {
+  private post(target: URL, payload: string, signal: AbortSignal, requestId: string | undefined): Promise<number> {
     const https = target.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    };
+    if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
     return new Promise<number>((resolve, reject) => {
       const req = send(
         target,
@@ -77,11 +85,7 @@ export class WebhookClient implements OnModuleDestroy {
           method: 'POST',
           agent: https ? this.https : this.http,
           signal,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(payload),
-            ...requestIdHeaders(),
-          },
+          headers,
         },
         (res: IncomingMessage) => {
           res.once('error', reject);
@@ -103,7 +107,13 @@ export class WebhookClient implements OnModuleDestroy {
     url: string,
     body: object,
     signal: AbortSignal,
-    hooks: { onAttempt?: () => void; onAttemptFailed?: () => void; shouldRetry?: () => boolean } = {},
+    hooks: {
+      onAttempt?: () => void;
+      onAttemptFailed?: () => void;
+      shouldRetry?: () => boolean;
+      /** Sent as `x-request-id` with every attempt. */
+      requestId?: string;
+    } = {},
   ): Promise<WebhookOutcome> {
     // One deadline for the whole window that also follows the caller's signal; `timedOut` tells the two apart.
     const window = deadline(Math.max(1, this.config.webhookRetryWindowMs), signal);
@@ -131,7 +141,7 @@ export class WebhookClient implements OnModuleDestroy {
         attempts++;
         hooks.onAttempt?.();
         try {
-          return await this.postOnce(url, body, window.signal);
+          return await this.postOnce(url, body, window.signal, hooks.requestId);
         } catch (err) {
           hooks.onAttemptFailed?.();
           if (!window.timedOut) lastError = err as Error;

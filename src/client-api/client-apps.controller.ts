@@ -1,3 +1,4 @@
+import { RequestId } from '../observability/request-id.middleware.js';
 import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { UnsafeKeysInterceptor } from '../admin/unsafe-keys.interceptor.js';
@@ -71,8 +72,12 @@ export class ClientAppsController {
       "Start an installed app in the live session (clustered: on the process holding it), as the socket's start_app: answers once it connected, or with the failing stage (details.stage: LOOKUP 404, HARDWARE_CHECK / LIMIT 409, WEBHOOK 502, TIMEOUT 504); 503 NO_ACTIVE_SESSION without a glasses socket",
   })
   @ApiOkResponse({ type: AppStartView })
-  async start(@CoreUser() userId: string, @Param() params: PackageParams): Promise<AppStartView> {
-    const result = await this.onSession(userId, () => this.calls.startApp(userId, params.packageName));
+  async start(
+    @CoreUser() userId: string,
+    @Param() params: PackageParams,
+    @RequestId() reqId: string | undefined,
+  ): Promise<AppStartView> {
+    const result = await this.onSession(userId, () => this.calls.startApp(userId, params.packageName, reqId));
     if (!result.ok)
       throw new CloudError(
         'START_FAILED',

@@ -23,7 +23,7 @@ export interface ClusterRequests {
    */
   'admin.session': { req: { userId: string }; res: Record<string, unknown> };
   'admin.start-app': {
-    req: { userId: string; packageName: string };
+    req: { userId: string; packageName: string; reqId?: string };
     res:
       | { ok: true; packageName: string; alreadyRunning?: boolean }
       | { ok: false; packageName: string; stage: string; message: string };

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonLogger } from './json-logger.js';
-import { runExtended, runWithContext } from './request-context.js';
+import { runWithContext } from './request-context.js';
 
 function capture(level: ConstructorParameters<typeof JsonLogger>[0]['level'] = 'log') {
   const lines: string[] = [];
@@ -70,22 +70,26 @@ describe('JsonLogger', () => {
     expect((b!.err as { stack: string }).stack).toContain('kaput');
   });
 
-  it('adds the request id (and an app start id) of the async context to every line, and nothing outside one', async () => {
+  it('adds the request id (and an app start id) of the message being handled to its lines, and nothing outside one', () => {
     const { logger, records } = capture();
     logger.log('outside', 'X');
-    await runWithContext({ reqId: 'req-abc' }, async () => {
-      await new Promise((r) => setTimeout(r, 1));
+    runWithContext({ reqId: 'req-abc' }, () => {
       logger.log('inside', 'X');
-      await runExtended({ startId: 'start-9' }, async () => {
-        await Promise.resolve();
-        logger.log('in a start', 'X');
-      });
+      runWithContext({ reqId: 'req-abc', startId: 'start-9' }, () => logger.log('in a start', 'X'));
     });
-    const [outside, inside, start] = records();
+    logger.log('after', 'X');
+    const [outside, inside, start, after] = records();
     expect(outside).not.toHaveProperty('reqId');
     expect(inside).toMatchObject({ msg: 'inside', reqId: 'req-abc' });
     expect(inside).not.toHaveProperty('startId');
     expect(start).toMatchObject({ msg: 'in a start', reqId: 'req-abc', startId: 'start-9' });
+    expect(after).not.toHaveProperty('reqId');
+  });
+
+  it("keeps a line's own reqId and startId fields (long work names its request explicitly)", () => {
+    const { logger, records } = capture();
+    logger.log({ msg: 'started', reqId: 'req-1', startId: 'start-1' }, 'X');
+    expect(records()[0]).toMatchObject({ msg: 'started', reqId: 'req-1', startId: 'start-1' });
   });
 
   it('serves Nest Logger instances once installed', () => {

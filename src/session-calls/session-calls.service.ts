@@ -38,7 +38,9 @@ export class SessionCalls {
     if (!bus) return;
     bus.handle('admin.sessions', () => ({ sessions: this.localSummaries().map(wire) }));
     bus.handle('admin.session', ({ userId }) => wire(this.summaryOf(this.here(userId))));
-    bus.handle('admin.start-app', ({ userId, packageName }) => this.here(userId).apps.startApp(packageName));
+    bus.handle('admin.start-app', ({ userId, packageName, reqId }) =>
+      this.here(userId).apps.startApp(packageName, reqId === undefined ? {} : { reqId }),
+    );
     bus.handle('admin.stop-app', async ({ userId, packageName }) => ({
       stopped: await this.here(userId).apps.stopApp(packageName, 'user_disabled'),
     }));
@@ -70,8 +72,11 @@ export class SessionCalls {
     return unwire(await this.route(userId, 'admin.session', { userId }, (s) => wire(this.summaryOf(s))));
   }
 
-  /** Starts an app and waits for the outcome, on the owner: the wait covers the start's own deadlines. */
-  async startApp(userId: string, packageName: string): Promise<StartResult> {
+  /**
+   * Starts an app and waits for the outcome, on the owner: the wait covers the start's own deadlines. `reqId`, the
+   * HTTP request's id, names the start in its log lines and goes out with its webhook.
+   */
+  async startApp(userId: string, packageName: string, reqId?: string): Promise<StartResult> {
     const deadline =
       this.config.webhookRetryWindowMs +
       this.config.webhookTimeoutMs +
@@ -80,8 +85,8 @@ export class SessionCalls {
     const result = await this.route(
       userId,
       'admin.start-app',
-      { userId, packageName },
-      (s) => s.apps.startApp(packageName),
+      reqId === undefined ? { userId, packageName } : { userId, packageName, reqId },
+      (s) => s.apps.startApp(packageName, reqId === undefined ? {} : { reqId }),
       deadline,
     );
     return result as StartResult;
