@@ -6,7 +6,7 @@ import type { AppRecord, AppRepository, UserRecord, UserRepository } from '../pe
 import { SessionContext } from '../session-core/session-context.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { AppConnections, type StartResult } from '../app-connections/app-connections.js';
-import { AppManager } from './app-manager.js';
+import { APP_STATE_WINDOW_MS, AppManager } from './app-manager.js';
 import { PendingInits } from './pending-inits.js';
 import { StartSlots } from './start-slots.js';
 import { WebhookError, type WebhookClient } from './webhook.client.js';
@@ -185,6 +185,36 @@ describe('AppManager', () => {
       expect(h.manager.runningApps()).toEqual([PKG]);
     });
 
+    it("a start's burst of app list changes is one app_state_change at once and one at the end of the window", async () => {
+      const h = harness();
+      const states = () => h.glasses.ofType('app_state_change').length;
+      const started = h.manager.startApp(PKG); // loading: sent at once
+      expect(states()).toBe(1);
+      await clock.advanceAsync(0);
+      await h.connect(); // running: inside the window, held back
+      await started;
+      h.manager.notifyGlassesAppState(); // e.g. a subscription_update
+      expect(states()).toBe(1);
+      await clock.advanceAsync(APP_STATE_WINDOW_MS);
+      expect(states()).toBe(2);
+      // nothing changed during the second window: no third signal, and the next change is sent at once
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 3);
+      expect(states()).toBe(2);
+      await h.manager.stopApp(PKG, 'user_disabled');
+      expect(states()).toBe(3);
+    });
+
+    it('an app_state_change held back when the session ends is dropped with its timer', async () => {
+      const h = harness();
+      h.manager.notifyGlassesAppState();
+      h.manager.notifyGlassesAppState();
+      expect(h.glasses.ofType('app_state_change')).toHaveLength(1);
+      await h.ctx.dispose();
+      expect(vi.getTimerCount()).toBe(0);
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 2);
+      expect(h.glasses.ofType('app_state_change')).toHaveLength(1);
+    });
+
     it('concurrent starts of one app share one attempt (one webhook)', async () => {
       const h = harness();
       const a = h.manager.startApp(PKG);
@@ -337,6 +367,7 @@ describe('AppManager', () => {
       await h.connect();
       expect(h.state()).toBe('running');
       expect(h.running.has(PKG)).toBe(true);
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 2); // the app list signal's window ends too
       expect(clock.pending()).toBe(0);
     });
 
@@ -411,6 +442,7 @@ describe('AppManager', () => {
       await clock.advanceAsync(INIT_TIMEOUT_MS);
       expect(await h.manager.stopApp(PKG, 'user_disabled')).toBe(true);
       expect(h.running.has(PKG)).toBe(false);
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 2); // the app list signal's window ends too
       expect(clock.pending()).toBe(0);
       await clock.advanceAsync(60_000);
       expect(h.sessionRequests).toHaveLength(1);
@@ -521,6 +553,7 @@ describe('AppManager', () => {
       await clock.advanceAsync(0);
       await h.manager.stopApp(PKG, 'user_disabled');
       expect(await started).toMatchObject({ ok: false, stage: 'CANCELLED' });
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 2); // the app list signal's window ends too
       expect(clock.pending()).toBe(0);
     });
 
@@ -529,6 +562,7 @@ describe('AppManager', () => {
       const socket = await h.launch();
       h.manager.handleAppSocketClose(PKG, socket.ws, 1006);
       await h.manager.stopApp(PKG, 'user_disabled');
+      await clock.advanceAsync(APP_STATE_WINDOW_MS * 2); // the app list signal's window ends too
       expect(clock.pending()).toBe(0);
       await clock.advanceAsync(GRACE_MS * 2);
       expect(h.sessionRequests).toHaveLength(1);

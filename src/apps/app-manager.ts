@@ -52,6 +52,9 @@ const permanentWebhookFailures = new WeakSet<PendingStart>();
 /** Restore attempts with retries left: a transient failure keeps the app in the user's running apps. */
 const keepRecordOnTransient = new WeakSet<PendingStart>();
 
+/** How long a burst of app list changes is gathered into one more app_state_change (see notifyGlassesAppState). */
+export const APP_STATE_WINDOW_MS = 100;
+
 export interface StartOptions {
   /** A restore of a persisted running app (not a user's start): a transient failure leaves the record in place. */
   keepRecordOnTransientFailure?: boolean;
@@ -70,6 +73,9 @@ export class AppManager {
   private readonly used = new Set<string>();
   /** Restores waiting out their backoff, by package; made on the first retry (most sessions never need it). */
   private restoreWaits?: Map<string, () => void>;
+  /** The app_state_change window (see notifyGlassesAppState) and whether a change came during it. */
+  private appStateTimer: NodeJS.Timeout | undefined = undefined;
+  private appStateDirty = false;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -555,7 +561,32 @@ export class AppManager {
       .catch((err) => this.ctx.logger.error(`persisting stop failed: ${errorMessage(err)}`));
   }
 
+  /**
+   * Tells the glasses the app list changed (the phone then fetches it over REST). A burst is one signal at once
+   * and one more at the end of the window: a start's "loading", its init and its subscription updates used to be
+   * four messages and four REST fetches within a few tens of milliseconds.
+   */
   notifyGlassesAppState(): void {
+    if (this.appStateTimer !== undefined) {
+      this.appStateDirty = true;
+      return;
+    }
+    this.sendAppState();
+    this.appStateTimer = setTimeout(() => this.endAppStateWindow(), APP_STATE_WINDOW_MS);
+  }
+
+  /** The end of a notifyGlassesAppState window: one more signal when something changed during it. */
+  private endAppStateWindow(): void {
+    if (!this.appStateDirty || this.ctx.isDisposed) {
+      this.appStateTimer = undefined;
+      return;
+    }
+    this.appStateDirty = false;
+    this.sendAppState();
+    this.appStateTimer = setTimeout(() => this.endAppStateWindow(), APP_STATE_WINDOW_MS);
+  }
+
+  private sendAppState(): void {
     this.ctx.sendToGlasses({
       type: 'app_state_change',
       sessionId: this.ctx.userId,
@@ -593,6 +624,8 @@ export class AppManager {
 
   /** Session end: every app is told and closed; the persisted running list is kept for the next session. */
   private disposeApps(): void {
+    if (this.appStateTimer !== undefined) clearTimeout(this.appStateTimer);
+    this.appStateTimer = undefined;
     const stamp = new Date().toISOString();
     if (this.restoreWaits) for (const cancel of [...this.restoreWaits.values()]) cancel();
     for (const rt of [...this.connections.values()]) {
