@@ -9,7 +9,7 @@ import {
   type WebviewKeyPair,
 } from '../persistence.types.js';
 import { buildAppDocument, buildAppPatch, buildWebviewKey, toAppRecord, toWebviewKey } from '../record.mapper.js';
-import { EmbeddedStore } from './embedded.store.js';
+import { EmbeddedStore, findByUniqueField } from './embedded.store.js';
 import { isUniqueViolation } from './nedb.interop.js';
 
 @Injectable()
@@ -18,7 +18,7 @@ export class EmbeddedAppRepository implements AppRepository {
 
   async findByPackageName(packageName: string): Promise<AppRecord | null> {
     assertKey(packageName, 'packageName');
-    const doc = await this.store.apps.findOneAsync({ packageName });
+    const doc = findByUniqueField(this.store.apps, 'packageName', packageName);
     return doc ? toAppRecord(doc) : null;
   }
 

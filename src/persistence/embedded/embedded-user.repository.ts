@@ -10,7 +10,7 @@ import {
   toUserRecord,
   type StoredUser,
 } from '../record.mapper.js';
-import { EmbeddedStore } from './embedded.store.js';
+import { EmbeddedStore, findByUniqueField } from './embedded.store.js';
 import { isUniqueViolation } from './nedb.interop.js';
 
 /** A user deleted between "create if missing" and the update is recreated; this bounds how often. */
@@ -162,8 +162,9 @@ export class EmbeddedUserRepository implements UserRepository {
     return toTokenVersion(doc);
   }
 
+  /** nedb's own document (see findByUniqueField): mapped or only looked at, never changed. */
   private async findDoc(userId: string): Promise<StoredUser | null> {
-    return (await this.store.users.findOneAsync({ userId })) ?? null;
+    return findByUniqueField(this.store.users, 'userId', userId);
   }
 
   /** Inserts an empty user unless one exists; a concurrent insert losing on the unique index is fine. */

@@ -1,4 +1,5 @@
 import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -127,6 +128,46 @@ describe('embedded store files', () => {
     expect(await lines()).toBe(start + 2);
     expect((await open.users.findById('alice@example.com'))?.runningApps).toEqual([]);
     await open.store.close();
+  });
+
+  it("answers a read at once while another user's write waits on its file append, and sees a write once it completed", async () => {
+    const open = await openStore(dataDir);
+    await open.users.installApp('alice@example.com', 'com.example.alpha');
+    await open.users.installApp('bob@example.com', 'com.example.alpha');
+    const storage = createRequire(import.meta.url)('@seald-io/nedb/lib/storage.js') as {
+      appendFileAsync: (...args: unknown[]) => Promise<void>;
+    };
+    const append = storage.appendFileAsync;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    storage.appendFileAsync = async (...args) => {
+      await gate;
+      return append(...args);
+    };
+    try {
+      let written = false;
+      const write = open.users.addRunningApp('alice@example.com', 'com.example.alpha').then(() => (written = true));
+      const bob = await open.users.findById('bob@example.com');
+      expect(bob?.installedApps.map((a) => a.packageName)).toEqual(['com.example.alpha']);
+      expect(await open.users.findTokenVersion('bob@example.com')).toBe(0);
+      expect(await open.apps.findByPackageName('com.example.never')).toBeNull();
+      expect(written).toBe(false);
+      release();
+      await write;
+      const alice = await open.users.findById('alice@example.com');
+      expect(alice?.runningApps).toEqual(['com.example.alpha']);
+      // a record is a copy: changing it changes nothing stored
+      alice!.runningApps.push('com.example.mutated');
+      alice!.installedApps[0]!.packageName = 'com.example.mutated';
+      expect(await open.users.findById('alice@example.com')).toMatchObject({
+        runningApps: ['com.example.alpha'],
+        installedApps: [{ packageName: 'com.example.alpha' }],
+      });
+    } finally {
+      storage.appendFileAsync = append;
+      release();
+      await open.store.close();
+    }
   });
 
   // Changes are appended through a handle kept open per data file; a compaction replaces the file, so a stale
