@@ -341,7 +341,7 @@ describe('session managers', () => {
       dtEnd: 'y',
       timezone: 'UTC',
     } as any);
-    await eventually(() => cloud.registry.get(user)?.calendar.size === 4, 2000, 'cached');
+    await eventually(() => cloud.registry.get(user)?.built('calendar')?.size === 4, 2000, 'cached');
     const app = await rawApp('com.example.cal', [user], () => ({ subscriptions: ['calendar_event'] }), {
       permissions: [{ type: 'CALENDAR' }],
     });

@@ -242,11 +242,11 @@ describe('SDK 3 (3.0.0-hono.8 under Bun) and SDK 2.1.29 apps on one cloud', () =
       // 200 KiB written before anyone listens, faster than the socket's message limit: a late player gets the
       // newest 64 KiB (whole chunks), not all.
       for (let i = 0; i < 200; i++) socket.ws.send(frame(ID, Buffer.alloc(1024, i)));
-      await eventually(() => cloud.registry.get(user)!.audioOutput.describe()[0]?.bytesIn === 200 * 1024);
+      await eventually(() => cloud.registry.get(user)!.built('audioOutput')!.describe()[0]?.bytesIn === 200 * 1024);
       const player = await fetch(ready.streamUrl);
       const reading = readAll(player);
       socket.ws.send(frame(ID, Buffer.alloc(1024, 200)));
-      await eventually(() => cloud.registry.get(user)!.audioOutput.describe()[0]?.players === 1);
+      await eventually(() => cloud.registry.get(user)!.built('audioOutput')!.describe()[0]?.players === 1);
       await cloud.admin('POST', `/api/admin/sessions/${encodeURIComponent(user)}/apps/${pkg}/stop`);
       const { bytes } = await reading;
       expect(bytes.length).toBe(65 * 1024);
@@ -306,7 +306,7 @@ describe('SDK 3 (3.0.0-hono.8 under Bun) and SDK 2.1.29 apps on one cloud', () =
       socket.ws.send(frame(ID, Buffer.alloc(10, 7)));
       const { bytes } = await readAll(await fetch(ready.streamUrl));
       expect(bytes.equals(Buffer.alloc(10, 7))).toBe(true);
-      expect(cloud.registry.get(user)!.audioOutput.count).toBe(0);
+      expect(cloud.registry.get(user)!.built('audioOutput')!.count).toBe(0);
     });
   });
 });

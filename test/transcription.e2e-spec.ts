@@ -376,7 +376,7 @@ describe('transcription and translation', () => {
         'its Vosk connections closed',
       );
       expect(session().subscriptions.subscriptionsOf('com.example.pausa')).toEqual(subscriptionsBefore);
-      expect(session().translation.describe().textTranslation).toEqual([
+      expect(session().built('translation')!.describe().textTranslation).toEqual([
         { base: 'translation:es-ES-to-en-US' },
         { base: 'translation:all-to-fr-FR' },
       ]);

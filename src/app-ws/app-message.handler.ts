@@ -6,12 +6,15 @@ import { type ErrorCode } from '../common/cloud-error.js';
 import { parseTypedMessage, type TypedMessage } from '../common/json.util.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import type { DisplayRequest } from '../display/display.types.js';
+import { frameWithoutStream } from '../audio-stream/audio-output-manager.js';
 import { AppRefusal, checkAppMessage, isAppInbound, unhandled } from '../protocol/app-inbound.js';
 import type { AppToCloudMessage, CloudToAppMessage } from '../protocol/app.types.js';
+import type { LazyManagers, LazyName } from '../session/lazy-managers.js';
 import type { UserSession } from '../session/user-session.js';
 import type { Result } from '../common/result.js';
 
 const OPEN = 1;
+const OK: Result = { ok: true };
 
 /** An app socket after a successful init: which session and app it speaks for. Never taken from messages. */
 export interface BoundApp {
@@ -85,28 +88,28 @@ export class AppMessageHandler {
       case 'audio_stop_request':
         return this.result(ws, session.audio.stop(packageName, msg));
       case 'audio_stream_start':
-        return this.result(ws, session.audioOutput.start(packageName, msg));
+        return this.lazy(ws, session, 'audioOutput', type, (m) => m.start(packageName, msg));
       case 'audio_stream_end':
-        return this.result(ws, session.audioOutput.end(packageName, msg));
+        return this.lazy(ws, session, 'audioOutput', type, (m) => m.end(packageName, msg));
       case 'ping':
         // SDK 3 apps ping every 15 s; only they get a pong (SDK 2.1.29 would log it as unknown).
         return this.send(ws, { type: 'pong', timestamp: new Date().toISOString() });
       case 'rgb_led_control':
-        return this.result(ws, session.phone.led(packageName, msg));
+        return this.lazy(ws, session, 'phone', type, (m) => m.led(packageName, msg));
       case 'request_wifi_setup':
-        return this.result(ws, session.phone.wifiSetup(packageName, msg));
+        return this.lazy(ws, session, 'phone', type, (m) => m.wifiSetup(packageName, msg));
       case 'location_poll_request':
         return this.result(ws, session.location.poll(packageName, msg.accuracy, msg.correlationId));
       case 'photo_request':
-        return this.result(ws, session.photo.request(packageName, msg));
+        return this.lazy(ws, session, 'photo', type, (m) => m.request(packageName, msg));
       case 'rtmp_stream_request':
-        return this.result(ws, session.video.request(packageName, msg));
+        return this.lazy(ws, session, 'video', type, (m) => m.request(packageName, msg));
       case 'rtmp_stream_stop':
-        return this.result(ws, session.video.stopRequest(packageName, msg));
+        return this.lazy(ws, session, 'video', type, (m) => m.stopRequest(packageName, msg));
       case 'managed_stream_request':
-        return this.result(ws, session.managedStreaming.request(packageName, msg));
+        return this.lazy(ws, session, 'managedStreaming', type, (m) => m.request(packageName, msg));
       case 'managed_stream_stop':
-        return this.result(ws, session.managedStreaming.stopRequest(packageName));
+        return this.lazy(ws, session, 'managedStreaming', type, (m) => m.stopRequest(packageName));
       case 'app_broadcast_message':
       case 'app_direct_message':
       case 'app_room_join':
@@ -120,8 +123,11 @@ export class AppMessageHandler {
         );
         return;
       case 'stream_status_check':
-        session.video.statusCheck(packageName, session.managedStreaming.statusInfo());
-        return;
+        // The managed streaming manager injects the video manager: once it is built, so is the video manager.
+        return this.lazy(ws, session, 'managedStreaming', type, (managed) => {
+          session.built('video')!.statusCheck(packageName, managed.statusInfo());
+          return OK;
+        });
       case 'ownership_release':
         session.apps.handleOwnershipRelease(packageName, ws);
         return;
@@ -134,11 +140,40 @@ export class AppMessageHandler {
 
   /** A binary frame of an initialized app: output audio (SDK 3), the only binary an app sends. */
   binary(bound: BoundApp, ws: WebSocket, data: Buffer): void {
-    this.result(ws, bound.session.audioOutput.frame(bound.packageName, data));
+    const { session, packageName } = bound;
+    const output = session.built('audioOutput');
+    if (output !== undefined) return this.result(ws, output.frame(packageName, data));
+    // Behind an audio_stream_start whose build is pending: after it. Otherwise no stream exists to write to.
+    if (session.building('audioOutput'))
+      return this.lazy(ws, session, 'audioOutput', 'binary frame', (m) => m.frame(packageName, data));
+    this.result(ws, frameWithoutStream(data));
   }
 
   private result(ws: WebSocket, r: Result): void {
     if (!r.ok) this.error(ws, r.code, r.message);
+  }
+
+  /**
+   * A request for a manager built on first use: handled at once when it is built, else once its build is done.
+   * Every message waiting for one build is handled in arrival order (they wait on one memoised promise, and
+   * messages arriving later find the manager built).
+   */
+  private lazy<K extends LazyName>(
+    ws: WebSocket,
+    session: UserSession,
+    name: K,
+    what: string,
+    call: (manager: LazyManagers[K]) => Result,
+  ): void {
+    const manager = session.built(name);
+    if (manager !== undefined) return this.result(ws, call(manager));
+    session
+      .use(name)
+      .then((m) => this.result(ws, call(m)))
+      .catch((err: unknown) => {
+        this.logError(err, what);
+        this.error(ws, 'INTERNAL_ERROR', `Failed to handle ${what}`);
+      });
   }
 
   private toDisplayRequest(packageName: string, msg: AppToCloudMessage<'display_event'>): DisplayRequest {

@@ -19,6 +19,20 @@ const MAX_READERS = 4;
 export type OutputStreamResult = Result;
 
 /**
+ * The answer to a binary frame that names no audio stream of its app: what `frame()` answers then, and the answer
+ * for a session that never had an output stream (whose manager, built on first use, does not exist).
+ */
+export function frameWithoutStream(data: Buffer): OutputStreamResult {
+  if (data.length <= STREAM_ID_BYTES)
+    return {
+      ok: false,
+      code: 'MALFORMED_MESSAGE',
+      message: `Binary frames are ${STREAM_ID_BYTES} bytes of audio stream id followed by MP3 data`,
+    };
+  return { ok: false, code: 'STREAM_NOT_FOUND', message: 'Binary frame for an unknown audio stream' };
+}
+
+/**
  * App → phone audio output streams of one session (SDK 3 `session.audio.createOutputStream()`):
  * `audio_stream_start` gets `audio_stream_ready` with an unguessable URL at once, binary frames (stream id +
  * MP3) are relayed to whoever plays that URL, `audio_stream_end` finishes it. A stream goes when its app stops,
@@ -83,15 +97,9 @@ export class AudioOutputManager {
 
   /** A binary frame from the app: 36 bytes of stream id, then MP3. Relayed without copying. */
   frame(packageName: string, data: Buffer): OutputStreamResult {
-    if (data.length <= STREAM_ID_BYTES)
-      return {
-        ok: false,
-        code: 'MALFORMED_MESSAGE',
-        message: `Binary frames are ${STREAM_ID_BYTES} bytes of audio stream id followed by MP3 data`,
-      };
+    if (data.length <= STREAM_ID_BYTES) return frameWithoutStream(data);
     const stream = this.streams.get(data.toString('latin1', 0, STREAM_ID_BYTES));
-    if (!stream || stream.packageName !== packageName)
-      return { ok: false, code: 'STREAM_NOT_FOUND', message: 'Binary frame for an unknown audio stream' };
+    if (!stream || stream.packageName !== packageName) return frameWithoutStream(data);
     // Frames racing the end are dropped silently: the SDK's own ordering makes them harmless.
     stream.write(data.subarray(STREAM_ID_BYTES));
     return { ok: true };

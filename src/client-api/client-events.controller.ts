@@ -104,21 +104,20 @@ export class ClientEventsController {
       'Calendar events (Expo Calendar events): cached (100, soonest first) and relayed as calendar_event; events without id, title or a valid start are skipped and counted',
   })
   @ApiBody({ type: CalendarBody })
-  calendar(
+  async calendar(
     @CoreUser() userId: string,
     @Body() body: unknown,
-  ): { success: true; accepted: number; ignored: number; timestamp: string } {
+  ): Promise<{ success: true; accepted: number; ignored: number; timestamp: string }> {
     const { events } = checkLoose(CalendarBody, body);
     const session = liveSession(this.registry, userId);
-    let accepted = 0;
-    for (const event of events) {
-      const msg = calendarEventMessage(event);
-      if (!msg) continue;
-      session.calendar.handleEvent(msg);
+    const msgs = events.map((e) => calendarEventMessage(e)).filter((m) => m !== null);
+    // The calendar manager is built on first use: by the first event, not by an empty or unusable batch.
+    const calendar = msgs.length === 0 ? null : (session.built('calendar') ?? (await session.use('calendar')));
+    for (const msg of msgs) {
+      calendar!.handleEvent(msg);
       session.relay.relay('calendar_event', JSON.stringify(msg));
-      accepted++;
     }
-    return { success: true, accepted, ignored: events.length - accepted, timestamp: now() };
+    return { success: true, accepted: msgs.length, ignored: events.length - msgs.length, timestamp: now() };
   }
 
   @Post('notifications')

@@ -121,20 +121,38 @@ export class GlassesMessageHandler {
       session.relay.relayTouch(msg.gesture_name ?? '', text);
     },
     audio_play_response: (session, msg) => session.audio.handlePlayResponse(msg),
-    photo_response: (session, msg) => session.photo.handleResponse(msg),
-    rtmp_stream_status: (session, msg) => session.video.handleStatus(msg),
-    stream_status: (session, msg) => session.video.handleStatus(msg),
-    keep_alive_ack: (session, msg) => session.video.handleKeepAliveAck(msg),
+    // Answers to requests of managers built on first use: one that is not built asked nothing, so there is
+    // nothing to answer (the glasses' request went out after the build).
+    photo_response: (session, msg) => session.built('photo')?.handleResponse(msg),
+    rtmp_stream_status: (session, msg) => session.built('video')?.handleStatus(msg),
+    stream_status: (session, msg) => session.built('video')?.handleStatus(msg),
+    keep_alive_ack: (session, msg) => session.built('video')?.handleKeepAliveAck(msg),
     glasses_connection_state: (session, msg) => session.device.handleConnectionState(msg),
     glasses_battery_update: (session, msg) => session.device.handleBattery(msg),
     head_position: (session, msg) => {
       if (msg.position === 'up') session.dashboard.onHeadUp();
     },
     location_update: (session, msg) => session.location.handleUpdate(msg),
-    calendar_event: (session, msg) => session.calendar.handleEvent(msg),
+    calendar_event: (session, msg, ws, text) => {
+      const calendar = session.built('calendar');
+      if (calendar !== undefined) return calendar.handleEvent(msg);
+      // The first one builds the calendar; it is cached, then relayed (as when built), and the events arriving
+      // meanwhile wait for the same build, in order.
+      session
+        .use('calendar')
+        .then((c) => {
+          c.handleEvent(msg);
+          session.relay.relay(msg.type, text);
+        })
+        .catch((err: unknown) => {
+          this.logger.error(`handling calendar_event for ${session.userId}: ${errorMessage(err)}`);
+          this.error(ws, 'INTERNAL_ERROR', 'Failed to handle calendar_event');
+        });
+      return false;
+    },
     VAD: (session, msg) => session.transcription.handleVad(msg),
     local_transcription: (session, msg) => session.transcription.handleLocalTranscription(msg),
-    rgb_led_control_response: (session, msg) => session.phone.handleLedResponse(msg),
+    rgb_led_control_response: (session, msg) => session.built('phone')?.handleLedResponse(msg),
   };
 
   /** The table and the handlers joined once, so a message costs one map lookup. */

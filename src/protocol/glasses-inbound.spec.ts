@@ -29,8 +29,8 @@ function recordingSession() {
       },
     );
   const session = new Proxy(
-    { userId: 'u@example.com' },
-    { get: (t, k: string) => (k in t ? t[k as 'userId'] : manager(k)) },
+    { userId: 'u@example.com', built: (name: string) => manager(name) },
+    { get: (t, k: string) => (k in t ? t[k as keyof typeof t] : manager(k)) },
   );
   return { session: session as unknown as UserSession, calls };
 }

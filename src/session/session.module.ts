@@ -18,12 +18,15 @@ import { TranscriptionModule } from '../transcription/transcription.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
 import { UserSettingsModule } from '../user-settings/user-settings.module.js';
 import { SessionCoreModule } from '../session-core/session-core.module.js';
+import { LazyManagerBuilder } from './lazy-manager.builder.js';
+import { LAZY_BUILDER } from './lazy-managers.js';
 import { SessionRegistry } from './session-registry.js';
 import { UserSession } from './user-session.js';
 
 /**
  * Provides the per-user UserSession: every manager module is imported here and resolved in the
- * user's context by SessionRegistry, the only thing other modules use.
+ * user's context, by SessionRegistry (the managers every session needs) or on first use (LAZY_MANAGERS).
+ * SessionRegistry is the only thing other modules use.
  */
 @Module({
   imports: [
@@ -47,7 +50,7 @@ import { UserSession } from './user-session.js';
     UserSettingsModule,
     AudioOutputModule,
   ],
-  providers: [UserSession, SessionRegistry],
+  providers: [UserSession, SessionRegistry, { provide: LAZY_BUILDER, useClass: LazyManagerBuilder }],
   exports: [SessionRegistry],
 })
 export class SessionModule {}

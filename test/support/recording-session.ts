@@ -7,7 +7,8 @@ export interface RecordedCall {
 }
 
 /**
- * A stand-in UserSession for the message handlers' specs: every `session.<manager>.<method>(…)` is recorded and
+ * A stand-in UserSession for the message handlers' specs: every `session.<manager>.<method>(…)` (for a manager
+ * built on first use, through `session.built('<manager>')` or `session.use('<manager>')`) is recorded and
  * answers `answers['manager.method']` (a value, or a function of the arguments), or `{ ok: true }`. The specs check
  * where a message goes, not what the managers do with it (their own specs do that).
  */
@@ -40,6 +41,9 @@ export function recordingSession(
       get: (_t, prop) => {
         if (prop === 'userId') return ctx.userId;
         if (prop === 'ctx') return ctx;
+        // Managers built on first use are there at once, as if built: specs see the same calls either way.
+        if (prop === 'built') return (name: string) => manager(name);
+        if (prop === 'use') return async (name: string) => manager(name);
         if (typeof prop !== 'string' || prop === 'then') return undefined;
         return manager(prop);
       },
