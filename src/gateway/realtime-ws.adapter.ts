@@ -4,6 +4,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
+import { rememberRawSocket } from '../common/tick-batching.js';
 
 /** The user route key prefix of cluster app URLs (see userAppWsUrl). */
 const ROUTE_PREFIX = /^\/u\/[A-Za-z0-9_-]{22}(?=\/app-ws$)/;
@@ -145,6 +146,7 @@ export class RealtimeWsAdapter extends WsAdapter {
         server.handleUpgrade(req, socket, head, (ws) => {
           // An upgrade whose checks were still running when the drain began: closeAll's snapshot missed it.
           if (this.shuttingDown) return (ws as TrackedSocket).close(1012, 'Service restart');
+          rememberRawSocket(ws as TrackedSocket, socket);
           this.track(ws as TrackedSocket);
           server.emit('connection', ws, req);
         });
