@@ -6,7 +6,7 @@ import { MetricsService } from '../observability/metrics.service.js';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import type { CloudToAppMessage } from '../protocol/app.types.js';
 import { SessionContext } from '../session-core/session-context.js';
-import { batchThisTick } from '../common/tick-batching.js';
+import { batchWrites } from '../common/write-batching.js';
 
 export type AppState = 'loading' | 'running' | 'grace' | 'dormant' | 'stopping';
 export type StartStage =
@@ -142,7 +142,7 @@ export class AppConnections {
   sendJson(packageName: string, message: CloudToAppMessage): boolean {
     const ws = this.apps.get(packageName)?.ws;
     if (!ws || ws.readyState !== OPEN) return false;
-    batchThisTick(ws);
+    batchWrites(ws);
     ws.send(JSON.stringify(message));
     return true;
   }
@@ -152,7 +152,7 @@ export class AppConnections {
     const text = JSON.stringify(message);
     for (const rt of this.apps.values())
       if (rt.ws && rt.ws.readyState === OPEN) {
-        batchThisTick(rt.ws);
+        batchWrites(rt.ws);
         rt.ws.send(text);
       }
   }

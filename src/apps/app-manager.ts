@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.types.js';
 import { DeviceManager } from '../device/device-manager.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { currentContext, newId } from '../observability/request-context.js';
-import { batchThisTick } from '../common/tick-batching.js';
+import { batchWrites } from '../common/write-batching.js';
 import { checkCompatibility } from '../device/hardware-compatibility.js';
 import {
   APP_REPOSITORY,
@@ -418,7 +418,7 @@ export class AppManager {
     );
     const mentraos = buildMentraosSettings(user?.userSettings);
     bind(rt);
-    batchThisTick(ws); // the ack, the device snapshot and the dashboard mode leave in one write
+    batchWrites(ws); // the ack, the device snapshot and the dashboard mode leave in one write
     ws.send(
       JSON.stringify({
         type: 'tpa_connection_ack',

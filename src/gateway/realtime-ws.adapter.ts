@@ -4,7 +4,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
-import { rememberRawSocket } from '../common/tick-batching.js';
+import { rememberRawSocket } from '../common/write-batching.js';
 
 /** The user route key prefix of cluster app URLs (see userAppWsUrl). */
 const ROUTE_PREFIX = /^\/u\/[A-Za-z0-9_-]{22}(?=\/app-ws$)/;

@@ -3,7 +3,7 @@ import { REQUEST } from '@nestjs/core';
 import type { WebSocket } from 'ws';
 import type { AppRecord } from '../persistence/persistence.types.js';
 import type { CloudToGlassesMessage } from '../protocol/glasses.types.js';
-import { batchThisTick } from '../common/tick-batching.js';
+import { batchWrites } from '../common/write-batching.js';
 
 /** What the registry registers as the REQUEST of a user's DI context. */
 export interface SessionPayload {
@@ -107,7 +107,7 @@ export class SessionContext {
   sendToGlasses(message: CloudToGlassesMessage): boolean {
     const ws = this.glassesSocket;
     if (ws === null || ws.readyState !== OPEN) return false;
-    batchThisTick(ws);
+    batchWrites(ws);
     ws.send(JSON.stringify(message));
     return true;
   }

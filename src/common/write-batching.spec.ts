@@ -1,8 +1,8 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batchThisTick, rememberRawSocket } from './tick-batching.js';
+import { batchWrites, rememberRawSocket } from './write-batching.js';
 
-describe('batchThisTick', () => {
+describe('batchWrites', () => {
   let server: Server;
   let client: Socket;
   let serverSide: Socket;
@@ -43,18 +43,18 @@ describe('batchThisTick', () => {
     return () => writes;
   }
 
-  it('sends what is written in one tick in one write, after the tick', async () => {
+  it('sends what is written in one synchronous run in one write, when it yields', async () => {
     const ws = {};
     rememberRawSocket(ws, serverSide);
     const writes = countWrites(serverSide);
-    batchThisTick(ws);
+    batchWrites(ws);
     serverSide.write('one,');
-    batchThisTick(ws); // a second frame in the same tick joins the batch
+    batchWrites(ws); // a second frame in the same run joins the batch
     serverSide.write('two,');
     serverSide.write('three');
     expect(writes()).toBe(0);
     expect(serverSide.writableCorked).toBe(1);
-    await new Promise((r) => process.nextTick(r));
+    await Promise.resolve();
     expect(serverSide.writableCorked).toBe(0);
     expect(writes()).toBe(1);
     while (Buffer.concat(received).length < 'one,two,three'.length) await new Promise((r) => setImmediate(r));
@@ -63,12 +63,12 @@ describe('batchThisTick', () => {
 
   it('without a batch every write goes out on its own, and an unknown socket is left alone', async () => {
     const writes = countWrites(serverSide);
-    batchThisTick({}); // never remembered: nothing to cork
+    batchWrites({}); // never remembered: nothing to cork
     serverSide.write('a');
     serverSide.write('b');
     expect(serverSide.writableCorked).toBe(0);
     expect(writes()).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => process.nextTick(r));
+    await Promise.resolve();
     expect(writes()).toBe(2);
   });
 });
