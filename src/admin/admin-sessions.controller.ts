@@ -1,4 +1,4 @@
-import { RequestId } from '../observability/request-id.middleware.js';
+import { RequestId } from '../common/request-id.js';
 import {
   Body,
   Controller,

@@ -1,4 +1,4 @@
-import { RequestId } from '../observability/request-id.middleware.js';
+import { RequestId } from '../common/request-id.js';
 import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { UnsafeKeysInterceptor } from '../admin/unsafe-keys.interceptor.js';

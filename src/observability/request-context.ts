@@ -21,7 +21,7 @@ let current: RequestContext | undefined;
 /** An incoming id is kept only when it is short and plain (it ends up in logs and headers). */
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export const REQUEST_ID_HEADER = 'x-request-id';
+export { REQUEST_ID_HEADER } from '../common/request-id.js';
 
 /** Random bytes for ids, drawn 256 ids at a time: one `randomFillSync` per id was ~1 % of a session set-up. */
 const ID_BYTES = 6;

@@ -1,4 +1,4 @@
-import { createParamDecorator, Logger, type ExecutionContext } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { MetricsService } from './metrics.service.js';
 import { REQUEST_ID_HEADER, requestIdFrom, runWithContext } from './request-context.js';
@@ -8,7 +8,7 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 /**
  * First middleware of every HTTP request: takes the caller's `x-request-id` (when it is short and plain)
  * or makes one and echoes it in the response. A route that starts longer work hands it on explicitly
- * (`@RequestId()`), so an app start's log lines and its webhook carry it; the synchronous rest of the
+ * (`@RequestId()` in common/request-id.ts), so an app start's log lines and its webhook carry it; the synchronous rest of the
  * middleware chain runs with it as the current context. One debug line per request with status and time;
  * the status class is counted for `/metrics`.
  */
@@ -36,9 +36,3 @@ export function requestIdMiddleware(
     runWithContext({ reqId }, () => next());
   };
 }
-
-/** The request's id as the middleware above set it (the `x-request-id` of the response). */
-export const RequestId = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined => {
-  const value = ctx.switchToHttp().getResponse<Response>().getHeader(REQUEST_ID_HEADER);
-  return typeof value === 'string' ? value : undefined;
-});

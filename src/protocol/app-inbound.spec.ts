@@ -12,7 +12,9 @@ function bound() {
   const ok = { ok: true, newlyRejected: [], newlyOverLimit: [], applied: false };
   const manager = (name: string) =>
     new Proxy({}, { get: (_t, method: string) => () => (calls.push(`${name}.${method}`), ok) });
-  const session = new Proxy({}, { get: (_t, k: string) => manager(k) });
+  // lazy managers (session.built / session.use) answer as already built
+  const lazy = { built: (name: string) => manager(name), use: (name: string) => Promise.resolve(manager(name)) };
+  const session = new Proxy(lazy, { get: (t, k: string) => (k in t ? t[k as keyof typeof t] : manager(k)) });
   return { app: { session, packageName: 'com.example' } as unknown as BoundApp, calls };
 }
 
