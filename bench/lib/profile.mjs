@@ -93,7 +93,11 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
   const port = await freePort();
   const pctx = { ...ctx, kinds: ['ours'], pool: null };
   const perr = {};
-  const units = await startUnits(pctx, perr, { nodeArgs: [`--inspect=127.0.0.1:${port}`], fresh: true });
+  // as in the relay scenario: room above the per-socket message limit for the relay's top step
+  const perSocket = Math.ceil(Math.max(...ctx.profile.relay.steps) / ctx.profile.relay.users);
+  const extraEnv =
+    pick.scenario === 'relay' && perSocket > 200 ? { GLASSES_SOCKET_MESSAGES_PER_SECOND: String(perSocket * 2) } : {};
+  const units = await startUnits(pctx, perr, { nodeArgs: [`--inspect=127.0.0.1:${port}`], fresh: true, extraEnv });
   const u = units.ours;
   if (!u) throw new Error(`our server did not start: ${perr.serverErrors?.ours ?? 'unknown'}`);
   let session = null;
