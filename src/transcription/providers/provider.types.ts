@@ -17,15 +17,6 @@ export interface StreamSpec {
   translateFrom?: string;
 }
 
-export interface ResultToken {
-  text: string;
-  startMs?: number;
-  endMs?: number;
-  confidence?: number;
-  isFinal: boolean;
-  speaker?: string | number;
-}
-
 export interface ProviderResult {
   /** The utterance so far (interim) or the whole utterance (final). */
   text: string;
@@ -38,7 +29,6 @@ export interface ProviderResult {
   detectedLanguage?: string;
   /** For translation streams: the source-language text this translates. */
   originalText?: string;
-  tokens?: ResultToken[];
 }
 
 export class ProviderError extends Error {

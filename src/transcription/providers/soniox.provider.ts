@@ -3,7 +3,6 @@ import {
   ProviderError,
   type ProviderResult,
   type ProviderStream,
-  type ResultToken,
   type StreamHandlers,
   type StreamSpec,
   type TranscriptionProvider,
@@ -162,34 +161,48 @@ class SonioxStream implements ProviderStream {
     if (all.length > 0 || allTr.length > 0) this.emit(all, allTr, false, translating);
   }
 
+  /**
+   * One result from the utterance's tokens in one pass over each list (an interim result covers the whole utterance
+   * so far, so this runs over a growing list at every response).
+   */
   private emit(original: SonioxToken[], translated: SonioxToken[], isFinal: boolean, translating: boolean): void {
-    const text = (ts: SonioxToken[]) =>
-      ts
-        .map((t) => t.text)
-        .join('')
-        .trim();
-    const timed = original.filter((t) => typeof t.start_ms === 'number');
-    const confidences = original.map((t) => t.confidence).filter((c): c is number => typeof c === 'number');
-    const speaker = original.find((t) => t.speaker !== undefined)?.speaker;
+    let originalText = '';
+    let startMs: number | undefined;
+    let endMs: number | undefined;
+    let confidenceSum = 0;
+    let confidences = 0;
+    let speaker: string | number | undefined;
+    let detectedLanguage: string | undefined;
+    for (const t of original) {
+      originalText += t.text;
+      if (typeof t.start_ms === 'number') {
+        startMs ??= t.start_ms;
+        endMs = t.end_ms;
+      }
+      if (typeof t.confidence === 'number') {
+        confidenceSum += t.confidence;
+        confidences++;
+      }
+      if (speaker === undefined && t.speaker !== undefined) speaker = t.speaker;
+      if (detectedLanguage === undefined && t.language) detectedLanguage = t.language;
+    }
+    let text = originalText.trim();
+    if (translating) {
+      let translatedText = '';
+      for (const t of translated) translatedText += t.text;
+      text = translatedText.trim();
+      if (text === '' && !isFinal) return;
+    }
     const result: ProviderResult = {
-      text: translating ? text(translated) : text(original),
+      text,
       isFinal,
-      startMs: timed[0]?.start_ms,
-      endMs: timed.at(-1)?.end_ms,
-      confidence: confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : undefined,
+      startMs,
+      endMs,
+      confidence: confidences ? confidenceSum / confidences : undefined,
       speakerId: speaker !== undefined && Number.isFinite(Number(speaker)) ? Number(speaker) : undefined,
-      detectedLanguage: original.find((t) => t.language)?.language,
-      tokens: original.map((t): ResultToken => ({
-        text: t.text,
-        startMs: t.start_ms,
-        endMs: t.end_ms,
-        confidence: t.confidence,
-        isFinal: t.is_final,
-        speaker: t.speaker,
-      })),
-      ...(translating ? { originalText: text(original) } : {}),
+      detectedLanguage,
+      ...(translating ? { originalText: originalText.trim() } : {}),
     };
-    if (translating && result.text === '' && !isFinal) return;
     this.handlers.onResult(result);
   }
 

@@ -137,13 +137,6 @@ class VoskStream implements ProviderStream {
         startMs: words[0] ? Math.round(words[0].start * 1000) : undefined,
         endMs: words.at(-1) ? Math.round(words.at(-1)!.end * 1000) : undefined,
         confidence: words.length ? words.reduce((a, w) => a + w.conf, 0) / words.length : undefined,
-        tokens: words.map((w) => ({
-          text: w.word,
-          startMs: Math.round(w.start * 1000),
-          endMs: Math.round(w.end * 1000),
-          confidence: w.conf,
-          isFinal: true,
-        })),
       });
     }
   }
