@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import WebSocket from 'ws';
 import { startUnits, stopUnits, measured } from './harness.mjs';
 import { freePort, sleep, ROOT_DIR } from './proc.mjs';
+import { warmUp } from '../scenarios/idle.mjs';
 
 async function inspectorSession(port) {
   let list = null;
@@ -151,11 +152,7 @@ export async function profileHeaviest(ctx, results, outDir, stamp, which = true)
       const cfg = ctx.profile.setup;
       const pkg = 'com.bench.setup';
       await u.load.call('createApp', { packageName: pkg, subscriptions: ['button_press', 'head_position'] });
-      await u.load.call(
-        'setup',
-        { packageName: pkg, prefix: 'spw-', from: 0, to: cfg.warmup, concurrency: cfg.concurrency, maxMs: 30_000 },
-        90_000,
-      );
+      await warmUp(pctx, u, { packageName: pkg, prefix: 'spw-', count: cfg.warmup, concurrency: cfg.concurrency });
       await u.load.call(
         'install',
         { packageName: pkg, prefix: 'sp-', from: 0, to: pick.step, concurrency: 32 },

@@ -29,6 +29,12 @@ async function waitDrained(ctx, unit, timeoutMs) {
 }
 
 /** Closes every glasses socket, lets the grace period end the sessions and waits until the server is drained. */
+/** Sets up `count` sessions once and takes them down: lazy code paths run once, so what follows measures a warm process. */
+export async function warmUp(ctx, unit, { packageName, prefix, count, concurrency }) {
+  await unit.load.call('setup', { packageName, prefix, from: 0, to: count, concurrency, maxMs: 30_000 }, 90_000);
+  await cycleDown(ctx, unit);
+}
+
 export async function cycleDown(ctx, unit) {
   await unit.load.call('closeAll', {}, 60_000);
   await sleep(ctx.profile.graceMs + 200);
@@ -53,13 +59,8 @@ export async function run(ctx) {
       for (const kind of active(ctx, units)) {
         await guard(ctx, out, units, kind, async (u) => {
           await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
-          // warm-up: load lazy code paths once, so the start heap is a steady state rather than a cold process
-          await u.load.call(
-            'setup',
-            { packageName: PKG, prefix: 'warm-', from: 0, to: cfg.warmup, concurrency: 64, maxMs: 30_000 },
-            90_000,
-          );
-          await cycleDown(ctx, u);
+          // the start heap is then a steady state rather than a cold process
+          await warmUp(ctx, u, { packageName: PKG, prefix: 'warm-', count: cfg.warmup, concurrency: 64 });
         });
       }
       for (let rep = 0; rep < ctx.repeat; rep++) {

@@ -5,7 +5,7 @@ import { startUnits, stopUnits, orderFor, guard, active } from '../lib/harness.m
 import { cpuMs } from '../lib/proc.mjs';
 import { summarize, ratio } from '../lib/stats.mjs';
 import { TARGETS } from '../lib/config.mjs';
-import { cycleDown } from './idle.mjs';
+import { cycleDown, warmUp } from './idle.mjs';
 
 const PKG = 'com.bench.setup';
 const F = [
@@ -31,13 +31,7 @@ export async function run(ctx) {
     for (const kind of active(ctx, units)) {
       await guard(ctx, out, units, kind, async (u) => {
         await u.load.call('createApp', { packageName: PKG, subscriptions: ['button_press', 'head_position'] });
-        // warm-up: lazy code paths once, so the timed set-up measures a warm process
-        await u.load.call(
-          'setup',
-          { packageName: PKG, prefix: 'sw-', from: 0, to: cfg.warmup, concurrency: conc, maxMs: 30_000 },
-          90_000,
-        );
-        await cycleDown(ctx, u);
+        await warmUp(ctx, u, { packageName: PKG, prefix: 'sw-', count: cfg.warmup, concurrency: conc });
       });
     }
     for (let rep = 0; rep < ctx.repeat; rep++) {

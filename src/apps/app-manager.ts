@@ -150,7 +150,7 @@ export class AppManager {
       userId: this.ctx.userId,
       packageName,
       // Explicit ids: the start outlives the message that made it.
-      ...(pending.reqId === undefined ? {} : { reqId: pending.reqId }),
+      reqId: pending.reqId,
       startId: pending.id,
     });
     void this.runStart(rt, pending).catch((err) => {
@@ -300,7 +300,7 @@ export class AppManager {
     const about = {
       userId: this.ctx.userId,
       packageName: rt.packageName,
-      ...(pending?.reqId === undefined ? {} : { reqId: pending.reqId }),
+      reqId: pending?.reqId,
       startId: pending?.id,
       durationMs: Date.now() - rt.startedAt,
     };

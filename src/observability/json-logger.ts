@@ -38,9 +38,9 @@ export interface JsonLoggerOptions {
 
 /**
  * The Nest LoggerService of the whole service: one line per event through pino, JSON (`LOG_FORMAT=json`)
- * or human-readable (`pretty`). Every line carries the Nest context and, inside a request or socket
- * message, the request id (and an app start's id) of the message being handled (`currentContext`). A message may be an object:
- * its fields become fields of the line (`{ msg, userId, packageName, … }`).
+ * or human-readable (`pretty`). Every line carries the Nest context and, while a socket message is handled,
+ * the request id of that message (`currentContext`). A message may be an object: its fields become fields of
+ * the line (`{ msg, userId, packageName, … }`), and its own `reqId` / `startId` win.
  */
 export class JsonLogger implements LoggerService {
   readonly pino: Pino;

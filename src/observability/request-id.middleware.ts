@@ -8,9 +8,9 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 /**
  * First middleware of every HTTP request: takes the caller's `x-request-id` (when it is short and plain)
  * or makes one and echoes it in the response. A route that starts longer work hands it on explicitly
- * (`@RequestId()` in common/request-id.ts), so an app start's log lines and its webhook carry it; the synchronous rest of the
- * middleware chain runs with it as the current context. One debug line per request with status and time;
- * the status class is counted for `/metrics`.
+ * (`@RequestId()` in common/request-id.ts), so an app start's log lines and its webhook carry it; the
+ * synchronous rest of the middleware chain runs with it as the current context. One debug line per request
+ * with status and time; the status class is counted for `/metrics`.
  */
 export function requestIdMiddleware(
   metrics?: MetricsService,

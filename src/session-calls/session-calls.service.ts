@@ -39,7 +39,7 @@ export class SessionCalls {
     bus.handle('admin.sessions', () => ({ sessions: this.localSummaries().map(wire) }));
     bus.handle('admin.session', ({ userId }) => wire(this.summaryOf(this.here(userId))));
     bus.handle('admin.start-app', ({ userId, packageName, reqId }) =>
-      this.here(userId).apps.startApp(packageName, reqId === undefined ? {} : { reqId }),
+      this.here(userId).apps.startApp(packageName, { reqId }),
     );
     bus.handle('admin.stop-app', async ({ userId, packageName }) => ({
       stopped: await this.here(userId).apps.stopApp(packageName, 'user_disabled'),
@@ -85,8 +85,8 @@ export class SessionCalls {
     const result = await this.route(
       userId,
       'admin.start-app',
-      reqId === undefined ? { userId, packageName } : { userId, packageName, reqId },
-      (s) => s.apps.startApp(packageName, reqId === undefined ? {} : { reqId }),
+      { userId, packageName, reqId },
+      (s) => s.apps.startApp(packageName, { reqId }),
       deadline,
     );
     return result as StartResult;
